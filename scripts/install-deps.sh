@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rekap needs to build and test, and only those missing.
+# Idempotent: a second run installs nothing. Uses sudo when not root.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev
+      libsqlite3-dev libsodium-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+      libgtest-dev libgmock-dev libbenchmark-dev)
+if [[ "${REKAP_WITH_READER:-0}" == 1 ]]; then
+  pkgs+=(libopencv-dev libdlib-dev libopenblas-dev libcairo2-dev libqrencode-dev tesseract-ocr)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+echo "rekap: memasang paket / installing packages: ${missing[*]}" >&2
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || true
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

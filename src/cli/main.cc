@@ -1,0 +1,45 @@
+// rekap: the command line. One binary, subcommands; see `rekap --help`.
+#include <cstdlib>
+#include <iostream>
+
+#include "commands.h"
+#include "common.h"
+
+namespace rekap::cli {
+int& ExitCode() {
+  static int code = 0;
+  return code;
+}
+}  // namespace rekap::cli
+
+int main(int argc, char** argv) {
+  using namespace rekap::cli;
+  if (const char* l = std::getenv("REKAP_LANG")) G().lang = l;
+  CLI::App app{
+      "rekap: rekapitulasi hasil pemilu dari TPS sampai nasional / election results from every TPS to the nation"};
+  app.set_help_all_flag("--help-all", "semua bantuan / all help");
+  app.require_subcommand(1);
+  app.add_option("--db", G().db, "berkas basis data SQLite / SQLite database file")->capture_default_str();
+  app.add_option("--lang", G().lang, "bahasa keluaran: id | en / output language")
+      ->check(CLI::IsMember({"id", "en"}))
+      ->capture_default_str();
+  app.add_flag("--json", G().json, "keluaran JSON / machine-readable JSON output");
+  app.add_flag("-q,--quiet", G().quiet, "tanpa kemajuan / no progress output");
+  app.fallthrough();
+
+  AddInit(app);
+  AddImport(app);
+  AddElection(app);
+  AddSubmit(app);
+  AddResults(app);
+  AddVerify(app);
+  AddDemo(app);
+  AddBench(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return ExitCode();
+}

@@ -1,0 +1,407 @@
+#include "rekap/engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace rekap {
+namespace {
+
+class RealClock final : public Clock {
+ public:
+  int64_t NowMs() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+// Identifiers that end up in the ledger: printable, bounded, no separators that could
+// confuse a CSV or a log line.
+Status CheckToken(std::string_view field, std::string_view v, size_t max) {
+  if (v.empty() || v.size() > max) {
+    return InvalidArgument("kolom '" + std::string(field) + "': wajib diisi, 1-" + std::to_string(max) +
+                           " karakter / field '" + std::string(field) + "': required, 1-" +
+                           std::to_string(max) + " characters");
+  }
+  for (char c : v) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' ||
+              c == '-' || c == '_' || c == '.' || c == '@';
+    if (!ok) {
+      return InvalidArgument("kolom '" + std::string(field) + "': karakter tidak sah / field '" +
+                             std::string(field) + "': invalid character (allowed: letters, digits, : - _ . @)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckReason(std::string_view v) {
+  if (v.empty() || v.size() > 1000) {
+    return InvalidArgument(
+        "kolom 'reason': alasan wajib untuk koreksi dan penerimaan, 1-1000 byte / field 'reason': a "
+        "reason is required for corrections and acceptances, 1-1000 bytes");
+  }
+  for (unsigned char c : v) {
+    if (c < 0x20 && c != '\n' && c != '\t')
+      return InvalidArgument("kolom 'reason': karakter kontrol / field 'reason': control character");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Clock* SystemClock() {
+  static RealClock clock;
+  return &clock;
+}
+
+Result<std::shared_ptr<const RegionTree>> LoadTree(Store* store) {
+  auto tree = std::make_shared<RegionTree>();
+  Status st = Status::Ok();
+  REKAP_RETURN_IF_ERROR(store->ScanRegions([&](const StoredRegion& r) {
+    if (st.ok()) st = tree->AddRegion(r.region);
+  }));
+  REKAP_RETURN_IF_ERROR(st);
+  REKAP_RETURN_IF_ERROR(store->ScanTps([&](const Tps& t) {
+    if (st.ok()) st = tree->AddTps(t);
+  }));
+  REKAP_RETURN_IF_ERROR(st);
+  REKAP_RETURN_IF_ERROR(tree->Finish(/*create_missing_parents=*/true));
+  return std::shared_ptr<const RegionTree>(std::move(tree));
+}
+
+Result<std::shared_ptr<const Election>> LoadElection(Store* store) {
+  REKAP_ASSIGN_OR_RETURN(auto doc, store->GetElection());
+  if (!doc) {
+    return FailedPrecondition(
+        "belum ada pemilihan; jalankan `rekap election load FILE` / no election loaded; run `rekap "
+        "election load FILE`");
+  }
+  std::map<std::string, std::shared_ptr<const FormSchema>> schemas;
+  Status st = Status::Ok();
+  REKAP_RETURN_IF_ERROR(store->ScanSchemas([&](const StoredDocument& d) {
+    if (!st.ok()) return;
+    auto s = FormSchema::Parse(d.text, "schema " + d.id);
+    if (!s.ok()) {
+      st = s.status();
+      return;
+    }
+    schemas[(*s)->id()] = *s;
+  }));
+  REKAP_RETURN_IF_ERROR(st);
+  REKAP_ASSIGN_OR_RETURN(Election e, Election::Parse(doc->text, "election " + doc->id));
+  REKAP_RETURN_IF_ERROR(e.Resolve(schemas));
+  return std::make_shared<const Election>(std::move(e));
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(Store* store, Signer signer, Clock* clock) {
+  REKAP_ASSIGN_OR_RETURN(auto tree, LoadTree(store));
+  REKAP_ASSIGN_OR_RETURN(auto election, LoadElection(store));
+  return OpenWith(store, std::move(signer), clock, std::move(tree), std::move(election));
+}
+
+Result<std::unique_ptr<Engine>> Engine::OpenWith(Store* store, Signer signer, Clock* clock,
+                                                 std::shared_ptr<const RegionTree> tree,
+                                                 std::shared_ptr<const Election> election) {
+  std::unique_ptr<Engine> e(new Engine(store, std::move(signer), clock));
+  REKAP_RETURN_IF_ERROR(e->Init(std::move(tree), std::move(election)));
+  return e;
+}
+
+Status Engine::Init(std::shared_ptr<const RegionTree> tree, std::shared_ptr<const Election> election) {
+  tree_ = std::move(tree);
+  election_ = std::move(election);
+  return Replay();
+}
+
+Status Engine::Replay() {
+  tallies_.clear();
+  for (const auto& c : election_->contests) {
+    tallies_.emplace(c.id, std::make_unique<ContestTally>(tree_.get(), &c));
+  }
+  last_seq_ = 0;
+  last_batch_ = 0;
+  last_head_ = Hash{};
+  Status st = Status::Ok();
+  REKAP_RETURN_IF_ERROR(store_->ScanBatches([&](const BatchHead& h) {
+    if (h.batch != last_batch_ + 1 || h.prev_head != last_head_) {
+      st = DataLoss("batch " + std::to_string(h.batch) + ": rantai kepala putus / head chain broken");
+      return false;
+    }
+    last_batch_ = h.batch;
+    last_head_ = HeadHash(h);
+    return true;
+  }));
+  REKAP_RETURN_IF_ERROR(st);
+  REKAP_RETURN_IF_ERROR(store_->ScanEvents(1, [&](const StoredEvent& se) {
+    if (se.seq != last_seq_ + 1) {
+      st = DataLoss("event " + std::to_string(se.seq) + ": urutan tidak berurutan / sequence gap");
+      return false;
+    }
+    Hash h = EventHash(se.body);
+    if (h != se.hash) {
+      st = DataLoss("event " + std::to_string(se.seq) + ": hash tidak cocok / hash mismatch");
+      return false;
+    }
+    auto ev = Decode(se.body);
+    if (!ev.ok()) {
+      st = DataLoss("event " + std::to_string(se.seq) + ": " + ev.status().message());
+      return false;
+    }
+    if (ev->seq != se.seq) {
+      st = DataLoss("event " + std::to_string(se.seq) + ": nomor urut isi berbeda / body seq differs");
+      return false;
+    }
+    auto it = tallies_.find(ev->contest);
+    if (it == tallies_.end()) {
+      st = DataLoss("event " + std::to_string(se.seq) + ": kontes tidak dikenal / unknown contest " + ev->contest);
+      return false;
+    }
+    st = it->second->Apply(*ev, h);
+    if (!st.ok()) return false;
+    last_seq_ = se.seq;
+    return true;
+  }));
+  return st;
+}
+
+const ContestTally* Engine::tally(std::string_view contest) const {
+  auto it = tallies_.find(contest);
+  return it == tallies_.end() ? nullptr : it->second.get();
+}
+
+Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_t* tps_out,
+                              std::optional<Outcome>* duplicate) const {
+  auto it = tallies_.find(c.contest);
+  if (it == tallies_.end()) {
+    return NotFound("kolom 'contest': kontes '" + c.contest.substr(0, 40) +
+                    "' tidak dikenal / field 'contest': unknown contest '" + c.contest.substr(0, 40) + "'");
+  }
+  ContestTally* tally = it->second.get();
+  const Form& form = *tally->contest().form;
+  auto id = TpsId::Parse(c.tps);
+  if (!id.ok()) return Status(id.status().code(), "kolom/field 'tps': " + id.status().message());
+  int32_t t = tree_->FindTpsKey(id->key());
+  if (t < 0) {
+    return NotFound("kolom 'tps': TPS " + c.tps + " tidak ada dalam daftar TPS / field 'tps': TPS " + c.tps +
+                    " is not in the TPS list");
+  }
+  if (!tally->InScope(t)) {
+    return InvalidArgument("kolom 'tps': TPS " + c.tps + " di luar wilayah kontes " + c.contest +
+                           " / field 'tps': TPS " + c.tps + " is outside the scope of contest " + c.contest);
+  }
+  REKAP_RETURN_IF_ERROR(CheckToken("author", c.author, 64));
+  const TpsState& s = tally->tps_state(t);
+
+  Event e;
+  e.kind = c.kind;
+  e.contest = c.contest;
+  e.subject = c.tps;
+  e.author = c.author;
+  e.photo = c.photo;
+  e.prev = s.last_hash;
+  if (c.kind == EventKind::kSubmission || c.kind == EventKind::kCorrection) {
+    if (c.values.empty()) {
+      return InvalidArgument("kolom 'values': tidak ada nilai / field 'values': no values given");
+    }
+    e.values.reserve(c.values.size());
+    for (const auto& [name, v] : c.values) {
+      int idx = form.IndexOf(name);
+      if (idx < 0) {
+        return InvalidArgument("kolom '" + name.substr(0, 40) + "' tidak ada pada formulir " +
+                               form.schema().id() + " / field '" + name.substr(0, 40) +
+                               "' is not on form " + form.schema().id());
+      }
+      const FieldDef& f = form.fields()[idx];
+      if (v < 0 || v > (c.keep_out_of_range ? 999999 : f.max_value)) {
+        return InvalidArgument("kolom '" + name + "' aturan rentang_nilai: " + std::to_string(v) +
+                               " di luar 0-" + std::to_string(f.max_value) + " / field '" + name +
+                               "' rule rentang_nilai: " + std::to_string(v) + " outside 0-" +
+                               std::to_string(f.max_value));
+      }
+      e.values.push_back(FieldValue{static_cast<uint16_t>(idx), v});
+    }
+    std::sort(e.values.begin(), e.values.end(),
+              [](const FieldValue& a, const FieldValue& b) { return a.field < b.field; });
+  }
+  switch (c.kind) {
+    case EventKind::kSubmission: {
+      REKAP_RETURN_IF_ERROR(CheckToken("source", c.source, 64));
+      if (!c.reason.empty()) REKAP_RETURN_IF_ERROR(CheckReason(c.reason));
+      e.source = c.source;
+      e.reason = c.reason;
+      Hash content = ContentDigest(e.values, e.photo);
+      for (const auto& src : s.sources) {
+        if (src.source != c.source) continue;
+        if (src.content == content) {
+          Outcome o;
+          o.kind = Outcome::Kind::kDuplicate;
+          o.seq = src.seq;
+          o.event_hash = src.event_hash;
+          o.flagged = (s.flags & kFlagged) && !(s.flags & kAccepted);
+          o.conflicting = s.flags & kConflicting;
+          *duplicate = std::move(o);
+          return e;
+        }
+        return AlreadyExists("TPS " + c.tps + " kontes " + c.contest + ": sumber '" + c.source +
+                             "' sudah mengirim hasil yang berbeda; gunakan koreksi dengan alasan / source '" +
+                             c.source + "' already sent a different result; use a correction with a reason");
+      }
+      break;
+    }
+    case EventKind::kCorrection: {
+      REKAP_RETURN_IF_ERROR(CheckReason(c.reason));
+      if (!(s.flags & kReceived)) {
+        return FailedPrecondition("TPS " + c.tps + ": belum ada hasil untuk dikoreksi / no result to correct");
+      }
+      e.source = s.primary;
+      e.reason = c.reason;
+      const Value* cur = tally->tps_values(t);
+      for (size_t i = 0; i < form.size(); ++i) {
+        if (cur[i] != kMissing) e.previous.push_back(FieldValue{static_cast<uint16_t>(i), cur[i]});
+      }
+      if (e.previous == e.values && !c.photo) {
+        return FailedPrecondition("TPS " + c.tps + ": koreksi tidak mengubah nilai / the correction changes nothing");
+      }
+      break;
+    }
+    case EventKind::kAcceptance: {
+      REKAP_RETURN_IF_ERROR(CheckReason(c.reason));
+      if (!(s.flags & kFlagged) || (s.flags & kAccepted)) {
+        return FailedPrecondition("TPS " + c.tps +
+                                  ": tidak ada hasil bertanda untuk diterima / no flagged result to accept");
+      }
+      e.source = s.primary;
+      e.reason = c.reason;
+      break;
+    }
+    default:
+      return InvalidArgument("jenis perintah belum didukung / command kind not supported yet");
+  }
+  *tally_out = tally;
+  *tps_out = t;
+  return e;
+}
+
+Status Engine::Check(const Command& command) const {
+  ContestTally* tally = nullptr;
+  int32_t t = -1;
+  std::optional<Outcome> dup;
+  auto e = Prepare(command, &tally, &t, &dup);
+  return e.ok() ? Status::Ok() : e.status();
+}
+
+std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& commands) {
+  std::vector<Result<Outcome>> results;
+  results.reserve(commands.size());
+  std::vector<StoredEvent> staged;
+  std::vector<Hash> leaves;
+  std::vector<size_t> staged_index;  // results index of each staged event
+  const int64_t now = clock_->NowMs();
+  std::vector<RuleFailure> failures;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    ContestTally* tally = nullptr;
+    int32_t t = -1;
+    std::optional<Outcome> dup;
+    auto ev = Prepare(commands[i], &tally, &t, &dup);
+    if (!ev.ok()) {
+      results.emplace_back(ev.status());
+      continue;
+    }
+    if (dup) {
+      results.emplace_back(std::move(*dup));
+      continue;
+    }
+    Event& e = *ev;
+    e.seq = last_seq_ + staged.size() + 1;
+    e.time_ms = now;
+    StoredEvent se;
+    se.seq = e.seq;
+    se.batch = last_batch_ + 1;
+    se.body = Encode(e);
+    se.hash = EventHash(se.body);
+    Status st = tally->Apply(e, se.hash);
+    if (!st.ok()) {  // cannot happen for a prepared event; refuse rather than write it
+      results.emplace_back(Internal(st.message()));
+      continue;
+    }
+    Outcome o;
+    o.seq = e.seq;
+    o.event_hash = se.hash;
+    o.batch = se.batch;
+    const TpsState& s = tally->tps_state(t);
+    o.flagged = (s.flags & kFlagged) && !(s.flags & kAccepted);
+    o.conflicting = s.flags & kConflicting;
+    if (e.kind != EventKind::kAcceptance && (s.flags & kFlagged || !e.values.empty())) {
+      // Report the rules of the values just sent (a second source's values are not current).
+      std::vector<Value> v(tally->contest().form->size(), kMissing);
+      for (const auto& fv : e.values) v[fv.field] = fv.value;
+      tally->contest().form->Validate(v.data(), &o.failures);
+    }
+    leaves.push_back(MerkleLeafHash(se.body));
+    staged.push_back(std::move(se));
+    staged_index.push_back(results.size());
+    results.emplace_back(std::move(o));
+  }
+  if (staged.empty()) return results;
+
+  BatchHead head;
+  head.batch = last_batch_ + 1;
+  head.first_seq = last_seq_ + 1;
+  head.size = staged.size();
+  head.time_ms = now;
+  head.root = MerkleRoot(leaves);
+  head.prev_head = last_head_;
+  SignHead(signer_, &head);
+  Status st = store_->AppendBatch(staged, head);
+  if (!st.ok()) {
+    // Nothing of this batch is durable: refuse every staged command and rebuild the
+    // projections from what the store holds.
+    for (size_t idx : staged_index) results[idx] = Status(st.code(), "tidak tersimpan / not stored: " + st.message());
+    Status rs = Replay();
+    if (!rs.ok()) {
+      for (size_t idx : staged_index)
+        results[idx] = Status(rs.code(), "penyimpanan gagal / store failed: " + rs.message());
+    }
+    return results;
+  }
+  last_seq_ += staged.size();
+  last_batch_ = head.batch;
+  last_head_ = HeadHash(head);
+  return results;
+}
+
+Result<Outcome> Engine::Execute(const Command& command) {
+  auto r = Execute(std::vector<Command>{command});
+  return std::move(r.front());
+}
+
+Result<Receipt> Engine::ReceiptFor(uint64_t seq) {
+  StoredEvent found;
+  bool have = false;
+  REKAP_RETURN_IF_ERROR(store_->ScanEvents(seq, [&](const StoredEvent& e) {
+    if (e.seq == seq) {
+      found = e;
+      have = true;
+    }
+    return false;
+  }));
+  if (!have) return NotFound("event " + std::to_string(seq));
+  REKAP_ASSIGN_OR_RETURN(auto head, store_->GetBatch(found.batch));
+  if (!head) return DataLoss("batch " + std::to_string(found.batch) + " missing");
+  std::vector<Hash> leaves;
+  leaves.reserve(head->size);
+  REKAP_RETURN_IF_ERROR(store_->ScanEvents(head->first_seq, [&](const StoredEvent& e) {
+    if (e.seq >= head->first_seq + head->size) return false;
+    leaves.push_back(MerkleLeafHash(e.body));
+    return true;
+  }));
+  Receipt r;
+  r.seq = seq;
+  r.event_hash = found.hash;
+  r.head = *head;
+  r.index = seq - head->first_seq;
+  r.proof = InclusionProof(leaves, r.index);
+  return r;
+}
+
+}  // namespace rekap

@@ -1,0 +1,610 @@
+#include "reader/digits.h"
+
+#include <dlib/dnn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <numbers>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+namespace rekap::reader {
+
+// =============================================================================================
+// The network
+//
+// Two valid 5x5 convolutions (32 and 64 filters), each with batch norm, ReLU and 2x2 max
+// pooling, then a 128-unit fully connected layer with dropout and a 10-way output:
+//   28x28 -> 24x24x32 -> 12x12x32 -> 8x8x64 -> 4x4x64 -> 128 -> 10
+// Training uses bn_con and dropout; inference uses the equivalent network with affine (the
+// batch-norm statistics folded into a scale and shift) and multiply (dropout's expectation).
+namespace net {
+
+template <long N, long K, typename SUBNET>
+using vcon = dlib::add_layer<dlib::con_<N, K, K, 1, 1, 0, 0>, SUBNET>;  // "valid" padding
+template <typename SUBNET>
+using pool2 = dlib::max_pool<2, 2, 2, 2, SUBNET>;
+
+template <template <typename> class BN, template <typename> class DROP>
+using body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
+    pool2<dlib::relu<BN<vcon<64, 5,
+    pool2<dlib::relu<BN<vcon<32, 5,
+    dlib::input<dlib::matrix<float>>>>>>>>>>>>>>;
+
+using train_type = dlib::loss_multiclass_log<body<dlib::bn_con, dlib::dropout>>;
+using infer_type = dlib::loss_multiclass_log<body<dlib::affine, dlib::multiply>>;
+using prob_type = dlib::softmax<infer_type::subnet_type>;
+
+constexpr char kDescription[] =
+    "input 28x28 /255 | con5x5x32 valid, bn, relu, maxpool2 | con5x5x64 valid, bn, relu, "
+    "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
+constexpr char kFormatTag[] = "rekap-digits";
+constexpr int kFormatVersion = 1;
+
+}  // namespace net
+
+namespace {
+
+// Portable random helpers: the standard distributions are implementation-defined, so these
+// are written out to keep a seed's sequence the same on every standard library.
+double Uniform01(std::mt19937& rng) { return rng() * (1.0 / 4294967296.0); }
+double Uniform(std::mt19937& rng, double lo, double hi) { return lo + (hi - lo) * Uniform01(rng); }
+uint32_t UniformInt(std::mt19937& rng, uint32_t n) {  // [0, n), unbiased
+  const uint32_t limit = 0xffffffffu - (0xffffffffu % n);
+  uint32_t x;
+  do x = rng();
+  while (x >= limit);
+  return x % n;
+}
+double Normal(std::mt19937& rng) {  // Box-Muller
+  const double u1 = 1.0 - Uniform01(rng);
+  const double u2 = Uniform01(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+}
+
+void ToInput(const uint8_t* img, dlib::matrix<float>& m) {
+  m.set_size(kMnistSide, kMnistSide);
+  for (int i = 0; i < kMnistPixels; ++i) m(i / kMnistSide, i % kMnistSide) = img[i] / 255.0f;
+}
+
+DigitPrediction FromProbabilities(const float* p) {
+  DigitPrediction d;
+  std::copy(p, p + 10, d.prob.begin());
+  int best = 0, second = 1;
+  if (p[1] > p[0]) std::swap(best, second);
+  for (int k = 2; k < 10; ++k) {
+    if (p[k] > p[best]) {
+      second = best;
+      best = k;
+    } else if (p[k] > p[second]) {
+      second = k;
+    }
+  }
+  d.digit = best;
+  d.confidence = p[best];
+  d.runner_up = second;
+  d.runner_up_prob = p[second];
+  return d;
+}
+
+int OddAtLeast(int k, int min) {
+  k = std::max(k, min);
+  return k % 2 == 0 ? k + 1 : k;
+}
+
+}  // namespace
+
+// =============================================================================================
+// Preprocessing
+
+cv::Mat ToMat(const Image28& img) {
+  cv::Mat m(kMnistSide, kMnistSide, CV_8UC1);
+  std::copy(img.begin(), img.end(), m.ptr<uint8_t>(0));
+  return m;
+}
+
+Image28 FromMat(const cv::Mat& m28) {
+  Image28 out{};
+  CV_Assert(m28.rows == kMnistSide && m28.cols == kMnistSide && m28.type() == CV_8UC1);
+  for (int r = 0; r < kMnistSide; ++r) {
+    const uint8_t* row = m28.ptr<uint8_t>(r);
+    std::copy(row, row + kMnistSide, out.begin() + r * kMnistSide);
+  }
+  return out;
+}
+
+namespace {
+
+// Mean centre of mass of the MNIST training digits, in pixel-index coordinates. (Measured
+// over the 60,000 training images: x 14.05, y 14.25 when rounded; we use the same point so
+// normalized crops sit where the network expects them.)
+constexpr double kMnistComX = 14.0;
+constexpr double kMnistComY = 14.2;
+
+// Clears, in the top and bottom bands of a binary mask, rows that belong to a straight line
+// running along (almost) the whole width: the remains of the printed box border.
+void RemoveHorizontalBorderLines(cv::Mat& mask) {
+  const int h = mask.rows, w = mask.cols;
+  const int band = std::max(2, static_cast<int>(std::lround(0.15 * h)));
+  for (const int step : {1, -1}) {
+    std::vector<uint8_t> cover(w, 0);
+    std::vector<int> line_rows;
+    for (int i = 0; i < std::min(band, h); ++i) {
+      const int r = step > 0 ? i : h - 1 - i;
+      if (cv::countNonZero(mask.row(r)) < 0.3 * w) continue;
+      line_rows.push_back(r);
+      const uint8_t* p = mask.ptr<uint8_t>(r);
+      for (int c = 0; c < w; ++c) cover[c] |= p[c];
+    }
+    const auto covered = std::count_if(cover.begin(), cover.end(), [](uint8_t v) { return v; });
+    if (line_rows.empty() || covered < 0.85 * w) continue;
+    for (const int r : line_rows) {
+      for (int rr = std::max(0, r - 1); rr <= std::min(h - 1, r + 1); ++rr) mask.row(rr).setTo(0);
+    }
+  }
+}
+
+// The same for all four sides.
+void RemoveBorderLines(cv::Mat& mask) {
+  RemoveHorizontalBorderLines(mask);
+  cv::Mat t = mask.t();
+  RemoveHorizontalBorderLines(t);
+  mask = t.t();
+}
+
+}  // namespace
+
+Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt) {
+  if (crop.empty()) return InvalidArgument("potongan kotak kosong / empty crop image");
+  if (crop.depth() != CV_8U) {
+    return InvalidArgument("potongan harus 8-bit / crop must be 8-bit, got depth " +
+                           std::to_string(crop.depth()));
+  }
+  if (crop.rows < 8 || crop.cols < 8) {
+    return InvalidArgument("potongan terlalu kecil / crop too small: " +
+                           std::to_string(crop.cols) + "x" + std::to_string(crop.rows) +
+                           ", need at least 8x8");
+  }
+  cv::Mat gray;
+  switch (crop.channels()) {
+    case 1: gray = crop.clone(); break;
+    case 3: cv::cvtColor(crop, gray, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(crop, gray, cv::COLOR_BGRA2GRAY); break;
+    default:
+      return InvalidArgument("potongan harus 1, 3 atau 4 kanal / crop must have 1, 3 or 4 "
+                             "channels, got " + std::to_string(crop.channels()));
+  }
+  // Bound the work: large crops are reduced first (a box's digit needs no more than this).
+  double to_crop = 1.0;  // factor from working coordinates back to crop coordinates
+  constexpr int kMaxSide = 256;
+  if (std::max(gray.rows, gray.cols) > kMaxSide) {
+    const double f = static_cast<double>(kMaxSide) / std::max(gray.rows, gray.cols);
+    cv::resize(gray, gray, cv::Size(), f, f, cv::INTER_AREA);
+    to_crop = 1.0 / f;
+  }
+  const int h = gray.rows, w = gray.cols;
+  NormalizedDigit out;
+
+  // 1. Flatten the lighting: the paper level is a morphological closing (a max filter then a
+  // min filter) with a kernel wider than any stroke; darkness = how much darker than the local
+  // paper a pixel is, 0..255.
+  const int k = OddAtLeast(static_cast<int>(0.4 * std::min(h, w)), 3);
+  cv::Mat paper;
+  cv::morphologyEx(gray, paper, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+  cv::Mat dark(h, w, CV_8UC1);
+  for (int r = 0; r < h; ++r) {
+    const uint8_t* g = gray.ptr<uint8_t>(r);
+    const uint8_t* p = paper.ptr<uint8_t>(r);
+    uint8_t* d = dark.ptr<uint8_t>(r);
+    for (int c = 0; c < w; ++c) {
+      const int diff = std::max(0, p[c] - g[c]);
+      d[c] = static_cast<uint8_t>(std::min(255, diff * 255 / std::max<int>(p[c], 64)));
+    }
+  }
+
+  // 2. Threshold a lightly smoothed copy (Otsu, but never below half the minimum contrast).
+  cv::Mat smooth;
+  cv::GaussianBlur(dark, smooth, cv::Size(3, 3), 0);
+  double max_dark = 0;
+  cv::minMaxLoc(smooth, nullptr, &max_dark);
+  if (max_dark < opt.min_contrast) return out;  // blank paper
+  cv::Mat mask;
+  const double otsu = cv::threshold(smooth, mask, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  const double t = std::max(otsu, opt.min_contrast * 0.5);
+  cv::threshold(smooth, mask, t, 255, cv::THRESH_BINARY);
+
+  // 3. Cleanup: border lines along the edges, then connected components that are specks, too
+  // faint, or border fragments in the outer band.
+  RemoveBorderLines(mask);
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
+  std::vector<int> peak(n, 0);
+  for (int r = 0; r < h; ++r) {
+    const int* l = labels.ptr<int>(r);
+    const uint8_t* s = smooth.ptr<uint8_t>(r);
+    for (int c = 0; c < w; ++c) peak[l[c]] = std::max<int>(peak[l[c]], s[c]);
+  }
+  int largest = 0;
+  for (int i = 1; i < n; ++i) largest = std::max(largest, stats.at<int>(i, cv::CC_STAT_AREA));
+  const int min_area = std::max(3, static_cast<int>(std::lround(0.0008 * h * w)));
+  const int band_y = std::max(2, static_cast<int>(std::lround(0.15 * h)));
+  const int band_x = std::max(2, static_cast<int>(std::lround(0.15 * w)));
+  std::vector<uint8_t> keep(n, 0);
+  for (int i = 1; i < n; ++i) {
+    const int x = stats.at<int>(i, cv::CC_STAT_LEFT), y = stats.at<int>(i, cv::CC_STAT_TOP);
+    const int bw = stats.at<int>(i, cv::CC_STAT_WIDTH), bh = stats.at<int>(i, cv::CC_STAT_HEIGHT);
+    const int area = stats.at<int>(i, cv::CC_STAT_AREA);
+    if (area < min_area || area < 0.04 * largest) continue;  // specks, dust
+    if (peak[i] < opt.min_contrast) continue;                // too faint to be ink
+    const bool in_band = y + bh <= band_y || y >= h - band_y || x + bw <= band_x || x >= w - band_x;
+    const bool touches = x == 0 || y == 0 || x + bw == w || y + bh == h;
+    if (in_band && touches && area < 0.25 * largest) continue;  // border fragment
+    keep[i] = 1;
+  }
+  cv::Mat kept = cv::Mat::zeros(h, w, CV_8UC1);
+  int ink_area = 0;
+  for (int r = 0; r < h; ++r) {
+    const int* l = labels.ptr<int>(r);
+    uint8_t* m = kept.ptr<uint8_t>(r);
+    for (int c = 0; c < w; ++c) {
+      if (keep[l[c]]) {
+        m[c] = 255;
+        ++ink_area;
+      }
+    }
+  }
+  if (ink_area == 0) return out;
+  const cv::Rect box = cv::boundingRect(kept);
+  out.ink_fraction = static_cast<double>(ink_area) / (h * w);
+  out.ink_box = cv::Rect(static_cast<int>(box.x * to_crop), static_cast<int>(box.y * to_crop),
+                         static_cast<int>(std::ceil(box.width * to_crop)),
+                         static_cast<int>(std::ceil(box.height * to_crop)));
+  if (out.ink_fraction < opt.min_ink_fraction ||
+      std::max(box.width, box.height) < opt.min_ink_extent * std::max(h, w)) {
+    return out;  // a dot or a smudge, not a digit
+  }
+
+  // 4. Ink intensity (MNIST convention: 255 = full ink), limited to the kept ink and a one-pixel
+  // rim (for the anti-aliased edge).
+  std::vector<uint8_t> ink_values;
+  ink_values.reserve(ink_area);
+  for (int r = 0; r < h; ++r) {
+    const uint8_t* m = kept.ptr<uint8_t>(r);
+    const uint8_t* d = dark.ptr<uint8_t>(r);
+    for (int c = 0; c < w; ++c) if (m[c]) ink_values.push_back(d[c]);
+  }
+  auto nth = ink_values.begin() + ink_values.size() * 6 / 10;
+  std::nth_element(ink_values.begin(), nth, ink_values.end());
+  const double full = std::max<double>(*nth, t + 1);
+  const double zero = t * 0.5;
+  cv::Mat rim;
+  cv::dilate(kept, rim, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+  cv::Mat ink = cv::Mat::zeros(h, w, CV_8UC1);
+  for (int r = 0; r < h; ++r) {
+    const uint8_t* m = rim.ptr<uint8_t>(r);
+    const uint8_t* d = dark.ptr<uint8_t>(r);
+    uint8_t* o = ink.ptr<uint8_t>(r);
+    for (int c = 0; c < w; ++c) {
+      if (!m[c]) continue;
+      const double v = (d[c] - zero) * 255.0 / (full - zero);
+      o[c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+    }
+  }
+
+  // 5. Stroke width (2 * area / perimeter of the kept ink), normalized towards the target
+  // width it will have after scaling to the fit box.
+  {
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(kept.clone(), contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+    double perimeter = 0;
+    for (const auto& c : contours) perimeter += cv::arcLength(c, true);
+    out.stroke_width = perimeter > 0 ? 2.0 * ink_area / perimeter : 1.0;
+  }
+  const double scale0 = static_cast<double>(opt.fit_box) / std::max(box.width, box.height);
+  const double scaled_stroke = out.stroke_width * scale0;
+  if (opt.target_stroke > 0 && scaled_stroke < 0.7 * opt.target_stroke) {
+    const int radius = static_cast<int>(
+        std::lround((opt.target_stroke / scale0 - out.stroke_width) / 2.0));
+    if (radius >= 1) {
+      cv::dilate(ink, ink, cv::getStructuringElement(cv::MORPH_ELLIPSE,
+                                                     cv::Size(2 * radius + 1, 2 * radius + 1)));
+    }
+  } else if (opt.target_stroke > 0 && scaled_stroke > 2.2 * opt.target_stroke) {
+    const int radius = static_cast<int>(
+        std::lround((out.stroke_width - 1.6 * opt.target_stroke / scale0) / 2.0));
+    if (radius >= 1) {
+      cv::Mat thinner;
+      cv::erode(ink, thinner, cv::getStructuringElement(cv::MORPH_ELLIPSE,
+                                                        cv::Size(2 * radius + 1, 2 * radius + 1)));
+      if (cv::countNonZero(thinner) > 0.3 * cv::countNonZero(ink)) ink = thinner;
+    }
+  }
+
+  // 6. Scale the ink's bounding box to fit fit_box x fit_box (aspect kept) and centre by mass.
+  const cv::Rect ibox = cv::boundingRect(ink);
+  if (ibox.area() == 0) return out;
+  const double scale = static_cast<double>(opt.fit_box) / std::max(ibox.width, ibox.height);
+  const cv::Size sz(std::max(1, static_cast<int>(std::lround(ibox.width * scale))),
+                    std::max(1, static_cast<int>(std::lround(ibox.height * scale))));
+  cv::Mat patch;
+  cv::resize(ink(ibox), patch, sz, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const cv::Moments mo = cv::moments(patch, false);
+  if (mo.m00 <= 0) return out;
+  const double cx = mo.m10 / mo.m00, cy = mo.m01 / mo.m00;
+  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, kMnistComX - cx, 0, 1, kMnistComY - cy);
+  cv::Mat placed;
+  cv::warpAffine(patch, placed, shift, cv::Size(kMnistSide, kMnistSide), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(0));
+  out.pixels = FromMat(placed);
+  out.empty = false;
+  return out;
+}
+
+// =============================================================================================
+// Augmentation
+
+Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions& opt) {
+  if (Uniform01(rng) >= opt.probability) return in;
+  const cv::Mat src = ToMat(in);
+
+  // Geometry: x' = c + t + R * Shear * S * (x - c), about the image centre.
+  const double angle = Uniform(rng, -opt.max_rotation_deg, opt.max_rotation_deg) *
+                       std::numbers::pi / 180.0;
+  const double scale = Uniform(rng, opt.min_scale, opt.max_scale);
+  const double shear = Uniform(rng, -opt.max_shear, opt.max_shear);
+  const double tx = Uniform(rng, -opt.max_translate, opt.max_translate);
+  const double ty = Uniform(rng, -opt.max_translate, opt.max_translate);
+  const double ca = std::cos(angle), sa = std::sin(angle);
+  // R * [1 shear; 0 1] * scale
+  const double a = ca * scale, b = (ca * shear - sa) * scale;
+  const double c = sa * scale, d = (sa * shear + ca) * scale;
+  const double cc = (kMnistSide - 1) / 2.0;
+  const cv::Mat m = (cv::Mat_<double>(2, 3) << a, b, cc + tx - (a * cc + b * cc),  //
+                     c, d, cc + ty - (c * cc + d * cc));
+  cv::Mat img;
+  cv::warpAffine(src, img, m, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+
+  // Stroke thickness: markers are thicker than MNIST's pens; ballpoints thinner.
+  if (Uniform01(rng) < opt.thickness_probability) {
+    const bool thicker = Uniform01(rng) < 0.65;
+    const int ks = thicker && Uniform01(rng) < 0.4 ? 3 : 2;
+    const cv::Mat kernel = cv::getStructuringElement(ks == 3 ? cv::MORPH_ELLIPSE : cv::MORPH_RECT,
+                                                     cv::Size(ks, ks));
+    cv::Mat changed;
+    if (thicker) {
+      cv::dilate(img, changed, kernel);
+      img = changed;
+    } else {
+      cv::erode(img, changed, kernel);
+      // Do not erase thin digits: keep the erosion only if most of the ink survives.
+      if (cv::sum(changed)[0] > 0.45 * cv::sum(img)[0]) img = changed;
+    }
+  }
+
+  // A fragment of the printed box border along one edge.
+  if (Uniform01(rng) < opt.border_probability) {
+    const int edge = static_cast<int>(UniformInt(rng, 4));
+    const int offset = static_cast<int>(UniformInt(rng, 3));
+    const int len = 8 + static_cast<int>(UniformInt(rng, 21));
+    const int start = static_cast<int>(UniformInt(rng, kMnistSide - len + 1));
+    const int thick = 1 + static_cast<int>(UniformInt(rng, 2));
+    const int value = 120 + static_cast<int>(UniformInt(rng, 136));
+    const int pos = edge % 2 == 0 ? offset : kMnistSide - 1 - offset;
+    cv::Point p0, p1;
+    if (edge < 2) {
+      p0 = {start, pos};
+      p1 = {start + len - 1, pos};
+    } else {
+      p0 = {pos, start};
+      p1 = {pos, start + len - 1};
+    }
+    cv::line(img, p0, p1, cv::Scalar(value), thick, cv::LINE_8);
+  }
+
+  if (Uniform01(rng) < opt.blur_probability) {
+    const double sigma = Uniform(rng, 0.3, 0.8);
+    cv::GaussianBlur(img, img, cv::Size(3, 3), sigma);
+  }
+  if (Uniform01(rng) < opt.noise_probability) {
+    const double sigma = Uniform(rng, 2, 12);
+    uint8_t* p = img.ptr<uint8_t>(0);
+    for (int i = 0; i < kMnistPixels; ++i) {
+      p[i] = static_cast<uint8_t>(std::clamp(p[i] + sigma * Normal(rng), 0.0, 255.0));
+    }
+  }
+  return FromMat(img);
+}
+
+// =============================================================================================
+// The model
+
+struct DigitModel::Impl {
+  std::mutex mu;
+  net::prob_type probs;
+};
+
+DigitModel::DigitModel() : impl_(std::make_unique<Impl>()) {}
+DigitModel::~DigitModel() = default;
+DigitModel::DigitModel(DigitModel&&) noexcept = default;
+DigitModel& DigitModel::operator=(DigitModel&&) noexcept = default;
+
+Result<DigitModel> DigitModel::Load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return NotFound("berkas model tidak ditemukan / model file not found: " + path);
+  }
+  DigitModel model;
+  try {
+    std::string tag;
+    int version = 0;
+    std::string description;
+    net::infer_type inet;
+    dlib::deserialize(path) >> tag >> version >> description >> inet;
+    if (tag != net::kFormatTag || version != net::kFormatVersion) {
+      return InvalidArgument("format model tidak dikenal / unknown model format in " + path +
+                             ": tag '" + tag + "' version " + std::to_string(version));
+    }
+    model.impl_->probs.subnet() = inet.subnet();
+  } catch (const std::exception& e) {
+    return DataLoss("berkas model rusak / corrupt model file " + path + ": " + e.what());
+  }
+  return model;
+}
+
+Status DigitModel::Save(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  try {
+    net::infer_type inet;
+    inet.subnet() = impl_->probs.subnet();
+    inet.clean();
+    dlib::serialize(path) << std::string(net::kFormatTag) << net::kFormatVersion
+                          << std::string(net::kDescription) << inet;
+  } catch (const std::exception& e) {
+    return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
+                       e.what());
+  }
+  return Status::Ok();
+}
+
+DigitPrediction DigitModel::Classify(const uint8_t* img28x28) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  dlib::matrix<float> m;
+  ToInput(img28x28, m);
+  const dlib::matrix<float, 10, 1> p = dlib::mat(impl_->probs(m));
+  return FromProbabilities(&p(0));
+}
+
+std::vector<DigitPrediction> DigitModel::ClassifyBatch(std::span<const Image28> images) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::vector<DigitPrediction> out;
+  out.reserve(images.size());
+  constexpr size_t kChunk = 256;
+  std::vector<dlib::matrix<float>> in;
+  dlib::resizable_tensor x;
+  for (size_t i = 0; i < images.size(); i += kChunk) {
+    const size_t n = std::min(kChunk, images.size() - i);
+    in.resize(n);
+    for (size_t j = 0; j < n; ++j) ToInput(images[i + j].data(), in[j]);
+    impl_->probs.to_tensor(in.begin(), in.end(), x);
+    const dlib::tensor& y = impl_->probs.forward(x);
+    const float* p = y.host();
+    for (size_t j = 0; j < n; ++j) out.push_back(FromProbabilities(p + 10 * j));
+  }
+  return out;
+}
+
+double DigitModel::Accuracy(const DigitDataset& data) const {
+  if (data.size() == 0) return 0;
+  const std::vector<DigitPrediction> pred = ClassifyBatch(data.images);
+  size_t correct = 0;
+  for (size_t i = 0; i < pred.size(); ++i) correct += pred[i].digit == data.labels[i];
+  return static_cast<double>(correct) / data.size();
+}
+
+size_t DigitModel::ParameterCount() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return dlib::count_parameters(impl_->probs);
+}
+
+std::string DigitModel::Describe() const { return net::kDescription; }
+
+Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptions& o) {
+  if (train.size() == 0 || train.images.size() != train.labels.size()) {
+    return InvalidArgument("data latih kosong atau tidak cocok / empty or mismatched training "
+                           "data");
+  }
+  if (o.epochs < 1 || o.batch_size < 1 || o.peak_learning_rate <= 0 ||
+      o.final_learning_rate <= 0) {
+    return InvalidArgument("opsi pelatihan tidak sah / invalid training options: epochs >= 1, "
+                           "batch_size >= 1, learning rates > 0");
+  }
+  try {
+    // dlib initializes layer weights and dropout masks from std::rand(); seed it so a run is
+    // reproducible. Augmentation and shuffling use their own generator.
+    std::srand(o.seed);
+    std::mt19937 rng(o.seed);
+    net::train_type tnet;
+    dlib::dnn_trainer<net::train_type> trainer(tnet, dlib::sgd(o.weight_decay, o.momentum));
+    trainer.set_mini_batch_size(o.batch_size);
+
+    // Explicit schedule: linear warm-up from peak/10 to peak, then cosine decay to final.
+    const size_t steps_per_epoch = (train.size() + o.batch_size - 1) / o.batch_size;
+    const size_t total = steps_per_epoch * static_cast<size_t>(o.epochs);
+    const size_t warm = std::min(
+        total / 2, static_cast<size_t>(o.warmup_epochs * static_cast<double>(steps_per_epoch)));
+    dlib::matrix<double, 0, 1> schedule(static_cast<long>(total));
+    for (size_t i = 0; i < total; ++i) {
+      double lr;
+      if (i < warm) {
+        lr = o.peak_learning_rate * (0.1 + 0.9 * static_cast<double>(i) / warm);
+      } else {
+        const double f = static_cast<double>(i - warm) / std::max<size_t>(1, total - warm);
+        lr = o.final_learning_rate +
+             0.5 * (o.peak_learning_rate - o.final_learning_rate) *
+                 (1 + std::cos(std::numbers::pi * f));
+      }
+      schedule(static_cast<long>(i)) = lr;
+    }
+    trainer.set_learning_rate_schedule(schedule);
+    // Only consulted when no schedule is set; kept explicit for anyone who swaps the schedule
+    // for dlib's plateau detection.
+    trainer.set_iterations_without_progress_threshold(2000);
+    if (o.verbose) {
+      trainer.be_verbose();
+    } else {
+      trainer.be_quiet();
+    }
+
+    std::vector<uint32_t> order(train.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::vector<dlib::matrix<float>> batch;
+    std::vector<unsigned long> labels;
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with the portable helper
+        std::swap(order[i - 1], order[UniformInt(rng, static_cast<uint32_t>(i))]);
+      }
+      trainer.clear_average_loss();
+      for (size_t s = 0; s < order.size(); s += o.batch_size) {
+        const size_t n = std::min(o.batch_size, order.size() - s);
+        batch.resize(n);
+        labels.resize(n);
+        for (size_t j = 0; j < n; ++j) {
+          const uint32_t idx = order[s + j];
+          const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
+          ToInput(aug.data(), batch[j]);
+          labels[j] = train.labels[idx];
+        }
+        trainer.train_one_step(batch, labels);
+      }
+      trainer.get_net();  // wait for the trainer thread to finish this epoch's steps
+      const double loss = trainer.get_average_loss();
+      double monitor = -1;
+      if (o.monitor != nullptr && o.monitor->size() > 0) {
+        DigitModel snapshot;
+        net::infer_type inet = tnet;
+        snapshot.impl_->probs.subnet() = inet.subnet();
+        monitor = snapshot.Accuracy(*o.monitor);
+      }
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (o.on_epoch) o.on_epoch(epoch, loss, monitor, secs);
+    }
+    trainer.get_net();
+    tnet.clean();
+    DigitModel model;
+    net::infer_type inet = tnet;
+    model.impl_->probs.subnet() = inet.subnet();
+    return model;
+  } catch (const std::exception& e) {
+    return Internal(std::string("pelatihan gagal / training failed: ") + e.what());
+  }
+}
+
+}  // namespace rekap::reader

@@ -1,0 +1,146 @@
+// rekap reader: the handwritten-digit classifier for the boxes of a C.Hasil tally sheet.
+//
+// A number on the sheet is written one digit per box (three boxes: hundreds, tens, ones).
+// The reader crops each box and calls NormalizeDigitCrop(), which either reports the box as
+// empty (a leading blank, as in " 58") or turns the ink into an MNIST-like 28x28 image; then
+// DigitModel::Classify() gives the ten softmax probabilities. See docs/digits.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "reader/idx.h"
+#include "rekap/status.h"
+
+namespace rekap::reader {
+
+// ---------------------------------------------------------------------------------------------
+// Preprocessing
+
+struct NormalizeOptions {
+  // Minimum darkness of ink below the paper level (0..255 scale, after flattening the
+  // lighting). Anything fainter is not ink.
+  int min_contrast = 40;
+  // A box is empty when the ink kept after cleanup covers less than this share of the crop...
+  double min_ink_fraction = 0.003;
+  // ...or when the ink's bounding box is smaller than this share of the crop's longer side.
+  double min_ink_extent = 0.12;
+  // Side of the box (in 28x28 pixels) the digit's bounding box is scaled to fit (MNIST: 20).
+  int fit_box = 20;
+  // Target stroke width in 28x28 pixels; thin pen strokes are thickened towards it, very
+  // thick marker strokes are thinned. <= 0 disables stroke normalization.
+  double target_stroke = 2.2;
+};
+
+struct NormalizedDigit {
+  bool empty = true;   // no ink: the box holds no digit
+  Image28 pixels{};    // MNIST convention (white ink on black); all zero when empty
+  double ink_fraction = 0;  // share of the crop covered by the ink that was kept
+  cv::Rect ink_box;         // bounding box of that ink in crop coordinates (empty if none)
+  double stroke_width = 0;  // estimated stroke width in crop pixels
+};
+
+// Maps an arbitrary crop of one box (dark ink on light paper, any size >= 8x8, 8-bit with 1, 3
+// or 4 channels) to an MNIST-like 28x28 digit: lighting flattened, ink thresholded, specks and
+// box-border lines along the crop's edges removed, the ink's bounding box scaled (aspect kept)
+// to fit fit_box x fit_box, and the result centred by centre of mass in 28x28. Reports an empty
+// box instead of a digit when there is no ink. Precondition on the caller: leave a little paper
+// margin around the digit; a box border that runs along (almost) a whole side of the crop is
+// treated as border, not as a stroke.
+Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt = {});
+
+// Image28 <-> cv::Mat (CV_8UC1, 28x28). The Mat returned by ToMat owns a copy.
+cv::Mat ToMat(const Image28& img);
+Image28 FromMat(const cv::Mat& m28);
+
+// ---------------------------------------------------------------------------------------------
+// Augmentation for training on marker-written boxed digits (operates on MNIST-convention
+// 28x28 images). Deterministic for a given generator state.
+
+struct AugmentOptions {
+  double probability = 0.85;      // chance an image is augmented at all
+  double max_rotation_deg = 12;   // uniform in [-max, max]
+  double min_scale = 0.85, max_scale = 1.15;
+  double max_shear = 0.15;        // horizontal shear factor, uniform in [-max, max]
+  double max_translate = 2;       // pixels, uniform in [-max, max], each axis
+  double thickness_probability = 0.35;  // dilate or erode by a 2x2 / 3x3 kernel
+  double blur_probability = 0.25;       // Gaussian blur, sigma in [0.3, 0.8]
+  double noise_probability = 0.3;       // additive Gaussian noise, sigma in [2, 12]
+  double border_probability = 0.08;     // a box-border fragment along one edge
+};
+
+Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions& opt = {});
+
+// ---------------------------------------------------------------------------------------------
+// The classifier
+
+struct DigitPrediction {
+  std::array<float, 10> prob{};  // softmax probabilities, sum 1
+  int digit = 0;                 // argmax
+  float confidence = 0;          // prob[digit]
+  int runner_up = 0;             // second most probable digit
+  float runner_up_prob = 0;
+};
+
+struct TrainOptions {
+  int epochs = 12;
+  uint32_t seed = 1;
+  size_t batch_size = 128;
+  double peak_learning_rate = 0.08;  // SGD + momentum; linear warm-up, then cosine decay
+  double final_learning_rate = 1e-4;
+  double warmup_epochs = 0.5;
+  double weight_decay = 5e-4;
+  double momentum = 0.9;
+  AugmentOptions augment;
+  bool verbose = false;  // dlib's trainer progress lines on stdout
+  // Called after every epoch (1-based) with the mean training loss of that epoch. If `monitor`
+  // is set it is evaluated after every epoch and its accuracy passed too (-1 otherwise); it is
+  // reported only, never used to steer training.
+  std::function<void(int epoch, double train_loss, double monitor_accuracy, double seconds)>
+      on_epoch;
+  const DigitDataset* monitor = nullptr;
+};
+
+class DigitModel {
+ public:
+  DigitModel();
+  ~DigitModel();
+  DigitModel(DigitModel&&) noexcept;
+  DigitModel& operator=(DigitModel&&) noexcept;
+
+  // Loads a model written by Save(). Errors (missing file, wrong format, corrupt data) come
+  // back as a Status.
+  static Result<DigitModel> Load(const std::string& path);
+  Status Save(const std::string& path) const;
+
+  // Trains a new model from scratch. Deterministic for a given seed and data (see
+  // docs/digits.md for the BLAS caveat).
+  static Result<DigitModel> Train(const DigitDataset& train, const TrainOptions& options);
+
+  // `img` is 28x28 row-major, MNIST convention. Thread-safe (calls are serialized).
+  DigitPrediction Classify(const uint8_t* img28x28) const;
+  DigitPrediction Classify(const Image28& img) const { return Classify(img.data()); }
+  std::vector<DigitPrediction> ClassifyBatch(std::span<const Image28> images) const;
+
+  // Share of `data` classified correctly.
+  double Accuracy(const DigitDataset& data) const;
+
+  // Number of trainable parameters, and a one-line description of the network.
+  size_t ParameterCount() const;
+  std::string Describe() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rekap::reader

@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+#include "reader/digits.h"
+TEST(Digits, Placeholder) {}
