@@ -3,7 +3,7 @@
 # Idempotent: a second run installs nothing. Uses sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev
-      libsqlite3-dev libsodium-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+      libsqlite3-dev libsodium-dev libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libbenchmark-dev)
 if [[ "${REKAP_WITH_READER:-0}" == 1 ]]; then
   pkgs+=(libopencv-dev libdlib-dev libopenblas-dev libcairo2-dev libqrencode-dev tesseract-ocr)

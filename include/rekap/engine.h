@@ -86,6 +86,8 @@ class Engine {
   Status Check(const Command& command) const;
 
   const RegionTree& tree() const { return *tree_; }
+  std::shared_ptr<const RegionTree> tree_ptr() const { return tree_; }
+  std::shared_ptr<const Election> election_ptr() const { return election_; }
   const Election& election() const { return *election_; }
   const ContestTally* tally(std::string_view contest) const;
   const std::array<uint8_t, 32>& public_key() const { return signer_.public_key(); }

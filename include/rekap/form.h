@@ -42,7 +42,7 @@ struct FieldDef {
 enum class Severity { kError, kWarning };
 
 struct RuleDef {
-  std::string id;        // stable id, e.g. "sah_sama_jumlah_suara"
+  std::string id;        // stable id, e.g. "suara_sah_sama_jumlah_paslon"
   std::string expr;      // source text, e.g. "sum(suara) == suara_sah"
   Severity severity = Severity::kError;
   Text message;
@@ -55,7 +55,7 @@ struct RuleFailure {
   std::vector<std::string> fields;   // the fields the rule reads, in schema order
   std::vector<Value> values;         // their values, parallel to `fields`
   Text message;                      // from the rule definition
-  std::string detail;                // e.g. "lhs=233 rhs=228"
+  std::string detail;                // e.g. "kiri/left=233 kanan/right=228"
 };
 
 class Form;

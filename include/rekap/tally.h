@@ -69,8 +69,9 @@ class ContestTally {
   bool InScope(int32_t tps) const;
 
   // Applies one event of this contest whose hash is `hash`. The event's subject must be a
-  // TPS in scope (the engine checks before appending; replay reports violations).
-  Status Apply(const Event& e, const Hash& hash);
+  // TPS in scope (the engine checks before appending; replay reports violations). When
+  // `failures` is given, it receives the failed rules of the values the event carries.
+  Status Apply(const Event& e, const Hash& hash, std::vector<RuleFailure>* failures = nullptr);
 
   const TpsState& tps_state(int32_t tps) const { return tps_[tps]; }
   // Current values of a TPS (form().size() entries, kMissing where absent).

@@ -1,6 +1,6 @@
 #include "rekap/form.h"
 
-#include <toml++/toml.h>
+#include "core/toml.h"
 
 #include <algorithm>
 #include <cmath>

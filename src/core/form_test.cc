@@ -12,13 +12,15 @@
 #include <vector>
 
 // ---- allocation counting for the no-allocation test. Weak, so that if another test file of
-// the binary replaces operator new too, theirs wins and the test below skips itself.
+// the binary replaces operator new too, theirs wins and the test below skips itself. Not
+// compiled under sanitizers, which bring their own operator new and delete (the test skips).
 namespace {
 thread_local bool g_count_allocs = false;
 thread_local long g_allocs = 0;
 int* volatile g_probe = nullptr;  // keeps the probe allocation from being optimized away
 }  // namespace
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 __attribute__((weak)) void* operator new(std::size_t n) {
   if (g_count_allocs) ++g_allocs;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -26,6 +28,7 @@ __attribute__((weak)) void* operator new(std::size_t n) {
 }
 __attribute__((weak)) void operator delete(void* p) noexcept { std::free(p); }
 __attribute__((weak)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace rekap {
 namespace {

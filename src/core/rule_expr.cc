@@ -394,12 +394,11 @@ class Compiler {
     return after == Tok::kRParen || after == Tok::kComma;
   }
 
-  bool ExpectCloseParen(size_t open_offset, std::string_view what) {
+  bool ExpectCloseParen(std::string_view what) {
     if (Peek().kind == Tok::kRParen) {
       Next();
       return true;
     }
-    (void)open_offset;
     std::string tok(TokenText(Peek()));
     return FailB(Peek().begin,
                  "diharapkan ')' untuk " + std::string(what) + ", ditemukan '" + tok + "'",
@@ -430,7 +429,7 @@ class Compiler {
       else Emit(Op::kEach, 1);
       if (name == "each") out_.uses_each = true;
       else out_.uses_aggregate = true;
-      ok = ExpectCloseParen(open.begin, name + "(");
+      ok = ExpectCloseParen(name + "(");
     } else if (name == "max" || name == "min") {
       Sub a, b;
       if (!ParseOr(&a) || !ExpectType(a, Type::kNum)) return false;
@@ -443,13 +442,13 @@ class Compiler {
         return bad_args("paling banyak dua angka", "at most two numbers");
       }
       Emit(name == "max" ? Op::kMax2 : Op::kMin2, -1);
-      ok = ExpectCloseParen(open.begin, name + "(");
+      ok = ExpectCloseParen(name + "(");
     } else if (name == "abs" || name == "ceil" || name == "floor") {
       Sub a;
       if (!ParseOr(&a) || !ExpectType(a, Type::kNum)) return false;
       if (Peek().kind == Tok::kComma) return bad_args("satu angka", "one number");
       Emit(name == "abs" ? Op::kAbs : name == "ceil" ? Op::kCeil : Op::kFloor, 0);
-      ok = ExpectCloseParen(open.begin, name + "(");
+      ok = ExpectCloseParen(name + "(");
     } else {
       return FailB(name_tok.begin, "fungsi tak dikenal '" + name + "'",
                    "unknown function '" + name + "'");
@@ -473,7 +472,7 @@ class Compiler {
         Next();
         Sub inner;
         if (!ParseOr(&inner)) return false;
-        if (!ExpectCloseParen(t.begin, "'('")) return false;
+        if (!ExpectCloseParen("'('")) return false;
         *out = Sub{inner.type, t.begin, PrevEnd()};
         return true;
       }

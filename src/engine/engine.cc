@@ -259,7 +259,8 @@ Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_
       for (size_t i = 0; i < form.size(); ++i) {
         if (cur[i] != kMissing) e.previous.push_back(FieldValue{static_cast<uint16_t>(i), cur[i]});
       }
-      if (e.previous == e.values && !c.photo) {
+      // A correction that keeps the values is allowed only to resolve a conflict (it confirms them).
+      if (e.previous == e.values && !c.photo && !(s.flags & kConflicting)) {
         return FailedPrecondition("TPS " + c.tps + ": koreksi tidak mengubah nilai / the correction changes nothing");
       }
       break;
@@ -297,7 +298,6 @@ std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& command
   std::vector<Hash> leaves;
   std::vector<size_t> staged_index;  // results index of each staged event
   const int64_t now = clock_->NowMs();
-  std::vector<RuleFailure> failures;
   for (size_t i = 0; i < commands.size(); ++i) {
     ContestTally* tally = nullptr;
     int32_t t = -1;
@@ -319,24 +319,18 @@ std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& command
     se.batch = last_batch_ + 1;
     se.body = Encode(e);
     se.hash = EventHash(se.body);
-    Status st = tally->Apply(e, se.hash);
+    Outcome o;
+    Status st = tally->Apply(e, se.hash, &o.failures);
     if (!st.ok()) {  // cannot happen for a prepared event; refuse rather than write it
       results.emplace_back(Internal(st.message()));
       continue;
     }
-    Outcome o;
     o.seq = e.seq;
     o.event_hash = se.hash;
     o.batch = se.batch;
     const TpsState& s = tally->tps_state(t);
     o.flagged = (s.flags & kFlagged) && !(s.flags & kAccepted);
     o.conflicting = s.flags & kConflicting;
-    if (e.kind != EventKind::kAcceptance && (s.flags & kFlagged || !e.values.empty())) {
-      // Report the rules of the values just sent (a second source's values are not current).
-      std::vector<Value> v(tally->contest().form->size(), kMissing);
-      for (const auto& fv : e.values) v[fv.field] = fv.value;
-      tally->contest().form->Validate(v.data(), &o.failures);
-    }
     leaves.push_back(MerkleLeafHash(se.body));
     staged.push_back(std::move(se));
     staged_index.push_back(results.size());

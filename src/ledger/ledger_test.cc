@@ -318,7 +318,7 @@ TEST(LedgerEncode, CheckEncodableNamesFieldAndRule) {
        },
        "values value out of range"},
       {[](Event* e) {
-         e->values = {{0, 1000}};
+         e->values = {{0, 1000000}};
        },
        "values value out of range"},
       {[](Event* e) {
@@ -455,18 +455,18 @@ TEST(LedgerDecode, RejectsNonIncreasingFields) {
 }
 
 TEST(LedgerDecode, RejectsValuesOutOfRange) {
-  for (int32_t v : {-1, 1000, INT32_MIN, INT32_MAX}) {
+  for (int32_t v : {-1, 1000000, INT32_MIN, INT32_MAX}) {
     RawEvent raw;
     raw.values = {{0, 1}, {1, v}};
     ExpectRejected(raw.Build(), "values value out of range", raw.ValuesOffset() + 2 + 6 + 2);
   }
-  for (int32_t v : {-2, 1000, INT32_MIN}) {
+  for (int32_t v : {-2, 1000000, INT32_MIN}) {
     RawEvent raw;
     raw.previous = {{0, v}};
     ExpectRejected(raw.Build(), "previous value out of range", raw.PreviousOffset() + 2 + 2);
   }
   RawEvent raw;
-  raw.previous = {{0, -1}, {1, 0}, {2, 999}};
+  raw.previous = {{0, -1}, {1, 0}, {2, 999999}};
   EXPECT_TRUE(Decode(raw.Build()).ok());
 }
 

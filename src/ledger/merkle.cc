@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "sha256.h"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -41,16 +43,9 @@ Hash RangeRoot(const Hash* leaves, size_t n) {
 }  // namespace
 
 Hash MerkleLeafHash(std::string_view leaf_data) {
-  static const bool init = sodium_init() >= 0;
-  (void)init;
-  const unsigned char prefix = 0x00;
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  crypto_hash_sha256_update(&st, &prefix, 1);
-  crypto_hash_sha256_update(&st, reinterpret_cast<const unsigned char*>(leaf_data.data()),
-                            leaf_data.size());
+  const uint8_t prefix = 0x00;
   Hash h;
-  crypto_hash_sha256_final(&st, h.data());
+  internal::Sha256Prefixed(&prefix, 1, leaf_data.data(), leaf_data.size(), h.data());
   return h;
 }
 
@@ -60,7 +55,7 @@ Hash MerkleNodeHash(const Hash& left, const Hash& right) {
   std::copy(left.begin(), left.end(), buf + 1);
   std::copy(right.begin(), right.end(), buf + 33);
   Hash h;
-  crypto_hash_sha256(h.data(), buf, sizeof buf);
+  internal::Sha256Prefixed(nullptr, 0, buf, sizeof buf, h.data());
   return h;
 }
 

@@ -1,3 +1,530 @@
-#include <gtest/gtest.h>
+// Tests for the digit reader: IDX parsing, crop normalization, augmentation, the committed
+// model (data/models/digits.dnn) and a tiny training run. Nothing here trains the full model.
+
 #include "reader/digits.h"
-TEST(Digits, Placeholder) {}
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reader/idx.h"
+
+namespace rekap::reader {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The committed model; REKAP_TEST_DIGITS_MODEL may point the tests at another one (for
+// checking a freshly trained model before replacing the committed file).
+const std::string kModelPath = std::getenv("REKAP_TEST_DIGITS_MODEL") != nullptr
+                                   ? std::getenv("REKAP_TEST_DIGITS_MODEL")
+                                   : REKAP_DIGITS_MODEL;
+const std::string kMnistDir = REKAP_MNIST_DIR;
+
+bool HaveMnist() { return fs::exists(kMnistDir + "/t10k-images-idx3-ubyte.gz"); }
+
+void Put32(std::vector<uint8_t>& v, uint32_t x) {
+  for (int s = 24; s >= 0; s -= 8) v.push_back(static_cast<uint8_t>(x >> s));
+}
+
+std::vector<uint8_t> ImagesIdx(uint32_t count, uint32_t rows = 28, uint32_t cols = 28,
+                               uint32_t magic = kIdxImagesMagic) {
+  std::vector<uint8_t> v;
+  Put32(v, magic);
+  Put32(v, count);
+  Put32(v, rows);
+  Put32(v, cols);
+  for (uint32_t i = 0; i < count * rows * cols; ++i) v.push_back(static_cast<uint8_t>(i * 7));
+  return v;
+}
+
+std::vector<uint8_t> LabelsIdx(std::vector<uint8_t> labels, uint32_t magic = kIdxLabelsMagic) {
+  std::vector<uint8_t> v;
+  Put32(v, magic);
+  Put32(v, static_cast<uint32_t>(labels.size()));
+  v.insert(v.end(), labels.begin(), labels.end());
+  return v;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("rekap_digits_test_" + std::to_string(::getpid()) + "_" +
+             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb9");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+
+std::vector<uint8_t> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// IDX
+
+TEST(Idx, ParsesImagesAndLabels) {
+  const auto bytes = ImagesIdx(3);
+  auto images = ParseIdxImages(bytes);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 3u);
+  EXPECT_EQ((*images)[1][0], static_cast<uint8_t>(784 * 7));
+  auto limited = ParseIdxImages(bytes, 2);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_EQ(limited->size(), 2u);
+
+  auto labels = ParseIdxLabels(LabelsIdx({3, 1, 4}));
+  ASSERT_TRUE(labels.ok()) << labels.status().ToString();
+  EXPECT_EQ(*labels, (std::vector<uint8_t>{3, 1, 4}));
+}
+
+TEST(Idx, RejectsBadMagic) {
+  auto images = ParseIdxImages(ImagesIdx(1, 28, 28, kIdxLabelsMagic));
+  ASSERT_FALSE(images.ok());
+  EXPECT_EQ(images.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(images.status().message().find("magic"), std::string::npos);
+  auto labels = ParseIdxLabels(LabelsIdx({1}, 0x12345678));
+  ASSERT_FALSE(labels.ok());
+  EXPECT_EQ(labels.status().code(), Code::kInvalidArgument);
+}
+
+TEST(Idx, RejectsTruncatedData) {
+  auto bytes = ImagesIdx(3);
+  bytes.resize(bytes.size() - 100);
+  auto images = ParseIdxImages(bytes);
+  ASSERT_FALSE(images.ok());
+  EXPECT_EQ(images.status().code(), Code::kDataLoss);
+  EXPECT_NE(images.status().message().find("truncated"), std::string::npos);
+
+  // Every prefix of a valid file is rejected cleanly (header and data).
+  const auto full = ImagesIdx(2);
+  for (size_t n = 0; n < full.size(); n += 37) {
+    EXPECT_FALSE(ParseIdxImages(std::span(full).first(n)).ok()) << n;
+  }
+  const auto lab = LabelsIdx({1, 2, 3});
+  for (size_t n = 0; n < lab.size(); ++n) {
+    EXPECT_FALSE(ParseIdxLabels(std::span(lab).first(n)).ok()) << n;
+  }
+}
+
+TEST(Idx, RejectsWrongShapeTrailingBytesAndBadLabels) {
+  EXPECT_EQ(ParseIdxImages(ImagesIdx(1, 27, 28)).status().code(), Code::kInvalidArgument);
+  auto extra = ImagesIdx(1);
+  extra.push_back(0);
+  EXPECT_EQ(ParseIdxImages(extra).status().code(), Code::kDataLoss);
+  EXPECT_EQ(ParseIdxLabels(LabelsIdx({1, 10})).status().code(), Code::kInvalidArgument);
+  // A huge declared count with no data must fail without trying to allocate it.
+  std::vector<uint8_t> huge;
+  Put32(huge, kIdxImagesMagic);
+  Put32(huge, 0xffffffffu);
+  Put32(huge, 28);
+  Put32(huge, 28);
+  EXPECT_EQ(ParseIdxImages(huge).status().code(), Code::kDataLoss);
+}
+
+TEST(Idx, ReadsGzipAndPlainFilesAndRejectsTruncatedGzip) {
+  TempDir dir;
+  const auto images = ImagesIdx(4);
+  const auto labels = LabelsIdx({0, 9, 8, 7});
+  WriteGzip(dir.File("img.gz"), images);
+  WriteFile(dir.File("lab"), labels);
+  auto data = ReadIdxDataset(dir.File("img.gz"), dir.File("lab"));
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data->size(), 4u);
+  EXPECT_EQ(data->labels[1], 9);
+
+  // A gzip file cut short: an error, never a crash or a silently short read.
+  auto gz = ReadFile(dir.File("img.gz"));
+  for (size_t keep : {gz.size() / 2, gz.size() - 4, size_t{12}}) {
+    std::vector<uint8_t> cut(gz.begin(), gz.begin() + static_cast<long>(keep));
+    WriteFile(dir.File("cut.gz"), cut);
+    auto r = ReadIdxImages(dir.File("cut.gz"));
+    ASSERT_FALSE(r.ok()) << keep;
+    EXPECT_EQ(r.status().code(), Code::kDataLoss) << r.status().ToString();
+  }
+  // Corrupt deflate data.
+  auto bad = gz;
+  for (size_t i = 20; i < bad.size() - 8; ++i) bad[i] ^= 0x5a;
+  WriteFile(dir.File("bad.gz"), bad);
+  EXPECT_FALSE(ReadIdxImages(dir.File("bad.gz")).ok());
+
+  EXPECT_EQ(ReadIdxImages(dir.File("missing.gz")).status().code(), Code::kNotFound);
+  // Counts that disagree.
+  WriteFile(dir.File("lab3"), LabelsIdx({1, 2, 3}));
+  EXPECT_EQ(ReadIdxDataset(dir.File("img.gz"), dir.File("lab3")).status().code(),
+            Code::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization
+
+cv::Mat Paper(int w, int h) { return cv::Mat(h, w, CV_8UC1, cv::Scalar(235)); }
+
+TEST(Normalize, RejectsBadInput) {
+  EXPECT_EQ(NormalizeDigitCrop(cv::Mat()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(NormalizeDigitCrop(cv::Mat(40, 40, CV_32FC1, cv::Scalar(1))).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(NormalizeDigitCrop(cv::Mat(5, 40, CV_8UC1, cv::Scalar(255))).status().code(),
+            Code::kInvalidArgument);
+}
+
+TEST(Normalize, EmptyBoxes) {
+  // Blank paper of a few sizes.
+  for (cv::Size s : {cv::Size(8, 8), cv::Size(40, 52), cv::Size(300, 200)}) {
+    auto r = NormalizeDigitCrop(Paper(s.width, s.height));
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->empty) << s;
+  }
+  // Paper with sensor noise and a lighting gradient.
+  cv::Mat noisy = Paper(80, 64);
+  cv::RNG rng(7);
+  cv::Mat noise(noisy.size(), CV_16SC1);
+  rng.fill(noise, cv::RNG::NORMAL, 0, 5);
+  cv::Mat tmp;
+  noisy.convertTo(tmp, CV_16SC1);
+  tmp += noise;
+  for (int c = 0; c < tmp.cols; ++c) tmp.col(c) -= c / 2;  // darker to the right
+  tmp.convertTo(noisy, CV_8UC1);
+  auto r = NormalizeDigitCrop(noisy);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty);
+
+  // A faint smudge and a speck of dust.
+  cv::Mat smudge = Paper(70, 70);
+  cv::circle(smudge, {35, 35}, 12, cv::Scalar(215), cv::FILLED);
+  cv::circle(smudge, {10, 50}, 1, cv::Scalar(40), cv::FILLED);
+  r = NormalizeDigitCrop(smudge);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty);
+
+  // Only the printed box border, at the crop's edges (the box itself is empty).
+  cv::Mat border = Paper(90, 80);
+  cv::rectangle(border, {0, 0}, {89, 79}, cv::Scalar(30), 3);
+  r = NormalizeDigitCrop(border);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty);
+  cv::Mat part = Paper(90, 80);
+  cv::line(part, {0, 78}, {89, 78}, cv::Scalar(40), 2);  // one side
+  cv::line(part, {1, 0}, {1, 79}, cv::Scalar(40), 2);
+  r = NormalizeDigitCrop(part);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty);
+}
+
+TEST(Normalize, OutputLooksLikeMnist) {
+  cv::Mat img = Paper(120, 90);
+  cv::line(img, {60, 15}, {60, 75}, cv::Scalar(20), 8);  // a tall "1"
+  auto r = NormalizeDigitCrop(img);
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->empty);
+  const cv::Mat m = ToMat(r->pixels);
+  // Ink is bright on black; the bounding box is 20 pixels tall, centred by mass.
+  const cv::Rect box = cv::boundingRect(m > 40);
+  EXPECT_NEAR(box.height, 20, 2);
+  EXPECT_LT(box.width, 10);
+  const cv::Moments mo = cv::moments(m, false);
+  EXPECT_NEAR(mo.m10 / mo.m00, 14.0, 1.0);
+  EXPECT_NEAR(mo.m01 / mo.m00, 14.0, 1.0);
+  EXPECT_EQ(m.at<uint8_t>(0, 0), 0);
+  EXPECT_GT(r->ink_box.height, 55);
+  // Colour input works the same.
+  cv::Mat bgr;
+  cv::cvtColor(img, bgr, cv::COLOR_GRAY2BGR);
+  auto c = NormalizeDigitCrop(bgr);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->pixels, r->pixels);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Augmentation
+
+TEST(Augment, SeededAndReproducible) {
+  Image28 img{};
+  cv::Mat m = ToMat(img);
+  cv::line(m, {14, 4}, {14, 23}, cv::Scalar(255), 2);
+  img = FromMat(m);
+  AugmentOptions always;
+  always.probability = 1;
+  std::mt19937 a(42), b(42);
+  int changed = 0;
+  for (int i = 0; i < 50; ++i) {
+    const Image28 x = AugmentDigit(img, a, always);
+    EXPECT_EQ(x, AugmentDigit(img, b, always));
+    changed += x != img;
+  }
+  EXPECT_GE(changed, 45);
+  AugmentOptions never;
+  never.probability = 0;
+  EXPECT_EQ(AugmentDigit(img, a, never), img);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The committed model
+
+class CommittedModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(kModelPath)) return;
+    auto m = DigitModel::Load(kModelPath);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    model_ = new DigitModel(std::move(m).value());
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    model_ = nullptr;
+  }
+  void SetUp() override {
+    if (model_ == nullptr) GTEST_SKIP() << "no model at " << kModelPath;
+  }
+  static DigitModel* model_;
+};
+DigitModel* CommittedModel::model_ = nullptr;
+
+TEST_F(CommittedModel, AccuracyOnFirst2000MnistTestDigits) {
+  if (!HaveMnist()) GTEST_SKIP() << "MNIST not found in " << kMnistDir;
+  auto test = ReadIdxDataset(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                             kMnistDir + "/t10k-labels-idx1-ubyte.gz", 2000);
+  ASSERT_TRUE(test.ok()) << test.status().ToString();
+  ASSERT_EQ(test->size(), 2000u);
+  EXPECT_GE(model_->Accuracy(*test), 0.99);
+}
+
+TEST_F(CommittedModel, ProbabilitiesAreASoftmaxAndBatchMatchesSingle) {
+  std::vector<Image28> imgs(5);
+  for (size_t i = 0; i < imgs.size(); ++i) {
+    cv::Mat m = ToMat(imgs[i]);
+    cv::circle(m, {14, 14}, 3 + static_cast<int>(i) * 2, cv::Scalar(255), 2);
+    imgs[i] = FromMat(m);
+  }
+  const auto batch = model_->ClassifyBatch(imgs);
+  ASSERT_EQ(batch.size(), imgs.size());
+  for (size_t i = 0; i < imgs.size(); ++i) {
+    const DigitPrediction p = model_->Classify(imgs[i]);
+    float sum = 0;
+    for (int k = 0; k < 10; ++k) {
+      EXPECT_GE(p.prob[k], 0.0f);
+      EXPECT_LE(p.prob[k], 1.0f);
+      EXPECT_NEAR(p.prob[k], batch[i].prob[k], 1e-5);
+      sum += p.prob[k];
+    }
+    EXPECT_NEAR(sum, 1.0f, 1e-4);
+    EXPECT_EQ(p.digit, batch[i].digit);
+    EXPECT_EQ(p.confidence, p.prob[p.digit]);
+    EXPECT_NE(p.runner_up, p.digit);
+    EXPECT_LE(p.runner_up_prob, p.confidence);
+  }
+}
+
+// Draws a digit with strokes on white paper of the given size. `s` scales a 100x100 design.
+cv::Mat DrawDigit(int digit, cv::Size size, int thickness) {
+  cv::Mat img(size, CV_8UC1, cv::Scalar(240));
+  const double sx = size.width / 100.0, sy = size.height / 100.0;
+  auto P = [&](double x, double y) {
+    return cv::Point(static_cast<int>(x * sx), static_cast<int>(y * sy));
+  };
+  const cv::Scalar ink(25);
+  switch (digit) {
+    case 0:
+      cv::ellipse(img, P(50, 50), cv::Size(static_cast<int>(22 * sx), static_cast<int>(33 * sy)),
+                  0, 0, 360, ink, thickness);
+      break;
+    case 1:
+      cv::line(img, P(52, 15), P(50, 85), ink, thickness);
+      cv::line(img, P(52, 15), P(40, 28), ink, thickness);
+      break;
+    case 4:
+      cv::line(img, P(55, 15), P(28, 62), ink, thickness);
+      cv::line(img, P(28, 62), P(75, 62), ink, thickness);
+      cv::line(img, P(62, 35), P(62, 85), ink, thickness);
+      break;
+    case 7:
+      cv::line(img, P(28, 18), P(72, 18), ink, thickness);
+      cv::line(img, P(72, 18), P(45, 85), ink, thickness);
+      break;
+  }
+  return img;
+}
+
+TEST_F(CommittedModel, SyntheticDrawnDigitsNormalizeAndClassify) {
+  struct Case {
+    int digit;
+    cv::Size size;
+    int thickness;
+  };
+  const Case cases[] = {
+      {1, {60, 80}, 5},  {1, {150, 120}, 9}, {1, {40, 40}, 3},  {7, {60, 80}, 5},
+      {7, {150, 120}, 9}, {7, {45, 38}, 3},  {0, {70, 90}, 6},  {0, {200, 160}, 12},
+      {4, {70, 90}, 6},  {4, {140, 110}, 8},
+  };
+  for (const Case& c : cases) {
+    const cv::Mat img = DrawDigit(c.digit, c.size, c.thickness);
+    auto n = NormalizeDigitCrop(img);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_FALSE(n->empty) << c.digit << " " << c.size;
+    const DigitPrediction p = model_->Classify(n->pixels);
+    EXPECT_EQ(p.digit, c.digit) << "size " << c.size << " thickness " << c.thickness
+                                << " confidence " << p.confidence;
+  }
+  // Hershey font digits (printed, not handwritten, but a useful sanity check).
+  for (int digit : {1, 7}) {
+    cv::Mat img(90, 70, CV_8UC1, cv::Scalar(245));
+    cv::putText(img, std::to_string(digit), {12, 75}, cv::FONT_HERSHEY_SIMPLEX, 2.6,
+                cv::Scalar(20), 6);
+    auto n = NormalizeDigitCrop(img);
+    ASSERT_TRUE(n.ok());
+    ASSERT_FALSE(n->empty);
+    EXPECT_EQ(model_->Classify(n->pixels).digit, digit);
+  }
+}
+
+TEST_F(CommittedModel, BoxBorderDoesNotTurnSevenIntoOne) {
+  // The crop includes the printed box on all sides; the 7's bar must survive border removal.
+  cv::Mat img = DrawDigit(7, {100, 110}, 7);
+  cv::rectangle(img, {0, 0}, {99, 109}, cv::Scalar(20), 3);
+  auto n = NormalizeDigitCrop(img);
+  ASSERT_TRUE(n.ok());
+  ASSERT_FALSE(n->empty);
+  EXPECT_EQ(model_->Classify(n->pixels).digit, 7);
+}
+
+TEST_F(CommittedModel, RenormalizedMnistStaysAccurate) {
+  // MNIST test digits printed as dark ink on paper at 3x size, then normalized again: checks
+  // that NormalizeDigitCrop produces what the network was trained on.
+  if (!HaveMnist()) GTEST_SKIP() << "MNIST not found in " << kMnistDir;
+  auto test = ReadIdxDataset(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                             kMnistDir + "/t10k-labels-idx1-ubyte.gz", 500);
+  ASSERT_TRUE(test.ok());
+  std::vector<Image28> renorm;
+  std::vector<uint8_t> labels;
+  for (size_t i = 0; i < test->size(); ++i) {
+    cv::Mat paper = 235 - ToMat(test->images[i]) * (205.0 / 255.0);
+    cv::resize(paper, paper, cv::Size(), 3, 3, cv::INTER_CUBIC);
+    auto n = NormalizeDigitCrop(paper);
+    ASSERT_TRUE(n.ok());
+    if (n->empty) continue;  // a few MNIST digits are very faint
+    renorm.push_back(n->pixels);
+    labels.push_back(test->labels[i]);
+  }
+  EXPECT_GE(renorm.size(), 495u);
+  const auto pred = model_->ClassifyBatch(renorm);
+  size_t correct = 0;
+  for (size_t i = 0; i < pred.size(); ++i) correct += pred[i].digit == labels[i];
+  EXPECT_GE(static_cast<double>(correct) / pred.size(), 0.97);
+}
+
+TEST(DigitModelLoad, ReportsMissingAndCorruptFiles) {
+  EXPECT_EQ(DigitModel::Load("/nonexistent/digits.dnn").status().code(), Code::kNotFound);
+  TempDir dir;
+  WriteFile(dir.File("junk.dnn"), std::vector<uint8_t>(100, 0x42));
+  auto r = DigitModel::Load(dir.File("junk.dnn"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().code() == Code::kDataLoss ||
+              r.status().code() == Code::kInvalidArgument)
+      << r.status().ToString();
+  if (fs::exists(kModelPath)) {  // a truncated copy of the real model
+    auto bytes = ReadFile(kModelPath);
+    bytes.resize(bytes.size() / 2);
+    WriteFile(dir.File("half.dnn"), bytes);
+    EXPECT_FALSE(DigitModel::Load(dir.File("half.dnn")).ok());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training smoke test: 300 digits, one epoch. Deterministic for a seed.
+
+DigitDataset SmokeData() {
+  DigitDataset d;
+  if (HaveMnist()) {
+    auto r = ReadIdxDataset(kMnistDir + "/train-images-idx3-ubyte.gz",
+                            kMnistDir + "/train-labels-idx1-ubyte.gz", 300);
+    if (r.ok()) return std::move(r).value();
+  }
+  // Without MNIST: simple synthetic strokes, labelled by shape.
+  std::mt19937 rng(3);
+  for (int i = 0; i < 300; ++i) {
+    const int digit = std::array<int, 4>{0, 1, 4, 7}[i % 4];
+    auto n = NormalizeDigitCrop(DrawDigit(digit, {60 + static_cast<int>(rng() % 40), 80}, 5));
+    d.images.push_back(n.ok() ? n->pixels : Image28{});
+    d.labels.push_back(static_cast<uint8_t>(digit));
+  }
+  return d;
+}
+
+TEST(DigitTrain, SmokeTrainSaveLoadAndReproducible) {
+  const DigitDataset data = SmokeData();
+  TrainOptions opt;
+  opt.epochs = 1;
+  opt.seed = 5;
+  opt.batch_size = 32;
+  int epochs_seen = 0;
+  opt.on_epoch = [&](int, double loss, double, double) {
+    ++epochs_seen;
+    EXPECT_TRUE(std::isfinite(loss));
+  };
+  auto a = DigitModel::Train(data, opt);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(epochs_seen, 1);
+  auto b = DigitModel::Train(data, opt);
+  ASSERT_TRUE(b.ok());
+
+  const std::span<const Image28> some(data.images.data(), 20);
+  const auto pa = a->ClassifyBatch(some);
+  const auto pb = b->ClassifyBatch(some);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].prob, pb[i].prob) << i;
+
+  TempDir dir;
+  ASSERT_TRUE(a->Save(dir.File("m.dnn")).ok());
+  auto loaded = DigitModel::Load(dir.File("m.dnn"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const auto pl = loaded->ClassifyBatch(some);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].prob, pl[i].prob) << i;
+  EXPECT_GT(a->ParameterCount(), 100000u);
+}
+
+TEST(DigitTrain, RejectsBadInput) {
+  TrainOptions opt;
+  EXPECT_EQ(DigitModel::Train(DigitDataset{}, opt).status().code(), Code::kInvalidArgument);
+  DigitDataset one;
+  one.images.resize(1);
+  one.labels.resize(1);
+  opt.epochs = 0;
+  EXPECT_EQ(DigitModel::Train(one, opt).status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rekap::reader

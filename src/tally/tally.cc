@@ -1,6 +1,5 @@
 #include "rekap/tally.h"
 
-#include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
@@ -8,25 +7,18 @@
 namespace rekap {
 
 Hash ContentDigest(const std::vector<FieldValue>& values, const std::optional<Hash>& photo) {
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  uint8_t buf[6];
+  // SHA-256 over (u16 field, i32 value) big-endian pairs, then 0 or 1 || photo hash.
+  std::string buf;
+  buf.reserve(values.size() * 6 + 33);
   for (const auto& fv : values) {
-    buf[0] = static_cast<uint8_t>(fv.field >> 8);
-    buf[1] = static_cast<uint8_t>(fv.field);
     uint32_t v = static_cast<uint32_t>(fv.value);
-    buf[2] = static_cast<uint8_t>(v >> 24);
-    buf[3] = static_cast<uint8_t>(v >> 16);
-    buf[4] = static_cast<uint8_t>(v >> 8);
-    buf[5] = static_cast<uint8_t>(v);
-    crypto_hash_sha256_update(&st, buf, sizeof buf);
+    const char b[6] = {static_cast<char>(fv.field >> 8), static_cast<char>(fv.field), static_cast<char>(v >> 24),
+                       static_cast<char>(v >> 16),       static_cast<char>(v >> 8),   static_cast<char>(v)};
+    buf.append(b, 6);
   }
-  uint8_t p = photo ? 1 : 0;
-  crypto_hash_sha256_update(&st, &p, 1);
-  if (photo) crypto_hash_sha256_update(&st, photo->data(), photo->size());
-  Hash h;
-  crypto_hash_sha256_final(&st, h.data());
-  return h;
+  buf.push_back(photo ? 1 : 0);
+  if (photo) buf.append(reinterpret_cast<const char*>(photo->data()), photo->size());
+  return Sha256(buf);
 }
 
 ContestTally::ContestTally(const RegionTree* tree, const Contest* contest)
@@ -92,7 +84,7 @@ Status ContestTally::BadEvent(const Event& e, const std::string& why) const {
                   "): " + why);
 }
 
-Status ContestTally::Apply(const Event& e, const Hash& hash) {
+Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFailure>* failures) {
   if (e.contest != contest_->id) return BadEvent(e, "contest mismatch");
   int32_t t = tree_->FindTps(e.subject);
   if (t < 0) return BadEvent(e, "TPS tidak dikenal / unknown TPS");
@@ -109,22 +101,25 @@ Status ContestTally::Apply(const Event& e, const Hash& hash) {
   }
   Contribution(t, b);
 
+  for (const auto& fv : e.values) {
+    if (fv.field >= width_) return BadEvent(e, "indeks kolom di luar formulir / field index outside the form");
+  }
+  const Hash content = e.values.empty() ? Hash{} : ContentDigest(e.values, e.photo);
   Value* v = &values_[static_cast<size_t>(t) * width_];
+  bool validated = false;
   auto set_values = [&]() -> Status {
     std::fill(v, v + width_, kMissing);
-    for (const auto& fv : e.values) {
-      if (fv.field >= width_) return BadEvent(e, "indeks kolom di luar formulir / field index outside the form");
-      v[fv.field] = fv.value;
-    }
+    for (const auto& fv : e.values) v[fv.field] = fv.value;
+    std::vector<RuleFailure>* out = failures ? failures : &scratch_;
     scratch_.clear();
-    bool ok = form_->Validate(v, &scratch_);
+    bool ok = form_->Validate(v, out);
+    validated = true;
     s.flags = static_cast<uint8_t>((s.flags | kReceived) & ~(kFlagged | kAccepted));
     if (!ok) s.flags |= kFlagged;
-    s.content = ContentDigest(e.values, e.photo);
+    s.content = content;
     return Status::Ok();
   };
   auto remember_source = [&]() {
-    Hash content = ContentDigest(e.values, e.photo);
     for (auto& src : s.sources) {
       if (src.source == e.source) {
         src.seq = e.seq;
@@ -170,6 +165,12 @@ Status ContestTally::Apply(const Event& e, const Hash& hash) {
   }
   s.last_seq = e.seq;
   s.last_hash = hash;
+  if (failures && !validated && !e.values.empty()) {
+    // A second source's values that did not become current: report their rules too.
+    std::vector<Value> own(width_, kMissing);
+    for (const auto& fv : e.values) own[fv.field] = fv.value;
+    form_->Validate(own.data(), failures);
+  }
 
   int64_t after[64 + 8];
   std::vector<int64_t> after_big;
