@@ -114,6 +114,7 @@ Status RunDemo(const DemoOptions& o) {
   size_t next = 0;
   int64_t refused = 0, duplicates = 0;
   std::vector<Arrival> corrections;
+  std::vector<std::string> examples;  // the first misreads the rules caught
   std::cout << "\n" << Tr("jam    TPS masuk        dihitung  ditandai  konflik  dikoreksi\n",
                           "time   TPS in           counted   flagged   conflict corrected\n");
   for (double hour = 16; next < arrivals.size() || !corrections.empty(); hour += 1) {
@@ -146,11 +147,23 @@ Status RunDemo(const DemoOptions& o) {
     for (const auto& a : corrections) add(a);
     corrections.clear();
     auto results = engine->Execute(batch);
-    for (const auto& r : results) {
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
       if (!r.ok()) {
         ++refused;
-      } else if (r->kind == Outcome::Kind::kDuplicate) {
-        ++duplicates;
+        continue;
+      }
+      if (r->kind == Outcome::Kind::kDuplicate) ++duplicates;
+      if (r->flagged && r->kind == Outcome::Kind::kAppended && examples.size() < 3) {
+        for (const auto& f : r->failures) {
+          if (f.severity != Severity::kError) continue;
+          std::string vals;
+          for (size_t k = 0; k < f.fields.size(); ++k)
+            vals += (k ? ", " : "") + f.fields[k] + "=" + std::to_string(f.values[k]);
+          examples.push_back("TPS " + batch[i].tps + " (" + batch[i].source + "): " + f.rule_id + " [" + vals + "] " +
+                             f.detail);
+          break;
+        }
       }
     }
     // Every 6 hours after the first results, the PPK corrects what is flagged in its kecamatan.
@@ -167,11 +180,16 @@ Status RunDemo(const DemoOptions& o) {
                   Percent(r.received, r.expected).c_str(), static_cast<long long>(r.counted),
                   static_cast<long long>(r.flagged), static_cast<long long>(r.conflicting),
                   static_cast<long long>(r.corrected));
-    std::cout << line;
+    // Hourly until midnight, then every six hours.
+    if (hour <= 24 || static_cast<int>(hour) % 6 == 0 || (next >= arrivals.size() && corrections.empty())) std::cout << line;
     if (hour > 96) break;
   }
   std::cout << "\n" << Tr("Duplikat (kiriman ulang, dihitung sekali): ", "Duplicates (retries, counted once): ")
-            << duplicates << Tr(", ditolak: ", ", refused: ") << refused << "\n\n";
+            << duplicates << Tr(", ditolak: ", ", refused: ") << refused << "\n";
+  std::cout << Tr("Contoh salah baca yang ditahan aturan formulir (tidak dipublikasikan sampai dikoreksi PPK):\n",
+                  "Examples of misreads the form's rules held back (not published until the PPK corrected them):\n");
+  for (const auto& e : examples) std::cout << "  " << e << "\n";
+  std::cout << "\n";
   PrintTable(tree, tally, kab, std::cout);
 
   VerifyReport rep = Verify(db.store.get(), engine->public_key(), engine.get(), engine->tree_ptr(), engine->election_ptr());

@@ -37,9 +37,9 @@ void PrintTable(const RegionTree& tree, const ContestTally& t, int32_t node, std
     RegionTotals r = t.Read(n);
     char buf[64];
     std::string code = tree.node(n).region.code;
-    os << (indent ? "  " : "") << std::left;
     std::string name = NodeName(tree, n).substr(0, 26);
-    std::snprintf(buf, sizeof buf, "%-11s%-27s", code.empty() ? "-" : code.c_str(), name.c_str());
+    std::string shown = (indent ? "  " : "") + (code.empty() ? std::string("-") : code);
+    std::snprintf(buf, sizeof buf, "%-13s%-27s", shown.c_str(), name.c_str());
     os << buf;
     for (int64_t v : r.votes) {
       std::snprintf(buf, sizeof buf, "%11lld", static_cast<long long>(v));
@@ -53,7 +53,7 @@ void PrintTable(const RegionTree& tree, const ContestTally& t, int32_t node, std
   };
   os << c.name << " (" << c.id << ")\n";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%-11s%-27s", Tr("kode", "code").c_str(), Tr("wilayah", "region").c_str());
+  std::snprintf(buf, sizeof buf, "%-13s%-27s", Tr("kode", "code").c_str(), Tr("wilayah", "region").c_str());
   os << buf;
   for (const auto& cand : c.candidates) {
     std::snprintf(buf, sizeof buf, "%11s", ("paslon " + std::to_string(cand.number)).c_str());
