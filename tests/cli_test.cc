@@ -1,0 +1,239 @@
+// End-to-end: the rekap binary as a user and a script drive it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+struct CmdRun {
+  int code = -1;
+  std::string out;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rekap-cli-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `rekap --db <dir>/t.db ARGS`, stdout captured, stderr to <dir>/stderr.
+  CmdRun Rekap(const std::string& args) {
+    std::string cmd = std::string(REKAP_BINARY) + " --db " + (dir_ / "t.db").string() + " " + args + " 2>" +
+                      (dir_ / "stderr").string();
+    CmdRun r;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = pclose(p);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+  }
+  std::string Stderr() {
+    std::ifstream in(dir_ / "stderr");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    auto p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  nlohmann::json Json(const CmdRun& r) {
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out;
+    return j;
+  }
+  // A tiny region tree: 1 province, 1 kab, 1 kecamatan, 2 desa, 3 TPS; PPWP election.
+  void MakeDb() {
+    auto regions = Write("r.csv",
+                         "kode,tingkat,jenis,nama,kpu_id,kode_parent\n31,1,provinsi,DKI JAKARTA,1,\n"
+                         "3171,2,kabupaten/kota,JAKARTA SELATAN,2,31\n317101,3,kecamatan,JAGAKARSA,3,3171\n"
+                         "3171011001,4,desa/kelurahan,CIGANJUR,4,317101\n3171011002,4,desa/kelurahan,SRENGSENG SAWAH,5,317101\n");
+    auto tps = Write("t.csv",
+                     "kode_tps,kode_desa,nama_tps,kpu_id\n3171011001001,3171011001,TPS 001,1\n"
+                     "3171011001002,3171011001,TPS 002,2\n3171011002001,3171011002,TPS 001,3\n");
+    ASSERT_EQ(Rekap("init").code, 0) << Stderr();
+    ASSERT_EQ(Rekap("import regions " + regions).code, 0) << Stderr();
+    ASSERT_EQ(Rekap("import tps " + tps).code, 0) << Stderr();
+    ASSERT_EQ(Rekap("election load builtin:pemilu-2024-ppwp").code, 0) << Stderr();
+  }
+  static std::string Good(int s1, int s2, int s3) {
+    int sah = s1 + s2 + s3, tidak = 3, total = sah + tidak;
+    int ul = total / 2, up = total - ul;
+    return "dpt_l=150 dpt_p=150 dpt_j=300 pengguna_dpt_l=" + std::to_string(ul) + " pengguna_dpt_p=" +
+           std::to_string(up) + " pengguna_dpt_j=" + std::to_string(total) +
+           " pengguna_dptb_l=0 pengguna_dptb_p=0 pengguna_dptb_j=0 pengguna_dpk_l=0 pengguna_dpk_p=0 pengguna_dpk_j=0"
+           " pengguna_total_l=" + std::to_string(ul) + " pengguna_total_p=" + std::to_string(up) +
+           " pengguna_total_j=" + std::to_string(total) + " surat_diterima=306 surat_digunakan=" +
+           std::to_string(total) + " surat_rusak=0 surat_sisa=" + std::to_string(306 - total) +
+           " disabilitas_l=1 disabilitas_p=0 disabilitas_j=1 suara_1=" + std::to_string(s1) + " suara_2=" +
+           std::to_string(s2) + " suara_3=" + std::to_string(s3) + " suara_sah=" + std::to_string(sah) +
+           " suara_tidak_sah=" + std::to_string(tidak) + " suara_total=" + std::to_string(total);
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliTest, HelpEverywhere) {
+  for (const char* sub : {"", "init", "import", "import regions", "import tps", "import results", "election",
+                          "election load", "submit", "correct", "accept", "results", "export", "history", "verify",
+                          "demo", "bench", "bench ingest"}) {
+    CmdRun r = Rekap(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << sub;
+  }
+}
+
+TEST_F(CliTest, SubmitCorrectResultsExportVerify) {
+  MakeDb();
+  const std::string base = "--contest ppwp --tps 3171011001001 --author kpps-1 ";
+  CmdRun a = Rekap("--json submit " + base + Good(58, 120, 40));
+  ASSERT_EQ(a.code, 0) << Stderr();
+  auto ja = Json(a);
+  EXPECT_EQ(ja["status"], "appended");
+  EXPECT_EQ(ja["flagged"], false);
+  // Idempotent: the same submission again yields the same receipt.
+  auto jb = Json(Rekap("--json submit " + base + Good(58, 120, 40)));
+  EXPECT_EQ(jb["status"], "duplicate");
+  EXPECT_EQ(jb["event_hash"], ja["event_hash"]);
+  EXPECT_EQ(jb["seq"], ja["seq"]);
+  // Same source, different numbers, no correction: refused, exit code 4, nothing written.
+  CmdRun c = Rekap("--json submit " + base + Good(59, 120, 40));
+  EXPECT_EQ(c.code, 4);
+  EXPECT_NE(Stderr().find("correction"), std::string::npos);
+  // A misread at another TPS (58 read as 948): stored, flagged, not counted.
+  std::string misread = Good(58, 100, 40);
+  misread.replace(misread.find("suara_1=58"), 10, "suara_1=948");
+  auto jm = Json(Rekap("--json submit --contest ppwp --tps 3171011002001 --author kpps-3 " + misread));
+  EXPECT_EQ(jm["flagged"], true);
+  bool sum_rule = false;
+  for (const auto& f : jm["failures"]) sum_rule |= f["rule"] == "suara_sah_sama_jumlah_paslon";
+  EXPECT_TRUE(sum_rule) << jm.dump();
+  auto jr = Json(Rekap("--json results --contest ppwp --region 3171"));
+  EXPECT_EQ(jr["votes"]["1"], 58);
+  EXPECT_EQ(jr["tps_received"], 2);
+  EXPECT_EQ(jr["tps_flagged"], 1);
+  EXPECT_EQ(jr["tps_expected"], 3);
+  // A correction needs a reason (CLI11 refuses the missing option), then fixes the number.
+  EXPECT_NE(Rekap("correct --contest ppwp --tps 3171011002001 --author ppk-1 suara_1=58").code, 0);
+  auto jc = Json(Rekap("--json correct --contest ppwp --tps 3171011002001 --author ppk-1 --reason \"C.Hasil plano: 58\" suara_1=58"));
+  EXPECT_EQ(jc["flagged"], false);
+  jr = Json(Rekap("--json results --contest ppwp --region 3171"));
+  EXPECT_EQ(jr["votes"]["1"], 116);
+  EXPECT_EQ(jr["tps_flagged"], 0);
+  EXPECT_EQ(jr["tps_corrected"], 1);
+  // History keeps every version with who and why.
+  auto jh = Json(Rekap("--json history --contest ppwp --tps 3171011002001"));
+  ASSERT_EQ(jh.size(), 2u);
+  EXPECT_EQ(jh[1]["kind"], "correction");
+  EXPECT_EQ(jh[1]["author"], "ppk-1");
+  EXPECT_EQ(jh[1]["previous"]["suara_1"], 948);
+  EXPECT_EQ(jh[1]["values"]["suara_1"], 58);
+  // Export: every TPS with status and hashes.
+  CmdRun e = Rekap("export --contest ppwp");
+  ASSERT_EQ(e.code, 0);
+  EXPECT_NE(e.out.find("3171011001001,counted"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("3171011001002,not_received"), std::string::npos);
+  EXPECT_NE(e.out.find(ja["event_hash"].get<std::string>()), std::string::npos);
+  // CSV and table output.
+  CmdRun csv = Rekap("results --contest ppwp --region 31 --format csv");
+  EXPECT_NE(csv.out.find("31,DKI JAKARTA,116,"), std::string::npos) << csv.out;
+  CmdRun en = Rekap("--lang en results --contest ppwp --region 317101");
+  EXPECT_NE(en.out.find("valid"), std::string::npos);
+  auto jv = Json(Rekap("--json verify"));
+  EXPECT_EQ(jv["ok"], true) << jv.dump();
+  EXPECT_EQ(jv["events"], 3);
+}
+
+TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
+  MakeDb();
+  struct Case {
+    std::string args;
+    const char* needle;
+  };
+  const std::string ok = Good(10, 20, 30);
+  for (const Case& c : {Case{"submit --contest ppwp --tps 31710110010 --author a " + ok, "tps"},
+                        Case{"submit --contest ppwp --tps 3171011009001 --author a " + ok, "TPS 3171011009001"},
+                        Case{"submit --contest dpr --tps 3171011001001 --author a " + ok, "contest"},
+                        Case{"submit --contest ppwp --tps 3171011001001 --author a suara_9=1", "suara_9"},
+                        Case{"submit --contest ppwp --tps 3171011001001 --author a suara_1=-5", "suara_1"},
+                        Case{"submit --contest ppwp --tps 3171011001001 --author a suara_1=1000", "rentang_nilai"},
+                        Case{"submit --contest ppwp --tps 3171011001001 --author a suara_1=abc", "suara_1"},
+                        Case{"submit --contest ppwp --tps 3171011001001 --author 'a b' " + ok, "author"}}) {
+    CmdRun r = Rekap(c.args);
+    EXPECT_NE(r.code, 0) << c.args;
+    EXPECT_NE(Stderr().find(c.needle), std::string::npos) << c.args << "\n" << Stderr();
+  }
+  // Nothing was written by any of them.
+  auto jv = Json(Rekap("--json verify"));
+  EXPECT_EQ(jv["events"], 0);
+  // A TPS file naming an unknown desa: refused whole.
+  auto bad_tps = Write("bad.csv", "kode_tps,kode_desa,nama_tps\n3171011001003,3171011001,TPS 003\n3171019999001,3171019999,TPS 001\n");
+  EXPECT_NE(Rekap("import tps " + bad_tps).code, 0);
+  EXPECT_NE(Stderr().find("3171019999"), std::string::npos) << Stderr();
+  CmdRun tps = Rekap("--json results --contest ppwp --region 31");
+  EXPECT_EQ(Json(tps)["tps_expected"], 3);
+  // A truncated results file: an error naming the line, no event written.
+  std::string header =
+      "kode_tps,kode_prov,kode_kabkota,kode_kec,kode_desa,no_tps,nama_kabkota,nama_kecamatan,nama_desa,suara_01,"
+      "suara_02,suara_03,dpt,dpt_l,dpt_p,pengguna_dpt,pengguna_dpt_l,pengguna_dpt_p,pengguna_dptb,pengguna_dptb_l,"
+      "pengguna_dptb_p,pengguna_dpk,pengguna_dpk_l,pengguna_dpk_p,pengguna_total,pengguna_total_l,pengguna_total_p,"
+      "suara_sah,suara_tidak_sah,suara_sah_dan_tidak_sah,n_foto_c_plano\n";
+  std::string row = "3171011001001,31,3171,317101,3171011001,001,A,B,C,83,107,38,,,,,,,,,,,,,,,,,,,1\n";
+  auto truncated = Write("trunc.csv", header + row + row.substr(0, 40));
+  EXPECT_NE(Rekap("import results --format kpu-dki-2024 " + truncated).code, 0);
+  EXPECT_NE(Stderr().find("trunc.csv:3"), std::string::npos) << Stderr();
+  // A row for a TPS not in the list: refused whole, naming the line.
+  auto unknown = Write("unknown.csv", header + row + "3171011009001,31,3171,317101,3171011009,001,A,B,C,1,2,3,,,,,,,,,,,,,,,,,,,1\n");
+  EXPECT_NE(Rekap("import results --format kpu-dki-2024 " + unknown).code, 0);
+  EXPECT_NE(Stderr().find("unknown.csv:3"), std::string::npos) << Stderr();
+  EXPECT_EQ(Json(Rekap("--json verify"))["events"], 0);
+  // The same good file twice: the second import is all duplicates.
+  auto good = Write("good.csv", header + row);
+  auto j1 = Json(Rekap("--json import results --format kpu-dki-2024 " + good));
+  auto j2 = Json(Rekap("--json import results --format kpu-dki-2024 " + good));
+  EXPECT_EQ(j1["appended"], 1);
+  EXPECT_EQ(j2["appended"], 0);
+  EXPECT_EQ(j2["duplicates"], 1);
+  // A database that is not one.
+  Write("t.db", "not a database at all, just some bytes long enough to be read as a header");
+  EXPECT_NE(Rekap("verify").code, 0);
+}
+
+// Acceptance: the real DKI Jakarta file through the command line, counts per rule equal to
+// an independent recomputation (see also RealData.DkiRuleCountsMatchIndependentRecomputation).
+TEST_F(CliTest, RealDkiImportJson) {
+  const std::string path = REKAP_SOURCE_DIR "/../shared/data/pemilu2024/hasil_pilpres2024_dki_jakarta_per_tps.csv";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no ../shared data here";
+  CmdRun r = Rekap("--json import results --format kpu-dki-2024 " + path);
+  ASSERT_EQ(r.code, 0) << Stderr();
+  auto j = Json(r);
+  EXPECT_EQ(j["imported"], 17524);  // rows with at least one cell; 13,188 rows are empty (not yet received)
+  EXPECT_EQ(j["not_received"], 13188);
+  EXPECT_EQ(j["rules"]["suara_sah_sama_jumlah_paslon"]["broken"], 467);
+  EXPECT_EQ(j["rules"]["suara_sah_sama_jumlah_paslon"]["tps"].size(), 467u);
+  EXPECT_EQ(j["rules"]["suara_total_sama_sah_tambah_tidak_sah"]["broken"], 178);
+  EXPECT_EQ(j["rules"]["suara_paslon_maks_pemilih"]["broken"], 10);
+  EXPECT_GE(j["flagged_tps"].size(), 467u);
+  auto jv = Json(Rekap("--json verify"));
+  EXPECT_EQ(jv["ok"], true);
+}
+
+TEST_F(CliTest, DemoRunsAndVerifies) {
+  CmdRun r = Rekap("demo");
+  ASSERT_EQ(r.code, 0) << Stderr();
+  EXPECT_NE(r.out.find("INDRAMAYU"), std::string::npos);
+  EXPECT_NE(r.out.find("5316/5316"), std::string::npos);
+  EXPECT_NE(r.out.find("suara_sah_sama_jumlah_paslon"), std::string::npos);  // misreads were caught
+  EXPECT_NE(r.out.find(": OK"), std::string::npos);
+}
+
+}  // namespace
