@@ -102,8 +102,9 @@ class Engine {
   Engine(Store* store, Signer signer, Clock* clock) : store_(store), signer_(std::move(signer)), clock_(clock) {}
   Status Init(std::shared_ptr<const RegionTree> tree, std::shared_ptr<const Election> election);
   Status Replay();
-  Result<Event> Prepare(const Command& c, ContestTally** tally, int32_t* tps,
-                        std::optional<Outcome>* duplicate) const;
+  // Fills `e` (reused across calls to keep its buffers) with the event for `c`.
+  Status Prepare(const Command& c, Event* e, ContestTally** tally, int32_t* tps,
+                 std::optional<Outcome>* duplicate) const;
 
   Store* store_;
   Signer signer_;

@@ -118,6 +118,8 @@ class Form {
   int candidates() const { return candidates_; }
   // Index of a field id, or -1.
   int IndexOf(std::string_view field_id) const;
+  // Field id -> index, sorted by id (callers holding sorted names can merge instead of look up).
+  const std::map<std::string, int, std::less<>>& index() const { return index_; }
   // Field index of candidate c (1-based).
   int CandidateIndex(int c) const { return first_candidate_ + c - 1; }
   // Well-known indices used by the tallies; -1 where the form lacks the field.

@@ -122,13 +122,15 @@ Status Engine::Replay() {
   last_batch_ = 0;
   last_head_ = Hash{};
   Status st = Status::Ok();
+  uint64_t covered = 0;  // last seq the batch heads cover
   REKAP_RETURN_IF_ERROR(store_->ScanBatches([&](const BatchHead& h) {
-    if (h.batch != last_batch_ + 1 || h.prev_head != last_head_) {
+    if (h.batch != last_batch_ + 1 || h.prev_head != last_head_ || h.first_seq != covered + 1) {
       st = DataLoss("batch " + std::to_string(h.batch) + ": rantai kepala putus / head chain broken");
       return false;
     }
     last_batch_ = h.batch;
     last_head_ = HeadHash(h);
+    covered = h.first_seq + h.size - 1;
     return true;
   }));
   REKAP_RETURN_IF_ERROR(st);
@@ -161,6 +163,14 @@ Status Engine::Replay() {
     last_seq_ = se.seq;
     return true;
   }));
+  REKAP_RETURN_IF_ERROR(st);
+  // Events and heads must cover each other: a lost acknowledged event (or an event outside
+  // any batch) would otherwise let the next batch reuse its seq.
+  if (last_seq_ != covered) {
+    return DataLoss("peristiwa tersimpan sampai " + std::to_string(last_seq_) + ", kepala batch mencakup sampai " +
+                    std::to_string(covered) + " / events stored up to " + std::to_string(last_seq_) +
+                    ", batch heads cover up to " + std::to_string(covered));
+  }
   return st;
 }
 
@@ -169,8 +179,8 @@ const ContestTally* Engine::tally(std::string_view contest) const {
   return it == tallies_.end() ? nullptr : it->second.get();
 }
 
-Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_t* tps_out,
-                              std::optional<Outcome>* duplicate) const {
+Status Engine::Prepare(const Command& c, Event* out, ContestTally** tally_out, int32_t* tps_out,
+                       std::optional<Outcome>* duplicate) const {
   auto it = tallies_.find(c.contest);
   if (it == tallies_.end()) {
     return NotFound("kolom 'contest': kontes '" + c.contest.substr(0, 40) +
@@ -192,20 +202,29 @@ Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_
   REKAP_RETURN_IF_ERROR(CheckToken("author", c.author, 64));
   const TpsState& s = tally->tps_state(t);
 
-  Event e;
+  Event& e = *out;
+  e.seq = 0;
+  e.time_ms = 0;
   e.kind = c.kind;
   e.contest = c.contest;
   e.subject = c.tps;
   e.author = c.author;
   e.photo = c.photo;
   e.prev = s.last_hash;
+  e.source.clear();
+  e.reason.clear();
+  e.values.clear();
+  e.previous.clear();
   if (c.kind == EventKind::kSubmission || c.kind == EventKind::kCorrection) {
     if (c.values.empty()) {
       return InvalidArgument("kolom 'values': tidak ada nilai / field 'values': no values given");
     }
-    e.values.reserve(c.values.size());
+    // Both maps are sorted by name: one merge pass resolves every field.
+    const auto& index = form.index();
+    auto fi = index.begin();
     for (const auto& [name, v] : c.values) {
-      int idx = form.IndexOf(name);
+      while (fi != index.end() && fi->first < name) ++fi;
+      int idx = fi != index.end() && fi->first == name ? fi->second : -1;
       if (idx < 0) {
         return InvalidArgument("kolom '" + name.substr(0, 40) + "' tidak ada pada formulir " +
                                form.schema().id() + " / field '" + name.substr(0, 40) +
@@ -240,7 +259,7 @@ Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_
           o.flagged = (s.flags & kFlagged) && !(s.flags & kAccepted);
           o.conflicting = s.flags & kConflicting;
           *duplicate = std::move(o);
-          return e;
+          return Status::Ok();
         }
         return AlreadyExists("TPS " + c.tps + " kontes " + c.contest + ": sumber '" + c.source +
                              "' sudah mengirim hasil yang berbeda; gunakan koreksi dengan alasan / source '" +
@@ -278,17 +297,22 @@ Result<Event> Engine::Prepare(const Command& c, ContestTally** tally_out, int32_
     default:
       return InvalidArgument("jenis perintah belum didukung / command kind not supported yet");
   }
+  // Text must be encodable (UTF-8 without NUL, e.g. a reason): refuse it here rather than
+  // write an event that Decode() rejects on replay.
+  if (Status enc = CheckEncodable(e); !enc.ok()) {
+    return InvalidArgument("teks tidak sah / invalid text: " + enc.message());
+  }
   *tally_out = tally;
   *tps_out = t;
-  return e;
+  return Status::Ok();
 }
 
 Status Engine::Check(const Command& command) const {
   ContestTally* tally = nullptr;
   int32_t t = -1;
   std::optional<Outcome> dup;
-  auto e = Prepare(command, &tally, &t, &dup);
-  return e.ok() ? Status::Ok() : e.status();
+  Event e;
+  return Prepare(command, &e, &tally, &t, &dup);
 }
 
 std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& commands) {
@@ -298,20 +322,20 @@ std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& command
   std::vector<Hash> leaves;
   std::vector<size_t> staged_index;  // results index of each staged event
   const int64_t now = clock_->NowMs();
+  Event e;  // reused: its strings and vectors keep their capacity across commands
   for (size_t i = 0; i < commands.size(); ++i) {
     ContestTally* tally = nullptr;
     int32_t t = -1;
     std::optional<Outcome> dup;
-    auto ev = Prepare(commands[i], &tally, &t, &dup);
-    if (!ev.ok()) {
-      results.emplace_back(ev.status());
+    Status pst = Prepare(commands[i], &e, &tally, &t, &dup);
+    if (!pst.ok()) {
+      results.emplace_back(std::move(pst));
       continue;
     }
     if (dup) {
       results.emplace_back(std::move(*dup));
       continue;
     }
-    Event& e = *ev;
     e.seq = last_seq_ + staged.size() + 1;
     e.time_ms = now;
     StoredEvent se;

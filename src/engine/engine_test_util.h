@@ -252,6 +252,9 @@ class EngineFixture : public ::testing::Test {
     return out;
   }
 
+
+ public:
+  // Command builders (also used outside fixtures).
   static Command Submit(const std::string& tps, const std::string& source, std::map<std::string, Value> values,
                         const std::string& author = "petugas-kpps") {
     Command c;
@@ -285,6 +288,7 @@ class EngineFixture : public ::testing::Test {
     return c;
   }
 
+ protected:
   FixedClock clock_;
   std::shared_ptr<const RegionTree> tree_;
   std::shared_ptr<const Election> election_;

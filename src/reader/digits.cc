@@ -12,6 +12,7 @@
 #include <numbers>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
+#include <type_traits>
 
 namespace rekap::reader {
 
@@ -90,6 +91,40 @@ DigitPrediction FromProbabilities(const float* p) {
   d.runner_up = second;
   d.runner_up_prob = p[second];
   return d;
+}
+
+// Re-estimates the batch-norm running statistics of `tnet` on `data` (clean digits) with a
+// forward pass. dlib keeps an exponential average whose weight for a new batch is
+// 1/(updates+1) with the update count capped at the window size; a window of 1 collapses the
+// count, and a window larger than the number of batches then gives a plain average over them
+// (the old statistics keep a weight of 1/(batches+1)).
+void RecalibrateBatchNorm(net::train_type& tnet, const DigitDataset& data, size_t count,
+                          size_t batch) {
+  count = std::min(count, data.size());
+  if (count < 2) return;
+  auto set_window = [&](unsigned long w) {
+    dlib::visit_computational_layers(tnet, [&](auto& l) {
+      using L = std::decay_t<decltype(l)>;
+      if constexpr (std::is_same_v<L, dlib::bn_<dlib::CONV_MODE>> ||
+                    std::is_same_v<L, dlib::bn_<dlib::FC_MODE>>) {
+        l.set_running_stats_window_size(w);
+      }
+    });
+  };
+  std::vector<dlib::matrix<float>> in;
+  dlib::resizable_tensor x;
+  auto forward = [&](size_t from, size_t n) {
+    in.resize(n);
+    for (size_t j = 0; j < n; ++j) ToInput(data.images[from + j].data(), in[j]);
+    tnet.to_tensor(in.begin(), in.end(), x);
+    tnet.subnet().forward(x);
+  };
+  batch = std::max<size_t>(batch, 2);
+  set_window(1);
+  forward(0, std::min(batch, count));
+  set_window(static_cast<unsigned long>(count / batch + 2));
+  for (size_t i = 0; i + 1 < count; i += batch) forward(i, std::min(batch, count - i));
+  set_window(100);  // dlib's default
 }
 
 int OddAtLeast(int k, int min) {
@@ -583,19 +618,28 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
         trainer.train_one_step(batch, labels);
       }
       trainer.get_net();  // wait for the trainer thread to finish this epoch's steps
-      const double loss = trainer.get_average_loss();
-      double monitor = -1;
+      EpochReport report;
+      report.epoch = epoch;
+      report.train_loss = trainer.get_average_loss();
       if (o.monitor != nullptr && o.monitor->size() > 0) {
         DigitModel snapshot;
-        net::infer_type inet = tnet;
-        snapshot.impl_->probs.subnet() = inet.subnet();
-        monitor = snapshot.Accuracy(*o.monitor);
+        net::infer_type raw = tnet;
+        snapshot.impl_->probs.subnet() = raw.subnet();
+        report.monitor_accuracy_raw = snapshot.Accuracy(*o.monitor);
+        net::train_type copy = tnet;
+        RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size);
+        net::infer_type recal = copy;
+        snapshot.impl_->probs.subnet() = recal.subnet();
+        report.monitor_accuracy = snapshot.Accuracy(*o.monitor);
       }
-      const double secs =
+      report.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (o.on_epoch) o.on_epoch(epoch, loss, monitor, secs);
+      if (o.on_epoch) o.on_epoch(report);
     }
     trainer.get_net();
+    if (o.recalibrate_batch_norm) {
+      RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size);
+    }
     tnet.clean();
     DigitModel model;
     net::infer_type inet = tnet;

@@ -92,6 +92,14 @@ struct DigitPrediction {
   float runner_up_prob = 0;
 };
 
+struct EpochReport {
+  int epoch = 0;                      // 1-based
+  double train_loss = 0;              // dlib's running average over the epoch's mini-batches
+  double seconds = 0;                 // wall time of the epoch, monitoring included
+  double monitor_accuracy = -1;       // recalibrated batch norm (-1: no monitor set)
+  double monitor_accuracy_raw = -1;   // training-time batch-norm statistics
+};
+
 struct TrainOptions {
   int epochs = 10;
   uint32_t seed = 1;
@@ -102,13 +110,16 @@ struct TrainOptions {
   double weight_decay = 5e-4;
   double momentum = 0.9;
   AugmentOptions augment;
+  // After training, re-estimate the batch-norm statistics on the clean (unaugmented) training
+  // digits; otherwise they describe the augmented distribution the network was trained on.
+  bool recalibrate_batch_norm = true;
   bool verbose = false;  // dlib's trainer progress lines on stdout
-  // Called after every epoch (1-based) with the mean training loss of that epoch. If `monitor`
-  // is set it is evaluated after every epoch and its accuracy passed too (-1 otherwise); it is
-  // reported only, never used to steer training.
-  std::function<void(int epoch, double train_loss, double monitor_accuracy, double seconds)>
-      on_epoch;
+  // Called after every epoch. If `monitor` is set it is evaluated after every epoch (reported
+  // only, never used to steer training): with the training-time batch-norm statistics, and
+  // with statistics re-estimated on `monitor_recalibration_digits` clean training digits.
+  std::function<void(const EpochReport&)> on_epoch;
   const DigitDataset* monitor = nullptr;
+  size_t monitor_recalibration_digits = 10000;
 };
 
 class DigitModel {

@@ -492,9 +492,10 @@ TEST(DigitTrain, SmokeTrainSaveLoadAndReproducible) {
   opt.seed = 5;
   opt.batch_size = 32;
   int epochs_seen = 0;
-  opt.on_epoch = [&](int, double loss, double, double) {
+  opt.on_epoch = [&](const EpochReport& r) {
     ++epochs_seen;
-    EXPECT_TRUE(std::isfinite(loss));
+    EXPECT_EQ(r.epoch, 1);
+    EXPECT_TRUE(std::isfinite(r.train_loss));
   };
   auto a = DigitModel::Train(data, opt);
   ASSERT_TRUE(a.ok()) << a.status().ToString();

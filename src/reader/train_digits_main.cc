@@ -140,6 +140,9 @@ int main(int argc, char** argv) {
   app.add_option("--blas-threads", blas_threads,
                  "OpenBLAS threads (1 is fastest for this small network and bit-reproducible)")
       ->check(CLI::Range(1, 64));
+  bool no_recalibration = false;
+  app.add_flag("--no-bn-recalibration", no_recalibration,
+               "keep the batch-norm statistics from the augmented training batches");
   app.add_flag("--verbose", opt.verbose, "dlib trainer progress lines");
   CLI11_PARSE(app, argc, argv);
 
@@ -148,6 +151,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   SetBlasThreads(blas_threads);
+  opt.recalibrate_batch_norm = !no_recalibration;
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + ShellQuote(argv[i]);
 
@@ -184,13 +188,16 @@ int main(int argc, char** argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   if (monitor) opt.monitor = &*test;
-  opt.on_epoch = [&](int epoch, double loss, double acc, double secs) {
+  opt.on_epoch = [&](const rekap::reader::EpochReport& r) {
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
                              .count();
-    std::printf("epoch %d/%d  loss %.4f", epoch, opt.epochs, loss);
-    if (acc >= 0) std::printf("  test acc %.2f%%", 100 * acc);
-    std::printf("  %.0f s (total %.0f s, eta %.0f s)\n", secs, total,
-                total / epoch * (opt.epochs - epoch));
+    std::printf("epoch %d/%d  loss %.4f", r.epoch, opt.epochs, r.train_loss);
+    if (r.monitor_accuracy >= 0) {
+      std::printf("  test acc %.2f%% (training-time BN stats %.2f%%)", 100 * r.monitor_accuracy,
+                  100 * r.monitor_accuracy_raw);
+    }
+    std::printf("  %.0f s (total %.0f s, eta %.0f s)\n", r.seconds, total,
+                total / r.epoch * (opt.epochs - r.epoch));
     std::fflush(stdout);
   };
   auto model = DigitModel::Train(*train, opt);
@@ -280,6 +287,7 @@ int main(int argc, char** argv) {
     j["batch_size"] = opt.batch_size;
     j["peak_learning_rate"] = opt.peak_learning_rate;
     j["augment_probability"] = opt.augment.probability;
+    j["batch_norm_recalibrated"] = opt.recalibrate_batch_norm;
     j["train_digits"] = train->size();
     j["input_sha256"] = inputs;
     j["test_digits"] = pred.size();
