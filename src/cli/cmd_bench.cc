@@ -224,7 +224,7 @@ Status RunIngest(const BenchOptions& o) {
 
 }  // namespace
 
-void AddBench(CLI::App& app) {
+CLI::App* AddBench(CLI::App& app) {
   static BenchOptions o;
   auto* b = app.add_subcommand("bench", "tolok ukur / benchmarks");
   b->require_subcommand(1);
@@ -236,6 +236,7 @@ void AddBench(CLI::App& app) {
   in->add_option("--seed", o.seed, "benih acak / random seed")->capture_default_str();
   in->add_flag("--verify", o.verify, "verifikasi penuh sesudahnya / full verification afterwards");
   in->callback([] { Status st = RunIngest(o); ExitCode() = st.ok() ? 0 : Fail(st); });
+  return b;
 }
 
 }  // namespace rekap::cli

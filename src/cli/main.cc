@@ -34,7 +34,12 @@ int main(int argc, char** argv) {
   AddResults(app);
   AddVerify(app);
   AddDemo(app);
-  AddBench(app);
+  CLI::App* bench = AddBench(app);
+#ifdef REKAP_WITH_READER
+  AddReaderCommands(app, bench);
+#else
+  (void)bench;
+#endif
 
   try {
     app.parse(argc, argv);

@@ -447,9 +447,11 @@ Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions&
   }
   if (Uniform01(rng) < opt.noise_probability) {
     const double sigma = Uniform(rng, 2, 12);
+    // Only on the ink and its rim: NormalizeDigitCrop leaves the background exactly 0.
     uint8_t* p = img.ptr<uint8_t>(0);
     for (int i = 0; i < kMnistPixels; ++i) {
-      p[i] = static_cast<uint8_t>(std::clamp(p[i] + sigma * Normal(rng), 0.0, 255.0));
+      if (p[i] == 0) continue;
+      p[i] = static_cast<uint8_t>(std::clamp(p[i] + sigma * Normal(rng), 1.0, 255.0));
     }
   }
   return FromMat(img);
@@ -623,9 +625,6 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
       report.train_loss = trainer.get_average_loss();
       if (o.monitor != nullptr && o.monitor->size() > 0) {
         DigitModel snapshot;
-        net::infer_type raw = tnet;
-        snapshot.impl_->probs.subnet() = raw.subnet();
-        report.monitor_accuracy_raw = snapshot.Accuracy(*o.monitor);
         net::train_type copy = tnet;
         RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size);
         net::infer_type recal = copy;

@@ -75,7 +75,7 @@ struct AugmentOptions {
   double max_translate = 2;       // pixels, uniform in [-max, max], each axis
   double thickness_probability = 0.35;  // dilate or erode by a 2x2 / 3x3 kernel
   double blur_probability = 0.25;       // Gaussian blur, sigma in [0.3, 0.8]
-  double noise_probability = 0.3;       // additive Gaussian noise, sigma in [2, 12]
+  double noise_probability = 0.3;       // Gaussian noise on the ink, sigma in [2, 12]
   double border_probability = 0.08;     // a box-border fragment along one edge
 };
 
@@ -96,8 +96,7 @@ struct EpochReport {
   int epoch = 0;                      // 1-based
   double train_loss = 0;              // dlib's running average over the epoch's mini-batches
   double seconds = 0;                 // wall time of the epoch, monitoring included
-  double monitor_accuracy = -1;       // recalibrated batch norm (-1: no monitor set)
-  double monitor_accuracy_raw = -1;   // training-time batch-norm statistics
+  double monitor_accuracy = -1;       // with recalibrated batch norm (-1: no monitor set)
 };
 
 struct TrainOptions {
@@ -115,8 +114,8 @@ struct TrainOptions {
   bool recalibrate_batch_norm = true;
   bool verbose = false;  // dlib's trainer progress lines on stdout
   // Called after every epoch. If `monitor` is set it is evaluated after every epoch (reported
-  // only, never used to steer training): with the training-time batch-norm statistics, and
-  // with statistics re-estimated on `monitor_recalibration_digits` clean training digits.
+  // only, never used to steer training) on a copy of the network whose batch-norm statistics
+  // were re-estimated on the first `monitor_recalibration_digits` clean training digits.
   std::function<void(const EpochReport&)> on_epoch;
   const DigitDataset* monitor = nullptr;
   size_t monitor_recalibration_digits = 10000;

@@ -193,8 +193,7 @@ int main(int argc, char** argv) {
                              .count();
     std::printf("epoch %d/%d  loss %.4f", r.epoch, opt.epochs, r.train_loss);
     if (r.monitor_accuracy >= 0) {
-      std::printf("  test acc %.2f%% (training-time BN stats %.2f%%)", 100 * r.monitor_accuracy,
-                  100 * r.monitor_accuracy_raw);
+      std::printf("  test acc %.2f%%", 100 * r.monitor_accuracy);
     }
     std::printf("  %.0f s (total %.0f s, eta %.0f s)\n", r.seconds, total,
                 total / r.epoch * (opt.epochs - r.epoch));
