@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build build-asan demo test test-fast bench clean format
+.PHONY: all deps build build-asan demo test test-fast bench bench-micro clean format
 
 all: build
 
@@ -34,10 +34,15 @@ test: build build-asan
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
-bench: deps
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKAP_BENCH=ON
-	cmake --build $(BUILD) -j $(JOBS)
+# The whole country through the ingest path, with the raw SQLite baseline (needs ../shared).
+bench: build
 	./$(BUILD)/rekap bench ingest --tps all
+
+# Google Benchmark micro-benchmarks of the parts, each beside its baseline.
+bench-micro: deps $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) -DREKAP_BENCH=ON
+	cmake --build $(BUILD) -j $(JOBS) --target rekap_bench
+	./$(BUILD)/rekap_bench
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
