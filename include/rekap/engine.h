@@ -63,6 +63,14 @@ struct Outcome {
   std::vector<RuleFailure> failures;  // failed rules of the submitted values (errors and warnings)
 };
 
+struct ExecuteOptions {
+  // 0: the whole call is one batch, one transaction: all or nothing (imports).
+  // N > 0: a batch (transaction, signed head) every N accepted commands, each committed on a
+  // writer thread while the next is prepared; a command's outcome is still returned only
+  // after its batch is durable, and after a failed commit nothing more of the call is written.
+  size_t commit_every = 0;
+};
+
 class Engine {
  public:
   // Loads regions, TPS, the election and its schemas from `store`, and replays the ledger
@@ -79,7 +87,8 @@ class Engine {
   // refused it (nothing is written for a refused command; other commands still apply).
   // If the store fails, no command of the batch is acknowledged and the projections are
   // rebuilt from the store.
-  std::vector<Result<Outcome>> Execute(const std::vector<Command>& commands);
+  std::vector<Result<Outcome>> Execute(const std::vector<Command>& commands,
+                                       const ExecuteOptions& options = {});
   Result<Outcome> Execute(const Command& command);
 
   // Checks a command without writing: the Status it would get (dry run for import files).
@@ -105,6 +114,12 @@ class Engine {
   // Fills `e` (reused across calls to keep its buffers) with the event for `c`.
   Status Prepare(const Command& c, Event* e, ContestTally** tally, int32_t* tps,
                  std::optional<Outcome>* duplicate) const;
+
+  struct Staged;
+  // Prepares commands [begin, end) into one sealed, signed batch and applies them to the
+  // projections; appends each command's outcome or refusal to `results`.
+  void Stage(const std::vector<Command>& commands, size_t begin, size_t end, int64_t now,
+             std::vector<Result<Outcome>>* results, Staged* out);
 
   Store* store_;
   Signer signer_;

@@ -35,6 +35,7 @@ struct SourceState {
   uint64_t seq = 0;
   Hash event_hash{};
   Hash content{};  // ContentDigest of its values and photo
+  bool settled = false;  // a correction decided the TPS after this source's last report
 };
 
 struct TpsState {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 namespace rekap {
 namespace {
@@ -315,28 +316,33 @@ Status Engine::Check(const Command& command) const {
   return Prepare(command, &e, &tally, &t, &dup);
 }
 
-std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& commands) {
-  std::vector<Result<Outcome>> results;
-  results.reserve(commands.size());
-  std::vector<StoredEvent> staged;
+// One sealed batch of a call, ready to commit.
+struct Engine::Staged {
+  std::vector<StoredEvent> events;
+  std::vector<size_t> result_index;  // results index of each event
+  BatchHead head;
+};
+
+void Engine::Stage(const std::vector<Command>& commands, size_t begin, size_t end, int64_t now,
+                   std::vector<Result<Outcome>>* results, Staged* out) {
+  out->events.clear();
+  out->result_index.clear();
   std::vector<Hash> leaves;
-  std::vector<size_t> staged_index;  // results index of each staged event
-  const int64_t now = clock_->NowMs();
   Event e;  // reused: its strings and vectors keep their capacity across commands
-  for (size_t i = 0; i < commands.size(); ++i) {
+  for (size_t i = begin; i < end; ++i) {
     ContestTally* tally = nullptr;
     int32_t t = -1;
     std::optional<Outcome> dup;
     Status pst = Prepare(commands[i], &e, &tally, &t, &dup);
     if (!pst.ok()) {
-      results.emplace_back(std::move(pst));
+      results->emplace_back(std::move(pst));
       continue;
     }
     if (dup) {
-      results.emplace_back(std::move(*dup));
+      results->emplace_back(std::move(*dup));
       continue;
     }
-    e.seq = last_seq_ + staged.size() + 1;
+    e.seq = last_seq_ + out->events.size() + 1;
     e.time_ms = now;
     StoredEvent se;
     se.seq = e.seq;
@@ -346,7 +352,7 @@ std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& command
     Outcome o;
     Status st = tally->Apply(e, se.hash, &o.failures);
     if (!st.ok()) {  // cannot happen for a prepared event; refuse rather than write it
-      results.emplace_back(Internal(st.message()));
+      results->emplace_back(Internal(st.message()));
       continue;
     }
     o.seq = e.seq;
@@ -356,35 +362,89 @@ std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& command
     o.flagged = (s.flags & kFlagged) && !(s.flags & kAccepted);
     o.conflicting = s.flags & kConflicting;
     leaves.push_back(MerkleLeafHash(se.body));
-    staged.push_back(std::move(se));
-    staged_index.push_back(results.size());
-    results.emplace_back(std::move(o));
+    out->events.push_back(std::move(se));
+    out->result_index.push_back(results->size());
+    results->emplace_back(std::move(o));
   }
-  if (staged.empty()) return results;
-
-  BatchHead head;
+  if (out->events.empty()) return;
+  BatchHead& head = out->head;
+  head = BatchHead{};
   head.batch = last_batch_ + 1;
   head.first_seq = last_seq_ + 1;
-  head.size = staged.size();
+  head.size = out->events.size();
   head.time_ms = now;
   head.root = MerkleRoot(leaves);
   head.prev_head = last_head_;
   SignHead(signer_, &head);
-  Status st = store_->AppendBatch(staged, head);
-  if (!st.ok()) {
-    // Nothing of this batch is durable: refuse every staged command and rebuild the
-    // projections from what the store holds.
-    for (size_t idx : staged_index) results[idx] = Status(st.code(), "tidak tersimpan / not stored: " + st.message());
-    Status rs = Replay();
-    if (!rs.ok()) {
-      for (size_t idx : staged_index)
-        results[idx] = Status(rs.code(), "penyimpanan gagal / store failed: " + rs.message());
-    }
-    return results;
-  }
-  last_seq_ += staged.size();
+  // Advance optimistically: the next batch chains to this one. Undone by Replay() if the
+  // commit fails.
+  last_seq_ += out->events.size();
   last_batch_ = head.batch;
   last_head_ = HeadHash(head);
+}
+
+std::vector<Result<Outcome>> Engine::Execute(const std::vector<Command>& commands,
+                                             const ExecuteOptions& options) {
+  std::vector<Result<Outcome>> results;
+  results.reserve(commands.size());
+  const int64_t now = clock_->NowMs();
+  const size_t step = options.commit_every ? options.commit_every : std::max<size_t>(1, commands.size());
+  // Two buffers: one being committed on the writer thread, one being staged here.
+  Staged buf[2];
+  std::future<Status> pending;
+  Staged* pending_batch = nullptr;
+  Status failed = Status::Ok();
+  std::vector<size_t> unacknowledged;  // results of batches that did not become durable
+  auto settle = [&]() {
+    if (!pending.valid()) return;
+    Status st = pending.get();
+    if (!st.ok() && failed.ok()) failed = st;
+    if (!failed.ok()) {
+      unacknowledged.insert(unacknowledged.end(), pending_batch->result_index.begin(),
+                            pending_batch->result_index.end());
+    }
+  };
+  int which = 0;
+  for (size_t begin = 0; begin < commands.size(); begin += step) {
+    Staged& cur = buf[which];
+    which ^= 1;
+    if (!failed.ok()) {  // after a failed commit nothing more is written in this call
+      for (size_t i = begin; i < std::min(commands.size(), begin + step); ++i) {
+        unacknowledged.push_back(results.size());
+        results.emplace_back(failed);
+      }
+      continue;
+    }
+    Stage(commands, begin, std::min(commands.size(), begin + step), now, &results, &cur);
+    settle();  // the previous batch must be durable before this one is written
+    if (cur.events.empty()) {
+      pending = {};
+      continue;
+    }
+    if (!failed.ok()) {
+      unacknowledged.insert(unacknowledged.end(), cur.result_index.begin(), cur.result_index.end());
+      pending = {};
+      continue;
+    }
+    pending_batch = &cur;
+    if (options.commit_every) {
+      pending = std::async(std::launch::async, [this, &cur] { return store_->AppendBatch(cur.events, cur.head); });
+    } else {
+      std::promise<Status> p;
+      p.set_value(store_->AppendBatch(cur.events, cur.head));
+      pending = p.get_future();
+    }
+  }
+  settle();
+  if (!failed.ok()) {
+    // What was not durable is refused, and the projections are rebuilt from what the store
+    // holds, so memory never keeps what the disk does not.
+    Status rs = Replay();
+    for (size_t idx : unacknowledged) {
+      results[idx] = rs.ok() ? Status(failed.code(), "tidak tersimpan / not stored: " + failed.message())
+                             : Status(rs.code(), "penyimpanan gagal / store failed: " + rs.message());
+    }
+  }
   return results;
 }
 

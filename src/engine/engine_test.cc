@@ -256,6 +256,50 @@ TEST_F(EngineTest, SecondSourceWithDifferentValuesMarksConflictAndKeepsFirstValu
   EXPECT_EQ(Totals("").conflicting, 0);
   EXPECT_EQ(Totals("").corrected, 1);
   EXPECT_EQ(tally().CheckAgainstLeaves(), "");
+
+  // A correction settles what every source said before it: a new source agreeing with the
+  // corrected values is no conflict, one disagreeing with them is.
+  auto fix2 = engine_->Execute(Correct(tps, saksi, "Pleno PPK: saksi benar / the witness was right"));
+  ASSERT_TRUE(fix2.ok()) << fix2.status().ToString();
+  EXPECT_FALSE(fix2->conflicting);
+  auto agree = engine_->Execute(Submit(tps, "saksi:03", saksi, "saksi-paslon-3"));
+  ASSERT_TRUE(agree.ok()) << agree.status().ToString();
+  EXPECT_FALSE(agree->conflicting);
+  auto disagree = engine_->Execute(Submit(tps, "pengawas", kpps, "pengawas-1"));
+  ASSERT_TRUE(disagree.ok()) << disagree.status().ToString();
+  EXPECT_TRUE(disagree->conflicting);
+}
+
+// Pipelined execution: a batch every N commands, committed on a writer thread while the next
+// is prepared; the outcomes and the ledger equal those of one batch per call.
+TEST_F(EngineTest, PipelinedBatchesMatchAndVerify) {
+  std::vector<Command> commands;
+  for (const auto& id : SmallTreeTps()) commands.push_back(Submit(id, "kpps", ConsistentResult(200, {50, 60, 70}, 4)));
+  commands.push_back(commands.front());  // a duplicate within the call
+  commands.push_back(Submit("3171011001009", "kpps", ConsistentResult(200, {50, 60, 70}, 4)));  // unknown TPS
+  auto results = engine_->Execute(commands, ExecuteOptions{5});
+  ASSERT_EQ(results.size(), commands.size());
+  size_t appended = 0;
+  for (size_t i = 0; i + 2 < results.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status().ToString();
+    appended += results[i]->kind == Outcome::Kind::kAppended;
+  }
+  EXPECT_EQ(appended, SmallTreeTps().size());
+  ASSERT_TRUE(results[results.size() - 2].ok());
+  EXPECT_EQ(results[results.size() - 2]->kind, Outcome::Kind::kDuplicate);
+  EXPECT_EQ(results[results.size() - 2]->seq, results[0]->seq);
+  EXPECT_FALSE(results.back().ok());
+  size_t batches = 0;
+  ASSERT_TRUE(store_->ScanBatches([&](const BatchHead& h) {
+    EXPECT_LE(h.size, 5u);
+    ++batches;
+    return true;
+  }).ok());
+  EXPECT_EQ(batches, (SmallTreeTps().size() + 4) / 5);
+  EXPECT_EQ(StoreLastSeq(), SmallTreeTps().size());
+  VerifyReport rep = Verify(store_.get(), engine_->public_key(), engine_.get(), engine_->tree_ptr(),
+                            engine_->election_ptr());
+  EXPECT_TRUE(rep.ok()) << (rep.problems.empty() ? "" : rep.problems.front());
 }
 
 // ---- 5. Hard rules ------------------------------------------------------------------------
@@ -743,6 +787,7 @@ TEST_F(EngineTest, ReceiptsVerifyAgainstTheSignedHead) {
 struct ModelSource {
   Values values;
   uint64_t seq = 0;
+  bool settled = false;  // a later correction decided the TPS
 };
 struct ModelTps {
   bool received = false, flagged = false, accepted = false, conflicting = false, corrected = false;
@@ -798,7 +843,7 @@ class Model {
         }
         m.sources[c.source] = ModelSource{c.values, ++seq_};
         m.conflicting = false;
-        for (const auto& [src, s] : m.sources) m.conflicting |= s.values != m.current;
+        for (const auto& [src, s] : m.sources) m.conflicting |= !s.settled && s.values != m.current;
         x.values_valid = valid;
         break;
       }
@@ -813,6 +858,7 @@ class Model {
         m.accepted = false;
         m.corrected = true;
         m.conflicting = false;
+        for (auto& [src, s] : m.sources) s.settled = true;
         ++seq_;
         x.values_valid = valid;
         break;

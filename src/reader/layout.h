@@ -19,8 +19,9 @@
 //    position pos; the circle's diameter is the square's side.
 //  * Our own form (LayoutOwnPage) uses ArUco DICT_4X4_50 markers with ids 0 (TL), 1 (TR),
 //    2 (BR), 3 (BL) on every page, and a QR code holding FormatQrPayload(...).
-//  * The official KPU page 2 (KpuPpwpPage2Layout) has no QR; its fiducials are described
-//    by the `dictionary` they come from (see docs/forms.md).
+//  * The official KPU page 2 (KpuPpwpPage2Layout) has no QR; its four corner fiducials are
+//    identical 2x2 checkers (kKpuChecker) and its page marker is AprilTag tag36h10 id 102,
+//    printed rotated by 180 degrees (see docs/forms.md).
 //
 // Everything here is deterministic and allocation-light; FromJson never trusts its input.
 #pragma once
@@ -59,13 +60,32 @@ struct Rect {
 // Fiducial dictionaries (the `dictionary` string of a Fiducial).
 inline constexpr std::string_view kArucoDict4x4_50 = "aruco_4x4_50";      // cv::aruco::DICT_4X4_50
 inline constexpr std::string_view kAprilTag36h11 = "apriltag_36h11";     // cv::aruco::DICT_APRILTAG_36h11
+// The KPU C.HASIL-PPWP tags (ids 101, 102, 103 on pages 1, 2, 3) are tag36h10, not 36h11.
+inline constexpr std::string_view kAprilTag36h10 = "apriltag_36h10";     // cv::aruco::DICT_APRILTAG_36h10
 inline constexpr std::string_view kPlainSquare = "square";               // a solid black square, no id
+// KPU's corner mark: a 2x2 checker in `box`, top-left and bottom-right quarters black, the
+// other two white (the same mark at all four corners, so it does not tell the orientation).
+inline constexpr std::string_view kKpuChecker = "kpu_checker";
 
 struct Fiducial {
   std::string dictionary{kArucoDict4x4_50};  // one of the k* strings above
-  int marker_id = -1;                        // id in the dictionary; -1 for a plain square
+  int marker_id = -1;                        // id in the dictionary; -1 without an id
   Rect box;                                  // the marker's outer black square, mm
+  // Clockwise rotation of the printed marker from upright: 0, 90, 180 or 270. Corner i of
+  // the marker as OpenCV reports it (i = 0..3: the marker's own TL, TR, BR, BL) lies at corner
+  // (i + rotation_deg / 90) % 4 of `box` (in the order TL, TR, BR, BL of the page). Our own
+  // markers: 0. The KPU AprilTag: 180.
+  int rotation_deg = 0;
   bool operator==(const Fiducial&) const = default;
+};
+
+// A decorative outlined rectangle (table cells, rules): drawn, never read. A rectangle with
+// w == 0 or h == 0 is a straight line.
+struct Frame {
+  Rect box;
+  double line_mm = 0.3;  // stroke width; the stroke is centred on the rectangle's edges
+  double gray = 0.0;     // 0 black .. 1 white
+  bool operator==(const Frame&) const = default;
 };
 
 // A line of text printed on the page. `text` may contain placeholders that the renderer
@@ -76,6 +96,8 @@ struct TextItem {
   Rect box;               // where it is drawn; baseline near the bottom of the box
   double size_mm = 3.5;   // font size (em height) in mm
   bool bold = false;
+  bool italic = false;
+  int align = 0;          // 0: left edge at box.x; 1: centred in box; 2: right edge at box.right()
   bool operator==(const TextItem&) const = default;
 };
 
@@ -85,14 +107,18 @@ struct NumberLayout {
   Text label;             // the field's label (Indonesian, English) from the schema
   std::string section;    // e.g. "I.A", "IV"
   std::string sublabel;   // extra line under the label (the candidate's name), may be empty
-  Rect label_box;         // where the label is printed
+  Rect label_box;         // where the label is printed; empty (w or h 0): not printed (the
+                          // KPU page prints its own texts, see PageLayout::texts)
   std::array<Rect, 3> digit_boxes{};                  // [0] hundreds, [1] tens, [2] ones
   std::array<std::array<Rect, 10>, 3> bubbles{};      // [digit position][value 0..9]
   bool segment_guides = false;  // digit boxes carry printed 8-segment guides (KPU form)
+  // Width of the digit boxes' printed border, which lies inside digit_boxes[i] along its edges
+  // (the rect is the border's outer edge). Crop at least this much inside to avoid the border.
+  double box_line_mm = 0.5;
   int max_value = 999;
   // Bounding box of everything above (label, boxes, bubbles).
   Rect Bounds() const;
-  bool operator==(const NumberLayout&) const = default;
+  bool operator==(const NumberLayout& o) const;
 };
 
 struct PageLayout {
@@ -108,6 +134,7 @@ struct PageLayout {
   std::optional<Rect> qr;                   // the QR code's square (quiet zone excluded)
   std::vector<NumberLayout> numbers;        // in form order
   std::vector<TextItem> texts;              // header and labels other than the numbers'
+  std::vector<Frame> frames;                // decoration (never read)
   bool operator==(const PageLayout&) const = default;
 
   // The number for `field`, or nullptr.

@@ -125,10 +125,11 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
         src.seq = e.seq;
         src.event_hash = hash;
         src.content = content;
+        src.settled = false;
         return;
       }
     }
-    s.sources.push_back(SourceState{e.source, e.seq, hash, content});
+    s.sources.push_back(SourceState{e.source, e.seq, hash, content, false});
   };
 
   switch (e.kind) {
@@ -139,9 +140,10 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
         if (first) s.primary = e.source;
       }
       remember_source();
-      // Conflicting iff some source's latest values differ from the current values.
+      // Conflicting iff some source's latest values, not settled by a correction since,
+      // differ from the current values.
       bool conflict = false;
-      for (const auto& src : s.sources) conflict |= src.content != s.content;
+      for (const auto& src : s.sources) conflict |= !src.settled && src.content != s.content;
       if (conflict) {
         s.flags |= kConflicting;
       } else {
@@ -153,6 +155,8 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
       if (!(s.flags & kReceived)) return BadEvent(e, "koreksi tanpa hasil / correction without a result");
       REKAP_RETURN_IF_ERROR(set_values());
       s.flags = static_cast<uint8_t>((s.flags | kCorrected) & ~kConflicting);
+      // The officer decided: what every source said so far is settled by this correction.
+      for (auto& src : s.sources) src.settled = true;
       break;
     }
     case EventKind::kAcceptance: {

@@ -1,0 +1,534 @@
+// rekap read PHOTO...: read photos of a filled C.Hasil (our own form or KPU's page 2).
+// rekap bench reader: synthetic photos -> read, against the truth; Tesseract as the baseline.
+// rekap train-digits: trains the digit CNN (DigitModel::Train), see docs/digits.md.
+#include "read_commands.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "reader/digits.h"
+#include "reader/idx.h"
+#include "reader/read.h"
+#include "reader/synth.h"
+
+namespace rekap::cli {
+
+std::string FindDataFile(const std::string& dir_opt, const std::string& rel);  // cmd_demo.cc
+
+namespace {
+
+using namespace rekap::reader;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+// One core for the reader's own numbers: single-threaded BLAS (dlib) and OpenCV.
+void SingleThreaded() {
+  using Fn = void (*)(int);
+  if (auto set = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  cv::setNumThreads(1);
+}
+
+std::string FindModel(const std::string& opt) {
+  if (!opt.empty()) return opt;
+  if (const char* e = std::getenv("REKAP_DIGITS_MODEL")) return e;
+  return FindDataFile("", "models/digits.dnn");
+}
+
+struct LoadedContest {
+  Election election;
+  const Contest* contest = nullptr;
+};
+
+// The contest whose form is read: from --election FILE or the embedded Pemilu 2024 PPWP.
+Result<std::unique_ptr<LoadedContest>> LoadContest(const std::string& file, const std::string& id) {
+  auto lc = std::make_unique<LoadedContest>();
+  if (file.empty()) {
+    REKAP_ASSIGN_OR_RETURN(lc->election, Election::Parse(EmbeddedFile("data/elections/pemilu-2024-ppwp.toml"),
+                                                         "pemilu-2024-ppwp"));
+  } else {
+    std::string text = EmbeddedFile("data/elections/" + file + ".toml");
+    if (text.empty()) {
+      REKAP_ASSIGN_OR_RETURN(lc->election, Election::LoadFile(file));
+    } else {
+      REKAP_ASSIGN_OR_RETURN(lc->election, Election::Parse(text, file));
+    }
+  }
+  REKAP_RETURN_IF_ERROR(lc->election.Resolve(EmbeddedSchemas()));
+  lc->contest = id.empty() ? (lc->election.contests.empty() ? nullptr : &lc->election.contests[0])
+                           : lc->election.FindContest(id);
+  if (lc->contest == nullptr) return NotFound("kontes tidak ada / no such contest: " + id);
+  return lc;
+}
+
+Result<FormKind> ParseFormKind(const std::string& s) {
+  if (s == "own") return FormKind::kOwn;
+  if (s == "kpu-ppwp-2") return FormKind::kKpuPpwpPage2;
+  return InvalidArgument("--form: own | kpu-ppwp-2");
+}
+
+Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("tidak dapat membuka / cannot open " + path);
+  std::vector<uint8_t> out;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    out.insert(out.end(), buf.data(), buf.data() + in.gcount());
+    if (out.size() > max) break;  // ReadPage reports image_too_large
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rekap read
+
+struct ReadCmd {
+  std::vector<std::string> photos;
+  std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
+  int voters = 0, page = 0;
+  bool each = false;
+};
+
+std::string V(Value v) { return v == kMissing ? "-" : std::to_string(v); }
+
+void PrintReading(const Reading& r, const std::vector<std::string>& names) {
+  std::cout << "== ";
+  for (const auto& n : names) std::cout << n << " ";
+  std::cout << "\n" << Tr("status", "status") << ": "
+            << (r.accepted ? Tr("DITERIMA", "ACCEPTED") : Tr("PERLU DIPERIKSA", "REVIEW")) << "  "
+            << r.form << Tr("  halaman ", "  page ") << r.page << "  TPS " << (r.tps.empty() ? "?" : r.tps)
+            << "  (" << int(r.ms) << " ms)\n";
+  if (!r.fields.empty()) {
+    std::printf("  %-22s %6s %6s %6s %8s\n", "field", Tr("nilai", "value").c_str(), "kotak", "bulat",
+                Tr("yakin", "conf").c_str());
+    for (const auto& f : r.fields)
+      std::printf("  %-22s %6s %6s %6s %8.4f%s\n", f.field.c_str(), V(f.value).c_str(), V(f.ocr).c_str(),
+                  V(f.omr).c_str(), f.confidence, f.verified ? "" : "  *");
+  }
+  for (const auto& x : r.reasons) {
+    std::cout << "  - " << x.code;
+    if (!x.field.empty()) std::cout << " " << x.field;
+    if (!x.rule.empty()) std::cout << " " << x.rule;
+    if (x.p >= 0) std::cout << " p=" << x.p;
+    if (!x.detail.empty()) std::cout << ": " << x.detail;
+    std::cout << "\n";
+  }
+  for (const auto& w : r.warnings) std::cout << "  ! " << w.rule_id << ": " << w.detail << "\n";
+}
+
+Status RunRead(const ReadCmd& c) {
+  REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
+  REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest(c.election, c.contest));
+  const std::string mpath = FindModel(c.model);
+  if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
+  ReadOptions o;
+  o.contest = lc->contest;
+  o.form = kind;
+  o.expected_tps = c.tps;
+  o.expected_page = c.page;
+  o.voters = c.voters;
+  o.model = &model;
+  o.debug_dir = c.debug;
+  o.crops = !c.crops.empty();
+
+  std::vector<std::vector<std::string>> groups;
+  if (c.each)
+    for (const auto& p : c.photos) groups.push_back({p});
+  else
+    groups.push_back(c.photos);
+  json out = json::array();
+  bool all_accepted = true;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::vector<std::vector<uint8_t>> bytes;
+    for (const auto& p : groups[g]) {
+      REKAP_ASSIGN_OR_RETURN(auto b, ReadFileBytes(p, kMaxPhotoBytes + 1));
+      bytes.push_back(std::move(b));
+    }
+    o.debug_name = std::filesystem::path(groups[g][0]).stem().string();
+    REKAP_ASSIGN_OR_RETURN(Reading r, ReadPages(bytes, o));
+    all_accepted = all_accepted && r.accepted;
+    json j = ToJson(r);
+    j["photos"] = groups[g];
+    if (!c.crops.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(c.crops, ec);
+      for (const auto& f : r.fields) {
+        if (f.crop_png.empty()) continue;
+        const std::string path = c.crops + "/" + o.debug_name + "-" + f.field + ".png";
+        std::ofstream(path, std::ios::binary)
+            .write(reinterpret_cast<const char*>(f.crop_png.data()), std::streamsize(f.crop_png.size()));
+        j["fields"][f.field]["crop"] = path;
+      }
+    }
+    if (G().json) out.push_back(j);
+    else PrintReading(r, groups[g]);
+  }
+  if (G().json) std::cout << (out.size() == 1 ? out[0] : out).dump(2) << "\n";
+  ExitCode() = all_accepted ? 0 : 2;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// rekap bench reader
+
+struct BenchCmd {
+  std::string digits, labels, form = "own", model, keep;
+  int count = 1000;
+  uint32_t seed = 1;
+  int tesseract_sample = 1000;
+};
+
+// The digit written in box `pos` of `v` (-1: left blank).
+int WrittenDigit(int v, int pos, bool leading_zeros) {
+  const int d[3] = {v / 100, (v / 10) % 10, v % 10};
+  const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  if (pos < first && !leading_zeros) return -1;
+  return d[pos];
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5));
+  return v[i];
+}
+
+// Tesseract 5 on the same digit boxes (CLI, one process for the whole sample via a list
+// file; --psm 10 single character, digits only). Returns (correct, total) or nullopt.
+std::optional<std::pair<int, int>> TesseractBaseline(const std::vector<std::pair<cv::Mat, int>>& sample,
+                                                     double* seconds) {
+  if (sample.empty()) return std::nullopt;
+  const auto t0 = Clock::now();
+  const std::string dir = std::filesystem::temp_directory_path().string() + "/rekap-tess-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream list(dir + "/list.txt");
+  for (size_t i = 0; i < sample.size(); ++i) {
+    // The box interior (its printed border cut off), on a white margin, ~48 px tall.
+    const cv::Mat& c = sample[i].first;
+    const int ix = std::max(1, c.cols / 10), iy = std::max(1, c.rows / 10);
+    cv::Mat in = c(cv::Rect(ix, iy, c.cols - 2 * ix, c.rows - 2 * iy)).clone();
+    cv::Mat big;
+    const double f = 48.0 / std::max(1, in.rows);
+    cv::resize(in, big, cv::Size(), f, f, cv::INTER_CUBIC);
+    cv::copyMakeBorder(big, big, 16, 16, 16, 16, cv::BORDER_CONSTANT, cv::Scalar(255));
+    const std::string p = dir + "/" + std::to_string(i) + ".png";
+    cv::imwrite(p, big);
+    list << p << "\n";
+  }
+  list.close();
+  const std::string cmd = "tesseract " + dir + "/list.txt stdout --psm 10 -c tessedit_char_whitelist=0123456789 2>/dev/null";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const int rc = pclose(f);
+  std::filesystem::remove_all(dir);
+  if (rc != 0) return std::nullopt;
+  // One page of output per image, separated by form feeds.
+  std::vector<std::string> pages;
+  std::string cur;
+  for (char ch : text) {
+    if (ch == '\f') {
+      pages.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (pages.size() != sample.size()) return std::nullopt;
+  int correct = 0;
+  for (size_t i = 0; i < sample.size(); ++i) {
+    std::string digits;
+    for (char ch : pages[i])
+      if (ch >= '0' && ch <= '9') digits += ch;
+    correct += digits.size() == 1 && digits[0] - '0' == sample[i].second;
+  }
+  *seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return std::make_pair(correct, int(sample.size()));
+}
+
+Status RunBench(const BenchCmd& c) {
+  SingleThreaded();
+  REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
+  REKAP_ASSIGN_OR_RETURN(SynthForm sform, ParseSynthForm(c.form));
+  REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
+  const std::string mpath = FindModel(c.model);
+  if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
+  REKAP_ASSIGN_OR_RETURN(DigitDataset digits, ReadIdxDataset(c.digits, c.labels));
+  SynthOptions so;
+  so.form = sform;
+  so.seed = c.seed;
+  REKAP_ASSIGN_OR_RETURN(auto synth, Synthesizer::Create(digits, lc->contest, so));
+
+  // Pages are synthesised on a second thread, ahead of the reader (bounded queue); reading is
+  // timed on this thread alone.
+  std::mutex mu;
+  std::condition_variable cv_have, cv_room;
+  std::deque<Result<SynthPage>> queue;
+  bool stop = false;
+  std::thread producer([&] {
+    for (int i = 0; i < c.count; ++i) {
+      auto p = synth->Make(i);
+      std::unique_lock<std::mutex> lock(mu);
+      cv_room.wait(lock, [&] { return queue.size() < 4 || stop; });
+      if (stop) return;
+      queue.push_back(std::move(p));
+      cv_have.notify_one();
+    }
+  });
+
+  ReadOptions o;
+  o.contest = lc->contest;
+  o.form = kind;
+  o.model = &model;
+  o.box_crops = c.tesseract_sample > 0;
+
+  int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
+      inconsistent_flagged = 0;
+  int64_t boxes = 0, boxes_ok = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0;
+  std::vector<double> ms;
+  std::map<std::string, int> reasons;
+  std::vector<std::pair<cv::Mat, int>> tess;
+  json wrong = json::array();
+  Progress prog("bench reader", c.count);
+  Status failure;
+  for (int i = 0; i < c.count; ++i) {
+    Result<SynthPage> pr = Status(Code::kInternal, "");
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv_have.wait(lock, [&] { return !queue.empty(); });
+      pr = std::move(queue.front());
+      queue.pop_front();
+      cv_room.notify_one();
+    }
+    if (!pr.ok()) {
+      failure = pr.status();
+      break;
+    }
+    SynthPage& p = *pr;
+    if (!c.keep.empty()) {
+      std::filesystem::create_directories(c.keep);
+      std::ofstream(c.keep + "/" + p.file, std::ios::binary)
+          .write(reinterpret_cast<const char*>(p.jpeg.data()), std::streamsize(p.jpeg.size()));
+    }
+    o.expected_tps = kind == FormKind::kKpuPpwpPage2 ? p.tps : "";
+    o.voters = kind == FormKind::kKpuPpwpPage2 ? p.voters : 0;
+    auto rr = ReadPage(std::span<const uint8_t>(p.jpeg), o);
+    if (!rr.ok()) {
+      failure = rr.status();
+      break;
+    }
+    const Reading& r = *rr;
+    ++pages;
+    ms.push_back(r.ms);
+    const bool identified = r.page_found && r.tps == p.tps && r.page == p.page;
+    found += identified;
+    if (p.inconsistent) {
+      ++inconsistent;
+      inconsistent_flagged += !r.accepted;
+    }
+    for (const auto& x : r.reasons) reasons[x.code]++;
+    // Accuracy against what was written (boxes) and marked (bubbles).
+    std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
+    int page_wrong = 0;
+    for (const auto& [field, v] : p.values) {
+      const FieldReading* f = r.Find(field);
+      const auto bv = p.bubble_values.find(field);
+      const int bubbles = bv == p.bubble_values.end() ? v : bv->second;
+      if (!p.inconsistent) {
+        ++numbers;
+        if (f != nullptr) {
+          ocr_ok += f->ocr == v;
+          omr_ok += f->omr == bubbles;
+          comb_ok += f->value == v;
+        }
+      }
+      if (r.accepted && (f == nullptr || f->value != v)) ++page_wrong;
+      for (int pos = 0; pos < 3; ++pos) {
+        const int d = WrittenDigit(v, pos, lz.count(field) > 0);
+        if (d < 0) continue;
+        ++boxes;
+        if (f != nullptr && f->box_digit[size_t(pos)] == d) ++boxes_ok;
+        if (f != nullptr && int(tess.size()) < c.tesseract_sample && !f->box_crops[size_t(pos)].empty())
+          tess.emplace_back(f->box_crops[size_t(pos)], d);
+      }
+    }
+    if (r.accepted) {
+      ++accepted;
+      if (page_wrong > 0 || !identified) {
+        ++wrong_accepted;
+        wrong_values += page_wrong;
+        wrong.push_back({{"page", i}, {"file", p.file}, {"truth", p.TruthJson()}, {"reading", ToJson(r)}});
+      }
+    }
+    prog.Update(i + 1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv_room.notify_all();
+  }
+  producer.join();
+  prog.Done();
+  if (!failure.ok()) return failure;
+
+  double tess_seconds = 0;
+  auto tr = TesseractBaseline(tess, &tess_seconds);
+  auto ratio = [](int64_t a, int64_t b) { return b > 0 ? double(a) / double(b) : 0.0; };
+  json j;
+  j["form"] = c.form;
+  j["seed"] = c.seed;
+  j["pages"] = pages;
+  j["pages_found"] = found;
+  j["digit_boxes"] = boxes;
+  j["digit_accuracy"] = ratio(boxes_ok, boxes);
+  j["numbers"] = numbers;
+  j["ocr_number_accuracy"] = ratio(ocr_ok, numbers);
+  j["omr_number_accuracy"] = ratio(omr_ok, numbers);
+  j["combined_number_accuracy"] = ratio(comb_ok, numbers);
+  j["accepted"] = accepted;
+  j["accepted_rate"] = ratio(accepted, pages);
+  j["wrong_accepted"] = wrong_accepted;
+  j["wrong_accepted_values"] = wrong_values;
+  j["inconsistent"] = inconsistent;
+  j["inconsistent_flagged"] = inconsistent_flagged;
+  j["median_ms"] = Percentile(ms, 0.5);
+  j["p95_ms"] = Percentile(ms, 0.95);
+  j["tesseract_digit_accuracy"] = tr ? json(ratio(tr->first, tr->second)) : json(nullptr);
+  j["tesseract_sample"] = tr ? tr->second : 0;
+  j["tesseract_seconds"] = tess_seconds;
+  j["reasons"] = reasons;
+  if (!wrong.empty()) j["wrong"] = wrong;
+  if (G().json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "bench reader (" << c.form << ", seed " << c.seed << "): " << pages << " pages\n"
+              << "  pages found and identified  " << found << "\n"
+              << "  digit accuracy (CNN)        " << j["digit_accuracy"].get<double>() << "  over " << boxes
+              << " boxes\n"
+              << "  number accuracy: CNN " << j["ocr_number_accuracy"].get<double>() << "  OMR "
+              << j["omr_number_accuracy"].get<double>() << "  combined "
+              << j["combined_number_accuracy"].get<double>() << "\n"
+              << "  accepted " << accepted << "  wrong among accepted " << wrong_accepted << "\n"
+              << "  inconsistent " << inconsistent << "  flagged " << inconsistent_flagged << "\n"
+              << "  median " << j["median_ms"].get<double>() << " ms  p95 " << j["p95_ms"].get<double>()
+              << " ms\n"
+              << "  Tesseract digits-only on " << j["tesseract_sample"] << " boxes: "
+              << j["tesseract_digit_accuracy"].dump() << "\n"
+              << "  reasons: " << json(reasons).dump() << "\n";
+  }
+  ExitCode() = wrong_accepted == 0 ? 0 : 2;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// rekap train-digits
+
+struct TrainCmd {
+  std::string train_images, train_labels, test_images, test_labels, out;
+  TrainOptions opt;
+  size_t limit = 0;
+};
+
+Status RunTrain(TrainCmd& c) {
+  SingleThreaded();
+  REKAP_ASSIGN_OR_RETURN(DigitDataset train,
+                         ReadIdxDataset(c.train_images, c.train_labels,
+                                        c.limit ? c.limit : std::numeric_limits<size_t>::max()));
+  std::optional<DigitDataset> test;
+  if (!c.test_images.empty()) {
+    REKAP_ASSIGN_OR_RETURN(test, ReadIdxDataset(c.test_images, c.test_labels));
+  }
+  c.opt.on_epoch = [](const EpochReport& e) {
+    std::cerr << "epoch " << e.epoch << " loss " << e.train_loss << " (" << e.seconds << " s)\n";
+  };
+  REKAP_ASSIGN_OR_RETURN(DigitModel m, DigitModel::Train(train, c.opt));
+  REKAP_RETURN_IF_ERROR(m.Save(c.out));
+  json j = {{"out", c.out}, {"train", train.size()}, {"epochs", c.opt.epochs}, {"seed", c.opt.seed}};
+  if (test) j["test_accuracy"] = m.Accuracy(*test);
+  std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddReadCommands(CLI::App& app, CLI::App* bench) {
+  static ReadCmd rc;
+  auto* r = app.add_subcommand("read", "baca foto formulir C.Hasil / read photos of a filled C.Hasil");
+  r->add_option("photos", rc.photos, "foto (JPEG/PNG); beberapa foto = halaman satu TPS / photos; several = the pages of one TPS")
+      ->required();
+  r->add_option("--form", rc.form, "own | kpu-ppwp-2")->capture_default_str();
+  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk kpu-ppwp-2 / expected TPS id");
+  r->add_option("--contest", rc.contest, "kontes / contest id")->capture_default_str();
+  r->add_option("--election", rc.election, "berkas pemilu / election file (default: embedded pemilu-2024-ppwp)");
+  r->add_option("--voters", rc.voters, "kpu-ppwp-2: pemilih TPS (batas suara paslon) / the TPS's voters")
+      ->check(CLI::Range(1, 999));
+  r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
+  r->add_option("--model", rc.model, "model digit / digit model (default data/models/digits.dnn)");
+  r->add_option("--debug", rc.debug, "tulis gambar tiap tahap ke DIR / write an image per stage to DIR");
+  r->add_option("--crops", rc.crops, "tulis potongan tiap angka ke DIR / write a crop per number to DIR");
+  r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
+  r->callback([] {
+    Status st = RunRead(rc);
+    if (!st.ok()) ExitCode() = Fail(st);
+  });
+
+  static TrainCmd tc;
+  auto* t = app.add_subcommand("train-digits", "latih CNN digit / train the digit CNN (docs/digits.md)");
+  t->add_option("--train-images", tc.train_images, "MNIST train images (IDX, gzip ok)")->required();
+  t->add_option("--train-labels", tc.train_labels, "MNIST train labels")->required();
+  t->add_option("--test-images", tc.test_images, "MNIST test images (accuracy only)");
+  t->add_option("--test-labels", tc.test_labels, "MNIST test labels");
+  t->add_option("--out", tc.out, "model file (.dnn)")->required();
+  t->add_option("--epochs", tc.opt.epochs)->capture_default_str()->check(CLI::Range(1, 1000));
+  t->add_option("--seed", tc.opt.seed)->capture_default_str();
+  t->add_option("--limit", tc.limit, "first K training digits (0 = all)");
+  t->callback([] {
+    Status st = RunTrain(tc);
+    if (!st.ok()) ExitCode() = Fail(st);
+  });
+
+  if (bench == nullptr) return;
+  static BenchCmd bc;
+  auto* b = bench->add_subcommand("reader", "foto sintetis -> baca / synthetic photos -> read");
+  b->add_option("--digits", bc.digits, "IDX images (MNIST test set)")->required();
+  b->add_option("--labels", bc.labels, "IDX labels")->required();
+  b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
+  b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
+  b->add_option("--seed", bc.seed)->capture_default_str();
+  b->add_option("--model", bc.model, "digit model (default data/models/digits.dnn)");
+  b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
+      ->capture_default_str();
+  b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
+  b->callback([] {
+    Status st = RunBench(bc);
+    if (!st.ok()) ExitCode() = Fail(st);
+  });
+}
+
+}  // namespace rekap::cli

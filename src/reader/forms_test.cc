@@ -1,0 +1,466 @@
+// Tests of the forms: layout geometry, JSON, QR payload, rendering (markers and QR found where
+// the layout says), and synthetic pages with their truth.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/aruco.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <qrencode.h>
+
+#include "reader/idx.h"
+#include "reader/layout.h"
+#include "reader/render.h"
+#include "reader/synth.h"
+#include "rekap/election.h"
+#include "rekap/region.h"
+
+namespace rekap::reader {
+namespace {
+
+const std::string kRoot = REKAP_READER_ROOT_DIR;
+const std::string kMnistDir = REKAP_MNIST_DIR;
+
+const std::map<std::string, std::shared_ptr<const FormSchema>>& Schemas() {
+  static auto s = [] {
+    auto r = LoadSchemaDir(kRoot + "/data/schemas");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : std::map<std::string, std::shared_ptr<const FormSchema>>{};
+  }();
+  return s;
+}
+
+Contest MakeContest(const std::string& schema, int candidates, double max_voters = 300) {
+  Contest c;
+  c.id = "uji";
+  c.kind = "ppwp";
+  c.name = "Pemilihan uji";
+  c.schema_id = schema;
+  c.params["max_voters"] = max_voters;
+  for (int i = 1; i <= candidates; ++i)
+    c.candidates.push_back({i, "Calon Nomor " + std::to_string(i) + " - Wakil Calon Nomor " +
+                                   std::to_string(i) + " dengan Nama yang Cukup Panjang",
+                            ""});
+  auto f = Schemas().at(schema)->Bind(candidates, c.params);
+  EXPECT_TRUE(f.ok()) << f.status().ToString();
+  c.form = *f;
+  return c;
+}
+
+Rect Grow(const Rect& r, double d) { return {r.x - d, r.y - d, r.w + 2 * d, r.h + 2 * d}; }
+
+// Every element of a layout: name and rectangle.
+std::vector<std::pair<std::string, Rect>> Elements(const PageLayout& L, bool with_quiet_zones) {
+  std::vector<std::pair<std::string, Rect>> out;
+  for (size_t i = 0; i < L.fiducials.size(); ++i)
+    out.push_back({"fiducial" + std::to_string(i),
+                   with_quiet_zones ? Grow(L.fiducials[i].box, L.fiducials[i].box.w / 6) : L.fiducials[i].box});
+  if (L.qr) out.push_back({"qr", with_quiet_zones ? Grow(*L.qr, 4 * L.qr->w / 33) : *L.qr});
+  for (const auto& n : L.numbers) {
+    if (n.label_box.w > 0) out.push_back({n.field + ".label", n.label_box});
+    for (int p = 0; p < 3; ++p) {
+      out.push_back({n.field + ".box" + std::to_string(p), n.digit_boxes[size_t(p)]});
+      for (int v = 0; v < 10; ++v)
+        out.push_back({n.field + ".bubble" + std::to_string(p) + std::to_string(v),
+                       n.bubbles[size_t(p)][size_t(v)]});
+    }
+  }
+  for (size_t i = 0; i < L.texts.size(); ++i)
+    out.push_back({"text" + std::to_string(i) + ":" + L.texts[i].key, L.texts[i].box});
+  return out;
+}
+
+void ExpectNoOverlap(const PageLayout& L) {
+  const Rect page{0, 0, L.width_mm, L.height_mm};
+  auto el = Elements(L, true);
+  for (const auto& [name, r] : el) {
+    EXPECT_TRUE(page.Contains(r)) << name << " outside the page";
+  }
+  for (size_t i = 0; i < el.size(); ++i)
+    for (size_t j = i + 1; j < el.size(); ++j)
+      ASSERT_FALSE(el[i].second.Intersects(el[j].second))
+          << el[i].first << " overlaps " << el[j].first << " on page " << L.page;
+}
+
+TEST(LayoutTest, OwnFormFitsAndNothingOverlaps) {
+  for (const char* schema : {"C.HASIL-PPWP-2024", "C.HASIL-KWK-2024"}) {
+    for (int n = 1; n <= 12; ++n) {
+      Contest c = MakeContest(schema, n);
+      const Form& form = *c.form;
+      int pages = OwnPageCount(form);
+      ASSERT_GE(pages, 1) << schema << " " << n;
+      if (n <= kOwnOnePageCandidates) {
+        EXPECT_EQ(pages, 1) << schema << " with " << n;
+      }
+      std::set<std::string> seen;
+      for (int p = 1; p <= pages; ++p) {
+        auto L = LayoutOwnPage(form, c, p);
+        ASSERT_TRUE(L.ok()) << L.status().ToString();
+        EXPECT_EQ(L->page, p);
+        EXPECT_EQ(L->pages, pages);
+        EXPECT_EQ(L->width_mm, kOwnPageWidthMm);
+        ASSERT_EQ(L->fiducials.size(), 4u);
+        ASSERT_TRUE(L->qr.has_value());
+        for (const auto& num : L->numbers) {
+          EXPECT_TRUE(seen.insert(num.field).second) << num.field << " twice";
+          for (const auto& b : num.digit_boxes) EXPECT_GE(std::min(b.w, b.h), 7.0);
+          for (const auto& row : num.bubbles)
+            for (const auto& b : row) EXPECT_GE(b.w, 3.5);
+        }
+        ExpectNoOverlap(*L);
+        auto fields = OwnPageFields(form, p);
+        ASSERT_EQ(fields.size(), L->numbers.size());
+      }
+      EXPECT_EQ(seen.size(), form.size()) << "every field on some page";
+      EXPECT_FALSE(LayoutOwnPage(form, c, 0).ok());
+      EXPECT_FALSE(LayoutOwnPage(form, c, pages + 1).ok());
+    }
+  }
+}
+
+TEST(LayoutTest, Deterministic) {
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  auto a = LayoutOwnPage(*c.form, c, 1), b = LayoutOwnPage(*c.form, c, 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(ToJson(*a).dump(), ToJson(*b).dump());
+}
+
+TEST(LayoutTest, JsonRoundTrip) {
+  Contest c = MakeContest("C.HASIL-KWK-2024", 12);
+  for (int p = 1; p <= OwnPageCount(*c.form); ++p) {
+    auto L = LayoutOwnPage(*c.form, c, p);
+    ASSERT_TRUE(L.ok());
+    auto back = ParseLayoutJson(ToJson(*L).dump());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, *L);
+  }
+}
+
+TEST(LayoutTest, KpuPage2) {
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok()) << L.status().ToString();
+  EXPECT_EQ(L->form_id, kKpuPpwpPage2FormId);
+  EXPECT_EQ(L->page, 2);
+  EXPECT_EQ(L->pages, 3);
+  EXPECT_NEAR(L->width_mm, 600, 0.01);
+  EXPECT_NEAR(L->height_mm, 900, 0.01);
+  EXPECT_FALSE(L->qr.has_value());
+  ASSERT_TRUE(L->page_marker.has_value());
+  EXPECT_EQ(L->page_marker->dictionary, kAprilTag36h10);
+  EXPECT_EQ(L->page_marker->marker_id, 102);
+  ASSERT_EQ(L->numbers.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    const auto& n = L->numbers[size_t(i)];
+    EXPECT_EQ(n.field, "suara_" + std::to_string(i + 1));
+    EXPECT_TRUE(n.segment_guides);
+    // Bubble columns under the boxes: column p centred on box p, values top to bottom.
+    for (int p = 0; p < 3; ++p) {
+      EXPECT_NEAR(n.bubbles[size_t(p)][0].cx(), n.digit_boxes[size_t(p)].cx(), 0.5);
+      for (int v = 1; v < 10; ++v)
+        EXPECT_GT(n.bubbles[size_t(p)][size_t(v)].y, n.bubbles[size_t(p)][size_t(v - 1)].y);
+    }
+  }
+  ExpectNoOverlap(*L);
+  // The shipped file is the same data.
+  auto file = LoadLayoutFile(kRoot + "/data/forms/kpu-ppwp-2024-page2.json");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(*file, *L);
+}
+
+TEST(LayoutTest, HostileJsonRejected) {
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  auto L = LayoutOwnPage(*c.form, c, 1);
+  ASSERT_TRUE(L.ok());
+  const nlohmann::json good = ToJson(*L);
+  std::vector<std::string> bad = {
+      "", "null", "[]", "{}", "1e999", "\"x\"", std::string(100000, '['), "{\"form_id\":",
+      std::string("{\"a\":") + std::string(5000, '[') + std::string(5000, ']') + "}",
+  };
+  auto mutate = [&](auto f) {
+    nlohmann::json j = good;
+    f(j);
+    bad.push_back(j.dump());
+  };
+  mutate([](auto& j) { j["width_mm"] = -5; });
+  mutate([](auto& j) { j["width_mm"] = "wide"; });
+  mutate([](auto& j) { j["height_mm"] = 1e300; });
+  mutate([](auto& j) { j["page"] = 7; });
+  mutate([](auto& j) { j["pages"] = 0; });
+  mutate([](auto& j) { j["version"] = 1.5; });
+  mutate([](auto& j) { j["version"] = 18446744073709551615ULL; });
+  mutate([](auto& j) { j["form_id"] = "bad id!"; });
+  mutate([](auto& j) { j["fiducials"].erase(0); });
+  mutate([](auto& j) { std::swap(j["fiducials"][0], j["fiducials"][2]); });
+  mutate([](auto& j) { j["fiducials"][1]["dictionary"] = "qr"; });
+  mutate([](auto& j) { j["fiducials"][1]["id"] = 50; });
+  mutate([](auto& j) { j["fiducials"][1]["rotation_deg"] = 45; });
+  mutate([](auto& j) { j["fiducials"][1]["box"] = {1, 2, 3}; });
+  mutate([](auto& j) { j["qr"] = {290, 10, 36, 36}; });
+  mutate([](auto& j) { j["numbers"][0]["digit_boxes"].erase(2); });
+  mutate([](auto& j) { j["numbers"][0]["bubbles"][1].erase(9); });
+  mutate([](auto& j) { j["numbers"][0]["bubbles"][1][3] = {1, 1, 0, 3}; });
+  mutate([](auto& j) { j["numbers"][0]["bubbles"][1][3][0] = nullptr; });
+  mutate([](auto& j) { j["numbers"][1]["field"] = j["numbers"][0]["field"]; });
+  mutate([](auto& j) { j["numbers"][1]["field"] = "Suara"; });
+  mutate([](auto& j) { j["numbers"][1]["max_value"] = 5000; });
+  mutate([](auto& j) { j["numbers"][1] = 7; });
+  mutate([](auto& j) { j["texts"][0]["text"] = 5; });
+  mutate([](auto& j) { j["texts"][0]["box"] = {-50, 0, 1, 1}; });
+  mutate([](auto& j) { j["frames"] = "none"; });
+  mutate([](auto& j) { j["format"] = "other"; });
+  mutate([](auto& j) { j["numbers"][0]["label"] = {{"id", std::string(5000, 'x')}}; });
+  for (const auto& s : bad) EXPECT_FALSE(ParseLayoutJson(s).ok()) << s.substr(0, 200);
+  // Random byte damage: never a crash, and whatever parses is valid.
+  std::mt19937 rng(7);
+  const std::string text = good.dump();
+  for (int i = 0; i < 300; ++i) {
+    std::string t = text;
+    for (int k = 0; k < 1 + i % 5; ++k) t[rng() % t.size()] = char(rng() % 128);
+    if (i % 7 == 0) t.resize(rng() % t.size());
+    auto r = ParseLayoutJson(t);
+    if (r.ok()) {
+      EXPECT_EQ(r->fiducials.size(), 4u);
+    }
+  }
+}
+
+TEST(QrPayloadTest, RoundTripAndTamper) {
+  QrPayload p{"C.HASIL-PPWP-2024", 1, "ppwp", "3212012001007", 1, 2};
+  std::string s = FormatQrPayload(p);
+  EXPECT_EQ(s.rfind("REKAP1|C.HASIL-PPWP-2024|1|ppwp|3212012001007|1/2|", 0), 0u) << s;
+  auto back = ParseQrPayload(s);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, p);
+  // Changing any single character is detected.
+  for (size_t i = 0; i < s.size(); ++i) {
+    for (char c : {'0', '7', 'a', 'Z', '|'}) {
+      if (s[i] == c) {
+        continue;
+      }
+      std::string t = s;
+      t[i] = c;
+      EXPECT_FALSE(ParseQrPayload(t).ok()) << t;
+    }
+  }
+  for (const char* bad : {"", "REKAP1", "REKAP1|||||", "REKAP2|C|1|p|3212012001007|1/1|00000000",
+                          "REKAP1|C|1|p|3212012001000|1/1|00000000",
+                          "REKAP1|C|0|p|3212012001007|1/1|00000000",
+                          "REKAP1|C|1|p|3212012001007|2/1|00000000",
+                          "REKAP1|C|1|p|3212012001007|1/1|00000000|x"})
+    EXPECT_FALSE(ParseQrPayload(bad).ok()) << bad;
+  // Every field validated even with a right check value.
+  QrPayload q = p;
+  q.tps = "12345";
+  EXPECT_FALSE(ParseQrPayload(FormatQrPayload(q)).ok());
+  q = p;
+  q.page = 3;
+  EXPECT_FALSE(ParseQrPayload(FormatQrPayload(q)).ok());
+}
+
+// Marker corner (px) detected by OpenCV vs. the layout (mm -> px).
+void ExpectMarkersAt(const cv::Mat& img, const PageLayout& L, double px_per_mm, int dict_id,
+                     const std::vector<Fiducial>& expect) {
+  auto dict = cv::aruco::getPredefinedDictionary(dict_id);
+  std::vector<std::vector<cv::Point2f>> corners;
+  std::vector<int> ids;
+  cv::Mat gray;
+  cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+  cv::aruco::detectMarkers(gray, dict, corners, ids);
+  for (const auto& f : expect) {
+    auto it = std::find(ids.begin(), ids.end(), f.marker_id);
+    ASSERT_NE(it, ids.end()) << "marker " << f.marker_id << " not found";
+    const auto& c = corners[size_t(it - ids.begin())];
+    const Rect& b = f.box;
+    const cv::Point2d box[4] = {{b.x, b.y}, {b.right(), b.y}, {b.right(), b.bottom()}, {b.x, b.bottom()}};
+    for (int i = 0; i < 4; ++i) {
+      cv::Point2d e = box[(i + f.rotation_deg / 90) % 4] * px_per_mm;
+      EXPECT_NEAR(c[size_t(i)].x, e.x, 2.0) << "marker " << f.marker_id << " corner " << i;
+      EXPECT_NEAR(c[size_t(i)].y, e.y, 2.0) << "marker " << f.marker_id << " corner " << i;
+    }
+  }
+  (void)L;
+}
+
+TEST(FormsRenderTest, OwnPageMarkersAndQr) {
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  auto L = LayoutOwnPage(*c.form, c, 1);
+  ASSERT_TRUE(L.ok());
+  RenderInput in{"3212012001007", "Jawa Barat", "Indramayu", "Kec. Uji", "Desa Uji"};
+  const double dpi = 100, s = dpi / 25.4;
+  std::string path = testing::TempDir() + "/rekap_form_test.png";
+  ASSERT_TRUE(RenderPagePng(*L, in, dpi, path).ok());
+  cv::Mat img = cv::imread(path);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, int(std::lround(L->width_mm * s)));
+  ExpectMarkersAt(img, *L, s, cv::aruco::DICT_4X4_50, L->fiducials);
+  // The QR is found where the layout says, and its modules are exactly the payload's.
+  // (Debian's OpenCV 4.6 is built without quirc: QRCodeDetector finds but cannot decode, so the
+  // modules are compared with libqrencode's encoding of the expected payload instead.)
+  auto expected = QrPayloadFor(*L, in);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_TRUE(ParseQrPayload(*expected).ok());
+  cv::QRCodeDetector det;
+  std::vector<cv::Point2f> qc;
+  ASSERT_TRUE(det.detect(img, qc));
+  ASSERT_EQ(qc.size(), 4u);
+  const Rect& q = *L->qr;
+  const cv::Point2d want[4] = {{q.x, q.y}, {q.right(), q.y}, {q.right(), q.bottom()}, {q.x, q.bottom()}};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(qc[size_t(i)].x, want[i].x * s, 3.0) << "QR corner " << i;
+    EXPECT_NEAR(qc[size_t(i)].y, want[i].y * s, 3.0) << "QR corner " << i;
+  }
+  QRcode* code = QRcode_encodeString(expected->c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  ASSERT_NE(code, nullptr);
+  const int nm = code->width;
+  cv::Mat gray;
+  cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+  int wrong = 0;
+  for (int y = 0; y < nm; ++y)
+    for (int x = 0; x < nm; ++x) {
+      double mx = (q.x + (x + 0.5) * q.w / nm) * s, my = (q.y + (y + 0.5) * q.h / nm) * s;
+      bool dark = gray.at<uint8_t>(int(my), int(mx)) < 128;
+      wrong += dark != bool(code->data[y * nm + x] & 1);
+    }
+  QRcode_free(code);
+  EXPECT_EQ(wrong, 0);
+  // A page without a TPS id cannot be printed with a QR code.
+  EXPECT_FALSE(RenderPageImage(*L, RenderInput{}, 1).ok());
+  // PDF.
+  std::string pdf = testing::TempDir() + "/rekap_form_test.pdf";
+  ASSERT_TRUE(RenderPagesPdf({*L}, in, pdf).ok());
+  EXPECT_GT(std::filesystem::file_size(pdf), 1000u);
+}
+
+TEST(FormsRenderTest, KpuPageTagFound) {
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok());
+  const double s = 3.0;
+  auto img = RenderPageImage(*L, RenderInput{}, s);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  ExpectMarkersAt(*img, *L, s, cv::aruco::DICT_APRILTAG_36h10, {*L->page_marker});
+}
+
+DigitDataset& MnistTest() {
+  static DigitDataset d = [] {
+    auto r = ReadIdxDataset(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                            kMnistDir + "/t10k-labels-idx1-ubyte.gz", 2000);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : DigitDataset{};
+  }();
+  return d;
+}
+
+std::vector<Value> ToArray(const Form& f, const nlohmann::json& values) {
+  std::vector<Value> v(f.size(), kMissing);
+  for (size_t i = 0; i < f.size(); ++i)
+    if (values.contains(f.fields()[i].id)) v[i] = values[f.fields()[i].id].get<int>();
+  return v;
+}
+
+TEST(SynthTest, OwnFormPagesAndTruth) {
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions o;
+  o.seed = 12;
+  o.min_width = 1000;
+  o.max_width = 1300;
+  o.inconsistent_rate = 0.4;
+  auto s = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::string dir = testing::TempDir() + "/rekap_synth_test";
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE((*s)->WriteAll(5, dir, {}).ok());
+  std::ifstream in(dir + "/truth.json");
+  auto truth = nlohmann::json::parse(in);
+  ASSERT_EQ(truth["pages"].size(), 5u);
+  int inconsistent = 0;
+  for (const auto& p : truth["pages"]) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + p["file"].get<std::string>()));
+    EXPECT_EQ(p["form"], "C.HASIL-PPWP-2024");
+    EXPECT_EQ(p["page"], 1);
+    EXPECT_TRUE(TpsId::Parse(p["tps"].get<std::string>()).ok());
+    auto v = ToArray(*c.form, p["values"]);
+    for (Value x : v) EXPECT_NE(x, kMissing) << "every field has a value on a 1-page form";
+    std::vector<RuleFailure> fails;
+    bool ok = c.form->Validate(v.data(), &fails);
+    if (p["inconsistent"].get<bool>()) {
+      ++inconsistent;
+      EXPECT_FALSE(ok) << p.dump();
+    } else {
+      EXPECT_TRUE(ok) << p.dump();
+      EXPECT_TRUE(fails.empty()) << "consistent pages pass the warnings too";
+    }
+    cv::Mat img = cv::imread(dir + "/" + p["file"].get<std::string>());
+    EXPECT_EQ(img.cols, p["width"].get<int>());
+    EXPECT_GE(img.cols, 1000);
+    EXPECT_LE(img.cols, 1300);
+  }
+  EXPECT_GT(inconsistent, 0);
+  EXPECT_LT(inconsistent, 5);
+  // Deterministic per (seed, index).
+  auto a = (*s)->Make(3), b = (*s)->Make(3);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->jpeg, b->jpeg);
+  EXPECT_EQ(a->TruthJson().dump(), truth["pages"][3].dump());
+  // Every page deliberately wrong at rate 1: a hard rule breaks, and it is named.
+  o.inconsistent_rate = 1;
+  o.photograph = false;
+  auto all_bad = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(all_bad.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto p = (*all_bad)->Make(i);
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p->inconsistent);
+    EXPECT_FALSE(p->inconsistency.empty());
+    auto v = ToArray(*c.form, p->TruthJson()["values"]);
+    std::vector<RuleFailure> fails;
+    EXPECT_FALSE(c.form->Validate(v.data(), &fails));
+  }
+}
+
+TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions o;
+  o.photograph = false;
+  o.px_per_mm = 4;
+  auto s = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(s.ok());
+  auto p = (*s)->Make(0);
+  ASSERT_TRUE(p.ok());
+  auto L = LayoutOwnPage(*c.form, c, 1);
+  ExpectMarkersAt(p->image, *L, 4, cv::aruco::DICT_4X4_50, L->fiducials);
+}
+
+TEST(SynthTest, KpuPage) {
+  SynthOptions o;
+  o.form = SynthForm::kKpuPpwpPage2;
+  o.seed = 5;
+  o.min_width = 1000;
+  o.max_width = 1200;
+  o.inconsistent_rate = 0.5;
+  auto s = Synthesizer::Create(MnistTest(), nullptr, o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int bad = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->form, std::string(kKpuPpwpPage2FormId));
+    EXPECT_EQ(p->page, 2);
+    EXPECT_EQ(p->values.size(), 3u);
+    bool exceeds = false;
+    for (const auto& [k, v] : p->values) exceeds = exceeds || v > p->voters;
+    bool disagree = !p->bubble_values.empty();
+    EXPECT_EQ(p->inconsistent, exceeds || disagree) << p->TruthJson().dump();
+    bad += p->inconsistent;
+  }
+  (void)bad;
+  EXPECT_FALSE(Synthesizer::Create(DigitDataset{}, nullptr, o).ok());
+}
+
+}  // namespace
+}  // namespace rekap::reader

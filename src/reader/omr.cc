@@ -1,0 +1,190 @@
+// rekap reader: bubbles (OMR) and the per-number combination. See omr.h.
+#include "reader/omr.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+namespace rekap::reader {
+
+BubbleRow MeasureBubbleRow(const cv::Mat& grey, const std::array<cv::Point2f, 10>& centers,
+                           float radius, double paper, const OmrOptions& opt) {
+  BubbleRow row;
+  std::array<double, 10> dark{};
+  const float r = std::max(1.0f, radius * 0.72f);  // inside the printed outline
+  const float r2 = r * r;
+  paper = std::max(paper, 1.0);
+  for (int v = 0; v < 10; ++v) {
+    const cv::Point2f c = centers[size_t(v)];
+    const int x0 = std::max(0, int(std::floor(c.x - r))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + r)));
+    const int y0 = std::max(0, int(std::floor(c.y - r))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + r)));
+    double sum = 0;
+    int n = 0;
+    for (int y = y0; y <= y1; ++y) {
+      const uint8_t* p = grey.ptr<uint8_t>(y);
+      const float dy = float(y) - c.y;
+      for (int x = x0; x <= x1; ++x) {
+        const float dx = float(x) - c.x;
+        if (dx * dx + dy * dy > r2) continue;
+        sum += std::max(0.0, paper - p[x]);
+        ++n;
+      }
+    }
+    dark[size_t(v)] = n > 0 ? sum / n / paper : 0;
+  }
+  std::array<double, 10> sorted = dark;
+  std::nth_element(sorted.begin(), sorted.begin() + 4, sorted.end());
+  const double lo4 = sorted[4];
+  std::nth_element(sorted.begin(), sorted.begin() + 5, sorted.end());
+  const double baseline = (lo4 + sorted[5]) / 2;  // median: most bubbles of a row are empty
+  for (int v = 0; v < 10; ++v) {
+    const double s = dark[size_t(v)] - baseline;
+    row.score[size_t(v)] = s;
+    if (s >= opt.mark) {
+      ++row.marks;
+      row.marked = v;
+    } else if (s >= opt.clear) {
+      ++row.unclear;
+    }
+  }
+  if (row.marks != 1 || row.unclear > 0) row.marked = -1;
+  for (int v = 0; v < 10; ++v) {
+    if (row.empty()) {
+      row.likelihood[size_t(v)] = 1.0;
+      continue;
+    }
+    const double t = std::clamp((row.score[size_t(v)] - opt.clear) / (opt.mark - opt.clear), 0.0, 1.0);
+    row.likelihood[size_t(v)] = opt.epsilon + (1 - opt.epsilon) * t;
+  }
+  return row;
+}
+
+namespace {
+
+// Likelihood of a box given that it shows digit d (d = -1: a leading blank or written 0).
+constexpr double kInkInBlank = 1e-3;   // the box has ink but the writer left it blank
+constexpr double kBlankForDigit = 1e-3;  // the box looks empty but a digit was written
+constexpr double kProbFloor = 1e-6;    // floor on the CNN's probabilities
+constexpr double kEmptyRowForDigit = 0.02;  // a row left unmarked although a digit belongs
+
+inline double BoxLikelihood(const BoxEvidence& b, int d, bool leading) {
+  if (b.empty) return leading ? 1.0 : kBlankForDigit;
+  const double p = std::max<double>(b.prob[size_t(d)], kProbFloor);
+  return leading ? std::max(p, kInkInBlank) : p;
+}
+
+}  // namespace
+
+NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
+  NumberReading out;
+  max_value = std::clamp<Value>(max_value, 0, 999);
+  out.blank = e.boxes[0].empty && e.boxes[1].empty && e.boxes[2].empty;
+
+  // Precompute per position: likelihoods for "digit d here" and "leading" (blank or 0).
+  std::array<std::array<double, 10>, 3> box{}, omr{};
+  std::array<double, 3> box_lead{}, omr_lead{};
+  for (int j = 0; j < 3; ++j) {
+    for (int d = 0; d < 10; ++d) {
+      box[size_t(j)][size_t(d)] = BoxLikelihood(e.boxes[size_t(j)], d, false);
+      omr[size_t(j)][size_t(d)] = e.rows[size_t(j)].likelihood[size_t(d)];
+    }
+    // An empty row where a significant digit belongs: a missed mark (rare), not "any value".
+    if (e.rows[size_t(j)].empty())
+      for (int d = 0; d < 10; ++d) omr[size_t(j)][size_t(d)] = kEmptyRowForDigit;
+    box_lead[size_t(j)] = BoxLikelihood(e.boxes[size_t(j)], 0, true);
+    // A leading position: the row is either left empty or has 0 marked.
+    const BubbleRow& r = e.rows[size_t(j)];
+    omr_lead[size_t(j)] = r.empty() ? 1.0 : r.likelihood[0];
+  }
+
+  std::vector<double> comb(size_t(max_value) + 1), ocr(size_t(max_value) + 1);
+  double comb_sum = 0, ocr_sum = 0;
+  for (Value v = 0; v <= max_value; ++v) {
+    const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
+    const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;  // first significant position
+    double pb = 1, po = 1;
+    for (int j = 0; j < 3; ++j) {
+      if (j < first) {
+        pb *= box_lead[size_t(j)];
+        po *= omr_lead[size_t(j)];
+      } else {
+        pb *= box[size_t(j)][size_t(dig[j])];
+        po *= omr[size_t(j)][size_t(dig[j])];
+      }
+    }
+    ocr[size_t(v)] = pb;
+    comb[size_t(v)] = pb * po;
+    ocr_sum += pb;
+    comb_sum += pb * po;
+  }
+
+  if (!out.blank && ocr_sum > 0) {
+    const auto it = std::max_element(ocr.begin(), ocr.end());
+    out.ocr = Value(it - ocr.begin());
+    out.ocr_p = *it / ocr_sum;
+  }
+
+  // Bubbles alone: every significant row single-marked; leading rows empty or 0.
+  int marks_total = 0;
+  for (int j = 0; j < 3; ++j) {
+    marks_total += e.rows[size_t(j)].marks + e.rows[size_t(j)].unclear;
+    if (e.rows[size_t(j)].marks >= 2) out.double_marked = true;
+  }
+  out.omr_empty = marks_total == 0;
+  {
+    Value v = 0;
+    bool ok = !out.omr_empty, leading = true;
+    for (int j = 0; j < 3 && ok; ++j) {
+      const BubbleRow& r = e.rows[size_t(j)];
+      if (r.marked >= 0) {
+        v = v * 10 + r.marked;
+        if (r.marked != 0) leading = false;
+      } else if (r.empty() && leading && j < 2) {
+        v = v * 10;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && v <= max_value) out.omr = v;
+  }
+
+  out.rows = e.rows;
+  // Top k combined.
+  if (comb_sum > 0) {
+    std::vector<int> idx(comb.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
+    const size_t kk = std::min<size_t>(size_t(std::max(1, k)), idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + long(kk), idx.end(), [&](int a, int b) {
+      return comb[size_t(a)] > comb[size_t(b)] || (comb[size_t(a)] == comb[size_t(b)] && a < b);
+    });
+    for (size_t i = 0; i < kk; ++i)
+      out.hypotheses.emplace_back(Value(idx[i]), comb[size_t(idx[i])] / comb_sum);
+  }
+  return out;
+}
+
+bool OmrCompatible(const NumberReading& n, Value v, int* unconfirmed) {
+  *unconfirmed = 0;
+  if (v < 0 || v > 999) return false;
+  const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
+  const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  for (int j = 0; j < 3; ++j) {
+    const BubbleRow& r = n.rows[size_t(j)];
+    const int d = dig[j];
+    if (j < first && r.empty()) continue;  // a leading row left empty
+    if (r.marked == d) continue;           // confirmed
+    if (r.empty()) {
+      ++*unconfirmed;
+      continue;
+    }
+    if (r.likelihood[size_t(d)] >= 0.5) {  // among several marks
+      ++*unconfirmed;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rekap::reader

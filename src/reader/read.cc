@@ -1,0 +1,1292 @@
+// rekap reader: reading a photo of a filled C.Hasil page, failing closed. See read.h and
+// docs/reader.md.
+#include "reader/read.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <queue>
+#include <set>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/aruco.hpp>
+#include <opencv2/calib3d.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/wechat_qrcode.hpp>
+
+#include "reader/omr.h"
+
+namespace rekap::reader {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Reason MakeReason(std::string code, std::string detail = {}) {
+  Reason r;
+  r.code = std::move(code);
+  r.detail = std::move(detail);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding, bounded
+
+uint32_t Be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+
+struct Decoded {
+  cv::Mat grey;  // the working image (possibly reduced while decoding)
+  int width = 0, height = 0;  // of the encoded photo
+  int reduction = 1;
+};
+
+// Decodes `bytes` into a greyscale working image, or explains why not.
+std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) {
+  if (bytes.size() > kMaxPhotoBytes)
+    return MakeReason(reason::kImageTooLarge, "berkas > 50 MiB / file > 50 MiB");
+  const std::optional<ImageHeader> h = ParseImageHeader(bytes);
+  if (!h)
+    return MakeReason(reason::kImageUnreadable,
+                      "bukan JPEG/PNG yang sah / not a valid JPEG or PNG image");
+  if (int64_t(h->width) * h->height > kMaxPhotoPixels || h->width > 30000 || h->height > 30000)
+    return MakeReason(reason::kImageTooLarge, std::to_string(h->width) + "x" +
+                                                  std::to_string(h->height) + " > 60 Mpx");
+  if (std::min(h->width, h->height) < kMinPhotoSide)
+    return MakeReason(reason::kImageTooSmall, std::to_string(h->width) + "x" +
+                                                  std::to_string(h->height) + " < " +
+                                                  std::to_string(kMinPhotoSide) + " px");
+  // Truncation: a JPEG must end its entropy-coded data with EOI (FF D9), a PNG with IEND.
+  if (h->type == ImageHeader::Type::kJpeg) {
+    bool eoi = false;
+    const size_t n = bytes.size();
+    // Phones may append trailers after EOI: look in the last 64 KiB (or the whole file).
+    const size_t from = n > (size_t{1} << 16) ? n - (size_t{1} << 16) : 0;
+    for (size_t i = n - 1; i > from; --i)
+      if (bytes[i] == 0xD9 && bytes[i - 1] == 0xFF) {
+        eoi = true;
+        break;
+      }
+    if (!eoi) return MakeReason(reason::kImageUnreadable, "JPEG terpotong / truncated JPEG");
+  } else {
+    static const uint8_t kIend[] = {'I', 'E', 'N', 'D'};
+    const size_t n = bytes.size();
+    bool iend = false;
+    const size_t from = n > 64 ? n - 64 : 8;
+    for (size_t i = from; i + 4 <= n; ++i)
+      if (std::memcmp(&bytes[i], kIend, 4) == 0) iend = true;
+    if (!iend) return MakeReason(reason::kImageUnreadable, "PNG terpotong / truncated PNG");
+  }
+  // Reduce while decoding (JPEG DCT scaling) to a working size of about 2000 px on the
+  // longer side: enough for 7.5 mm digit boxes, and several times cheaper to decode.
+  int reduction = 1;
+  const int longer = std::max(h->width, h->height);
+  if (h->type == ImageHeader::Type::kJpeg) {
+    while (reduction < 8 && longer / (reduction * 2) >= 1800) reduction *= 2;
+  }
+  int flags = cv::IMREAD_GRAYSCALE;
+  if (reduction == 2) flags = cv::IMREAD_REDUCED_GRAYSCALE_2;
+  if (reduction == 4) flags = cv::IMREAD_REDUCED_GRAYSCALE_4;
+  if (reduction == 8) flags = cv::IMREAD_REDUCED_GRAYSCALE_8;
+  cv::Mat img;
+  try {
+    const cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
+    img = cv::imdecode(buf, flags | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    return MakeReason(reason::kImageUnreadable, std::string("decode: ") + e.what());
+  }
+  if (img.empty() || img.depth() != CV_8U)
+    return MakeReason(reason::kImageUnreadable, "gambar tidak dapat dibaca / cannot decode image");
+  if (img.channels() != 1) cv::cvtColor(img, img, cv::COLOR_BGR2GRAY);
+  out->grey = img;
+  out->width = h->width;
+  out->height = h->height;
+  out->reduction = reduction;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry helpers
+
+cv::Point2d Apply(const cv::Matx33d& H, double x, double y) {
+  const cv::Vec3d p = H * cv::Vec3d(x, y, 1);
+  return {p[0] / p[2], p[1] / p[2]};
+}
+
+std::array<cv::Point2d, 4> RectCorners(const Rect& r) {
+  return {cv::Point2d(r.x, r.y), cv::Point2d(r.x + r.w, r.y), cv::Point2d(r.x + r.w, r.y + r.h),
+          cv::Point2d(r.x, r.y + r.h)};
+}
+
+// Warps the layout region `mm` of `img` (homography H: mm -> px of img) to an axis-aligned
+// crop at `scale` px/mm.
+cv::Mat WarpRegion(const cv::Mat& img, const cv::Matx33d& H, const Rect& mm, double scale) {
+  const int w = std::max(1, int(std::lround(mm.w * scale)));
+  const int h = std::max(1, int(std::lround(mm.h * scale)));
+  const cv::Matx33d T(1 / scale, 0, mm.x + 0.5 / scale, 0, 1 / scale, mm.y + 0.5 / scale, 0, 0, 1);
+  const cv::Matx33d M = H * T;
+  cv::Mat out;
+  cv::warpPerspective(img, out, cv::Mat(M), cv::Size(w, h), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                      cv::BORDER_REPLICATE);
+  return out;
+}
+
+// The paper level of a crop: a high percentile of its grey levels.
+double PaperLevel(const cv::Mat& grey, double q = 0.90) {
+  int hist[256] = {0};
+  for (int y = 0; y < grey.rows; ++y) {
+    const uint8_t* p = grey.ptr<uint8_t>(y);
+    for (int x = 0; x < grey.cols; ++x) ++hist[p[x]];
+  }
+  const int64_t n = int64_t(grey.rows) * grey.cols;
+  int64_t acc = 0;
+  for (int v = 0; v < 256; ++v) {
+    acc += hist[v];
+    if (acc >= q * n) return v;
+  }
+  return 255;
+}
+
+Rect Expand(const Rect& r, double m) { return {r.x - m, r.y - m, r.w + 2 * m, r.h + 2 * m}; }
+
+Rect Union(const Rect& a, const Rect& b) {
+  const double x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
+  const double x1 = std::max(a.right(), b.right()), y1 = std::max(a.bottom(), b.bottom());
+  return {x0, y0, x1 - x0, y1 - y0};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding the page
+
+struct Marker {
+  int id = -1;
+  std::array<cv::Point2f, 4> corners;  // in working-image px, the marker's own TL, TR, BR, BL
+  double side = 0;                     // mean side length, px
+};
+
+int DictFor(std::string_view name) {
+  if (name == kAprilTag36h11) return cv::aruco::DICT_APRILTAG_36h11;
+  if (name == "apriltag_36h10") return cv::aruco::DICT_APRILTAG_36h10;
+  return cv::aruco::DICT_4X4_50;
+}
+
+cv::Ptr<cv::aruco::DetectorParameters> FastParams() {
+  auto p = cv::aruco::DetectorParameters::create();
+  p->adaptiveThreshWinSizeMin = 5;
+  p->adaptiveThreshWinSizeMax = 25;
+  p->adaptiveThreshWinSizeStep = 10;
+  p->minMarkerPerimeterRate = 0.02;
+  p->cornerRefinementMethod = cv::aruco::CORNER_REFINE_NONE;
+  return p;
+}
+
+std::vector<Marker> DetectMarkers(const cv::Mat& det, double to_work, int dict_id,
+                                  const cv::Ptr<cv::aruco::DetectorParameters>& params) {
+  std::vector<Marker> out;
+  std::vector<std::vector<cv::Point2f>> corners;
+  std::vector<int> ids;
+  try {
+    const auto dict = cv::aruco::getPredefinedDictionary(dict_id);
+    cv::aruco::detectMarkers(det, dict, corners, ids, params);
+  } catch (const cv::Exception&) {
+    return out;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (corners[i].size() != 4) continue;
+    Marker m;
+    m.id = ids[i];
+    double side = 0;
+    for (int k = 0; k < 4; ++k) {
+      m.corners[size_t(k)] = corners[i][size_t(k)] * float(to_work);
+      side += cv::norm(corners[i][size_t(k)] - corners[i][size_t((k + 1) % 4)]);
+    }
+    m.side = side / 4 * to_work;
+    out.push_back(m);
+  }
+  return out;
+}
+
+// Sub-pixel refinement of marker corners on the working image.
+void RefineCorners(const cv::Mat& work, std::vector<cv::Point2f>* pts, double side_px) {
+  if (pts->empty()) return;
+  const int win = std::clamp(int(side_px / 10), 2, 10);
+  try {
+    cv::cornerSubPix(work, *pts, cv::Size(win, win), cv::Size(-1, -1),
+                     cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 20, 0.03));
+  } catch (const cv::Exception&) {
+  }
+}
+
+struct Location {
+  bool found = false;
+  cv::Matx33d H;          // mm -> working px
+  double px_per_mm = 0;
+  int rotation_deg = 0;
+  std::optional<Reason> failure;
+  std::vector<Marker> markers;        // for the debug image
+  double detect_scale = 1;            // working px per detection px
+};
+
+cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
+  const int longer = std::max(work.cols, work.rows);
+  if (longer <= max_side) {
+    *to_work = 1;
+    return work;
+  }
+  const double f = double(max_side) / longer;
+  cv::Mat det;
+  cv::resize(work, det, cv::Size(), f, f, cv::INTER_AREA);
+  *to_work = 1 / f;
+  return det;
+}
+
+// Homography from point correspondences (mm -> px) with a robust fit and a sanity check.
+bool FitHomography(const std::vector<cv::Point2f>& mm, const std::vector<cv::Point2f>& px,
+                   double tol_px, size_t min_inliers, cv::Matx33d* H) {
+  if (mm.size() < 4) return false;
+  cv::Mat mask;
+  cv::Mat h;
+  try {
+    h = cv::findHomography(mm, px, mm.size() > 4 ? cv::RANSAC : 0, tol_px, mask);
+  } catch (const cv::Exception&) {
+    return false;
+  }
+  if (h.empty()) return false;
+  if (!mask.empty() && size_t(cv::countNonZero(mask)) < min_inliers) return false;
+  if (!mask.empty() && mm.size() > 4) {  // refit on the inliers
+    std::vector<cv::Point2f> a, b;
+    for (int i = 0; i < mask.rows; ++i)
+      if (mask.at<uint8_t>(i)) {
+        a.push_back(mm[size_t(i)]);
+        b.push_back(px[size_t(i)]);
+      }
+    try {
+      cv::Mat h2 = cv::findHomography(a, b, 0);
+      if (!h2.empty()) h = h2;
+    } catch (const cv::Exception&) {
+    }
+  }
+  *H = cv::Matx33d(h);
+  for (int i = 0; i < 9; ++i)
+    if (!std::isfinite((*H).val[i])) return false;
+  return true;
+}
+
+// Checks a homography maps the page to a plausible convex quadrilateral of sensible size.
+bool PlausiblePage(const cv::Matx33d& H, const PageLayout& L, double* px_per_mm, int* rot) {
+  std::array<cv::Point2d, 4> c = RectCorners({0, 0, L.width_mm, L.height_mm});
+  std::vector<cv::Point2f> q;
+  for (const auto& p : c) {
+    const cv::Vec3d v = H * cv::Vec3d(p.x, p.y, 1);
+    if (v[2] <= 1e-9) return false;  // behind the camera
+    q.emplace_back(float(v[0] / v[2]), float(v[1] / v[2]));
+  }
+  if (!cv::isContourConvex(q)) return false;
+  const double area = std::abs(cv::contourArea(q));
+  const double s = std::sqrt(area / (L.width_mm * L.height_mm));
+  if (!(s > 0.5 && s < 200)) return false;  // px per mm
+  *px_per_mm = s;
+  const cv::Point2d a = Apply(H, L.width_mm / 2, L.height_mm / 2);
+  const cv::Point2d b = Apply(H, L.width_mm / 2 + 10, L.height_mm / 2);
+  const double ang = std::atan2(b.y - a.y, b.x - a.x) * 180 / CV_PI;
+  *rot = (int(std::lround(ang / 90.0)) % 4 + 4) % 4 * 90;
+  return true;
+}
+
+// Our own form: ArUco DICT_4X4_50 ids at the four corners.
+Location LocateOwn(const cv::Mat& work, const PageLayout& L) {
+  Location loc;
+  std::map<int, size_t> fid_of;  // marker id -> fiducial index
+  for (size_t i = 0; i < L.fiducials.size(); ++i) fid_of[L.fiducials[i].marker_id] = i;
+
+  std::vector<Marker> ms;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    double to_work = 1;
+    cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    auto params = FastParams();
+    if (attempt == 2) {
+      params->adaptiveThreshWinSizeMin = 3;
+      params->adaptiveThreshWinSizeMax = 53;
+      params->adaptiveThreshWinSizeStep = 10;
+      params->adaptiveThreshConstant = 10;
+    }
+    ms = DetectMarkers(det, to_work, cv::aruco::DICT_4X4_50, params);
+    loc.detect_scale = to_work;
+    std::set<int> have;
+    for (const Marker& m : ms)
+      if (fid_of.count(m.id)) have.insert(m.id);
+    if (have.size() >= 4 || (attempt == 2 && have.size() >= 3)) break;
+  }
+  loc.markers = ms;
+  // Keep the largest marker per expected id.
+  std::map<int, const Marker*> best;
+  for (const Marker& m : ms) {
+    if (!fid_of.count(m.id)) continue;
+    auto it = best.find(m.id);
+    if (it == best.end() || it->second->side < m.side) best[m.id] = &m;
+  }
+  if (best.size() < 3) {
+    // Something else? KPU's AprilTags, or ArUco markers of no corner of ours.
+    double to_work = 1;
+    cv::Mat det = DetectionImage(work, 1100, &to_work);
+    auto tags = DetectMarkers(det, to_work, cv::aruco::DICT_APRILTAG_36h10, FastParams());
+    if (!tags.empty()) {
+      loc.failure = MakeReason(reason::kMarkerMismatch,
+                               "penanda AprilTag " + std::to_string(tags[0].id) +
+                                   ": bukan formulir rekap / AprilTag marker: not a rekap form page");
+    } else if (best.empty() && !ms.empty()) {
+      loc.failure = MakeReason(reason::kMarkerMismatch,
+                               "penanda ArUco tak dikenal / unknown ArUco marker id " +
+                                   std::to_string(ms[0].id));
+    } else {
+      loc.failure = MakeReason(reason::kPageNotFound,
+                               "penanda sudut ditemukan / corner markers found: " +
+                                   std::to_string(best.size()) + " of 4");
+    }
+    return loc;
+  }
+  std::vector<cv::Point2f> mm, px;
+  double side = 0;
+  for (const auto& [id, m] : best) {
+    const Fiducial& f = L.fiducials[fid_of[id]];
+    const auto box = RectCorners(f.box);
+    for (int k = 0; k < 4; ++k) {
+      const auto& b = box[size_t((k + f.rotation_deg / 90) % 4)];
+      mm.emplace_back(float(b.x), float(b.y));
+      px.push_back(m->corners[size_t(k)]);
+    }
+    side += m->side;
+  }
+  side /= double(best.size());
+  RefineCorners(work, &px, side);
+  if (!FitHomography(mm, px, std::max(2.0, side * 0.06), 12, &loc.H) ||
+      !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
+    loc.failure = MakeReason(reason::kPageNotFound,
+                             "penanda sudut tidak konsisten / corner markers inconsistent");
+    return loc;
+  }
+  loc.found = true;
+  return loc;
+}
+
+// KPU's corner checkers: two dark squares of similar size touching at one corner. Returns the
+// touching points (in working px). `quarter_px`: the expected side of one black square.
+std::vector<cv::Point2f> FindCheckers(const cv::Mat& work, double quarter_px) {
+  std::vector<cv::Point2f> out;
+  // Work at a scale where one black square is about 14 px.
+  const double f = std::clamp(14.0 / std::max(1.0, quarter_px), 0.1, 1.0);
+  cv::Mat det;
+  if (f < 0.99) cv::resize(work, det, cv::Size(), f, f, cv::INTER_AREA);
+  else det = work;
+  const double to_work = 1.0 / (f < 0.99 ? f : 1.0);
+  const double exp_det = quarter_px / to_work;
+  cv::Mat bin;
+  const int block = std::clamp(int(exp_det * 3) | 1, 11, 151);
+  cv::adaptiveThreshold(det, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C, cv::THRESH_BINARY_INV, block, 10);
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(bin, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+  struct Sq {
+    std::vector<cv::Point2f> q;
+    cv::Point2f c;
+    double side;
+  };
+  std::vector<Sq> sq;
+  const double min_side = std::max(4.0, exp_det * 0.4), max_side = exp_det * 2.5;
+  for (const auto& c : contours) {
+    if (c.size() < 4) continue;
+    const double area = std::abs(cv::contourArea(c));
+    if (area < min_side * min_side || area > max_side * max_side) continue;
+    std::vector<cv::Point> approx;
+    cv::approxPolyDP(c, approx, cv::arcLength(c, true) * 0.06, true);
+    if (approx.size() != 4 || !cv::isContourConvex(approx)) continue;
+    Sq s;
+    for (const auto& p : approx) {
+      s.q.emplace_back(float(p.x), float(p.y));
+      s.c += cv::Point2f(float(p.x), float(p.y)) * 0.25f;
+    }
+    s.side = std::sqrt(area);
+    sq.push_back(std::move(s));
+    if (sq.size() > 20000) break;
+  }
+  // Pairs: near each other (centres about one diagonal apart), touching at a vertex.
+  std::sort(sq.begin(), sq.end(), [](const Sq& a, const Sq& b) { return a.c.x < b.c.x; });
+  for (size_t i = 0; i < sq.size(); ++i)
+    for (size_t j = i + 1; j < sq.size() && sq[j].c.x - sq[i].c.x < 2.5 * max_side; ++j) {
+      const double ratio = sq[i].side / sq[j].side;
+      if (ratio < 0.6 || ratio > 1.66) continue;
+      const double dc = cv::norm(sq[i].c - sq[j].c);
+      const double s = (sq[i].side + sq[j].side) / 2;
+      if (dc < 1.1 * s || dc > 1.8 * s) continue;
+      const double tol = 0.3 * s + 1.5;
+      for (const auto& a : sq[i].q)
+        for (const auto& b : sq[j].q)
+          if (cv::norm(a - b) < tol) {
+            const cv::Point2f m = (a + b) * 0.5f;
+            if ((sq[i].c - m).dot(sq[j].c - m) >= 0) continue;
+            out.push_back(m * float(to_work));
+          }
+    }
+  return out;
+}
+
+// The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
+// checkers give the geometry.
+Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
+  Location loc;
+  if (!L.page_marker) {
+    loc.failure = MakeReason(reason::kPageNotFound, "layout has no page marker");
+    return loc;
+  }
+  const Fiducial& pm = *L.page_marker;
+  std::vector<Marker> tags;
+  for (int attempt = 0; attempt < 3 && tags.empty(); ++attempt) {
+    double to_work = 1;
+    cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    tags = DetectMarkers(det, to_work, DictFor(pm.dictionary), FastParams());
+    loc.detect_scale = to_work;
+  }
+  loc.markers = tags;
+  const Marker* tag = nullptr;
+  for (const Marker& m : tags)
+    if (m.id == pm.marker_id && (tag == nullptr || tag->side < m.side)) tag = &m;
+  if (tag == nullptr) {
+    if (!tags.empty()) {
+      const int id = tags[0].id;
+      // 101 / 103: pages 1 and 3 of the same form.
+      if (std::abs(id - pm.marker_id) == 1)
+        loc.failure = MakeReason(reason::kWrongPage,
+                                 "halaman lain dari formulir (AprilTag " + std::to_string(id) +
+                                     ") / another page of the form (AprilTag " + std::to_string(id) + ")");
+      else
+        loc.failure = MakeReason(reason::kMarkerMismatch,
+                                 "AprilTag " + std::to_string(id) + " bukan " + std::to_string(pm.marker_id) +
+                                     " / AprilTag " + std::to_string(id) + " is not " + std::to_string(pm.marker_id));
+      return loc;
+    }
+    double to_work = 1;
+    cv::Mat det = DetectionImage(work, 1100, &to_work);
+    auto own = DetectMarkers(det, to_work, cv::aruco::DICT_4X4_50, FastParams());
+    if (own.size() >= 2)
+      loc.failure = MakeReason(reason::kMarkerMismatch,
+                               "formulir rekap, bukan KPU / a rekap form, not KPU's page 2");
+    else
+      loc.failure = MakeReason(reason::kPageNotFound, "AprilTag " + std::to_string(pm.marker_id) +
+                                                          " tidak ditemukan / not found");
+    return loc;
+  }
+  // Initial homography from the tag.
+  std::vector<cv::Point2f> tmm, tpx;
+  const auto box = RectCorners(pm.box);
+  for (int k = 0; k < 4; ++k) {
+    const auto& b = box[size_t((k + pm.rotation_deg / 90) % 4)];
+    tmm.emplace_back(float(b.x), float(b.y));
+    tpx.push_back(tag->corners[size_t(k)]);
+  }
+  RefineCorners(work, &tpx, tag->side);
+  cv::Matx33d H0;
+  if (!FitHomography(tmm, tpx, 3, 4, &H0)) {
+    loc.failure = MakeReason(reason::kPageNotFound, "AprilTag geometry");
+    return loc;
+  }
+  // Checker centres, assigned to the nearest prediction.
+  const double tag_scale = tag->side / pm.box.w;  // px per mm near the tag
+  const double checker_side_px = tag_scale * L.fiducials[0].box.w / 2;  // one quarter
+  std::vector<cv::Point2f> cand = FindCheckers(work, checker_side_px);
+  std::vector<cv::Point2f> mm = tmm, px = tpx;
+  int found = 0;
+  // Nearest corners first; each found checker improves the prediction of the next.
+  std::vector<size_t> order(L.fiducials.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    auto d = [&](size_t i) {
+      return std::hypot(L.fiducials[i].box.cx() - pm.box.cx(), L.fiducials[i].box.cy() - pm.box.cy());
+    };
+    return d(a) < d(b);
+  });
+  cv::Matx33d Hc = H0;
+  for (size_t k : order) {
+    const Fiducial& f = L.fiducials[k];
+    const cv::Point2d pred = Apply(Hc, f.box.cx(), f.box.cy());
+    const double dist_mm = std::hypot(f.box.cx() - pm.box.cx(), f.box.cy() - pm.box.cy());
+    const double tol = tag_scale * (found == 0 ? 0.25 : 0.12) * dist_mm + 4 * checker_side_px;
+    int bi = -1;
+    double bd = tol;
+    for (size_t i = 0; i < cand.size(); ++i) {
+      const double d = cv::norm(cv::Point2d(cand[i]) - pred);
+      if (d < bd) {
+        bd = d;
+        bi = int(i);
+      }
+    }
+    if (bi < 0) continue;
+    mm.emplace_back(float(f.box.cx()), float(f.box.cy()));
+    px.push_back(cand[size_t(bi)]);
+    ++found;
+    cv::Matx33d Hn;
+    if (FitHomography(mm, px, std::max(3.0, tag->side * 0.1), mm.size() - 1, &Hn)) Hc = Hn;
+  }
+  if (found < 3) {
+    loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
+                                                        std::to_string(found) + " of 4");
+    return loc;
+  }
+  // Refine the checker centres (saddle points) at working resolution.
+  {
+    std::vector<cv::Point2f> c(px.begin() + 4, px.end());
+    const int win = std::clamp(int(checker_side_px * 0.3), 3, 15);
+    try {
+      cv::cornerSubPix(work, c, cv::Size(win, win), cv::Size(-1, -1),
+                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+      std::copy(c.begin(), c.end(), px.begin() + 4);
+    } catch (const cv::Exception&) {
+    }
+  }
+  // Fit: the checkers dominate; the tag's corners only help (and are inliers if consistent).
+  if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), size_t(found), &loc.H) ||
+      !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
+    loc.failure = MakeReason(reason::kPageNotFound, "penanda tidak konsisten / marks inconsistent");
+    return loc;
+  }
+  loc.found = true;
+  return loc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// QR
+
+// Debian's OpenCV is built without quirc, so cv::QRCodeDetector cannot decode; the WeChat QR
+// module (opencv_contrib, a ZXing port) can, without its optional CNN models.
+std::optional<std::string> ReadQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr) {
+  const double quiet = qr.w * 0.15;
+  const Rect region = Expand(qr, quiet);
+  const double scale = std::clamp(200.0 / qr.w, 2.0, 12.0);  // ~5 px per module
+  cv::Mat crop = WarpRegion(work, H, region, scale);
+  static thread_local std::unique_ptr<cv::wechat_qrcode::WeChatQRCode> det;
+  try {
+    if (!det) det = std::make_unique<cv::wechat_qrcode::WeChatQRCode>();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      cv::Mat in = crop;
+      if (attempt == 1) cv::threshold(crop, in, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+      std::vector<std::string> texts = det->detectAndDecode(in);
+      for (const auto& t : texts)
+        if (!t.empty()) return t;
+    }
+  } catch (const cv::Exception&) {
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One photo
+
+struct PageObservation {
+  bool found = false;         // located and identified
+  int page = 0;
+  std::string tps;            // from the QR (own form)
+  std::vector<Reason> reasons;  // identity problems
+  std::vector<FieldReading> fields;  // fields of this page, layout order
+  std::vector<NumberReading> numbers;  // parallel to fields
+};
+
+struct Stage {
+  std::string dir, name;
+  void Write(const std::string& what, const cv::Mat& img) const {
+    if (dir.empty() || img.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    try {
+      cv::imwrite(dir + "/" + name + "-" + what + ".png", img);
+    } catch (const cv::Exception&) {
+    }
+  }
+};
+
+// The form actually checked: for the KPU page with a voters bound, rebound with it.
+struct FormRef {
+  std::shared_ptr<const Form> form;
+};
+
+Result<FormRef> EffectiveForm(const ReadOptions& o) {
+  if (o.contest == nullptr || o.contest->form == nullptr)
+    return InvalidArgument("ReadOptions.contest (bound) is required");
+  FormRef r{o.contest->form};
+  if (o.form == FormKind::kKpuPpwpPage2 && o.voters > 0) {
+    auto params = o.contest->params;
+    params["max_voters"] = o.voters;
+    auto f = o.contest->form->schema().Bind(o.contest->form->candidates(), params);
+    if (!f.ok()) return f.status();
+    r.form = *f;
+  }
+  return r;
+}
+
+Result<std::vector<PageLayout>> Layouts(const ReadOptions& o) {
+  std::vector<PageLayout> out;
+  if (o.form == FormKind::kKpuPpwpPage2) {
+    auto l = KpuPpwpPage2Layout();
+    if (!l.ok()) return l.status();
+    out.push_back(*l);
+    return out;
+  }
+  const int pages = OwnPageCount(*o.contest->form);
+  if (pages < 1) return InvalidArgument("formulir tidak dapat ditata / form cannot be laid out");
+  for (int p = 1; p <= pages; ++p) {
+    auto l = LayoutOwnPage(*o.contest->form, *o.contest, p);
+    if (!l.ok()) return l.status();
+    out.push_back(std::move(*l));
+  }
+  return out;
+}
+
+// Reads the numbers of a located page.
+void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, const Form& form,
+                 const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
+  struct Pending {
+    size_t number;
+    int pos;
+  };
+  std::vector<Image28> batch;
+  std::vector<Pending> where;
+  std::vector<NumberEvidence> ev(L.numbers.size());
+  obs->fields.resize(L.numbers.size());
+  const OmrOptions omr_opt;
+  for (size_t i = 0; i < L.numbers.size(); ++i) {
+    const NumberLayout& n = L.numbers[i];
+    FieldReading& fr = obs->fields[i];
+    fr.field = n.field;
+    fr.page = L.page;
+    // Digit boxes: each box, borders at the crop's edges, at ~80 px per box height.
+    const double ds = std::clamp(80.0 / std::max(1.0, n.digit_boxes[0].h), 1.0, 40.0);
+    for (int p = 0; p < 3; ++p) {
+      // The box interior: the printed border (and a little alignment slack) left out.
+      const double inset = std::min(n.box_line_mm + 0.4, n.digit_boxes[size_t(p)].w * 0.15);
+      const Rect b = Expand(n.digit_boxes[size_t(p)], -inset);
+      cv::Mat crop = WarpRegion(work, H, b, ds);
+      if (o.box_crops) fr.box_crops[size_t(p)] = crop;
+      auto nd = NormalizeDigitCrop(crop);
+      BoxEvidence& be = ev[i].boxes[size_t(p)];
+      if (nd.ok() && !nd->empty) {
+        be.empty = false;
+        batch.push_back(nd->pixels);
+        where.push_back({i, p});
+      }
+    }
+    // Bubbles: one crop for the three rows, paper level from the gaps.
+    Rect br = n.bubbles[0][0];
+    for (const auto& row : n.bubbles)
+      for (const Rect& r : row) br = Union(br, r);
+    br = Expand(br, n.bubbles[0][0].w * 0.25);
+    const double bs = std::clamp(20.0 / std::max(0.5, n.bubbles[0][0].w), 1.0, 40.0);
+    cv::Mat bc = WarpRegion(work, H, br, bs);
+    const double paper = PaperLevel(bc, 0.90);
+    for (int p = 0; p < 3; ++p) {
+      std::array<cv::Point2f, 10> centers;
+      for (int v = 0; v < 10; ++v) {
+        const Rect& r = n.bubbles[size_t(p)][size_t(v)];
+        centers[size_t(v)] = cv::Point2f(float((r.cx() - br.x) * bs - 0.5), float((r.cy() - br.y) * bs - 0.5));
+      }
+      ev[i].rows[size_t(p)] =
+          MeasureBubbleRow(bc, centers, float(n.bubbles[size_t(p)][0].w * bs / 2), paper, omr_opt);
+      fr.row_mark[size_t(p)] = ev[i].rows[size_t(p)].marked;
+    }
+    if (o.crops) {
+      Rect all = Expand(Union(Union(n.digit_boxes[0], n.digit_boxes[2]), br), 1.0);
+      cv::Mat c = WarpRegion(work, H, all, 6.0);
+      try {
+        cv::imencode(".png", c, fr.crop_png);
+      } catch (const cv::Exception&) {
+      }
+    }
+  }
+  if (!o.debug_dir.empty()) {  // every box as the CNN sees it (or blank), per number a row
+    cv::Mat mosaic(int(L.numbers.size()) * 30, 3 * 30 + 3 * 66, CV_8UC1, cv::Scalar(128));
+    size_t k = 0;
+    for (size_t i = 0; i < L.numbers.size(); ++i)
+      for (int p = 0; p < 3; ++p) {
+        if (k < where.size() && where[k].number == i && where[k].pos == p) {
+          ToMat(batch[k]).copyTo(mosaic(cv::Rect(p * 30, int(i) * 30, 28, 28)));
+          ++k;
+        }
+        cv::Mat c = WarpRegion(work, H, L.numbers[i].digit_boxes[size_t(p)], 28.0 / L.numbers[i].digit_boxes[size_t(p)].h);
+        cv::resize(c, c, cv::Size(std::min(64, c.cols), 28));
+        c.copyTo(mosaic(cv::Rect(90 + p * 66, int(i) * 30, c.cols, 28)));
+      }
+    Stage{o.debug_dir, o.debug_name}.Write("4-digits", mosaic);
+  }
+  if (!batch.empty()) {
+    const std::vector<DigitPrediction> pred = o.model->ClassifyBatch(batch);
+    for (size_t k = 0; k < pred.size(); ++k) {
+      BoxEvidence& be = ev[where[k].number].boxes[size_t(where[k].pos)];
+      be.prob = pred[k].prob;
+      obs->fields[where[k].number].box_digit[size_t(where[k].pos)] = pred[k].digit;
+      obs->fields[where[k].number].box_p[size_t(where[k].pos)] = pred[k].confidence;
+    }
+  }
+  obs->numbers.resize(L.numbers.size());
+  for (size_t i = 0; i < L.numbers.size(); ++i) {
+    const int fi = form.IndexOf(L.numbers[i].field);
+    const Value maxv = fi >= 0 ? form.fields()[size_t(fi)].max_value : L.numbers[i].max_value;
+    obs->numbers[i] = CombineNumber(ev[i], std::min<Value>(maxv, L.numbers[i].max_value), o.hypotheses);
+    const NumberReading& nr = obs->numbers[i];
+    FieldReading& fr = obs->fields[i];
+    fr.ocr = nr.ocr;
+    fr.ocr_p = nr.ocr_p;
+    fr.omr = nr.omr;
+    fr.double_marked = nr.double_marked;
+    for (const auto& [v, p] : nr.hypotheses) fr.hypotheses.push_back({v, p});
+  }
+  if (overlay != nullptr && !overlay->empty()) {
+    const double s = double(overlay->cols) / L.width_mm;
+    for (size_t i = 0; i < L.numbers.size(); ++i) {
+      const NumberLayout& n = L.numbers[i];
+      const FieldReading& fr = obs->fields[i];
+      const bool agree = fr.ocr != kMissing && fr.ocr == fr.omr;
+      const cv::Scalar col = agree ? cv::Scalar(0, 160, 0) : cv::Scalar(0, 0, 230);
+      for (const Rect& b : n.digit_boxes)
+        cv::rectangle(*overlay, cv::Rect2d(b.x * s, b.y * s, b.w * s, b.h * s), col, 1);
+      for (int p = 0; p < 3; ++p)
+        for (int v = 0; v < 10; ++v) {
+          const Rect& r = n.bubbles[size_t(p)][size_t(v)];
+          const bool m = fr.row_mark[size_t(p)] == v;
+          cv::circle(*overlay, cv::Point2d(r.cx() * s, r.cy() * s), std::max(1, int(r.w * s / 2)),
+                     m ? cv::Scalar(255, 0, 0) : cv::Scalar(200, 200, 200), m ? 2 : 1);
+        }
+      const std::string t = (fr.ocr == kMissing ? std::string("?") : std::to_string(fr.ocr)) + "/" +
+                            (fr.omr == kMissing ? std::string("?") : std::to_string(fr.omr));
+      cv::putText(*overlay, t, cv::Point2d(n.digit_boxes[0].x * s, n.digit_boxes[0].y * s - 2),
+                  cv::FONT_HERSHEY_SIMPLEX, 0.35, col, 1);
+    }
+  }
+}
+
+PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& layouts,
+                            const Form& form, const ReadOptions& o) {
+  PageObservation obs;
+  Stage stage{o.debug_dir, o.debug_name};
+  const PageLayout& L0 = layouts[0];
+  Location loc = o.form == FormKind::kKpuPpwpPage2 ? LocateKpu(work, L0) : LocateOwn(work, L0);
+  if (!o.debug_dir.empty()) {
+    cv::Mat dbg;
+    cv::cvtColor(work, dbg, cv::COLOR_GRAY2BGR);
+    for (const Marker& m : loc.markers) {
+      std::vector<cv::Point> poly;
+      for (const auto& c : m.corners) poly.emplace_back(int(c.x), int(c.y));
+      cv::polylines(dbg, poly, true, cv::Scalar(0, 200, 0), 3);
+      cv::putText(dbg, std::to_string(m.id), poly[0], cv::FONT_HERSHEY_SIMPLEX, 1.5, cv::Scalar(0, 0, 255), 3);
+    }
+    if (loc.found) {
+      std::vector<cv::Point> poly;
+      for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
+        const auto p = Apply(loc.H, c.x, c.y);
+        poly.emplace_back(int(p.x), int(p.y));
+      }
+      cv::polylines(dbg, poly, true, cv::Scalar(255, 0, 0), 3);
+    }
+    stage.Write("1-detection", dbg);
+  }
+  if (!loc.found) {
+    obs.reasons.push_back(loc.failure.value_or(MakeReason(reason::kPageNotFound)));
+    return obs;
+  }
+
+  // Identity.
+  const PageLayout* L = &L0;
+  if (o.form == FormKind::kOwn) {
+    std::optional<std::string> text;
+    if (L0.qr) text = ReadQr(work, loc.H, *L0.qr);
+    if (!text) {
+      obs.reasons.push_back(MakeReason(reason::kQrUnreadable, "kode QR tidak terbaca / QR code unreadable"));
+      obs.page = 0;
+    } else {
+      auto q = ParseQrPayload(*text);
+      if (!q.ok()) {
+        obs.reasons.push_back(MakeReason(reason::kMarkerMismatch,
+                                         "kode QR bukan formulir rekap / QR is not a rekap form: " +
+                                             text->substr(0, 80)));
+        return obs;
+      }
+      if (q->form_id != L0.form_id || q->version != L0.version || q->contest != L0.contest ||
+          q->pages != int(layouts.size())) {
+        obs.reasons.push_back(MakeReason(
+            reason::kMarkerMismatch, "formulir lain / another form: " + q->form_id + " v" +
+                                         std::to_string(q->version) + " " + q->contest + " " +
+                                         std::to_string(q->page) + "/" + std::to_string(q->pages)));
+        return obs;
+      }
+      obs.tps = q->tps;
+      obs.page = q->page;
+      if (q->page < 1 || q->page > int(layouts.size()) ||
+          (o.expected_page > 0 && q->page != o.expected_page)) {
+        obs.reasons.push_back(MakeReason(reason::kWrongPage,
+                                         "halaman / page " + std::to_string(q->page)));
+        return obs;
+      }
+      if (!o.expected_tps.empty() && q->tps != o.expected_tps) {
+        obs.reasons.push_back(MakeReason(reason::kTpsMismatch,
+                                         "QR TPS " + q->tps + " != " + o.expected_tps));
+        return obs;
+      }
+      L = &layouts[size_t(q->page - 1)];
+    }
+    if (obs.page == 0) {
+      // Without the QR we do not know the page; with a one-page form it can only be page 1.
+      if (layouts.size() == 1 || o.expected_page > 0) {
+        obs.page = o.expected_page > 0 ? o.expected_page : 1;
+        if (obs.page > int(layouts.size())) return obs;
+        L = &layouts[size_t(obs.page - 1)];
+      } else {
+        return obs;
+      }
+    }
+  } else {
+    obs.page = L0.page;
+    if (o.expected_page > 0 && o.expected_page != L0.page) {
+      obs.reasons.push_back(MakeReason(reason::kWrongPage, "halaman / page " + std::to_string(L0.page)));
+      return obs;
+    }
+  }
+  obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
+
+  cv::Mat overlay;
+  if (!o.debug_dir.empty()) {
+    const double s = 3.0 * 297.0 / std::max(297.0, L->width_mm);
+    overlay = WarpRegion(work, loc.H, {0, 0, L->width_mm, L->height_mm}, s);
+    stage.Write("2-rectified", overlay);
+    cv::cvtColor(overlay, overlay, cv::COLOR_GRAY2BGR);
+  }
+  ReadNumbers(work, loc.H, *L, form, o, &obs, overlay.empty() ? nullptr : &overlay);
+  if (!overlay.empty()) stage.Write("3-boxes", overlay);
+  return obs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deciding: constraint search and acceptance
+
+struct SearchResult {
+  bool found = false;
+  std::vector<Value> values;
+  int states = 0;
+};
+
+// Best-first enumeration of assignments in decreasing probability (product of the per-field
+// hypothesis probabilities); the first one that satisfies every hard rule wins.
+SearchResult SearchAssignment(const Form& form, const std::vector<Value>& base,
+                              const std::vector<int>& fields,
+                              const std::vector<std::vector<std::pair<Value, double>>>& hyp,
+                              int max_states) {
+  SearchResult out;
+  const size_t n = fields.size();
+  std::vector<std::vector<double>> cost(n);
+  for (size_t i = 0; i < n; ++i)
+    for (const auto& [v, p] : hyp[i]) cost[i].push_back(-std::log(std::max(p, 1e-300)));
+  struct State {
+    double cost;
+    uint32_t id;
+  };
+  std::vector<uint8_t> ranks;   // state id * n .. : rank per field
+  std::vector<uint16_t> pivot;  // per state
+  auto cmp = [](const State& a, const State& b) { return a.cost > b.cost || (a.cost == b.cost && a.id > b.id); };
+  std::priority_queue<State, std::vector<State>, decltype(cmp)> pq(cmp);
+  double c0 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (cost[i].empty()) return out;
+    c0 += cost[i][0];
+  }
+  ranks.assign(n, 0);
+  pivot.push_back(0);
+  pq.push({c0, 0});
+  std::vector<Value> vals = base;
+  while (!pq.empty() && out.states < max_states) {
+    const State s = pq.top();
+    pq.pop();
+    ++out.states;
+    const uint8_t* r = &ranks[size_t(s.id) * n];
+    for (size_t i = 0; i < n; ++i) vals[size_t(fields[i])] = hyp[i][r[i]].first;
+    if (form.Validate(vals.data(), nullptr)) {
+      out.found = true;
+      out.values = vals;
+      return out;
+    }
+    if (ranks.size() / std::max<size_t>(n, 1) > size_t(max_states) * 8) continue;  // memory bound
+    for (size_t i = pivot[s.id]; i < n; ++i) {
+      const uint8_t* rr = &ranks[size_t(s.id) * n];
+      if (size_t(rr[i]) + 1 >= cost[i].size()) continue;
+      const double c = s.cost - cost[i][rr[i]] + cost[i][size_t(rr[i]) + 1];
+      if (!std::isfinite(c)) continue;
+      const uint32_t id = uint32_t(pivot.size());
+      const size_t off = ranks.size();
+      ranks.resize(off + n);
+      std::memcpy(&ranks[off], &ranks[size_t(s.id) * n], n);
+      ranks[off + i]++;
+      pivot.push_back(uint16_t(i));
+      pq.push({c, id});
+    }
+  }
+  return out;
+}
+
+// True if no value other than vals[f] in 0..max satisfies the hard rules, given only the
+// fields in `known` (and f) are present.
+bool PinnedByRules(const Form& form, const std::vector<Value>& vals, const std::vector<bool>& known,
+                   int f) {
+  std::vector<Value> v(vals.size(), kMissing);
+  for (size_t i = 0; i < vals.size(); ++i)
+    if (known[i]) v[i] = vals[i];
+  v[size_t(f)] = vals[size_t(f)];
+  if (!form.Validate(v.data(), nullptr)) return false;
+  const Value maxv = form.fields()[size_t(f)].max_value;
+  for (Value alt = 0; alt <= maxv; ++alt) {
+    if (alt == vals[size_t(f)]) continue;
+    v[size_t(f)] = alt;
+    if (form.Validate(v.data(), nullptr)) return false;
+  }
+  return true;
+}
+
+Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
+               std::vector<PageObservation>& obs, const ReadOptions& o) {
+  Reading rd;
+  rd.form = layouts[0].form_id;
+  rd.page_found = !obs.empty();
+  std::set<int> pages_seen;
+  std::vector<int> dup_pages;
+  for (auto& ob : obs) {
+    for (auto& r : ob.reasons) rd.reasons.push_back(r);
+    if (!ob.found) rd.page_found = false;
+    if (ob.page > 0) {
+      if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
+      rd.pages.push_back(ob.page);
+    }
+    if (!ob.tps.empty()) {
+      if (rd.tps.empty()) rd.tps = ob.tps;
+      else if (rd.tps != ob.tps && !rd.HasReason(reason::kTpsMismatch))
+        rd.reasons.push_back(MakeReason(reason::kTpsMismatch, "TPS " + rd.tps + " != " + ob.tps));
+    }
+  }
+  std::sort(rd.pages.begin(), rd.pages.end());
+  rd.page = rd.pages.empty() ? 0 : rd.pages[0];
+  if (rd.tps.empty()) rd.tps = o.expected_tps;
+  if (rd.tps.empty() && rd.page_found)
+    rd.reasons.push_back(MakeReason(reason::kTpsUnknown, "TPS tidak diketahui / TPS unknown (--tps)"));
+  for (int p : dup_pages)
+    rd.reasons.push_back(MakeReason(reason::kWrongPage, "halaman ganda / duplicate page " + std::to_string(p)));
+  if (rd.page_found) {
+    const int expected_pages = o.expected_page > 0 ? 1 : int(layouts.size());
+    for (int p = 1; p <= int(layouts.size()) && expected_pages > 1; ++p)
+      if (!pages_seen.count(p))
+        rd.reasons.push_back(MakeReason(reason::kPageMissing, "halaman / page " + std::to_string(p)));
+  }
+
+  // Gather the fields read, in form order.
+  std::vector<const FieldReading*> fr_of(form.size(), nullptr);
+  std::vector<const NumberReading*> nr_of(form.size(), nullptr);
+  for (auto& ob : obs)
+    for (size_t i = 0; i < ob.fields.size(); ++i) {
+      const int fi = form.IndexOf(ob.fields[i].field);
+      if (fi < 0 || fr_of[size_t(fi)] != nullptr) continue;
+      fr_of[size_t(fi)] = &ob.fields[i];
+      nr_of[size_t(fi)] = &ob.numbers[i];
+    }
+  std::vector<int> read_fields;
+  std::vector<std::vector<std::pair<Value, double>>> hyp;
+  std::vector<Value> top1(form.size(), kMissing);
+  for (size_t f = 0; f < form.size(); ++f) {
+    if (fr_of[f] == nullptr || nr_of[f]->hypotheses.empty()) continue;
+    if (nr_of[f]->blank && nr_of[f]->omr_empty) continue;  // nothing written at all
+    read_fields.push_back(int(f));
+    auto h = nr_of[f]->hypotheses;
+    // Drop hypotheses that are hopeless relative to the best.
+    const double pmax = h[0].second;
+    std::erase_if(h, [&](const auto& x) { return x.second < pmax * 1e-12; });
+    hyp.push_back(h);
+    top1[f] = h[0].first;
+  }
+
+  // The values as read (top hypothesis) and the rules they break.
+  std::vector<RuleFailure> failures;
+  form.Validate(top1.data(), &failures);
+  for (const RuleFailure& f : failures) {
+    if (f.severity == Severity::kWarning) continue;
+    Reason r = MakeReason(reason::kRuleBroken, f.detail);
+    r.rule = f.rule_id;
+    rd.reasons.push_back(r);
+  }
+
+  std::vector<Value> chosen = top1;
+  if (!read_fields.empty()) {
+    SearchResult sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
+    rd.search_states = sr.states;
+    if (sr.found) chosen = sr.values;
+    else rd.reasons.push_back(MakeReason(reason::kNoSolution,
+                                         "tidak ada nilai yang memenuhi aturan / no values satisfy the rules (" +
+                                             std::to_string(sr.states) + " checked)"));
+  }
+  {
+    std::vector<RuleFailure> all;
+    form.Validate(chosen.data(), &all);
+    for (RuleFailure& f : all)
+      if (f.severity == Severity::kWarning) rd.warnings.push_back(std::move(f));
+  }
+
+  // Per field: verification.
+  std::vector<bool> verified(form.size(), false);
+  for (int f : read_fields) {
+    const FieldReading& fr = *fr_of[size_t(f)];
+    double p = 0;
+    for (const auto& [v, q] : nr_of[size_t(f)]->hypotheses)
+      if (v == chosen[size_t(f)]) p = q;
+    verified[size_t(f)] = fr.ocr == chosen[size_t(f)] && fr.omr == chosen[size_t(f)] &&
+                          fr.ocr_p >= o.min_ocr_probability && p >= o.min_probability &&
+                          !fr.double_marked;
+  }
+  // Pinning: a number the boxes read confidently, whose bubbles do not contradict it (a row
+  // empty, or the digit among several marks), fixed by a hard rule to verified numbers.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int f : read_fields) {
+      if (verified[size_t(f)]) continue;
+      const FieldReading& fr = *fr_of[size_t(f)];
+      int unconfirmed = 0;
+      if (fr.ocr != chosen[size_t(f)] || fr.ocr_p < o.min_pinned_probability) continue;
+      if (!OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed)) continue;
+      if (PinnedByRules(form, chosen, verified, f)) {
+        verified[size_t(f)] = true;
+        changed = true;
+      }
+    }
+  }
+  // Partly double-read: all but one bubble row confirm the digits, that row is empty or holds
+  // the digit among several marks, and the boxes read the whole number very confidently.
+  if (o.accept_partial_bubbles) {
+    for (int f : read_fields) {
+      if (verified[size_t(f)]) continue;
+      const FieldReading& fr = *fr_of[size_t(f)];
+      int unconfirmed = 0;
+      double p = 0;
+      for (const auto& [v, q] : nr_of[size_t(f)]->hypotheses)
+        if (v == chosen[size_t(f)]) p = q;
+      if (fr.ocr == chosen[size_t(f)] && fr.ocr_p >= o.min_partial_probability &&
+          p >= 0.5 && OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) &&
+          unconfirmed <= 1 && !nr_of[size_t(f)]->omr_empty)
+        verified[size_t(f)] = true;
+    }
+  }
+
+  for (size_t f = 0; f < form.size(); ++f) {
+    if (fr_of[f] == nullptr) continue;
+    FieldReading fr = *fr_of[f];
+    fr.value = chosen[f];
+    fr.confidence = 0;
+    for (const auto& h : fr.hypotheses)
+      if (h.value == fr.value) fr.confidence = h.p;
+    fr.verified = verified[f];
+    if (!fr.verified) {
+      const NumberReading& nr = *nr_of[f];
+      Reason r;
+      r.field = fr.field;
+      if (nr.blank && nr.omr_empty) {
+        r.code = reason::kFieldBlank;
+        r.detail = "kosong / not filled in";
+      } else if (fr.double_marked) {
+        r.code = reason::kBubbleDoubleMarked;
+      } else if (fr.omr == kMissing && nr.omr_empty) {
+        r.code = reason::kBubbleEmpty;
+      } else if (fr.ocr != fr.omr) {
+        r.code = reason::kOcrOmrDisagree;
+        r.detail = "kotak/boxes=" + (fr.ocr == kMissing ? std::string("?") : std::to_string(fr.ocr)) +
+                   " bulatan/bubbles=" + (fr.omr == kMissing ? std::string("?") : std::to_string(fr.omr));
+      } else {
+        r.code = reason::kLowConfidence;
+        r.p = std::min(fr.confidence, fr.ocr_p);
+      }
+      rd.reasons.push_back(r);
+      if (r.code != reason::kLowConfidence && fr.value != kMissing && fr.value != fr.ocr) {
+        Reason lc;
+        lc.code = reason::kLowConfidence;
+        lc.field = fr.field;
+        lc.p = fr.confidence;
+        rd.reasons.push_back(lc);
+      }
+    }
+    rd.fields.push_back(std::move(fr));
+  }
+  rd.accepted = rd.reasons.empty() && rd.page_found && !read_fields.empty();
+  if (!rd.accepted && rd.reasons.empty())
+    rd.reasons.push_back(MakeReason(reason::kPageNotFound, "tidak ada angka terbaca / no numbers read"));
+  return rd;
+}
+
+Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> pre,
+                            const ReadOptions& o, Clock::time_point t0) {
+  if (o.model == nullptr) return InvalidArgument("ReadOptions.model is required");
+  REKAP_ASSIGN_OR_RETURN(FormRef fref, EffectiveForm(o));
+  REKAP_ASSIGN_OR_RETURN(std::vector<PageLayout> layouts, Layouts(o));
+  std::vector<PageObservation> obs;
+  for (size_t i = 0; i < works.size(); ++i) {
+    ReadOptions oi = o;
+    if (works.size() > 1) oi.debug_name = o.debug_name + "-" + std::to_string(i + 1);
+    obs.push_back(ObservePage(works[i], layouts, *fref.form, oi));
+  }
+  for (Reason& r : pre) {  // photos that could not be decoded
+    PageObservation ob;
+    ob.reasons.push_back(std::move(r));
+    obs.push_back(std::move(ob));
+  }
+  Reading rd = Decide(*fref.form, layouts, obs, o);
+  rd.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return rd;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (b.size() >= 33 && std::memcmp(b.data(), kPng, 8) == 0) {
+    if (Be32(&b[8]) != 13 || std::memcmp(&b[12], "IHDR", 4) != 0) return std::nullopt;
+    const uint32_t w = Be32(&b[16]), h = Be32(&b[20]);
+    if (w == 0 || h == 0 || w > 0x7fffffff || h > 0x7fffffff) return std::nullopt;
+    ImageHeader hd;
+    hd.type = ImageHeader::Type::kPng;
+    hd.width = int(std::min<uint32_t>(w, 1u << 30));
+    hd.height = int(std::min<uint32_t>(h, 1u << 30));
+    return hd;
+  }
+  if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+    size_t i = 2;
+    while (i + 4 <= b.size()) {
+      if (b[i] != 0xFF) return std::nullopt;
+      uint8_t m = b[i + 1];
+      if (m == 0xFF) {  // fill byte
+        ++i;
+        continue;
+      }
+      if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // no length
+        i += 2;
+        continue;
+      }
+      if (m == 0xD9 || m == 0xDA) return std::nullopt;  // EOI / SOS before any frame header
+      const size_t len = (size_t(b[i + 2]) << 8) | b[i + 3];
+      if (len < 2 || i + 2 + len > b.size()) return std::nullopt;
+      const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+      if (sof) {
+        if (len < 8) return std::nullopt;
+        const int h = (int(b[i + 5]) << 8) | b[i + 6];
+        const int w = (int(b[i + 7]) << 8) | b[i + 8];
+        if (w == 0 || h == 0) return std::nullopt;
+        // Only baseline and progressive Huffman JPEG (what phones and libjpeg write).
+        if (m != 0xC0 && m != 0xC1 && m != 0xC2) return std::nullopt;
+        ImageHeader hd;
+        hd.type = ImageHeader::Type::kJpeg;
+        hd.width = w;
+        hd.height = h;
+        return hd;
+      }
+      i += 2 + len;
+    }
+  }
+  return std::nullopt;
+}
+
+const FieldReading* Reading::Find(std::string_view field) const {
+  for (const auto& f : fields)
+    if (f.field == field) return &f;
+  return nullptr;
+}
+
+bool Reading::HasReason(std::string_view code) const {
+  for (const auto& r : reasons)
+    if (r.code == code) return true;
+  return false;
+}
+
+Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& options) {
+  const auto t0 = Clock::now();
+  Decoded d;
+  std::vector<cv::Mat> works;
+  std::vector<Reason> pre;
+  if (auto r = DecodePhoto(photo, &d)) pre.push_back(*r);
+  else works.push_back(d.grey);
+  return ReadDecoded(works, std::move(pre), options, t0);
+}
+
+Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options) {
+  const auto t0 = Clock::now();
+  std::vector<cv::Mat> works;
+  std::vector<Reason> pre;
+  if (photo.empty() || photo.depth() != CV_8U ||
+      (photo.channels() != 1 && photo.channels() != 3 && photo.channels() != 4)) {
+    pre.push_back(MakeReason(reason::kImageUnreadable, "not an 8-bit image"));
+  } else if (int64_t(photo.cols) * photo.rows > kMaxPhotoPixels) {
+    pre.push_back(MakeReason(reason::kImageTooLarge, "> 60 Mpx"));
+  } else if (std::min(photo.cols, photo.rows) < kMinPhotoSide) {
+    pre.push_back(MakeReason(reason::kImageTooSmall, "< " + std::to_string(kMinPhotoSide) + " px"));
+  } else {
+    cv::Mat g;
+    if (photo.channels() == 3) cv::cvtColor(photo, g, cv::COLOR_BGR2GRAY);
+    else if (photo.channels() == 4) cv::cvtColor(photo, g, cv::COLOR_BGRA2GRAY);
+    else g = photo;
+    works.push_back(g);
+  }
+  return ReadDecoded(works, std::move(pre), options, t0);
+}
+
+Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const ReadOptions& options) {
+  const auto t0 = Clock::now();
+  std::vector<cv::Mat> works;
+  std::vector<Reason> pre;
+  for (const auto& p : photos) {
+    Decoded d;
+    if (auto r = DecodePhoto(p, &d)) pre.push_back(*r);
+    else works.push_back(d.grey);
+  }
+  if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
+  return ReadDecoded(works, std::move(pre), options, t0);
+}
+
+nlohmann::json ToJson(const Reason& r) {
+  nlohmann::json j;
+  j["code"] = r.code;
+  if (!r.field.empty()) j["field"] = r.field;
+  if (!r.rule.empty()) j["rule"] = r.rule;
+  if (r.p >= 0) j["p"] = r.p;
+  if (!r.detail.empty()) j["detail"] = r.detail;
+  return j;
+}
+
+nlohmann::json ToJson(const Reading& r) {
+  using nlohmann::json;
+  auto val = [](Value v) { return v == kMissing ? json(nullptr) : json(v); };
+  json j;
+  j["status"] = r.status();
+  j["form"] = r.form;
+  j["page"] = r.page;
+  j["pages"] = r.pages;
+  j["tps"] = r.tps;
+  j["fields"] = json::object();
+  for (const auto& f : r.fields) {
+    json jf;
+    jf["value"] = val(f.value);
+    jf["ocr"] = val(f.ocr);
+    jf["omr"] = val(f.omr);
+    jf["confidence"] = std::round(f.confidence * 1e6) / 1e6;
+    jf["verified"] = f.verified;
+    j["fields"][f.field] = jf;
+  }
+  j["reasons"] = json::array();
+  for (const auto& x : r.reasons) j["reasons"].push_back(ToJson(x));
+  j["warnings"] = json::array();
+  for (const auto& w : r.warnings) j["warnings"].push_back({{"rule", w.rule_id}, {"detail", w.detail}});
+  j["ms"] = std::round(r.ms * 10) / 10;
+  return j;
+}
+
+}  // namespace rekap::reader

@@ -1,0 +1,190 @@
+// rekap reader: reading a phone photo of a filled C.Hasil page, failing closed.
+//
+//   bytes -> bounded decode -> corner fiducials -> page identity (QR / page marker)
+//         -> homography onto the layout's millimetre grid -> per number: three digit boxes
+//            (CNN, top hypotheses) and three bubble columns (OMR, darkness against the paper)
+//         -> per-number combination -> the most probable set of values that satisfies every
+//            hard rule of the form (best-first search over the per-number hypotheses)
+//         -> accepted, or review with typed reasons.
+//
+// Fail closed: a page is accepted only if it was found and identified, every number was read
+// the same by the digit boxes and by the bubbles with high probability (or, with a confident
+// digit reading, is pinned by a hard equality to numbers that were), and every hard rule of
+// the form holds. Anything else is `review`, with reasons a human can act on. A photo that
+// cannot be read at all (not an image, truncated, too large, no page) is also a Reading with
+// status review and a typed reason, never a crash; only a bad ReadOptions is a Status error.
+// See docs/reader.md.
+//
+// Thread-safety: ReadPage may be called concurrently (the DigitModel serializes its calls).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <opencv2/core.hpp>
+
+#include "reader/digits.h"
+#include "reader/layout.h"
+#include "rekap/election.h"
+#include "rekap/form.h"
+#include "rekap/status.h"
+
+namespace rekap::reader {
+
+enum class FormKind {
+  kOwn,          // the project's own printed C.Hasil (QR code, ArUco corners)
+  kKpuPpwpPage2  // page 2 of KPU's official C.HASIL-PPWP (no QR; caller names the TPS)
+};
+
+// Bounds on what a photo may be.
+inline constexpr size_t kMaxPhotoBytes = size_t{50} << 20;     // 50 MiB
+inline constexpr int64_t kMaxPhotoPixels = 60'000'000;         // 60 Mpx
+inline constexpr int kMinPhotoSide = 200;                      // px, shorter side
+
+struct ReadOptions {
+  // The contest whose form is on the page; contest->form must be bound (Election::Resolve).
+  const Contest* contest = nullptr;
+  FormKind form = FormKind::kOwn;
+  // The TPS the caller expects (13 digits). Optional for our own form (the QR names it; a
+  // mismatch is `tps_mismatch`), required for the KPU page (it has no QR).
+  std::string expected_tps;
+  // Expected page (1-based) or 0 for any page of the form.
+  int expected_page = 0;
+  // KPU page 2: the TPS's voters, the upper bound of one paslon's votes. 0 = the form's
+  // param max_voters (300 in Pemilu 2024). Ignored for our own form (its rules carry it).
+  int voters = 0;
+  const DigitModel* model = nullptr;  // required
+  // If set, an image per stage is written here (created if missing), named by `debug_name`.
+  std::string debug_dir;
+  std::string debug_name = "page";
+  // Keep a PNG crop of every number (boxes and bubbles) for the human check.
+  bool crops = false;
+  // Keep the greyscale crop of every digit box (for the benchmark's Tesseract baseline).
+  bool box_crops = false;
+
+  // Acceptance thresholds (fail closed). A number is double-read when the digit boxes and the
+  // bubbles give the same value, the CNN's probability of that value is >= min_ocr_probability,
+  // and the combined probability is >= min_probability.
+  double min_probability = 0.995;
+  double min_ocr_probability = 0.90;
+  // A number not double-read (bubbles empty or unclear) may still be accepted if the CNN alone
+  // gives it with >= min_pinned_probability and a hard rule pins it to double-read numbers.
+  double min_pinned_probability = 0.999;
+  // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
+  // marks) may be accepted if the CNN alone gives the value with >= min_partial_probability.
+  bool accept_partial_bubbles = true;
+  double min_partial_probability = 0.9999;
+  // Bound on the constraint search: complete assignments checked.
+  int max_search_states = 20000;
+  // Hypotheses kept per number for the search.
+  int hypotheses = 8;
+};
+
+// One typed reason for review. `code` is one of the strings below; the other members are
+// set where they apply.
+struct Reason {
+  std::string code;
+  std::string field;   // low_confidence, ocr_omr_disagree, bubble_double_marked, ...
+  std::string rule;    // rule_broken
+  double p = -1;       // low_confidence: the probability
+  std::string detail;  // human-readable, bilingual where possible
+  bool operator==(const Reason&) const = default;
+};
+
+namespace reason {
+inline constexpr char kPageNotFound[] = "page_not_found";
+inline constexpr char kMarkerMismatch[] = "marker_mismatch";
+inline constexpr char kTpsMismatch[] = "tps_mismatch";
+inline constexpr char kTpsUnknown[] = "tps_unknown";
+inline constexpr char kWrongPage[] = "wrong_page";
+inline constexpr char kPageMissing[] = "page_missing";
+inline constexpr char kQrUnreadable[] = "qr_unreadable";
+inline constexpr char kImageUnreadable[] = "image_unreadable";
+inline constexpr char kImageTooLarge[] = "image_too_large";
+inline constexpr char kImageTooSmall[] = "image_too_small";
+inline constexpr char kLowConfidence[] = "low_confidence";
+inline constexpr char kOcrOmrDisagree[] = "ocr_omr_disagree";
+inline constexpr char kRuleBroken[] = "rule_broken";
+inline constexpr char kBubbleDoubleMarked[] = "bubble_double_marked";
+inline constexpr char kBubbleEmpty[] = "bubble_empty";
+inline constexpr char kNoSolution[] = "no_solution";
+inline constexpr char kFieldBlank[] = "field_blank";
+}  // namespace reason
+
+// One candidate value of a number with its probability (digit boxes x bubbles, normalized
+// over 0..max_value).
+struct Hypothesis {
+  Value value = 0;
+  double p = 0;
+};
+
+// What was seen for one number.
+struct FieldReading {
+  std::string field;
+  int page = 0;                 // page of the form it was read from (0: not read)
+  Value value = kMissing;       // chosen (rules applied); kMissing = not read
+  Value ocr = kMissing;         // digit boxes alone (CNN); kMissing = unreadable / blank
+  Value omr = kMissing;         // bubbles alone; kMissing = empty or unclear column
+  double confidence = 0;        // combined probability of `value`
+  double ocr_p = 0;             // the CNN's probability of `ocr`
+  bool double_marked = false;   // some bubble column has more than one mark
+  bool verified = false;        // read twice in agreement, or pinned by a rule (see above)
+  std::vector<Hypothesis> hypotheses;  // combined, most probable first
+  // Per digit box ([0] hundreds .. [2] ones): the CNN's digit, or -1 for an empty box, and
+  // its probability; the bubble row's single clear mark or -1.
+  std::array<int, 3> box_digit{-1, -1, -1};
+  std::array<float, 3> box_p{};
+  std::array<int, 3> row_mark{-1, -1, -1};
+  std::vector<uint8_t> crop_png;       // if ReadOptions::crops: boxes and bubbles, PNG
+  std::array<cv::Mat, 3> box_crops;    // if ReadOptions::box_crops: what the CNN was given
+};
+
+// The reading of one TPS's form (one photo, or several photos of its pages).
+struct Reading {
+  bool accepted = false;       // status "accepted"; else "review"
+  std::string form;            // form id (schema id, or kKpuPpwpPage2FormId)
+  int page = 0;                // the page read (first page if several)
+  std::vector<int> pages;      // every page read
+  std::string tps;             // from the QR, else the expected TPS; "" if unknown
+  bool page_found = false;     // every photo: fiducials found and the page identified
+  std::vector<FieldReading> fields;  // every field of the pages read, in form order
+  std::vector<Reason> reasons;       // empty iff accepted
+  std::vector<RuleFailure> warnings; // failed plausibility rules (do not block)
+  int search_states = 0;             // assignments checked by the constraint search
+  double ms = 0;                     // wall time of the read
+
+  const FieldReading* Find(std::string_view field) const;
+  bool HasReason(std::string_view code) const;
+  const char* status() const { return accepted ? "accepted" : "review"; }
+};
+
+// Reads one photo (encoded bytes: JPEG or PNG). Non-OK only for unusable options.
+Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& options);
+// Reads an already decoded photo (8-bit, 1, 3 or 4 channels).
+Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options);
+// Reads the photos of the pages of one TPS together: fields from every page, rules checked
+// across pages. A page missing from a multi-page form, or a duplicate page, is a reason.
+Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos,
+                          const ReadOptions& options);
+
+// `{"status", "form", "page", "tps", "fields": {id: {value, ocr, omr, confidence}},
+//   "reasons": [{"code", ...}]}` plus "pages", "warnings", "ms".
+nlohmann::json ToJson(const Reading& r);
+nlohmann::json ToJson(const Reason& r);
+
+// ---------------------------------------------------------------------------------------------
+// Lower-level pieces, exposed for the benchmark and tests.
+
+// Dimensions read from a JPEG or PNG header without decoding; nullopt if neither / malformed.
+struct ImageHeader {
+  enum class Type { kJpeg, kPng } type = Type::kJpeg;
+  int width = 0, height = 0;
+};
+std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> bytes);
+
+}  // namespace rekap::reader

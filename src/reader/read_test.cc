@@ -1,0 +1,533 @@
+// Tests of the reader (read.h, omr.h): robustness (every bad photo is a typed failure, never a
+// crash), identity checks, the fail-closed decision, and an end-to-end run on synthetic photos
+// written with MNIST *test* digits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <random>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "reader/digits.h"
+#include "reader/layout.h"
+#include "reader/omr.h"
+#include "reader/read.h"
+#include "reader/render.h"
+#include "reader/synth.h"
+#include "rekap/election.h"
+
+namespace rekap::reader {
+namespace {
+
+constexpr char kElection[] = R"(
+id = "pemilu-2024"
+name = "Pemilu 2024"
+[[contest]]
+id = "ppwp"
+kind = "ppwp"
+name = "PPWP"
+scope = ""
+schema = "C.HASIL-PPWP-2024"
+[contest.params]
+max_voters = 300
+[[contest.candidate]]
+number = 1
+name = "Satu"
+[[contest.candidate]]
+number = 2
+name = "Dua"
+[[contest.candidate]]
+number = 3
+name = "Tiga"
+)";
+
+std::string Root() { return std::string(REKAP_DIGITS_MODEL).substr(0, std::string(REKAP_DIGITS_MODEL).size() - std::string("/data/models/digits.dnn").size()); }
+
+// Shared, loaded once: the election (PPWP, 3 candidates), the model, the MNIST test digits.
+struct Fixture {
+  std::unique_ptr<Election> election;
+  std::unique_ptr<DigitModel> model;
+  std::unique_ptr<DigitDataset> mnist;
+  std::string error;
+};
+
+const Fixture& F() {
+  static const Fixture* f = [] {
+    auto* x = new Fixture;
+    auto schemas = LoadSchemaDir(Root() + "/data/schemas");
+    auto e = Election::Parse(kElection, "test");
+    if (!schemas.ok() || !e.ok() || !e->Resolve(*schemas).ok()) {
+      x->error = "election";
+      return x;
+    }
+    x->election = std::make_unique<Election>(std::move(*e));
+    auto m = DigitModel::Load(REKAP_DIGITS_MODEL);
+    if (m.ok()) x->model = std::make_unique<DigitModel>(std::move(*m));
+    auto d = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
+                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz", 2000);
+    if (d.ok()) x->mnist = std::make_unique<DigitDataset>(std::move(*d));
+    return x;
+  }();
+  return *f;
+}
+
+const Contest& Ppwp() { return F().election->contests[0]; }
+
+#define NEED_MODEL()                                                        \
+  do {                                                                      \
+    ASSERT_TRUE(F().election) << F().error;                                 \
+    if (!F().model) GTEST_SKIP() << "no model at " REKAP_DIGITS_MODEL;      \
+  } while (0)
+#define NEED_MNIST()                                                        \
+  do {                                                                      \
+    NEED_MODEL();                                                           \
+    if (!F().mnist) GTEST_SKIP() << "no MNIST test set in " REKAP_MNIST_DIR; \
+  } while (0)
+
+ReadOptions Opts(FormKind kind = FormKind::kOwn) {
+  ReadOptions o;
+  o.contest = &Ppwp();
+  o.form = kind;
+  o.model = F().model.get();
+  return o;
+}
+
+Reading MustRead(std::span<const uint8_t> bytes, const ReadOptions& o) {
+  auto r = ReadPage(bytes, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : Reading{};
+}
+
+std::vector<uint8_t> Encode(const cv::Mat& img, const char* ext = ".jpg") {
+  std::vector<uint8_t> out;
+  cv::imencode(ext, img, out, {cv::IMWRITE_JPEG_QUALITY, 85});
+  return out;
+}
+
+// A typed failure: review, with at least one reason, the first being `code`.
+void ExpectFailure(const Reading& r, const std::string& code) {
+  EXPECT_FALSE(r.accepted);
+  ASSERT_FALSE(r.reasons.empty());
+  EXPECT_TRUE(r.HasReason(code)) << "first reason: " << r.reasons[0].code << " " << r.reasons[0].detail;
+}
+
+// Accepted readings must be right.
+void ExpectNoWrongAccepted(const Reading& r, const SynthPage& p) {
+  if (!r.accepted) {
+    EXPECT_FALSE(r.reasons.empty());
+    return;
+  }
+  EXPECT_EQ(r.tps, p.tps);
+  for (const auto& [field, v] : p.values) {
+    const FieldReading* f = r.Find(field);
+    ASSERT_NE(f, nullptr) << field;
+    EXPECT_EQ(f->value, v) << field << " on " << p.file;
+  }
+}
+
+std::unique_ptr<Synthesizer> MakeSynth(SynthForm form, uint32_t seed, double inconsistent = 0.03,
+                                       bool photograph = true, int max_width = 4000) {
+  SynthOptions so;
+  so.form = form;
+  so.seed = seed;
+  so.inconsistent_rate = inconsistent;
+  so.photograph = photograph;
+  so.min_width = std::min(2000, max_width);
+  so.max_width = max_width;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers and decoding bounds (no model needed)
+
+TEST(ReadHeader, JpegAndPngDimensions) {
+  cv::Mat img(300, 400, CV_8UC3, cv::Scalar(255, 255, 255));
+  auto jpg = Encode(img, ".jpg");
+  auto h = ParseImageHeader(jpg);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->type, ImageHeader::Type::kJpeg);
+  EXPECT_EQ(h->width, 400);
+  EXPECT_EQ(h->height, 300);
+  auto png = Encode(img, ".png");
+  h = ParseImageHeader(png);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->type, ImageHeader::Type::kPng);
+  EXPECT_EQ(h->width, 400);
+  EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'}));
+  EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{}));
+  EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{0xFF, 0xD8, 0xFF}));
+}
+
+TEST(ReadRobust, NonImageFile) {
+  NEED_MODEL();
+  const std::string text = "Berita acara: ini bukan foto / this is not a photo\n";
+  ExpectFailure(MustRead(std::vector<uint8_t>(text.begin(), text.end()), Opts()), reason::kImageUnreadable);
+  ExpectFailure(MustRead(std::vector<uint8_t>{}, Opts()), reason::kImageUnreadable);
+}
+
+TEST(ReadRobust, TinyImage) {
+  NEED_MODEL();
+  cv::Mat img(10, 10, CV_8UC3, cv::Scalar(200, 200, 200));
+  ExpectFailure(MustRead(Encode(img, ".png"), Opts()), reason::kImageTooSmall);
+  ExpectFailure(MustRead(Encode(img, ".jpg"), Opts()), reason::kImageTooSmall);
+  auto r = ReadPage(img, Opts());
+  ASSERT_TRUE(r.ok());
+  ExpectFailure(*r, reason::kImageTooSmall);
+}
+
+TEST(ReadRobust, HugeImageHeader) {
+  NEED_MODEL();
+  // A PNG whose header claims 100000 x 100000 pixels (nothing behind it is decoded).
+  cv::Mat img(8, 8, CV_8UC1, cv::Scalar(255));
+  auto png = Encode(img, ".png");
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) png[at + size_t(i)] = uint8_t(v >> (24 - 8 * i));
+  };
+  put32(16, 100000);
+  put32(20, 100000);
+  ExpectFailure(MustRead(png, Opts()), reason::kImageTooLarge);
+  // A JPEG whose frame header claims 65000 x 65000.
+  auto jpg = Encode(cv::Mat(16, 16, CV_8UC1, cv::Scalar(128)), ".jpg");
+  for (size_t i = 2; i + 9 < jpg.size(); ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) {
+      jpg[i + 5] = 0xFD, jpg[i + 6] = 0xE8, jpg[i + 7] = 0xFD, jpg[i + 8] = 0xE8;
+      break;
+    }
+  ExpectFailure(MustRead(jpg, Opts()), reason::kImageTooLarge);
+  // More bytes than allowed.
+  std::vector<uint8_t> big(kMaxPhotoBytes + 1, 0);
+  ExpectFailure(MustRead(big, Opts()), reason::kImageTooLarge);
+}
+
+TEST(ReadRobust, NoPageInARandomPhoto) {
+  NEED_MODEL();
+  std::mt19937 rng(7);
+  cv::Mat img(1500, 2000, CV_8UC3);
+  cv::randu(img, cv::Scalar(0, 0, 0), cv::Scalar(255, 255, 255));
+  cv::GaussianBlur(img, img, cv::Size(0, 0), 6);
+  for (int i = 0; i < 40; ++i) {  // shapes: a table, a wall, a window
+    cv::Point a(int(rng() % 2000), int(rng() % 1500));
+    cv::Point b(a.x + int(rng() % 400), a.y + int(rng() % 300));
+    cv::rectangle(img, a, b, cv::Scalar(rng() % 256, rng() % 256, rng() % 256), i % 3 == 0 ? -1 : 5);
+  }
+  ExpectFailure(MustRead(Encode(img), Opts()), reason::kPageNotFound);
+  ExpectFailure(MustRead(Encode(img), Opts(FormKind::kKpuPpwpPage2)), reason::kPageNotFound);
+}
+
+TEST(ReadRobust, BlankSheetOfPaper) {
+  NEED_MODEL();
+  cv::Mat img(2000, 1500, CV_8UC3, cv::Scalar(235, 240, 240));
+  cv::Mat noise(img.size(), CV_8UC3);
+  cv::randn(noise, cv::Scalar(0, 0, 0), cv::Scalar(4, 4, 4));
+  img += noise;
+  ExpectFailure(MustRead(Encode(img), Opts()), reason::kPageNotFound);
+}
+
+TEST(ReadRobust, BadOptionsAreAStatus) {
+  ReadOptions o;
+  std::vector<uint8_t> b{1, 2, 3};
+  EXPECT_FALSE(ReadPage(b, o).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printed but unfilled, identity checks (model needed, no MNIST)
+
+Result<cv::Mat> RenderOwn(const std::string& tps, int page = 1, const Contest* contest = nullptr) {
+  if (contest == nullptr) contest = &Ppwp();
+  auto L = LayoutOwnPage(*contest->form, *contest, page);
+  if (!L.ok()) return L.status();
+  RenderInput in;
+  in.tps = tps;
+  return RenderPageImage(*L, in, 5.0);
+}
+
+// A plain "photo" of a rendered page: on a darker background, slightly rotated, JPEG.
+std::vector<uint8_t> PhotoOf(const cv::Mat& page, double angle_deg = 3) {
+  cv::Mat canvas(int(page.rows * 1.15), int(page.cols * 1.15), CV_8UC3, cv::Scalar(60, 70, 80));
+  page.copyTo(canvas(cv::Rect((canvas.cols - page.cols) / 2, (canvas.rows - page.rows) / 2, page.cols, page.rows)));
+  cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(canvas.cols / 2.f, canvas.rows / 2.f), angle_deg, 1.0);
+  cv::Mat out;
+  cv::warpAffine(canvas, out, rot, canvas.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(60, 70, 80));
+  return Encode(out);
+}
+
+TEST(ReadIdentity, BlankFormIsReviewedAsNotFilled) {
+  NEED_MODEL();
+  auto page = RenderOwn("3171010001001");
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  Reading r = MustRead(PhotoOf(*page), Opts());
+  EXPECT_TRUE(r.page_found);
+  EXPECT_EQ(r.tps, "3171010001001");
+  EXPECT_FALSE(r.accepted);
+  EXPECT_FALSE(r.reasons.empty());
+}
+
+TEST(ReadIdentity, FormOfAnotherTps) {
+  NEED_MODEL();
+  auto page = RenderOwn("3171010001001");
+  ASSERT_TRUE(page.ok());
+  ReadOptions o = Opts();
+  o.expected_tps = "3212012001007";
+  ExpectFailure(MustRead(PhotoOf(*page), o), reason::kTpsMismatch);
+}
+
+TEST(ReadIdentity, UpsideDownPageIsFound) {
+  NEED_MODEL();
+  auto page = RenderOwn("3171010001001");
+  ASSERT_TRUE(page.ok());
+  Reading r = MustRead(PhotoOf(*page, 178), Opts());
+  EXPECT_TRUE(r.page_found);
+  EXPECT_EQ(r.tps, "3171010001001");
+  EXPECT_FALSE(r.HasReason(reason::kPageNotFound));
+}
+
+TEST(ReadIdentity, WrongPageOfTheForm) {
+  NEED_MODEL();
+  // A contest with 20 candidates spans two pages of our form; page 2 read as page 1.
+  auto schemas = LoadSchemaDir(Root() + "/data/schemas");
+  ASSERT_TRUE(schemas.ok());
+  Contest big = Ppwp();
+  big.candidates.clear();
+  for (int i = 1; i <= 20; ++i) big.candidates.push_back({i, "Calon " + std::to_string(i), ""});
+  auto form = (*schemas)["C.HASIL-PPWP-2024"]->Bind(20, big.params);
+  ASSERT_TRUE(form.ok());
+  big.form = *form;
+  ASSERT_GE(OwnPageCount(*big.form), 2);
+  auto page2 = RenderOwn("3171010001001", 2, &big);
+  ASSERT_TRUE(page2.ok()) << page2.status().ToString();
+  ReadOptions o = Opts();
+  o.contest = &big;
+  o.expected_page = 1;
+  ExpectFailure(MustRead(PhotoOf(*page2), o), reason::kWrongPage);
+  // Read alone without an expected page: found, but page 1 is missing.
+  o.expected_page = 0;
+  Reading r = MustRead(PhotoOf(*page2), o);
+  EXPECT_EQ(r.page, 2);
+  EXPECT_TRUE(r.HasReason(reason::kPageMissing));
+  // Our 3-candidate form's page read with the 20-candidate contest: another form.
+  auto page1 = RenderOwn("3171010001001");
+  ASSERT_TRUE(page1.ok());
+  ExpectFailure(MustRead(PhotoOf(*page1), o), reason::kMarkerMismatch);
+}
+
+TEST(ReadIdentity, KpuPages) {
+  NEED_MODEL();
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok()) << L.status().ToString();
+  RenderInput in;
+  auto p2 = RenderPageImage(*L, in, 2.5);
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = "3171010001001";
+  Reading r = MustRead(PhotoOf(*p2, -4), o);
+  EXPECT_TRUE(r.page_found) << (r.reasons.empty() ? "" : r.reasons[0].code + " " + r.reasons[0].detail);
+  EXPECT_EQ(r.page, 2);
+  EXPECT_FALSE(r.accepted);  // nothing written
+  // The same sheet with page 1's tag: the wrong page.
+  PageLayout l1 = *L;
+  l1.page_marker->marker_id = 101;
+  auto p1 = RenderPageImage(l1, in, 2.5);
+  ASSERT_TRUE(p1.ok());
+  ExpectFailure(MustRead(PhotoOf(*p1, 2), o), reason::kWrongPage);
+  // Our own form read as the KPU page, and the KPU page read as ours.
+  auto own = RenderOwn("3171010001001");
+  ASSERT_TRUE(own.ok());
+  ExpectFailure(MustRead(PhotoOf(*own), o), reason::kMarkerMismatch);
+  ExpectFailure(MustRead(PhotoOf(*p2), Opts()), reason::kMarkerMismatch);
+  // Without --tps the KPU page cannot be accepted.
+  o.expected_tps.clear();
+  r = MustRead(PhotoOf(*p2), o);
+  EXPECT_TRUE(r.HasReason(reason::kTpsUnknown));
+}
+
+// ---------------------------------------------------------------------------------------------
+// OMR and combination (pure)
+
+TEST(Omr, CombineAgreeingAndDisagreeing) {
+  NumberEvidence e;
+  auto set_box = [&](int pos, int d, float p) {
+    e.boxes[size_t(pos)].empty = false;
+    e.boxes[size_t(pos)].prob.fill((1 - p) / 9);
+    e.boxes[size_t(pos)].prob[size_t(d)] = p;
+  };
+  auto set_row = [&](int pos, std::vector<int> marks) {
+    BubbleRow& r = e.rows[size_t(pos)];
+    r = BubbleRow{};
+    r.likelihood.fill(marks.empty() ? 1.0 : 1e-3);
+    for (int m : marks) r.likelihood[size_t(m)] = 1, r.score[size_t(m)] = 0.6;
+    r.marks = int(marks.size());
+    r.marked = marks.size() == 1 ? marks[0] : -1;
+  };
+  // " 58": blank hundreds box, hundreds row empty.
+  set_box(1, 5, 0.99f);
+  set_box(2, 8, 0.97f);
+  set_row(0, {});
+  set_row(1, {5});
+  set_row(2, {8});
+  NumberReading n = CombineNumber(e, 999, 5);
+  EXPECT_EQ(n.ocr, 58);
+  EXPECT_EQ(n.omr, 58);
+  EXPECT_EQ(n.hypotheses[0].first, 58);
+  EXPECT_GT(n.hypotheses[0].second, 0.999);
+  // The 2024 misread: a stray mark in the hundreds box read as 9. The bubbles say 058.
+  set_box(0, 9, 0.9f);
+  set_row(0, {0});
+  n = CombineNumber(e, 999, 5);
+  EXPECT_EQ(n.ocr, 958);
+  EXPECT_EQ(n.omr, 58);
+  EXPECT_NE(n.ocr, n.omr);  // -> ocr_omr_disagree, never accepted as read
+  // A double mark.
+  set_row(0, {0, 3});
+  n = CombineNumber(e, 999, 5);
+  EXPECT_TRUE(n.double_marked);
+  EXPECT_EQ(n.omr, kMissing);
+}
+
+TEST(Omr, MeasureRow) {
+  cv::Mat img(40, 220, CV_8UC1, cv::Scalar(230));
+  std::array<cv::Point2f, 10> c;
+  for (int v = 0; v < 10; ++v) {
+    c[size_t(v)] = cv::Point2f(10.f + 20.f * float(v), 20.f);
+    cv::circle(img, c[size_t(v)], 8, cv::Scalar(150), 1);  // printed outline
+  }
+  cv::circle(img, c[7], 7, cv::Scalar(40), -1);
+  BubbleRow r = MeasureBubbleRow(img, c, 8, 230);
+  EXPECT_EQ(r.marked, 7);
+  EXPECT_EQ(r.marks, 1);
+  cv::circle(img, c[2], 7, cv::Scalar(40), -1);
+  r = MeasureBubbleRow(img, c, 8, 230);
+  EXPECT_EQ(r.marks, 2);
+  EXPECT_EQ(r.marked, -1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic photos (MNIST test digits)
+
+TEST(ReadSynth, TruncatedJpeg) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kOwn, 11);
+  ASSERT_TRUE(s);
+  auto p = s->Make(0);
+  ASSERT_TRUE(p.ok());
+  std::vector<uint8_t> half(p->jpeg.begin(), p->jpeg.begin() + long(p->jpeg.size() / 2));
+  ExpectFailure(MustRead(half, Opts()), reason::kImageUnreadable);
+  std::vector<uint8_t> head(p->jpeg.begin(), p->jpeg.begin() + 600);
+  Reading r = MustRead(head, Opts());
+  EXPECT_FALSE(r.accepted);
+}
+
+TEST(ReadSynth, PhotoOfAScreen) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kOwn, 12, 0.0, /*photograph=*/false);
+  ASSERT_TRUE(s);
+  auto p = s->Make(0);
+  ASSERT_TRUE(p.ok());
+  // A screen: the page shown smaller, a pixel grid beating against the camera (moiré), a
+  // bluish cast and a glare spot.
+  cv::Mat page;
+  cv::resize(p->image, page, cv::Size(), 0.8, 0.8, cv::INTER_AREA);
+  cv::Mat screen(int(page.rows * 1.2), int(page.cols * 1.2), CV_8UC3, cv::Scalar(20, 20, 20));
+  page.copyTo(screen(cv::Rect((screen.cols - page.cols) / 2, (screen.rows - page.rows) / 2, page.cols, page.rows)));
+  cv::Mat f;
+  screen.convertTo(f, CV_32FC3, 1.0 / 255);
+  for (int y = 0; y < f.rows; ++y)
+    for (int x = 0; x < f.cols; ++x) {
+      const float m = 0.82f + 0.18f * std::sin(0.9f * float(x) + 0.35f * float(y)) * std::sin(0.21f * float(y));
+      const float dx = float(x - f.cols * 0.65), dy = float(y - f.rows * 0.3);
+      const float glare = 0.9f * std::exp(-(dx * dx + dy * dy) / (2.f * 180.f * 180.f));
+      cv::Vec3f& v = f.at<cv::Vec3f>(y, x);
+      v = cv::Vec3f(std::min(1.f, v[0] * m * 1.05f + glare), std::min(1.f, v[1] * m + glare),
+                    std::min(1.f, v[2] * m * 0.9f + glare));
+    }
+  f.convertTo(screen, CV_8UC3, 255);
+  cv::GaussianBlur(screen, screen, cv::Size(3, 3), 0);
+  Reading r = MustRead(Encode(screen), Opts());
+  ExpectNoWrongAccepted(r, *p);
+  if (!r.accepted) EXPECT_FALSE(r.reasons.empty());
+}
+
+TEST(ReadSynth, UpsideDownPhotoReads) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kOwn, 13, 0.0, /*photograph=*/false);
+  ASSERT_TRUE(s);
+  auto p = s->Make(1);
+  ASSERT_TRUE(p.ok());
+  cv::Mat flipped;
+  cv::rotate(p->image, flipped, cv::ROTATE_180);
+  cv::resize(flipped, flipped, cv::Size(), 0.7, 0.7, cv::INTER_AREA);
+  Reading r = MustRead(PhotoOf(flipped, 1), Opts());
+  EXPECT_TRUE(r.page_found);
+  EXPECT_EQ(r.tps, p->tps);
+  ExpectNoWrongAccepted(r, *p);
+}
+
+TEST(ReadSynth, EndToEndOwnForm) {
+  NEED_MNIST();
+  // 20 pages, a third of them deliberately inconsistent.
+  auto s = MakeSynth(SynthForm::kOwn, 2024, 0.33, true, 3000);
+  ASSERT_TRUE(s);
+  int accepted = 0, inconsistent = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto p = s->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    Reading r = MustRead(p->jpeg, Opts());
+    EXPECT_TRUE(r.page_found) << p->file;
+    ExpectNoWrongAccepted(r, *p);
+    accepted += r.accepted;
+    if (p->inconsistent) {
+      ++inconsistent;
+      EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
+    }
+  }
+  EXPECT_GT(inconsistent, 0);
+  EXPECT_GE(accepted, 20 - inconsistent - 4);
+}
+
+TEST(ReadSynth, EndToEndKpuPage) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kKpuPpwpPage2, 77, 0.33, true, 3000);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 10; ++i) {
+    auto p = s->Make(i);
+    ASSERT_TRUE(p.ok());
+    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+    o.expected_tps = p->tps;
+    o.voters = p->voters;
+    Reading r = MustRead(p->jpeg, o);
+    EXPECT_TRUE(r.page_found) << p->file;
+    ExpectNoWrongAccepted(r, *p);
+    if (p->inconsistent) EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
+  }
+}
+
+TEST(ReadSynth, SeveralPagesOfOneTps) {
+  NEED_MNIST();
+  // Two photos of the same one-page form: a duplicate page is flagged.
+  auto s = MakeSynth(SynthForm::kOwn, 5, 0.0);
+  ASSERT_TRUE(s);
+  auto p = s->Make(3);
+  ASSERT_TRUE(p.ok());
+  std::vector<std::vector<uint8_t>> photos = {p->jpeg, p->jpeg};
+  auto r = ReadPages(photos, Opts());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->accepted);
+  EXPECT_TRUE(r->HasReason(reason::kWrongPage));
+  // Debug images per stage.
+  const std::string dir = ::testing::TempDir() + "/rekap-read-debug";
+  ReadOptions o = Opts();
+  o.debug_dir = dir;
+  o.crops = true;
+  Reading one = MustRead(p->jpeg, o);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/page-1-detection.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/page-3-boxes.png"));
+  for (const auto& f : one.fields) EXPECT_FALSE(f.crop_png.empty()) << f.field;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rekap::reader

@@ -1,0 +1,859 @@
+// rekap reader: synthetic photos of filled C.Hasil pages (synth.h, docs/forms.md).
+#include "reader/synth.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "reader/render.h"
+#include "rekap/region.h"
+
+namespace rekap::reader {
+
+Result<SynthForm> ParseSynthForm(std::string_view name) {
+  if (name == "own") return SynthForm::kOwn;
+  if (name == "kpu-ppwp-2") return SynthForm::kKpuPpwpPage2;
+  return InvalidArgument("formulir tak dikenal '" + std::string(name) +
+                         "' (own | kpu-ppwp-2) / unknown form");
+}
+
+std::string_view SynthFormName(SynthForm f) {
+  return f == SynthForm::kOwn ? "own" : "kpu-ppwp-2";
+}
+
+nlohmann::json SynthPage::TruthJson() const {
+  nlohmann::json j;
+  j["file"] = file;
+  j["form"] = form;
+  j["page"] = page;
+  j["tps"] = tps;
+  j["values"] = nlohmann::json::object();
+  for (const auto& [k, v] : values) j["values"][k] = v;
+  j["inconsistent"] = inconsistent;
+  if (!inconsistency.empty()) j["inconsistency"] = inconsistency;
+  if (!bubble_values.empty()) {
+    j["bubble_values"] = nlohmann::json::object();
+    for (const auto& [k, v] : bubble_values) j["bubble_values"][k] = v;
+  }
+  j["double_marked"] = double_marked;
+  j["missing_marks"] = missing_marks;
+  j["leading_zeros"] = leading_zeros;
+  if (voters > 0) j["voters"] = voters;
+  j["jpeg_quality"] = jpeg_quality;
+  j["page_corners"] = nlohmann::json::array();
+  for (const auto& p : page_corners)
+    j["page_corners"].push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
+  j["width"] = image.cols;
+  j["height"] = image.rows;
+  return j;
+}
+
+namespace {
+
+// A small built-in list of valid TPS ids, with the names printed in the header.
+struct BuiltinTps {
+  const char* id;
+  const char* provinsi;
+  const char* kabkota;
+};
+constexpr BuiltinTps kBuiltinTps[] = {
+    {"3171010001001", "DKI Jakarta", "Kota Adm. Jakarta Selatan"},
+    {"3212012001007", "Jawa Barat", "Indramayu"},
+    {"3273020005012", "Jawa Barat", "Kota Bandung"},
+    {"3578040007021", "Jawa Timur", "Kota Surabaya"},
+    {"5171030001003", "Bali", "Kota Denpasar"},
+    {"1271011002004", "Sumatera Utara", "Kota Medan"},
+    {"6471050003015", "Kalimantan Timur", "Kota Balikpapan"},
+    {"7371110004002", "Sulawesi Selatan", "Kota Makassar"},
+};
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+using Rng = std::mt19937_64;
+Rng MakeRng(uint32_t seed, uint64_t index, uint64_t stream) {
+  return Rng(Mix(Mix(seed) ^ Mix(index * 0x100000001b3ULL + stream)));
+}
+double U(Rng& r, double a, double b) { return std::uniform_real_distribution<double>(a, b)(r); }
+int UI(Rng& r, int a, int b) { return a >= b ? a : std::uniform_int_distribution<int>(a, b)(r); }
+bool Coin(Rng& r, double p) { return U(r, 0, 1) < p; }
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+using Values = std::map<std::string, int>;
+
+// One consistent result for `form` (every rule passes, warnings included), or nothing.
+std::optional<Values> TryOwnValues(const Form& form, double max_voters, Rng& r) {
+  Values v;
+  auto has = [&](const char* id) { return form.IndexOf(id) >= 0; };
+  int cap = int(std::min(999.0, max_voters));
+  int dpt_j = UI(r, std::min(60, cap), cap);
+  int dpt_l = int(std::lround(dpt_j * U(r, 0.44, 0.56)));
+  v["dpt_l"] = dpt_l;
+  v["dpt_p"] = dpt_j - dpt_l;
+  v["dpt_j"] = dpt_j;
+  const char* lp[2] = {"_l", "_p"};
+  auto set_lp = [&](const std::string& base, int l, int p) {
+    v[base + "_l"] = l;
+    v[base + "_p"] = p;
+    v[base + "_j"] = l + p;
+  };
+  if (has("dpph_j")) set_lp("dpph", UI(r, 0, 3), UI(r, 0, 3));
+  if (has("dptb_j")) set_lp("dptb", UI(r, 0, 6), UI(r, 0, 6));
+  if (has("pemilih_total_j")) {
+    int t[2];
+    for (int s = 0; s < 2; ++s)
+      t[s] = v[std::string("dpt") + lp[s]] + v[std::string("dpph") + lp[s]] +
+             v[std::string("dptb") + lp[s]];
+    set_lp("pemilih_total", t[0], t[1]);
+  }
+  double turnout = U(r, 0.55, 0.93);
+  int pu[2];
+  for (int s = 0; s < 2; ++s) {
+    int d = v[std::string("dpt") + lp[s]];
+    pu[s] = std::clamp(int(std::lround(d * turnout * U(r, 0.95, 1.05))), 0, d);
+  }
+  set_lp("pengguna_dpt", pu[0], pu[1]);
+  std::vector<std::string> users = {"pengguna_dpt"};
+  if (has("pengguna_dpph_j")) {
+    set_lp("pengguna_dpph", UI(r, 0, v["dpph_l"]), UI(r, 0, v["dpph_p"]));
+    users.push_back("pengguna_dpph");
+  }
+  if (has("pengguna_dptb_j")) {
+    if (has("dptb_j")) set_lp("pengguna_dptb", UI(r, 0, v["dptb_l"]), UI(r, 0, v["dptb_p"]));
+    else set_lp("pengguna_dptb", UI(r, 0, 4), UI(r, 0, 4));
+    users.push_back("pengguna_dptb");
+  }
+  if (has("pengguna_dpk_j")) {
+    set_lp("pengguna_dpk", UI(r, 0, 2), UI(r, 0, 2));
+    users.push_back("pengguna_dpk");
+  }
+  int tot[2] = {0, 0};
+  for (const auto& u : users)
+    for (int s = 0; s < 2; ++s) tot[s] += v[u + lp[s]];
+  set_lp("pengguna_total", tot[0], tot[1]);
+  const int users_j = tot[0] + tot[1];
+  set_lp("disabilitas", UI(r, 0, std::min(3, tot[0])), UI(r, 0, std::min(3, tot[1])));
+  int received = dpt_j + (dpt_j * 2 + 99) / 100 + UI(r, 0, 1);
+  v["surat_diterima"] = received;
+  v["surat_digunakan"] = users_j;
+  v["surat_rusak"] = UI(r, 0, 3);
+  v["surat_sisa"] = received - users_j - v["surat_rusak"];
+  if (v["surat_sisa"] < 0) return std::nullopt;
+  int invalid = UI(r, 0, std::max(1, int(users_j * 0.04)));
+  v["suara_total"] = users_j;
+  v["suara_tidak_sah"] = invalid;
+  int valid = users_j - invalid;
+  v["suara_sah"] = valid;
+  // Split the valid votes among the candidates.
+  const int n = form.candidates();
+  std::vector<double> w(size_t(std::max(n, 0)));
+  std::gamma_distribution<double> g(1.5, 1.0);
+  double sw = 0;
+  for (auto& x : w) sw += (x = g(r) + 0.05);
+  int given = 0;
+  std::vector<int> votes(w.size());
+  for (size_t i = 0; i < w.size(); ++i) given += (votes[i] = int(std::floor(valid * w[i] / sw)));
+  for (int k = 0; given < valid && n > 0; ++k, ++given) votes[size_t(UI(r, 0, n - 1))]++;
+  for (int c = 1; c <= n; ++c) v["suara_" + std::to_string(c)] = votes[size_t(c - 1)];
+
+  // Only the form's fields; anything else the generator does not know stays 0.
+  Values out;
+  std::vector<Value> arr(form.size(), 0);
+  for (size_t i = 0; i < form.size(); ++i) {
+    auto it = v.find(form.fields()[i].id);
+    int x = it == v.end() ? 0 : it->second;
+    if (x < 0 || x > form.fields()[i].max_value) return std::nullopt;
+    out[form.fields()[i].id] = x;
+    arr[i] = x;
+  }
+  std::vector<RuleFailure> fails;
+  form.Validate(arr.data(), &fails);
+  if (!fails.empty()) return std::nullopt;
+  return out;
+}
+
+// Changes one value so that at least one hard rule breaks; returns the broken rule ids.
+std::string BreakOwnValues(const Form& form, Values* v, Rng& r) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    Values t = *v;
+    std::vector<std::string> cands;
+    for (int c = 1; c <= form.candidates(); ++c) cands.push_back("suara_" + std::to_string(c));
+    for (const char* f : {"suara_tidak_sah", "suara_sah", "dpt_p", "surat_sisa", "pengguna_dpt_l"})
+      if (form.IndexOf(f) >= 0) cands.push_back(f);
+    if (cands.empty()) return "";
+    const std::string& f = cands[size_t(UI(r, 0, int(cands.size()) - 1))];
+    int d = UI(r, 1, 25) * (Coin(r, 0.5) ? 1 : -1);
+    if (Coin(r, 0.2)) d = UI(r, 100, 600);  // a hundreds slip (e.g. 58 -> 658)
+    int x = t[f] + d;
+    if (x < 0 || x > 999 || x == t[f]) continue;
+    t[f] = x;
+    std::vector<Value> arr(form.size());
+    for (size_t i = 0; i < form.size(); ++i) arr[i] = t[form.fields()[i].id];
+    std::vector<RuleFailure> fails;
+    if (form.Validate(arr.data(), &fails)) continue;  // no error: try again
+    std::string ids;
+    for (const auto& fl : fails)
+      if (fl.severity == Severity::kError && ids.find(fl.rule_id) == std::string::npos)
+        ids += (ids.empty() ? "" : ",") + fl.rule_id;
+    *v = t;
+    return ids;
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing on the rendered page (BGR, px_per_mm scale)
+
+struct Ink {
+  cv::Scalar color;   // BGR
+  double opacity;     // 0..1
+  double width_mm;    // stroke width for marks
+  const char* name;
+};
+
+Ink PickInk(Rng& r) {
+  double u = U(r, 0, 1);
+  double j = U(r, -12, 12);
+  if (u < 0.35) return {cv::Scalar(28 + j, 28 + j, 30 + j), U(r, 0.85, 1.0), U(r, 0.5, 0.9), "black_marker"};
+  if (u < 0.65) return {cv::Scalar(150 + j, 70 + j, 25 + j), U(r, 0.8, 1.0), U(r, 0.35, 0.6), "blue_ballpoint"};
+  if (u < 0.8) return {cv::Scalar(165 + j, 80 + j, 30 + j), U(r, 0.85, 1.0), U(r, 0.6, 1.0), "blue_marker"};
+  if (u < 0.93) return {cv::Scalar(85 + j, 85 + j, 88 + j), U(r, 0.65, 0.85), U(r, 0.35, 0.5), "pencil"};
+  return {cv::Scalar(40 + j, 40 + j, 45 + j), U(r, 0.85, 1.0), U(r, 0.3, 0.5), "black_ballpoint"};
+}
+
+// Composites `alpha` (CV_8U, 0..255, same size as roi) of `ink` onto img(roi).
+void Composite(cv::Mat& img, const cv::Rect& roi0, const cv::Mat& alpha0, const Ink& ink) {
+  cv::Rect roi = roi0 & cv::Rect(0, 0, img.cols, img.rows);
+  if (roi.empty()) return;
+  cv::Mat alpha = alpha0(cv::Rect(roi.x - roi0.x, roi.y - roi0.y, roi.width, roi.height));
+  for (int y = 0; y < roi.height; ++y) {
+    cv::Vec3b* p = img.ptr<cv::Vec3b>(roi.y + y) + roi.x;
+    const uint8_t* a = alpha.ptr<uint8_t>(y);
+    for (int x = 0; x < roi.width; ++x) {
+      if (!a[x]) continue;
+      double t = a[x] / 255.0 * ink.opacity;
+      for (int c = 0; c < 3; ++c) {
+        // Multiply-like blend: ink never lightens the paper.
+        double target = std::min<double>(p[x][c], ink.color[c]);
+        p[x][c] = cv::saturate_cast<uint8_t>(p[x][c] * (1 - t) + target * t);
+      }
+    }
+  }
+}
+
+class Canvas {
+ public:
+  Canvas(cv::Mat& img, double s) : img_(img), s_(s) {}
+  cv::Point2d Px(double x_mm, double y_mm) const { return {x_mm * s_, y_mm * s_}; }
+  double S() const { return s_; }
+  cv::Mat& img() { return img_; }
+
+  // Draws a polyline (mm) with `ink`.
+  void Stroke(const std::vector<cv::Point2d>& pts_mm, const Ink& ink, double width_mm) {
+    if (pts_mm.size() < 2) return;
+    double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
+    for (auto& p : pts_mm) {
+      x0 = std::min(x0, p.x), y0 = std::min(y0, p.y), x1 = std::max(x1, p.x), y1 = std::max(y1, p.y);
+    }
+    int pad = int(width_mm * s_) + 3;
+    cv::Rect roi(int(x0 * s_) - pad, int(y0 * s_) - pad, int((x1 - x0) * s_) + 2 * pad,
+                 int((y1 - y0) * s_) + 2 * pad);
+    if (roi.width <= 0 || roi.height <= 0 || roi.area() > 4e6) return;
+    cv::Mat a(roi.size(), CV_8U, cv::Scalar(0));
+    std::vector<cv::Point> pts;
+    const int shift = 3;
+    for (auto& p : pts_mm)
+      pts.emplace_back(int((p.x * s_ - roi.x) * (1 << shift)), int((p.y * s_ - roi.y) * (1 << shift)));
+    int th = std::max(1, int(std::lround(width_mm * s_)));
+    cv::polylines(a, std::vector<std::vector<cv::Point>>{pts}, false, cv::Scalar(255), th,
+                  cv::LINE_AA, shift);
+    Composite(img_, roi, a, ink);
+  }
+
+  // Fills a polygon (mm) with `ink`.
+  void FillPoly(const std::vector<cv::Point2d>& pts_mm, const Ink& ink) {
+    double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
+    for (auto& p : pts_mm) {
+      x0 = std::min(x0, p.x), y0 = std::min(y0, p.y), x1 = std::max(x1, p.x), y1 = std::max(y1, p.y);
+    }
+    cv::Rect roi(int(x0 * s_) - 2, int(y0 * s_) - 2, int((x1 - x0) * s_) + 5, int((y1 - y0) * s_) + 5);
+    if (roi.width <= 0 || roi.height <= 0 || roi.area() > 4e6) return;
+    cv::Mat a(roi.size(), CV_8U, cv::Scalar(0));
+    std::vector<cv::Point> pts;
+    const int shift = 3;
+    for (auto& p : pts_mm)
+      pts.emplace_back(int((p.x * s_ - roi.x) * (1 << shift)), int((p.y * s_ - roi.y) * (1 << shift)));
+    cv::fillPoly(a, std::vector<std::vector<cv::Point>>{pts}, cv::Scalar(255), cv::LINE_AA, shift);
+    Composite(img_, roi, a, ink);
+  }
+
+  // Pastes an MNIST digit (white on black) as ink into the box `b` (mm).
+  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, Rng& r) {
+    cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
+    cv::Mat bin = m > 40;
+    cv::Rect bb = cv::boundingRect(bin);
+    if (bb.empty()) return;
+    cv::Mat crop = m(bb).clone();
+    // Target size inside the box.
+    double inner_w = b.w - 2 * line_mm, inner_h = b.h - 2 * line_mm;
+    double th = inner_h * U(r, 0.55, 0.82);
+    double scale = th / bb.height;                // mm per MNIST pixel
+    double tw = bb.width * scale * U(r, 0.9, 1.15);
+    if (tw > inner_w * 0.85) {
+      double k = inner_w * 0.85 / tw;
+      tw *= k;
+      th *= k;
+    }
+    double cx = b.cx() + U(r, -0.08, 0.08) * inner_w, cy = b.cy() + U(r, -0.07, 0.07) * inner_h;
+    double angle = U(r, -7, 7);
+    // Build the warped alpha directly in page pixels.
+    int pw = std::max(2, int(std::lround(tw * s_))), ph = std::max(2, int(std::lround(th * s_)));
+    cv::Mat scaled;
+    cv::resize(crop, scaled, cv::Size(pw, ph), 0, 0, cv::INTER_LINEAR);
+    // Stroke weight: markers are thicker than MNIST's pen.
+    double stroke = ink.width_mm * s_;
+    if (stroke > 4.5) {
+      int k = int(std::min(4.0, stroke / 3));
+      cv::dilate(scaled, scaled, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(k, k)));
+    }
+    int side = int(std::ceil(std::hypot(pw, ph))) + 4;
+    cv::Mat a(side, side, CV_8U, cv::Scalar(0));
+    scaled.copyTo(a(cv::Rect((side - pw) / 2, (side - ph) / 2, pw, ph)));
+    cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(side / 2.f, side / 2.f), angle, 1.0);
+    cv::warpAffine(a, a, rot, a.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+    // Sharpen the MNIST anti-aliasing a little into pen-like strokes.
+    a.convertTo(a, CV_8U, 1.4, -20);
+    cv::Rect roi(int(cx * s_) - side / 2, int(cy * s_) - side / 2, side, side);
+    Composite(img_, roi, a, ink);
+  }
+
+ private:
+  cv::Mat& img_;
+  double s_;
+};
+
+// Marks one bubble (mm rect) in one of several styles.
+void MarkBubble(Canvas& c, const Rect& b, const Ink& ink, Rng& r) {
+  const double R = b.w / 2;
+  const double cx = b.cx() + U(r, -0.12, 0.12) * R, cy = b.cy() + U(r, -0.12, 0.12) * R;
+  double u = U(r, 0, 1);
+  if (u < 0.62) {  // full fill, irregular edge
+    std::vector<cv::Point2d> pts;
+    double rr = R * U(r, 0.85, 1.12);
+    for (int i = 0; i < 24; ++i) {
+      double t = 2 * M_PI * i / 24;
+      double k = rr * U(r, 0.9, 1.06);
+      pts.push_back({cx + k * std::cos(t), cy + k * std::sin(t) * U(r, 0.9, 1.0)});
+    }
+    c.FillPoly(pts, ink);
+  } else if (u < 0.8) {  // partial fill: a smaller blob, off-centre
+    std::vector<cv::Point2d> pts;
+    double rr = R * U(r, 0.5, 0.75);
+    double ox = U(r, -0.25, 0.25) * R, oy = U(r, -0.25, 0.25) * R;
+    for (int i = 0; i < 18; ++i) {
+      double t = 2 * M_PI * i / 18;
+      double k = rr * U(r, 0.85, 1.1);
+      pts.push_back({cx + ox + k * std::cos(t), cy + oy + k * std::sin(t)});
+    }
+    c.FillPoly(pts, ink);
+  } else if (u < 0.95) {  // scribble: zig-zag strokes across the bubble
+    std::vector<cv::Point2d> pts;
+    int n = UI(r, 4, 8);
+    double ang = U(r, -0.6, 0.6);
+    for (int i = 0; i <= n; ++i) {
+      double t = -0.85 + 1.7 * i / n;
+      double side = (i % 2 ? 1 : -1) * R * U(r, 0.7, 1.0);
+      double x = t * R, y = side;
+      pts.push_back({cx + x * std::cos(ang) - y * std::sin(ang), cy + x * std::sin(ang) + y * std::cos(ang)});
+    }
+    c.Stroke(pts, ink, std::max(ink.width_mm, R * 0.45));
+  } else {  // a cross or a tick, heavy
+    double k = R * 0.9, w = std::max(ink.width_mm, R * 0.35);
+    if (Coin(r, 0.5)) {
+      c.Stroke({{cx - k, cy - k}, {cx + k, cy + k}}, ink, w);
+      c.Stroke({{cx + k, cy - k}, {cx - k, cy + k}}, ink, w);
+    } else {
+      c.Stroke({{cx - k, cy}, {cx - k * 0.2, cy + k}, {cx + k * 1.1, cy - k}}, ink, w);
+    }
+  }
+}
+
+// A stray mark somewhere harmless (labels, margins): a short line, a curl or a dot.
+void StrayMark(Canvas& c, const PageLayout& L, const Ink& ink, Rng& r) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    double x = U(r, 0.08, 0.92) * L.width_mm, y = U(r, 0.08, 0.95) * L.height_mm;
+    double len = U(r, 2, 15) * L.width_mm / 297;
+    Rect area{x - len, y - len, 2 * len, 2 * len};
+    bool clash = false;
+    for (const auto& n : L.numbers) {
+      Rect bnd = n.Bounds();
+      Rect grown{bnd.x - 2, bnd.y - 2, bnd.w + 4, bnd.h + 4};
+      // labels may be scribbled on; boxes and bubbles may not
+      Rect marks{n.digit_boxes[0].x - 2, grown.y, grown.right() - n.digit_boxes[0].x + 2, grown.h};
+      if (n.label_box.w > 0 && n.label_box.right() < n.digit_boxes[0].x) {
+        if (marks.Intersects(area)) clash = true;
+      } else if (grown.Intersects(area)) {
+        clash = true;
+      }
+    }
+    for (const auto& f : L.fiducials) {
+      Rect g{f.box.x - 5, f.box.y - 5, f.box.w + 10, f.box.h + 10};
+      if (g.Intersects(area)) clash = true;
+    }
+    if (L.page_marker) {
+      Rect g{L.page_marker->box.x - 5, L.page_marker->box.y - 5, L.page_marker->box.w + 10,
+             L.page_marker->box.h + 10};
+      if (g.Intersects(area)) clash = true;
+    }
+    if (L.qr) {
+      Rect g{L.qr->x - 6, L.qr->y - 6, L.qr->w + 12, L.qr->h + 12};
+      if (g.Intersects(area)) clash = true;
+    }
+    if (clash) continue;
+    std::vector<cv::Point2d> pts;
+    double a = U(r, 0, 2 * M_PI), curl = U(r, -0.4, 0.4);
+    int n = UI(r, 2, 8);
+    double px = x, py = y;
+    for (int i = 0; i < n; ++i) {
+      pts.push_back({px, py});
+      px += len / n * std::cos(a);
+      py += len / n * std::sin(a);
+      a += curl;
+    }
+    pts.push_back({px, py});
+    c.Stroke(pts, ink, ink.width_mm * U(r, 0.6, 1.2));
+    return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Photographing"
+
+cv::Mat Background(cv::Size size, Rng& r) {
+  // A table or cloth: a base colour with low-frequency variation and fine grain.
+  cv::Scalar base;
+  double u = U(r, 0, 1);
+  if (u < 0.35) base = cv::Scalar(U(r, 40, 80), U(r, 70, 110), U(r, 110, 160));   // wood
+  else if (u < 0.6) base = cv::Scalar::all(U(r, 35, 90));                         // dark gray
+  else if (u < 0.8) base = cv::Scalar::all(U(r, 140, 200)) + cv::Scalar(U(r, -8, 8), 0, U(r, -8, 8));  // light
+  else base = cv::Scalar(U(r, 60, 140), U(r, 40, 90), U(r, 20, 60));                  // blue cloth
+  // Mostly brightness variation (the same in every channel), a little tint.
+  cv::Mat low(8, 8, CV_32F), tint(8, 8, CV_32FC3);
+  cv::RNG crng(r());
+  crng.fill(low, cv::RNG::UNIFORM, cv::Scalar(0.7), cv::Scalar(1.2));
+  crng.fill(tint, cv::RNG::UNIFORM, cv::Scalar::all(0.93), cv::Scalar::all(1.07));
+  cv::Mat low3;
+  cv::Mat chans[3] = {low, low, low};
+  cv::merge(chans, 3, low3);
+  cv::multiply(low3, tint, low3);
+  cv::Mat big;
+  cv::resize(low3, big, size, 0, 0, cv::INTER_CUBIC);
+  cv::Mat out(size, CV_8UC3);
+  cv::multiply(big, base, big);
+  big.convertTo(out, CV_8UC3);
+  return out;
+}
+
+struct PhotoResult {
+  cv::Mat image;
+  cv::Matx33d page_px_to_image;
+};
+
+PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
+  const double pw = page.cols, ph = page.rows;
+  // 3-D pose: in-plane rotation, then a tilt of up to max_tilt about a random in-plane axis.
+  // Mostly held roughly upright or sideways (any of the four), sometimes at any angle.
+  double phi = Coin(r, 0.7) ? UI(r, 0, 3) * M_PI / 2 + std::normal_distribution<double>(0, 0.14)(r)
+                            : U(r, 0, 2 * M_PI);
+  double tilt = U(r, 0, o.max_tilt_deg) * M_PI / 180;
+  double psi = U(r, 0, 2 * M_PI);
+  cv::Vec3d axis(std::cos(psi), std::sin(psi), 0);
+  // Rodrigues' formula: rotation by `tilt` about the unit `axis`.
+  const double ct = std::cos(tilt), st = std::sin(tilt), ax = axis[0], ay = axis[1], az = axis[2];
+  cv::Matx33d Rt(ct + ax * ax * (1 - ct), ax * ay * (1 - ct) - az * st, ax * az * (1 - ct) + ay * st,
+                 ay * ax * (1 - ct) + az * st, ct + ay * ay * (1 - ct), ay * az * (1 - ct) - ax * st,
+                 az * ax * (1 - ct) - ay * st, az * ay * (1 - ct) + ax * st, ct + az * az * (1 - ct));
+  cv::Matx33d Rz(std::cos(phi), -std::sin(phi), 0, std::sin(phi), std::cos(phi), 0, 0, 0, 1);
+  cv::Matx33d Rm = Rt * Rz;
+  double D = std::max(pw, ph) * U(r, 1.1, 2.2);  // camera distance: closer = stronger perspective
+  cv::Point2f src[4] = {{0, 0}, {float(pw), 0}, {float(pw), float(ph)}, {0, float(ph)}};
+  cv::Point2d proj[4];
+  double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
+  for (int i = 0; i < 4; ++i) {
+    cv::Vec3d p(src[i].x - pw / 2, src[i].y - ph / 2, 0);
+    cv::Vec3d q = Rm * p;
+    double z = D + q[2];
+    proj[i] = {D * q[0] / z, D * q[1] / z};
+    x0 = std::min(x0, proj[i].x), y0 = std::min(y0, proj[i].y);
+    x1 = std::max(x1, proj[i].x), y1 = std::max(y1, proj[i].y);
+  }
+  // Frame: width uniform in [min_width, max_width]; the page fills 70-95 % of it.
+  int W = UI(r, o.min_width, o.max_width);
+  double fill = U(r, 0.72, 0.95);
+  double k = W * fill / (x1 - x0);
+  double bh = (y1 - y0) * k;
+  int H = int(std::lround(bh / U(r, 0.8, 0.95)));
+  H = std::clamp(H, int(W * 0.5), int(W * 2.2));
+  if (bh > H * 0.97) {  // too tall for the frame: shrink
+    double kk = H * 0.95 / bh;
+    k *= kk;
+    bh *= kk;
+  }
+  double bw = (x1 - x0) * k;
+  double ox = U(r, 0, std::max(0.0, W - bw)), oy = U(r, 0, std::max(0.0, H - bh));
+  cv::Point2f dst[4];
+  for (int i = 0; i < 4; ++i)
+    dst[i] = cv::Point2f(float((proj[i].x - x0) * k + ox), float((proj[i].y - y0) * k + oy));
+  cv::Mat Hm = cv::getPerspectiveTransform(src, dst);
+  cv::Mat out = Background(cv::Size(W, H), r);
+  cv::warpPerspective(page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
+
+  // Light: a gradient, a vignette and sometimes a soft shadow, as a low-res gain map.
+  {
+    const int gw = 48, gh = std::max(8, int(48.0 * H / W));
+    cv::Mat gain(gh, gw, CV_32F);
+    double ga = U(r, 0, 2 * M_PI), gs = U(r, 0.0, 0.45), base = U(r, 0.75, 1.05);
+    double vig = U(r, 0.0, 0.35);
+    bool shadow = Coin(r, 0.45);
+    double sx = U(r, 0, 1), sy = U(r, 0, 1), sa = U(r, 0, 2 * M_PI), sdepth = U(r, 0.3, 0.6);
+    for (int y = 0; y < gh; ++y)
+      for (int x = 0; x < gw; ++x) {
+        double u = double(x) / (gw - 1), v = double(y) / (gh - 1);
+        double g = base + gs * ((u - 0.5) * std::cos(ga) + (v - 0.5) * std::sin(ga));
+        double rr = (u - 0.5) * (u - 0.5) + (v - 0.5) * (v - 0.5);
+        g *= 1 - vig * rr * 2;
+        if (shadow) {
+          double d = (u - sx) * std::cos(sa) + (v - sy) * std::sin(sa);
+          g *= 1 - sdepth / (1 + std::exp(-d * 25));
+        }
+        gain.at<float>(y, x) = float(std::clamp(g, 0.25, 1.25));
+      }
+    cv::Mat big;
+    cv::resize(gain, big, out.size(), 0, 0, cv::INTER_LINEAR);
+    cv::Mat g3;
+    cv::Mat ch[3] = {big * U(r, 0.85, 1.0), big * U(r, 0.93, 1.0), big};  // warm light
+    cv::merge(ch, 3, g3);
+    cv::Mat f;
+    out.convertTo(f, CV_32FC3);
+    cv::multiply(f, g3, f);
+    // Blur (focus / shake) and sensor noise.
+    double sigma = U(r, 0.2, 1.4) * W / 2000.0;
+    if (sigma > 0.3) cv::GaussianBlur(f, f, cv::Size(0, 0), sigma);
+    cv::Mat noise(f.size(), CV_32FC3);
+    cv::RNG crng(r());
+    crng.fill(noise, cv::RNG::NORMAL, cv::Scalar::all(0), cv::Scalar::all(U(r, 1.5, 7)));
+    f += noise;
+    f.convertTo(out, CV_8UC3);
+  }
+  PhotoResult res;
+  res.image = out;
+  cv::Matx33d Hx;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) Hx(i, j) = Hm.at<double>(i, j);
+  res.page_px_to_image = Hx;
+  return res;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct Synthesizer::Impl {
+  const DigitDataset* digits = nullptr;
+  std::array<std::vector<int>, 10> by_label;
+  SynthOptions o;
+  const Contest* contest = nullptr;
+  std::vector<PageLayout> pages;  // own form: every page; KPU: page 2
+  double max_voters = 300;
+  double s = 6.5;  // px per mm
+  std::vector<RenderInput> tps;
+  mutable std::mutex mu;
+  mutable std::map<std::pair<size_t, int>, cv::Mat> blank;  // (tps index, page) -> render
+
+  Result<cv::Mat> Blank(size_t ti, int page_index) const {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      auto it = blank.find({ti, page_index});
+      if (it != blank.end()) return it->second;
+    }
+    auto img = RenderPageImage(pages[size_t(page_index)], tps[ti], s);
+    if (!img.ok()) return img.status();
+    std::lock_guard<std::mutex> l(mu);
+    if (blank.size() > 64) blank.clear();
+    blank[{ti, page_index}] = *img;
+    return *img;
+  }
+
+  const Image28& Sample(int digit, Rng& r) const {
+    const auto& v = by_label[size_t(digit)];
+    return digits->images[size_t(v[size_t(UI(r, 0, int(v.size()) - 1))])];
+  }
+};
+
+Synthesizer::~Synthesizer() = default;
+
+Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& digits,
+                                                         const Contest* contest,
+                                                         const SynthOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->digits = &digits;
+  impl->o = options;
+  if (digits.images.size() != digits.labels.size())
+    return InvalidArgument("data angka tidak cocok / digit images and labels differ in count");
+  for (size_t i = 0; i < digits.labels.size(); ++i)
+    if (digits.labels[i] < 10) impl->by_label[digits.labels[i]].push_back(int(i));
+  for (int d = 0; d < 10; ++d)
+    if (impl->by_label[size_t(d)].empty())
+      return InvalidArgument("data angka tanpa contoh angka " + std::to_string(d) +
+                             " / the digit set has no sample of " + std::to_string(d));
+  const SynthOptions& o = options;
+  if (o.min_width < 200 || o.max_width < o.min_width || o.max_width > 8000)
+    return InvalidArgument("lebar foto tidak sah / invalid photo widths");
+  if (o.min_jpeg_quality < 1 || o.max_jpeg_quality > 100 || o.min_jpeg_quality > o.max_jpeg_quality)
+    return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
+  if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60))
+    return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
+
+  std::vector<std::string> ids = o.tps;
+  if (ids.empty())
+    for (const auto& t : kBuiltinTps) ids.push_back(t.id);
+  for (const auto& id : ids) {
+    if (!TpsId::Parse(id).ok())
+      return InvalidArgument("id TPS tidak sah / invalid TPS id: " + id.substr(0, 40));
+    RenderInput in;
+    in.tps = id;
+    for (const auto& t : kBuiltinTps)
+      if (id == t.id) in.provinsi = t.provinsi, in.kabkota = t.kabkota;
+    in.kecamatan = "Kec. " + id.substr(4, 2);
+    in.desa = "Desa " + id.substr(6, 4);
+    impl->tps.push_back(in);
+  }
+
+  if (o.form == SynthForm::kOwn) {
+    if (!contest || !contest->form)
+      return InvalidArgument("pemilihan (dengan formulir) wajib / a contest with a form is required");
+    impl->contest = contest;
+    auto it = contest->params.find("max_voters");
+    impl->max_voters = it != contest->params.end() ? it->second : 300;
+    int n = OwnPageCount(*contest->form);
+    if (n < 1) return InvalidArgument("formulir tidak bisa ditata / form cannot be laid out");
+    for (int p = 1; p <= n; ++p) {
+      auto L = LayoutOwnPage(*contest->form, *contest, p);
+      if (!L.ok()) return L.status();
+      impl->pages.push_back(std::move(*L));
+    }
+    impl->s = o.px_per_mm > 0 ? o.px_per_mm : 6.5;
+  } else {
+    auto L = KpuPpwpPage2Layout();
+    if (!L.ok()) return L.status();
+    impl->pages.push_back(*L);
+    impl->s = o.px_per_mm > 0 ? o.px_per_mm : 3.2;
+  }
+  if (impl->s < 1 || impl->s > 20) return InvalidArgument("resolusi tidak sah / invalid px_per_mm");
+  std::unique_ptr<Synthesizer> out(new Synthesizer());
+  out->impl_ = std::move(impl);
+  return out;
+}
+
+Result<SynthPage> Synthesizer::Make(int index) const {
+  const Impl& I = *impl_;
+  const SynthOptions& o = I.o;
+  if (index < 0) return InvalidArgument("indeks negatif / negative index");
+  const int npages = int(I.pages.size());
+  const int sheet = index / npages, page_index = index % npages;
+  const PageLayout& L = I.pages[size_t(page_index)];
+  Rng vr = MakeRng(o.seed, uint64_t(sheet), 1);  // values: shared by the pages of one sheet
+  Rng r = MakeRng(o.seed, uint64_t(index), 2);   // everything drawn on this page
+
+  SynthPage P;
+  char name[32];
+  std::snprintf(name, sizeof name, "page-%05d.jpg", index);
+  P.file = name;
+  P.form = L.form_id;
+  P.page = L.page;
+  size_t ti = size_t(UI(vr, 0, int(I.tps.size()) - 1));
+  P.tps = I.tps[ti].tps;
+
+  // 1. Values.
+  Values vals, bubbles;
+  bool inconsistent = Coin(vr, o.inconsistent_rate);
+  if (o.form == SynthForm::kOwn) {
+    const Form& form = *I.contest->form;
+    std::optional<Values> v;
+    for (int attempt = 0; attempt < 500 && !v; ++attempt) v = TryOwnValues(form, I.max_voters, vr);
+    if (!v)
+      return Internal("tidak bisa membuat hasil yang konsisten untuk " + form.schema().id() +
+                      " / cannot generate consistent values");
+    vals = *v;
+    if (inconsistent) {
+      P.inconsistency = BreakOwnValues(form, &vals, vr);
+      if (P.inconsistency.empty()) inconsistent = false;
+    }
+    // Only this page's fields.
+    Values mine;
+    for (const auto& n : L.numbers) mine[n.field] = vals[n.field];
+    vals = mine;
+    bubbles = vals;
+  } else {
+    int voters = UI(vr, 100, 300);
+    P.voters = voters;
+    int used = int(std::lround(voters * U(vr, 0.55, 0.93)));
+    int valid = used - UI(vr, 0, std::max(1, used / 25));
+    std::gamma_distribution<double> g(1.5, 1.0);
+    double w[3], sw = 0;
+    for (double& x : w) sw += (x = g(vr) + 0.05);
+    int given = 0, votes[3];
+    for (int i = 0; i < 3; ++i) given += (votes[i] = int(std::floor(valid * w[i] / sw)));
+    while (given < valid) votes[UI(vr, 0, 2)]++, given++;
+    for (int i = 0; i < 3; ++i) vals["suara_" + std::to_string(i + 1)] = votes[i];
+    bubbles = vals;
+    if (inconsistent) {
+      std::string f = "suara_" + std::to_string(UI(vr, 1, 3));
+      if (Coin(vr, 0.6)) {  // the digits and the bubbles disagree in one position
+        int pos = UI(vr, 0, 2);
+        int d[3] = {vals[f] / 100, vals[f] / 10 % 10, vals[f] % 10};
+        int nd = (d[pos] + UI(vr, 1, 9)) % 10;
+        d[pos] = nd;
+        bubbles[f] = d[0] * 100 + d[1] * 10 + d[2];
+        P.inconsistency = "digits_vs_bubbles:" + f;
+      } else {  // more votes than voters, digits and bubbles agree
+        vals[f] = bubbles[f] = UI(vr, voters + 1, std::min(999, voters + 400));
+        P.inconsistency = "exceeds_voters:" + f;
+      }
+    }
+  }
+  P.inconsistent = inconsistent;
+  P.values = vals;
+  for (const auto& [k, v] : bubbles)
+    if (vals[k] != v) P.bubble_values[k] = v;
+
+  // 2. Render (cached per TPS and page) and fill.
+  auto blank = I.Blank(ti, page_index);
+  if (!blank.ok()) return blank.status();
+  cv::Mat img = blank->clone();
+  Canvas c(img, I.s);
+  Ink ink = PickInk(r);
+  for (const NumberLayout& n : L.numbers) {
+    auto it = vals.find(n.field);
+    if (it == vals.end()) continue;
+    const int v = std::clamp(it->second, 0, 999);
+    const int bv = std::clamp(bubbles[n.field], 0, 999);
+    const bool zeros = Coin(r, 0.5);
+    if (zeros) P.leading_zeros.push_back(n.field);
+    int d[3] = {v / 100, v / 10 % 10, v % 10};
+    int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+    for (int p = 0; p < 3; ++p)
+      if (zeros || p >= first) c.Digit(I.Sample(d[p], r), n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
+    // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
+    // marked half of the time.
+    int bd[3] = {bv / 100, bv / 10 % 10, bv % 10};
+    int bfirst = bv >= 100 ? 0 : bv >= 10 ? 1 : 2;
+    bool missing_done = false, double_done = false;
+    bool do_missing = Coin(r, o.missing_mark_rate), do_double = Coin(r, o.double_mark_rate);
+    for (int p = 0; p < 3; ++p) {
+      bool mark = zeros || p >= bfirst || Coin(r, 0.5);
+      if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5))) {
+        missing_done = true;
+        P.missing_marks.push_back(n.field);
+        continue;
+      }
+      if (mark) MarkBubble(c, n.bubbles[size_t(p)][size_t(bd[p])], ink, r);
+      if (do_double && !double_done && mark && (p == 2 || Coin(r, 0.4))) {
+        int other = (bd[p] + UI(r, 1, 9)) % 10;
+        MarkBubble(c, n.bubbles[size_t(p)][size_t(other)], ink, r);
+        double_done = true;
+        P.double_marked.push_back(n.field);
+      }
+    }
+  }
+  if (Coin(r, o.stray_mark_rate)) {
+    int k = UI(r, 1, 4);
+    for (int i = 0; i < k; ++i) StrayMark(c, L, ink, r);
+  }
+
+  // 3. Photograph.
+  cv::Matx33d mm_to_render(I.s, 0, 0, 0, I.s, 0, 0, 0, 1);
+  if (o.photograph) {
+    PhotoResult ph = Photograph(img, o, r);
+    P.image = ph.image;
+    P.page_to_image = ph.page_px_to_image * mm_to_render;
+  } else {
+    P.image = img;
+    P.page_to_image = mm_to_render;
+  }
+  const cv::Point2d pc[4] = {{0, 0}, {L.width_mm, 0}, {L.width_mm, L.height_mm}, {0, L.height_mm}};
+  for (int i = 0; i < 4; ++i) {
+    cv::Vec3d q = P.page_to_image * cv::Vec3d(pc[i].x, pc[i].y, 1);
+    P.page_corners[size_t(i)] = {q[0] / q[2], q[1] / q[2]};
+  }
+  P.jpeg_quality = UI(r, o.min_jpeg_quality, o.max_jpeg_quality);
+  std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, P.jpeg_quality};
+  if (!cv::imencode(".jpg", P.image, P.jpeg, params)) return Internal("JPEG encoding failed");
+  return P;
+}
+
+Status Synthesizer::WriteAll(int count, const std::string& dir,
+                             const std::function<void(int, int)>& progress) const {
+  if (count < 0 || count > 10'000'000) return InvalidArgument("jumlah tidak sah / invalid count");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("tidak bisa membuat direktori / cannot create directory " + dir);
+  std::vector<nlohmann::json> truth(static_cast<size_t>(count));
+  std::atomic<int> next{0}, done{0};
+  std::mutex mu;
+  Status first_error = Status::Ok();
+  auto worker = [&] {
+    for (;;) {
+      int i = next.fetch_add(1);
+      if (i >= count) return;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (!first_error.ok()) return;
+      }
+      auto page = Make(i);
+      Status st = page.ok() ? Status::Ok() : page.status();
+      if (st.ok()) {
+        std::ofstream f(dir + "/" + page->file, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(page->jpeg.data()), std::streamsize(page->jpeg.size()));
+        if (!f) st = Unavailable("tidak bisa menulis / cannot write " + dir + "/" + page->file);
+        else truth[size_t(i)] = page->TruthJson();
+      }
+      std::lock_guard<std::mutex> l(mu);
+      if (!st.ok() && first_error.ok()) first_error = st;
+      int d = ++done;
+      if (progress) progress(d, count);
+    }
+  };
+  unsigned nt = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < nt; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  REKAP_RETURN_IF_ERROR(first_error);
+  nlohmann::json j;
+  j["generator"] = "rekap forms synth";
+  j["form"] = std::string(SynthFormName(impl_->o.form));
+  j["seed"] = impl_->o.seed;
+  j["count"] = count;
+  j["pages"] = truth;
+  std::ofstream f(dir + "/truth.json");
+  f << j.dump(1) << "\n";
+  if (!f) return Unavailable("tidak bisa menulis / cannot write " + dir + "/truth.json");
+  return Status::Ok();
+}
+
+}  // namespace rekap::reader

@@ -1,0 +1,108 @@
+// rekap reader: synthetic photos of filled C.Hasil pages, with their ground truth.
+//
+// `rekap forms synth` and the reader benchmark use this. Each page is made from a seed and its
+// index alone (so pages can be made in any order, or in parallel, reproducibly):
+//  1. choose the values: random but consistent results that satisfy every hard rule of the
+//     form (our own form: Form::Validate with no error; the KPU page 2: every paslon within
+//     the TPS's voters); a small share (inconsistent_rate) deliberately breaks a rule;
+//  2. render the page (render.h) at px_per_mm;
+//  3. write every digit as a handwritten sample from the given IDX set (leading zeros in half
+//     of the numbers: "058", else blank leading boxes: " 58"), ink of pencil, black or blue
+//     marker or ballpoint;
+//  4. shade the matching bubbles: full or partial fills, scribbles, ticks; rarely one left
+//     empty or a second bubble marked; stray marks;
+//  5. "photograph" it: perspective up to max_tilt_deg, any rotation, 1000-4000 px wide,
+//     background around the page, uneven light and shadow, blur, noise, JPEG quality 50-90.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "reader/idx.h"
+#include "reader/layout.h"
+#include "rekap/election.h"
+#include "rekap/status.h"
+
+namespace rekap::reader {
+
+enum class SynthForm { kOwn, kKpuPpwpPage2 };
+
+// "own" / "kpu-ppwp-2" <-> SynthForm.
+Result<SynthForm> ParseSynthForm(std::string_view name);
+std::string_view SynthFormName(SynthForm f);
+
+struct SynthOptions {
+  SynthForm form = SynthForm::kOwn;
+  uint32_t seed = 1;
+  double inconsistent_rate = 0.03;  // share of pages with a deliberately wrong value
+  int min_width = 1000, max_width = 4000;  // output photo width, px (uniform)
+  double max_tilt_deg = 25;         // camera tilt (perspective), degrees
+  double px_per_mm = 0;             // render resolution; 0: 6.5 (own form), 3.2 (KPU page)
+  int min_jpeg_quality = 50, max_jpeg_quality = 90;
+  double double_mark_rate = 0.01;   // per number: a second bubble marked in one position
+  double missing_mark_rate = 0.01;  // per number: one position's bubble left empty
+  double stray_mark_rate = 0.3;     // per page: chance of a few stray pen marks
+  bool photograph = true;           // false: the clean filled scan (for debugging and tests)
+  // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
+  std::vector<std::string> tps;
+};
+
+// One synthetic page.
+struct SynthPage {
+  std::string file;                 // suggested file name, e.g. "page-00007.jpg"
+  std::string form;                 // layout form id
+  int page = 1;
+  std::string tps;
+  std::map<std::string, int> values;  // field id -> the value written in the digit boxes
+  // Per field, the value the bubbles encode where it differs from `values` (KPU page
+  // inconsistencies); -1 digits of a bubble position left empty count as missing.
+  std::map<std::string, int> bubble_values;
+  bool inconsistent = false;
+  std::string inconsistency;        // what was broken (rule id or "digits_vs_bubbles", ...)
+  std::vector<std::string> double_marked;  // fields with a second bubble marked
+  std::vector<std::string> missing_marks;  // fields with a position's bubble left empty
+  std::vector<std::string> leading_zeros;  // fields written with leading zeros
+  int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
+  int jpeg_quality = 0;
+  cv::Mat image;                    // BGR photo (or the clean scan when !photograph)
+  cv::Matx33d page_to_image;        // homography: page mm -> image px
+  std::array<cv::Point2d, 4> page_corners{};  // image px of the page's TL, TR, BR, BL corners
+  std::vector<uint8_t> jpeg;        // the encoded JPEG
+
+  // The truth.json entry for this page.
+  nlohmann::json TruthJson() const;
+};
+
+class Synthesizer {
+ public:
+  // `contest` (with its bound form) is required for SynthForm::kOwn and ignored for the KPU
+  // page. `digits` must outlive the synthesizer and hold at least one sample of every digit.
+  static Result<std::unique_ptr<Synthesizer>> Create(const DigitDataset& digits,
+                                                     const Contest* contest,
+                                                     const SynthOptions& options);
+  ~Synthesizer();
+
+  // Page `index` (0-based): deterministic for (options.seed, index). Thread-safe.
+  Result<SynthPage> Make(int index) const;
+
+  // Makes `count` pages into `dir` (created if needed): page-NNNNN.jpg and truth.json.
+  // `progress` (may be empty) is called after each page with (done, count).
+  Status WriteAll(int count, const std::string& dir,
+                  const std::function<void(int, int)>& progress) const;
+
+ private:
+  Synthesizer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rekap::reader
