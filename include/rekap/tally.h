@@ -91,6 +91,7 @@ class ContestTally {
   // Layout of a node's row: [votes x n][valid, invalid, dpt][received, flagged,
   // conflicting, corrected, counted].
   void Contribution(int32_t tps, int64_t* row) const;
+  RegionTotals FromRow(const int64_t* row) const;  // all but `expected`
   void AddToAncestors(int32_t tps, const int64_t* delta);
   Status BadEvent(const Event& e, const std::string& why) const;
 
@@ -106,6 +107,7 @@ class ContestTally {
   std::vector<int64_t> expected_;
   std::vector<uint8_t> in_scope_;
   std::vector<RuleFailure> scratch_;
+  std::vector<int64_t> before_, after_;  // Apply's contribution rows, reused
 };
 
 }  // namespace rekap

@@ -29,6 +29,8 @@ ContestTally::ContestTally(const RegionTree* tree, const Contest* contest)
       width_(contest->form->size()),
       row_(static_cast<size_t>(ncand_) + 8) {
   tps_.resize(tree->tps_count());
+  before_.resize(row_);
+  after_.resize(row_);
   values_.assign(tree->tps_count() * width_, kMissing);
   nodes_.assign(tree->size() * row_, 0);
   expected_.assign(tree->size(), 0);
@@ -92,13 +94,7 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
   TpsState& s = tps_[t];
   if (e.prev != s.last_hash) return BadEvent(e, "rantai hash putus / hash chain broken (prev)");
 
-  int64_t before[64 + 8];
-  std::vector<int64_t> before_big;
-  int64_t* b = before;
-  if (row_ > 72) {
-    before_big.resize(row_);
-    b = before_big.data();
-  }
+  int64_t* b = before_.data();
   Contribution(t, b);
 
   for (const auto& fv : e.values) {
@@ -176,13 +172,7 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
     form_->Validate(own.data(), failures);
   }
 
-  int64_t after[64 + 8];
-  std::vector<int64_t> after_big;
-  int64_t* a = after;
-  if (row_ > 72) {
-    after_big.resize(row_);
-    a = after_big.data();
-  }
+  int64_t* a = after_.data();
   Contribution(t, a);
   bool changed = false;
   for (size_t k = 0; k < row_; ++k) {
@@ -194,8 +184,13 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
 }
 
 RegionTotals ContestTally::Read(int32_t node) const {
+  RegionTotals r = FromRow(&nodes_[static_cast<size_t>(node) * row_]);
+  r.expected = expected_[node];
+  return r;
+}
+
+RegionTotals ContestTally::FromRow(const int64_t* row) const {
   RegionTotals r;
-  const int64_t* row = &nodes_[static_cast<size_t>(node) * row_];
   size_t c = static_cast<size_t>(ncand_);
   r.votes.assign(row, row + c);
   r.valid = row[c];
@@ -206,24 +201,13 @@ RegionTotals ContestTally::Read(int32_t node) const {
   r.conflicting = row[c + 5];
   r.corrected = row[c + 6];
   r.counted = row[c + 7];
-  r.expected = expected_[node];
   return r;
 }
 
 RegionTotals ContestTally::ReadTps(int32_t tps) const {
   std::vector<int64_t> row(row_);
   Contribution(tps, row.data());
-  RegionTotals r;
-  size_t c = static_cast<size_t>(ncand_);
-  r.votes.assign(row.begin(), row.begin() + static_cast<long>(c));
-  r.valid = row[c];
-  r.invalid = row[c + 1];
-  r.dpt = row[c + 2];
-  r.received = row[c + 3];
-  r.flagged = row[c + 4];
-  r.conflicting = row[c + 5];
-  r.corrected = row[c + 6];
-  r.counted = row[c + 7];
+  RegionTotals r = FromRow(row.data());
   r.expected = in_scope_[tps] ? 1 : 0;
   return r;
 }
