@@ -203,6 +203,16 @@ TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
   EXPECT_EQ(j1["appended"], 1);
   EXPECT_EQ(j2["appended"], 0);
   EXPECT_EQ(j2["duplicates"], 1);
+  // A schema whose rule names an unknown field: the error names the rule and the field.
+  auto bad_schema = Write("bad-schema.toml",
+                          "id = \"X-1\"\ntitle = { id = \"x\", en = \"x\" }\n"
+                          "[[field]]\nid = \"a\"\nlabel = { id = \"a\", en = \"a\" }\n"
+                          "[[field]]\ngroup = \"suara\"\nlabel = { id = \"s {n}\", en = \"s {n}\" }\n"
+                          "[[rule]]\nid = \"aturan_x\"\nexpr = \"a == bogus_field\"\n"
+                          "message = { id = \"x\", en = \"x\" }\n");
+  EXPECT_NE(Rekap("election load builtin:pemilu-2024-ppwp --schema " + bad_schema).code, 0);
+  EXPECT_NE(Stderr().find("aturan_x"), std::string::npos) << Stderr();
+  EXPECT_NE(Stderr().find("bogus_field"), std::string::npos) << Stderr();
   // A database that is not one.
   Write("t.db", "not a database at all, just some bytes long enough to be read as a header");
   EXPECT_NE(Rekap("verify").code, 0);

@@ -114,7 +114,15 @@ Status RunImportTps(const std::string& file) {
   return Status::Ok();
 }
 
-Status RunElectionLoad(const std::string& file) {
+Status RunElectionLoad(const std::string& file, const std::vector<std::string>& schema_files) {
+  // Extra form schemas first: each is checked whole (unknown fields and functions in rules
+  // are errors naming the rule) before the election that uses it.
+  std::vector<StoredDocument> schemas;
+  for (const auto& f : schema_files) {
+    REKAP_ASSIGN_OR_RETURN(std::string stext, ReadFileMaybeGz(f, 4 << 20));
+    REKAP_ASSIGN_OR_RETURN(auto schema, FormSchema::Parse(stext, f));
+    schemas.push_back({schema->id(), stext});
+  }
   std::string text;
   if (file.rfind("builtin:", 0) == 0) {
     text = EmbeddedFile("data/elections/" + file.substr(8) + ".toml");
@@ -123,6 +131,14 @@ Status RunElectionLoad(const std::string& file) {
     REKAP_ASSIGN_OR_RETURN(text, ReadFileMaybeGz(file, 4 << 20));
   }
   REKAP_ASSIGN_OR_RETURN(Db db, OpenForImport());
+  REKAP_ASSIGN_OR_RETURN(uint64_t last_seq, db.store->LastSeq());
+  for (const auto& d : schemas) {
+    if (last_seq > 0) {
+      return FailedPrecondition("ledger sudah berisi hasil; skema tidak boleh diganti / the ledger already holds "
+                                "results; schemas cannot be replaced");
+    }
+    REKAP_RETURN_IF_ERROR(db.store->PutSchema(d));
+  }
   REKAP_RETURN_IF_ERROR(LoadElectionText(db.store.get(), text, file));
   REKAP_ASSIGN_OR_RETURN(auto e, LoadElection(db.store.get()));
   if (G().json) {
@@ -152,8 +168,11 @@ void AddElection(CLI::App& app) {
   cmd->require_subcommand(1);
   auto* load = cmd->add_subcommand("load", "muat berkas TOML pemilihan (atau builtin:NAMA) / load an election TOML file (or builtin:NAME)");
   static std::string file;
+  static std::vector<std::string> schema_files;
   load->add_option("file", file, "berkas TOML / TOML file, e.g. data/elections/pemilu-2024-ppwp.toml")->required();
-  load->callback([] { Finish(RunElectionLoad(file)); });
+  load->add_option("--schema", schema_files, "skema formulir tambahan (TOML) / extra form schema files")
+      ->check(CLI::ExistingFile);
+  load->callback([] { Finish(RunElectionLoad(file, schema_files)); });
 }
 
 // `import results` lives in cmd_results_import.cc; regions and TPS here.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "embedded_data.h"
@@ -149,9 +150,14 @@ std::string EmbeddedFile(std::string_view path) {
 }
 
 Status StoreEmbeddedSchemas(Store* store) {
+  // Only schemas the database lacks: a stored schema is what its results were checked
+  // against, and a newer binary must not change it under them.
+  std::set<std::string> stored;
+  REKAP_RETURN_IF_ERROR(store->ScanSchemas([&](const StoredDocument& d) { stored.insert(d.id); }));
   for (const auto& f : embedded::kFiles) {
     if (f.path.substr(0, 13) != "data/schemas/") continue;
     REKAP_ASSIGN_OR_RETURN(auto s, FormSchema::Parse(f.text, std::string(f.path)));
+    if (stored.count(s->id())) continue;
     REKAP_RETURN_IF_ERROR(store->PutSchema({s->id(), std::string(f.text)}));
   }
   return Status::Ok();
@@ -160,7 +166,6 @@ Status StoreEmbeddedSchemas(Store* store) {
 Status LoadElectionText(Store* store, const std::string& text, const std::string& origin) {
   REKAP_RETURN_IF_ERROR(StoreEmbeddedSchemas(store));
   std::map<std::string, std::shared_ptr<const FormSchema>> schemas;
-  Status st = Status::Ok();
   REKAP_RETURN_IF_ERROR(store->ScanSchemas([&](const StoredDocument& d) {
     auto s = FormSchema::Parse(d.text, d.id);
     if (s.ok()) schemas[(*s)->id()] = *s;

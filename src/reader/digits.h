@@ -100,7 +100,7 @@ struct EpochReport {
 };
 
 struct TrainOptions {
-  int epochs = 10;
+  int epochs = 12;
   uint32_t seed = 1;
   size_t batch_size = 128;
   double peak_learning_rate = 0.08;  // SGD + momentum; linear warm-up, then cosine decay

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -27,6 +28,40 @@ namespace rekap::reader {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Stage timings, printed to stderr when REKAP_READ_PROFILE is set (development aid).
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+struct Profile {
+  bool on = std::getenv("REKAP_READ_PROFILE") != nullptr;
+  Clock::time_point t = Clock::now();
+  double cpu = ThreadCpuMs();
+  std::string line;
+  void Reset() {
+    t = Clock::now();
+    cpu = ThreadCpuMs();
+  }
+  void Mark(const char* what) {
+    if (!on) return;
+    const double c = ThreadCpuMs();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s=%.1f ", what, c - cpu);
+    line += buf;
+    cpu = c;
+  }
+  void Flush() {
+    if (on && !line.empty()) std::fprintf(stderr, "profile: %s\n", line.c_str());
+    line.clear();
+  }
+};
+Profile& Prof() {
+  static thread_local Profile p;
+  return p;
+}
 
 Reason MakeReason(std::string code, std::string detail = {}) {
   Reason r;
@@ -89,7 +124,7 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
   int reduction = 1;
   const int longer = std::max(h->width, h->height);
   if (h->type == ImageHeader::Type::kJpeg) {
-    while (reduction < 8 && longer / (reduction * 2) >= 1800) reduction *= 2;
+    while (reduction < 8 && longer / (reduction * 2) >= 1500) reduction *= 2;
   }
   int flags = cv::IMREAD_GRAYSCALE;
   if (reduction == 2) flags = cv::IMREAD_REDUCED_GRAYSCALE_2;
@@ -179,10 +214,10 @@ int DictFor(std::string_view name) {
 
 cv::Ptr<cv::aruco::DetectorParameters> FastParams() {
   auto p = cv::aruco::DetectorParameters::create();
-  p->adaptiveThreshWinSizeMin = 5;
-  p->adaptiveThreshWinSizeMax = 25;
-  p->adaptiveThreshWinSizeStep = 10;
-  p->minMarkerPerimeterRate = 0.02;
+  p->adaptiveThreshWinSizeMin = 7;
+  p->adaptiveThreshWinSizeMax = 23;
+  p->adaptiveThreshWinSizeStep = 16;
+  p->minMarkerPerimeterRate = 0.04;
   p->cornerRefinementMethod = cv::aruco::CORNER_REFINE_NONE;
   return p;
 }
@@ -663,7 +698,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     fr.field = n.field;
     fr.page = L.page;
     // Digit boxes: each box, borders at the crop's edges, at ~80 px per box height.
-    const double ds = std::clamp(80.0 / std::max(1.0, n.digit_boxes[0].h), 1.0, 40.0);
+    const double ds = std::clamp(50.0 / std::max(1.0, n.digit_boxes[0].h), 1.0, 40.0);
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
       const double inset = std::min(n.box_line_mm + 0.4, n.digit_boxes[size_t(p)].w * 0.15);
@@ -720,8 +755,12 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       }
     Stage{o.debug_dir, o.debug_name}.Write("4-digits", mosaic);
   }
+  Prof().Mark("crops");
   if (!batch.empty()) {
-    const std::vector<DigitPrediction> pred = o.model->ClassifyBatch(batch);
+    std::vector<DigitPrediction> pred;
+    if (o.fast != nullptr) pred = o.fast->ClassifyBatch(batch);
+    if (pred.size() != batch.size()) pred = o.model->ClassifyBatch(batch);
+    Prof().Mark("cnn");
     for (size_t k = 0; k < pred.size(); ++k) {
       BoxEvidence& be = ev[where[k].number].boxes[size_t(where[k].pos)];
       be.prob = pred[k].prob;
@@ -772,6 +811,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
   Location loc = o.form == FormKind::kKpuPpwpPage2 ? LocateKpu(work, L0) : LocateOwn(work, L0);
+  Prof().Mark("locate");
   if (!o.debug_dir.empty()) {
     cv::Mat dbg;
     cv::cvtColor(work, dbg, cv::COLOR_GRAY2BGR);
@@ -853,6 +893,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     }
   }
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
+  Prof().Mark("qr");
 
   cv::Mat overlay;
   if (!o.debug_dir.empty()) {
@@ -1141,6 +1182,8 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
   }
   Reading rd = Decide(*fref.form, layouts, obs, o);
   rd.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  Prof().Mark("decide");
+  Prof().Flush();
   return rd;
 }
 
@@ -1213,8 +1256,10 @@ Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& opti
   Decoded d;
   std::vector<cv::Mat> works;
   std::vector<Reason> pre;
+  Prof().Reset();
   if (auto r = DecodePhoto(photo, &d)) pre.push_back(*r);
   else works.push_back(d.grey);
+  Prof().Mark("decode");
   return ReadDecoded(works, std::move(pre), options, t0);
 }
 
@@ -1241,6 +1286,7 @@ Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options) {
 
 Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const ReadOptions& options) {
   const auto t0 = Clock::now();
+  Prof().Reset();
   std::vector<cv::Mat> works;
   std::vector<Reason> pre;
   for (const auto& p : photos) {
@@ -1249,6 +1295,7 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
     else works.push_back(d.grey);
   }
   if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
+  Prof().Mark("decode");
   return ReadDecoded(works, std::move(pre), options, t0);
 }
 

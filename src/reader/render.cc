@@ -155,8 +155,8 @@ Status DrawFiducial(cairo_t* cr, const Fiducial& f) {
   else if (f.rotation_deg == 270) cv::rotate(m, m, cv::ROTATE_90_COUNTERCLOCKWISE);
   const int n = m.rows;
   const double cw = b.w / n, ch = b.h / n;
-  // White quiet zone of one cell.
-  FillRect(cr, {b.x - cw, b.y - ch, b.w + 2 * cw, b.h + 2 * ch}, 1);
+  // White quiet zone of one cell around our own markers (the KPU page prints text closer).
+  if (f.dictionary == kArucoDict4x4_50) FillRect(cr, {b.x - cw, b.y - ch, b.w + 2 * cw, b.h + 2 * ch}, 1);
   cairo_set_source_rgb(cr, 0, 0, 0);
   for (int y = 0; y < n; ++y)
     for (int x = 0; x < n; ++x)

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -460,11 +462,13 @@ cv::Mat Background(cv::Size size, Rng& r) {
   cv::Mat chans[3] = {low, low, low};
   cv::merge(chans, 3, low3);
   cv::multiply(low3, tint, low3);
-  cv::Mat big;
-  cv::resize(low3, big, size, 0, 0, cv::INTER_CUBIC);
-  cv::Mat out(size, CV_8UC3);
-  cv::multiply(big, base, big);
-  big.convertTo(out, CV_8UC3);
+  cv::Mat mid;
+  cv::resize(low3, mid, cv::Size(std::max(8, size.width / 8), std::max(8, size.height / 8)), 0, 0,
+             cv::INTER_CUBIC);
+  cv::multiply(mid, base, mid);
+  cv::Mat mid8, out;
+  mid.convertTo(mid8, CV_8UC3);
+  cv::resize(mid8, out, size, 0, 0, cv::INTER_LINEAR);
   return out;
 }
 
@@ -519,20 +523,26 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   for (int i = 0; i < 4; ++i)
     dst[i] = cv::Point2f(float((proj[i].x - x0) * k + ox), float((proj[i].y - y0) * k + oy));
   cv::Mat Hm = cv::getPerspectiveTransform(src, dst);
+  // Blur (focus / shake), applied to the page before the warp: cheaper, and the same to the eye.
+  // `sigma` is in photo pixels; k (photo px per render px) converts it.
+  double sigma = U(r, 0.2, 1.4) * W / 2000.0;
+  cv::Mat src_page = page;
+  if (sigma / k > 0.3) cv::GaussianBlur(page, src_page, cv::Size(0, 0), sigma / k);
   cv::Mat out = Background(cv::Size(W, H), r);
-  cv::warpPerspective(page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
+  cv::warpPerspective(src_page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
 
-  // Light: a gradient, a vignette and sometimes a soft shadow, as a low-res gain map.
+  // Light (a gradient, a vignette, sometimes a soft shadow; warm tint) and sensor noise, in one
+  // pass over the 8-bit image. The gain map is computed at 1/8 resolution.
   {
-    const int gw = 48, gh = std::max(8, int(48.0 * H / W));
-    cv::Mat gain(gh, gw, CV_32F);
+    const int gw = (W + 7) / 8, gh = (H + 7) / 8;
+    cv::Mat small(std::max(8, int(48.0 * H / W)), 48, CV_32F);
     double ga = U(r, 0, 2 * M_PI), gs = U(r, 0.0, 0.45), base = U(r, 0.75, 1.05);
     double vig = U(r, 0.0, 0.35);
     bool shadow = Coin(r, 0.45);
     double sx = U(r, 0, 1), sy = U(r, 0, 1), sa = U(r, 0, 2 * M_PI), sdepth = U(r, 0.3, 0.6);
-    for (int y = 0; y < gh; ++y)
-      for (int x = 0; x < gw; ++x) {
-        double u = double(x) / (gw - 1), v = double(y) / (gh - 1);
+    for (int y = 0; y < small.rows; ++y)
+      for (int x = 0; x < small.cols; ++x) {
+        double u = double(x) / (small.cols - 1), v = double(y) / (small.rows - 1);
         double g = base + gs * ((u - 0.5) * std::cos(ga) + (v - 0.5) * std::sin(ga));
         double rr = (u - 0.5) * (u - 0.5) + (v - 0.5) * (v - 0.5);
         g *= 1 - vig * rr * 2;
@@ -540,24 +550,39 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
           double d = (u - sx) * std::cos(sa) + (v - sy) * std::sin(sa);
           g *= 1 - sdepth / (1 + std::exp(-d * 25));
         }
-        gain.at<float>(y, x) = float(std::clamp(g, 0.25, 1.25));
+        small.at<float>(y, x) = float(std::clamp(g, 0.25, 1.25));
       }
-    cv::Mat big;
-    cv::resize(gain, big, out.size(), 0, 0, cv::INTER_LINEAR);
-    cv::Mat g3;
-    cv::Mat ch[3] = {big * U(r, 0.85, 1.0), big * U(r, 0.93, 1.0), big};  // warm light
-    cv::merge(ch, 3, g3);
-    cv::Mat f;
-    out.convertTo(f, CV_32FC3);
-    cv::multiply(f, g3, f);
-    // Blur (focus / shake) and sensor noise.
-    double sigma = U(r, 0.2, 1.4) * W / 2000.0;
-    if (sigma > 0.3) cv::GaussianBlur(f, f, cv::Size(0, 0), sigma);
-    cv::Mat noise(f.size(), CV_32FC3);
-    cv::RNG crng(r());
-    crng.fill(noise, cv::RNG::NORMAL, cv::Scalar::all(0), cv::Scalar::all(U(r, 1.5, 7)));
-    f += noise;
-    f.convertTo(out, CV_8UC3);
+    cv::Mat gain;
+    cv::resize(small, gain, cv::Size(gw, gh), 0, 0, cv::INTER_LINEAR);
+    const float tint[3] = {float(U(r, 0.85, 1.0)), float(U(r, 0.93, 1.0)), 1.0f};  // B G R
+    // Gaussian noise from a fixed-size tile, read at a random offset.
+    static const cv::Mat kNoise = [] {
+      cv::Mat n(256, 1024 * 3, CV_32F);
+      cv::RNG g(12345);
+      g.fill(n, cv::RNG::NORMAL, cv::Scalar(0), cv::Scalar(1));
+      return n;
+    }();
+    const float nsig = float(U(r, 1.5, 7));
+    const int ox = UI(r, 0, 1023), oy = UI(r, 0, 255);
+    cv::parallel_for_(cv::Range(0, H), [&](const cv::Range& rows) {
+      for (int y = rows.start; y < rows.end; ++y) {
+        cv::Vec3b* p = out.ptr<cv::Vec3b>(y);
+        const float* g = gain.ptr<float>(y / 8);
+        const float* nz = kNoise.ptr<float>((y + oy) % 256);
+        int nx = ox * 3;
+        for (int x0 = 0; x0 < W; x0 += 8) {
+          const float gb = g[x0 / 8] * tint[0], gg = g[x0 / 8] * tint[1], gr = g[x0 / 8] * tint[2];
+          const int x1 = std::min(W, x0 + 8);
+          for (int x = x0; x < x1; ++x) {
+            p[x][0] = cv::saturate_cast<uint8_t>(p[x][0] * gb + nsig * nz[nx]);
+            p[x][1] = cv::saturate_cast<uint8_t>(p[x][1] * gg + nsig * nz[nx + 1]);
+            p[x][2] = cv::saturate_cast<uint8_t>(p[x][2] * gr + nsig * nz[nx + 2]);
+            nx += 3;
+            if (nx >= 1024 * 3) nx = 0;
+          }
+        }
+      }
+    });
   }
   PhotoResult res;
   res.image = out;
@@ -741,10 +766,18 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   for (const auto& [k, v] : bubbles)
     if (vals[k] != v) P.bubble_values[k] = v;
 
+  static const bool kProfile = std::getenv("REKAP_SYNTH_PROFILE") != nullptr;
+  auto tick = [t = std::chrono::steady_clock::now()](const char* what) mutable {
+    if (!kProfile) return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "  %s %.0f ms\n", what, std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+  };
   // 2. Render (cached per TPS and page) and fill.
   auto blank = I.Blank(ti, page_index);
   if (!blank.ok()) return blank.status();
   cv::Mat img = blank->clone();
+  tick("render");
   Canvas c(img, I.s);
   Ink ink = PickInk(r);
   for (const NumberLayout& n : L.numbers) {
@@ -785,6 +818,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     for (int i = 0; i < k; ++i) StrayMark(c, L, ink, r);
   }
 
+  tick("fill");
   // 3. Photograph.
   cv::Matx33d mm_to_render(I.s, 0, 0, 0, I.s, 0, 0, 0, 1);
   if (o.photograph) {
@@ -795,6 +829,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     P.image = img;
     P.page_to_image = mm_to_render;
   }
+  tick("photograph");
   const cv::Point2d pc[4] = {{0, 0}, {L.width_mm, 0}, {L.width_mm, L.height_mm}, {0, L.height_mm}};
   for (int i = 0; i < 4; ++i) {
     cv::Vec3d q = P.page_to_image * cv::Vec3d(pc[i].x, pc[i].y, 1);
@@ -803,6 +838,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   P.jpeg_quality = UI(r, o.min_jpeg_quality, o.max_jpeg_quality);
   std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, P.jpeg_quality};
   if (!cv::imencode(".jpg", P.image, P.jpeg, params)) return Internal("JPEG encoding failed");
+  tick("jpeg");
   return P;
 }
 

@@ -3,7 +3,7 @@
 //
 //   rekap_train_digits --train-images train-images-idx3-ubyte.gz
 //     --train-labels train-labels-idx1-ubyte.gz --test-images t10k-images-idx3-ubyte.gz
-//     --test-labels t10k-labels-idx1-ubyte.gz --out data/models/digits.dnn --epochs 12 --seed 1
+//     --test-labels t10k-labels-idx1-ubyte.gz --out data/models/digits.dnn --epochs 12 --seed 20240214
 // (one command line; see docs/digits.md for the exact command used for the committed model)
 
 #include <dlfcn.h>

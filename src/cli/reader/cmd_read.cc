@@ -138,14 +138,17 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
 }
 
 Status RunRead(const ReadCmd& c) {
+  SingleThreaded();
   REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
   REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest(c.election, c.contest));
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
   REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
+  auto fast = FastDigitNet::Load(mpath);  // falls back to the dlib model if it cannot
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
+  o.fast = fast.ok() ? &*fast : nullptr;
   o.expected_tps = c.tps;
   o.expected_page = c.page;
   o.voters = c.voters;
@@ -302,10 +305,13 @@ Status RunBench(const BenchCmd& c) {
     }
   });
 
+  auto fast = FastDigitNet::Load(mpath);
+  if (!fast.ok()) std::cerr << "fast digit net unavailable, using dlib: " << fast.status().ToString() << "\n";
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
   o.model = &model;
+  o.fast = fast.ok() ? &*fast : nullptr;
   o.box_crops = c.tesseract_sample > 0;
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
