@@ -45,8 +45,10 @@ struct Command {
   std::string reason;   // required for corrections and acceptances
   std::optional<Hash> photo;
   // Field id -> value, for submissions and corrections. Every field given must exist in the
-  // contest's form and hold 0..999. Submissions may omit fields (not yet received).
+  // contest's form and hold 0..999, and every field of the form must be given, unless
+  // `partial` (then an omitted field is "not yet received", never zero).
   std::map<std::string, Value> values;
+  bool partial = false;
   // Imports of another system's data keep values above the form's maximum (up to 999,999)
   // as they were, flagged by the range rule, instead of refusing the whole file.
   bool keep_out_of_range = false;

@@ -102,6 +102,7 @@ Status RunImportResults(const std::string& format, const std::string& file, cons
     c.author = "rekap-import";
     c.values = rows[i].values;
     c.keep_out_of_range = true;
+    c.partial = true;  // empty cells: not yet received
     Status st = engine->Check(c);
     if (!st.ok()) return Status(st.code(), file + ":" + std::to_string(rows[i].line) + ": " + st.message());
     commands.push_back(std::move(c));

@@ -10,6 +10,7 @@ namespace {
 struct Args {
   std::string contest, tps, source = "kpps", author, reason, photo;
   std::vector<std::string> values;
+  bool partial = false;
 };
 
 Status ParseValues(const std::vector<std::string>& items, std::map<std::string, Value>* out) {
@@ -42,6 +43,9 @@ Status Run(EventKind kind, const Args& a) {
   c.source = a.source;
   c.author = a.author;
   c.reason = a.reason;
+  // A correction names only the fields it changes; the others keep their current values,
+  // so it is as complete as the result it corrects.
+  c.partial = a.partial || kind == EventKind::kCorrection;
   if (!a.photo.empty()) {
     auto h = HashFromHex(a.photo);
     if (!h.ok()) return InvalidArgument("kolom 'photo': SHA-256 heksadesimal 64 karakter / field 'photo': 64 hex characters of SHA-256");
@@ -102,6 +106,8 @@ void AddSubmit(CLI::App& app) {
   Common(s, sub, true);
   s->add_option("--source", sub.source, "sumber / source: kpps, saksi:01, ...")->capture_default_str();
   s->add_option("--photo", sub.photo, "SHA-256 foto / photo SHA-256 (hex)");
+  s->add_flag("--partial", sub.partial,
+              "sebagian kolom; sisanya belum diterima / some fields only, the rest not yet received");
   s->callback([] { ExitCode() = [] { Status st = Run(EventKind::kSubmission, sub); return st.ok() ? 0 : Fail(st); }(); });
 
   auto* c = app.add_subcommand("correct", "koreksi hasil dengan alasan / correct a result with a reason");

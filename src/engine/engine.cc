@@ -303,6 +303,14 @@ Status Engine::Prepare(const Command& c, Event* out, ContestTally** tally_out, i
   if (Status enc = CheckEncodable(e); !enc.ok()) {
     return InvalidArgument("teks tidak sah / invalid text: " + enc.message());
   }
+  if (!c.partial && e.kind != EventKind::kAcceptance && e.values.size() != form.size()) {
+    size_t k = 0;  // the first field of the form not given (e.values is sorted by field)
+    while (k < e.values.size() && e.values[k].field == k) ++k;
+    const std::string& missing = form.fields()[k].id;
+    return InvalidArgument("kolom '" + missing + "' tidak diisi (aturan lengkap: setiap kolom formulir wajib) / field '" +
+                           missing + "' missing (rule lengkap: every field of the form is required; " +
+                           std::to_string(form.size() - e.values.size()) + " missing)");
+  }
   *tally_out = tally;
   *tps_out = t;
   return Status::Ok();
