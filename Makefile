@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build build-asan demo test test-fast bench bench-micro clean format
+.PHONY: all deps build build-asan demo test test-fast test-reader bench bench-micro clean format
 
 all: build
 
@@ -30,6 +30,13 @@ demo: build
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE slow
+
+# The form reader (issue 3, in progress): its packages, build and tests. Not part of `make test` yet.
+test-reader:
+	REKAP_WITH_READER=1 ./scripts/install-deps.sh
+	cmake -S . -B build-reader $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKAP_READER=ON
+	cmake --build build-reader -j $(JOBS)
+	cd build-reader && ctest --output-on-failure -j $(JOBS) -L reader
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
