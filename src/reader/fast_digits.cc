@@ -33,14 +33,18 @@ constexpr int kFormatVersion = 1;
 template <typename ConLayer, typename AffineLayer>
 Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, cv::Mat* w, cv::Mat* b) {
   const dlib::tensor& p = con.layer_details().get_layer_params();
-  const dlib::tensor& a = aff.layer_details().get_layer_params();
+  // affine_ keeps gamma and beta outside its (empty) trainable parameters.
+  const auto gi = aff.layer_details().get_gamma();
+  const auto bi = aff.layer_details().get_beta();
+  const dlib::tensor& g = gi.get();
+  const dlib::tensor& bt = bi.get();
   const long nf = con.layer_details().num_filters();
   const long fsize = long(k) * 5 * 5;
-  if (long(p.size()) != nf * fsize + nf || long(a.size()) != 2 * nf)
+  if (long(p.size()) != nf * fsize + nf || long(g.size()) != nf || long(bt.size()) != nf)
     return InvalidArgument("unexpected convolution/affine parameter sizes");
   const float* pp = p.host();
-  const float* gamma = a.host();
-  const float* beta = a.host() + nf;
+  const float* gamma = g.host();
+  const float* beta = bt.host();
   const int wshape[4] = {int(nf), k, 5, 5};
   *w = cv::Mat(4, wshape, CV_32F);
   *b = cv::Mat(1, int(nf), CV_32F);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <opencv2/imgproc.hpp>
 
@@ -17,47 +18,86 @@ BubbleRow MeasureBubbleRow(const cv::Mat& grey, const std::array<cv::Point2f, 10
   paper = std::max(paper, 1.0);
   for (int v = 0; v < 10; ++v) {
     const cv::Point2f c = centers[size_t(v)];
-    const int x0 = std::max(0, int(std::floor(c.x - r))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + r)));
-    const int y0 = std::max(0, int(std::floor(c.y - r))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + r)));
-    double sum = 0;
-    int n = 0;
+    const float rw = radius * 0.8f;
+    const int x0 = std::max(0, int(std::floor(c.x - rw))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + rw)));
+    const int y0 = std::max(0, int(std::floor(c.y - rw))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + rw)));
+    double sum = 0, rsum = 0;
+    int n = 0, inked = 0, rn = 0, rinked = 0;
+    const float ri2 = (radius * 0.5f) * (radius * 0.5f), ro2 = (radius * 0.8f) * (radius * 0.8f);
+    static const double kInkT = std::getenv("REKAP_INK_T") ? std::atof(std::getenv("REKAP_INK_T")) : 0.55;
+    const double ink_level = paper * kInkT;  // a pixel absorbing 45 % of the light is ink
     for (int y = y0; y <= y1; ++y) {
       const uint8_t* p = grey.ptr<uint8_t>(y);
       const float dy = float(y) - c.y;
       for (int x = x0; x <= x1; ++x) {
         const float dx = float(x) - c.x;
-        if (dx * dx + dy * dy > r2) continue;
+        const float d2 = dx * dx + dy * dy;
+        if (d2 >= ri2 && d2 <= ro2) {
+          rsum += std::max(0.0, paper - p[x]);
+          rinked += p[x] < ink_level;
+          ++rn;
+        }
+        if (d2 > r2) continue;
         sum += std::max(0.0, paper - p[x]);
+        inked += p[x] < ink_level;
         ++n;
       }
     }
     dark[size_t(v)] = n > 0 ? sum / n / paper : 0;
+    row.ink[size_t(v)] = n > 0 ? double(inked) / n : 0;
+    row.ring_dark[size_t(v)] = rn > 0 ? rsum / rn / paper : 0;
+    row.ring_ink[size_t(v)] = rn > 0 ? double(rinked) / rn : 0;
   }
-  std::array<double, 10> sorted = dark;
-  std::nth_element(sorted.begin(), sorted.begin() + 4, sorted.end());
-  const double lo4 = sorted[4];
-  std::nth_element(sorted.begin(), sorted.begin() + 5, sorted.end());
-  const double baseline = (lo4 + sorted[5]) / 2;  // median: most bubbles of a row are empty
+  row.dark = dark;
+  ScoreBubbleRow(&row, nullptr, opt);
+  return row;
+}
+
+void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, const OmrOptions& opt) {
+  std::array<double, 10> base{};
+  if (baseline != nullptr) {
+    base = *baseline;
+  } else {
+    // The row's median: most bubbles of a row are empty.
+    std::array<double, 10> sorted = row->ink;
+    std::nth_element(sorted.begin(), sorted.begin() + 4, sorted.end());
+    const double lo4 = sorted[4];
+    std::nth_element(sorted.begin(), sorted.begin() + 5, sorted.end());
+    base.fill((lo4 + sorted[5]) / 2);
+  }
+  row->marks = row->unclear = 0;
+  row->marked = -1;
   for (int v = 0; v < 10; ++v) {
-    const double s = dark[size_t(v)] - baseline;
-    row.score[size_t(v)] = s;
+    const double s = row->ink[size_t(v)] - base[size_t(v)];
+    row->score[size_t(v)] = s;
     if (s >= opt.mark) {
-      ++row.marks;
-      row.marked = v;
+      ++row->marks;
+      row->marked = v;
     } else if (s >= opt.clear) {
-      ++row.unclear;
+      ++row->unclear;
     }
   }
-  if (row.marks != 1 || row.unclear > 0) row.marked = -1;
+  if (row->marks != 1 || row->unclear > 0) row->marked = -1;
   for (int v = 0; v < 10; ++v) {
-    if (row.empty()) {
-      row.likelihood[size_t(v)] = 1.0;
+    if (row->empty()) {
+      row->likelihood[size_t(v)] = 1.0;
       continue;
     }
-    const double t = std::clamp((row.score[size_t(v)] - opt.clear) / (opt.mark - opt.clear), 0.0, 1.0);
-    row.likelihood[size_t(v)] = opt.epsilon + (1 - opt.epsilon) * t;
+    const double t = std::clamp((row->score[size_t(v)] - opt.clear) / (opt.mark - opt.clear), 0.0, 1.0);
+    row->likelihood[size_t(v)] = opt.epsilon + (1 - opt.epsilon) * t;
   }
-  return row;
+}
+
+std::array<double, 10> PageBubbleBaseline(const std::vector<const BubbleRow*>& rows) {
+  std::array<double, 10> base{};
+  if (rows.size() < 3) return base;
+  std::vector<double> xs(rows.size());
+  for (int v = 0; v < 10; ++v) {
+    for (size_t i = 0; i < rows.size(); ++i) xs[i] = rows[i]->ink[size_t(v)];
+    std::nth_element(xs.begin(), xs.begin() + long(xs.size() / 2), xs.end());
+    base[size_t(v)] = xs[xs.size() / 2];
+  }
+  return base;
 }
 
 namespace {

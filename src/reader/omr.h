@@ -15,18 +15,21 @@
 
 namespace rekap::reader {
 
-// Darkness thresholds of a bubble, as the share of light absorbed relative to the local paper
-// (0 = paper, 1 = black), above the row's own baseline (the median of its ten bubbles, which
-// absorbs the printed outline and label).
+// Thresholds on a bubble's score: the share of its inner disc (72 % of the radius, inside the
+// printed outline) covered by ink (pixels absorbing >= 45 % of the local paper's light), above
+// the row's own baseline (the median of its ten bubbles).
 struct OmrOptions {
-  double mark = 0.22;   // at or above: marked
-  double clear = 0.10;  // below: certainly not marked; in between: unclear
+  double mark = 0.06;   // at or above: marked
+  double clear = 0.02;  // below: certainly not marked; in between: unclear
   double epsilon = 1e-3;  // likelihood of a value whose bubble is clearly unmarked
 };
 
 // One row of ten bubbles (one digit position of a number).
 struct BubbleRow {
   std::array<double, 10> score{};  // darkness above the row's baseline
+  std::array<double, 10> dark{};   // mean darkness inside the bubble (0 paper .. 1 black)
+  std::array<double, 10> ink{};    // share of the bubble's pixels that are ink
+  std::array<double, 10> ring_dark{}, ring_ink{};  // the same on the ring 0.5..0.8 R (no label)
   int marked = -1;      // the single clearly marked value, or -1
   int marks = 0;        // bubbles at or above `mark`
   int unclear = 0;      // bubbles between `clear` and `mark`
@@ -68,6 +71,15 @@ struct NumberReading {
 // row: 0 or nothing) with a single clear mark, or is empty or has the digit among several marks
 // (then counted in `*unconfirmed`). False if some row's marks exclude the digit.
 bool OmrCompatible(const NumberReading& n, Value v, int* unconfirmed);
+
+// (Re)computes a measured row's scores, marks and likelihoods against `baseline` (per value:
+// the ink share of an unmarked bubble, e.g. its printed label), or against the row's own
+// median when null.
+void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, const OmrOptions& opt = {});
+
+// Per value, the median ink share over all the rows of a page: an unmarked bubble's printed
+// label and outline (each value's label recurs in every row; few rows mark any given value).
+std::array<double, 10> PageBubbleBaseline(const std::vector<const BubbleRow*>& rows);
 
 // Combines boxes and bubbles over every value 0..max_value. Leading positions may be blank
 // boxes or a written 0, and unmarked rows or a marked 0. Keeps the `k` most probable values.

@@ -214,10 +214,10 @@ int DictFor(std::string_view name) {
 
 cv::Ptr<cv::aruco::DetectorParameters> FastParams() {
   auto p = cv::aruco::DetectorParameters::create();
-  p->adaptiveThreshWinSizeMin = 7;
-  p->adaptiveThreshWinSizeMax = 23;
-  p->adaptiveThreshWinSizeStep = 16;
-  p->minMarkerPerimeterRate = 0.04;
+  p->adaptiveThreshWinSizeMin = 21;
+  p->adaptiveThreshWinSizeMax = 21;
+  p->adaptiveThreshWinSizeStep = 10;
+  p->minMarkerPerimeterRate = 0.06;
   p->cornerRefinementMethod = cv::aruco::CORNER_REFINE_NONE;
   return p;
 }
@@ -275,10 +275,23 @@ cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
     *to_work = 1;
     return work;
   }
-  const double f = double(max_side) / longer;
-  cv::Mat det;
-  cv::resize(work, det, cv::Size(), f, f, cv::INTER_AREA);
-  *to_work = 1 / f;
+  // Halve with pyrDown (cheap, anti-aliased) while more than twice too large, then linear.
+  cv::Mat det = work;
+  double f = 1;
+  while (std::max(det.cols, det.rows) >= 2 * max_side) {
+    cv::Mat half;
+    cv::pyrDown(det, half);
+    det = half;
+    f *= 0.5;
+  }
+  const double g = double(max_side) / std::max(det.cols, det.rows);
+  if (g < 1) {
+    cv::Mat r;
+    cv::resize(det, r, cv::Size(), g, g, cv::INTER_LINEAR);
+    det = r;
+    f *= g;
+  }
+  *to_work = double(work.cols) / det.cols;
   return det;
 }
 
@@ -344,15 +357,23 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L) {
   std::vector<Marker> ms;
   for (int attempt = 0; attempt < 3; ++attempt) {
     double to_work = 1;
-    cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    cv::Mat det = DetectionImage(work, attempt == 0 ? 1000 : attempt == 1 ? 1400 : 100000, &to_work);
     auto params = FastParams();
+    if (attempt == 1) {
+      params->adaptiveThreshWinSizeMin = 7;
+      params->adaptiveThreshWinSizeMax = 37;
+      params->minMarkerPerimeterRate = 0.03;
+    }
     if (attempt == 2) {
+      params->minMarkerPerimeterRate = 0.02;
       params->adaptiveThreshWinSizeMin = 3;
       params->adaptiveThreshWinSizeMax = 53;
       params->adaptiveThreshWinSizeStep = 10;
       params->adaptiveThreshConstant = 10;
     }
+    Prof().Mark("prep");
     ms = DetectMarkers(det, to_work, cv::aruco::DICT_4X4_50, params);
+    Prof().Mark(attempt == 0 ? "aruco0" : attempt == 1 ? "aruco1" : "aruco2");
     loc.detect_scale = to_work;
     std::set<int> have;
     for (const Marker& m : ms)
@@ -411,64 +432,88 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L) {
   return loc;
 }
 
-// KPU's corner checkers: two dark squares of similar size touching at one corner. Returns the
-// touching points (in working px). `quarter_px`: the expected side of one black square.
-std::vector<cv::Point2f> FindCheckers(const cv::Mat& work, double quarter_px) {
-  std::vector<cv::Point2f> out;
-  // Work at a scale where one black square is about 14 px.
-  const double f = std::clamp(14.0 / std::max(1.0, quarter_px), 0.1, 1.0);
-  cv::Mat det;
-  if (f < 0.99) cv::resize(work, det, cv::Size(), f, f, cv::INTER_AREA);
-  else det = work;
-  const double to_work = 1.0 / (f < 0.99 ? f : 1.0);
-  const double exp_det = quarter_px / to_work;
-  cv::Mat bin;
-  const int block = std::clamp(int(exp_det * 3) | 1, 11, 151);
-  cv::adaptiveThreshold(det, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C, cv::THRESH_BINARY_INV, block, 10);
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(bin, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
-  struct Sq {
-    std::vector<cv::Point2f> q;
-    cv::Point2f c;
-    double side;
-  };
-  std::vector<Sq> sq;
-  const double min_side = std::max(4.0, exp_det * 0.4), max_side = exp_det * 2.5;
-  for (const auto& c : contours) {
-    if (c.size() < 4) continue;
-    const double area = std::abs(cv::contourArea(c));
-    if (area < min_side * min_side || area > max_side * max_side) continue;
-    std::vector<cv::Point> approx;
-    cv::approxPolyDP(c, approx, cv::arcLength(c, true) * 0.06, true);
-    if (approx.size() != 4 || !cv::isContourConvex(approx)) continue;
-    Sq s;
-    for (const auto& p : approx) {
-      s.q.emplace_back(float(p.x), float(p.y));
-      s.c += cv::Point2f(float(p.x), float(p.y)) * 0.25f;
+// A template of a KPU corner checker (2x2, top-left and bottom-right quarters black, in page
+// orientation) as homography H (mm -> px of an image scaled by `f`) shows it, centred on its
+// predicted position `c` (px), with half size h.
+cv::Mat CheckerTemplate(const cv::Matx33d& H, const Rect& box, cv::Point2d* c, int* h) {
+  *c = Apply(H, box.cx(), box.cy());
+  const cv::Point2d e = Apply(H, box.cx() + box.w / 2, box.cy());
+  const cv::Point2d e2 = Apply(H, box.cx(), box.cy() + box.h / 2);
+  const double half_px = std::max({3.0, cv::norm(e - *c), cv::norm(e2 - *c)});
+  *h = int(std::ceil(half_px * 1.35));
+  if (*h > 150 || !std::isfinite(c->x) || !std::isfinite(c->y)) return {};
+  const cv::Matx33d Hi = H.inv();
+  cv::Mat tpl(2 * *h + 1, 2 * *h + 1, CV_8UC1);
+  for (int y = -*h; y <= *h; ++y)
+    for (int x = -*h; x <= *h; ++x) {
+      const cv::Point2d m = Apply(Hi, c->x + x, c->y + y);
+      const double dx = m.x - box.cx(), dy = m.y - box.cy();
+      uint8_t v = 255;
+      if (std::abs(dx) <= box.w / 2 && std::abs(dy) <= box.h / 2) v = (dx < 0) == (dy < 0) ? 0 : 255;
+      tpl.at<uint8_t>(y + *h, x + *h) = v;
     }
-    s.side = std::sqrt(area);
-    sq.push_back(std::move(s));
-    if (sq.size() > 20000) break;
+  return tpl;
+}
+
+// Best normalized cross-correlation of `tpl` (half size h) within +-radius px of c in `img`.
+std::optional<std::pair<cv::Point2d, double>> MatchAround(const cv::Mat& img, const cv::Mat& tpl, int h,
+                                                           cv::Point2d c, double radius) {
+  const int r = int(std::ceil(radius));
+  cv::Rect win(int(std::floor(c.x)) - r - h, int(std::floor(c.y)) - r - h, 2 * (r + h) + 1, 2 * (r + h) + 1);
+  win &= cv::Rect(0, 0, img.cols, img.rows);
+  if (win.width <= tpl.cols || win.height <= tpl.rows) return std::nullopt;
+  cv::Mat score;
+  try {
+    cv::matchTemplate(img(win), tpl, score, cv::TM_CCOEFF_NORMED);
+  } catch (const cv::Exception&) {
+    return std::nullopt;
   }
-  // Pairs: near each other (centres about one diagonal apart), touching at a vertex.
-  std::sort(sq.begin(), sq.end(), [](const Sq& a, const Sq& b) { return a.c.x < b.c.x; });
-  for (size_t i = 0; i < sq.size(); ++i)
-    for (size_t j = i + 1; j < sq.size() && sq[j].c.x - sq[i].c.x < 2.5 * max_side; ++j) {
-      const double ratio = sq[i].side / sq[j].side;
-      if (ratio < 0.6 || ratio > 1.66) continue;
-      const double dc = cv::norm(sq[i].c - sq[j].c);
-      const double s = (sq[i].side + sq[j].side) / 2;
-      if (dc < 1.1 * s || dc > 1.8 * s) continue;
-      const double tol = 0.3 * s + 1.5;
-      for (const auto& a : sq[i].q)
-        for (const auto& b : sq[j].q)
-          if (cv::norm(a - b) < tol) {
-            const cv::Point2f m = (a + b) * 0.5f;
-            if ((sq[i].c - m).dot(sq[j].c - m) >= 0) continue;
-            out.push_back(m * float(to_work));
-          }
-    }
-  return out;
+  double best = 0;
+  cv::Point at;
+  cv::minMaxLoc(score, nullptr, &best, nullptr, &at);
+  if (!std::isfinite(best)) return std::nullopt;
+  return std::make_pair(cv::Point2d(win.x + at.x + h, win.y + at.y + h), best);
+}
+
+// Finds a KPU corner checker near where homography H (mm -> working px) puts it, within
+// +-radius px: a coarse search on a reduced copy (`small`, scale f of `work`) when the window is
+// large, then a fine one, then the saddle point, sub-pixel.
+std::optional<cv::Point2f> MatchChecker(const cv::Mat& work, const cv::Mat& small, double f,
+                                        const cv::Matx33d& H, const Rect& box, double radius) {
+  cv::Point2d c;
+  int h = 0;
+  if (radius > 24 && f < 0.99) {
+    const cv::Matx33d S(f, 0, 0, 0, f, 0, 0, 0, 1);
+    cv::Point2d cs;
+    int hs = 0;
+    cv::Mat ts = CheckerTemplate(S * H, box, &cs, &hs);
+    if (ts.empty()) return std::nullopt;
+    auto m = MatchAround(small, ts, hs, cs, radius * f);
+    if (Prof().on) std::fprintf(stderr, "  coarse score %.3f\n", m ? m->second : -1.0);
+    if (!m || m->second < 0.65) return std::nullopt;
+    const cv::Point2d shift = m->first * (1 / f) - Apply(H, box.cx(), box.cy());
+    const cv::Matx33d T(1, 0, shift.x, 0, 1, shift.y, 0, 0, 1);
+    cv::Mat tpl = CheckerTemplate(T * H, box, &c, &h);
+    if (tpl.empty()) return std::nullopt;
+    auto fine = MatchAround(work, tpl, h, c, 2.5 / f);
+    if (!fine || fine->second < 0.55) return std::nullopt;
+    c = fine->first;
+  } else {
+    cv::Mat tpl = CheckerTemplate(H, box, &c, &h);
+    if (tpl.empty()) return std::nullopt;
+    auto m = MatchAround(work, tpl, h, c, radius);
+    if (Prof().on) std::fprintf(stderr, "  score %.3f\n", m ? m->second : -1.0);
+    if (!m || m->second < 0.55) return std::nullopt;
+    c = m->first;
+  }
+  std::vector<cv::Point2f> pt = {cv::Point2f(float(c.x), float(c.y))};
+  const int sw = std::clamp(int(h / 1.35 * 0.5), 2, 15);
+  try {
+    cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
+                     cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+  } catch (const cv::Exception&) {
+  }
+  return pt[0];
 }
 
 // The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
@@ -530,59 +575,103 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
     loc.failure = MakeReason(reason::kPageNotFound, "AprilTag geometry");
     return loc;
   }
-  // Checker centres, assigned to the nearest prediction.
+  // Checker centres: nearest corners first, each found by matching a template of the checker
+  // as the current homography predicts it (scale, rotation, perspective) in a window around
+  // its predicted place, then refined to the saddle point; each improves the next prediction.
   const double tag_scale = tag->side / pm.box.w;  // px per mm near the tag
-  const double checker_side_px = tag_scale * L.fiducials[0].box.w / 2;  // one quarter
-  std::vector<cv::Point2f> cand = FindCheckers(work, checker_side_px);
-  std::vector<cv::Point2f> mm = tmm, px = tpx;
+  // found[k]: checker k's centre in working px.
+  std::vector<std::optional<cv::Point2f>> at(L.fiducials.size());
+  auto fit_points = [&](int skip, std::vector<cv::Point2f>* mm, std::vector<cv::Point2f>* px) {
+    *mm = tmm;
+    *px = tpx;
+    for (size_t k = 0; k < at.size(); ++k)
+      if (at[k] && int(k) != skip) {
+        mm->emplace_back(float(L.fiducials[k].box.cx()), float(L.fiducials[k].box.cy()));
+        px->push_back(*at[k]);
+      }
+  };
+  auto homography = [&](int skip, cv::Matx33d* H) {
+    std::vector<cv::Point2f> mm, px;
+    fit_points(skip, &mm, &px);
+    if (mm.size() < 4) return false;
+    try {
+      cv::Mat h = cv::findHomography(mm, px, 0);
+      if (h.empty()) return false;
+      *H = cv::Matx33d(h);
+    } catch (const cv::Exception&) {
+      return false;
+    }
+    return true;
+  };
   int found = 0;
-  // Nearest corners first; each found checker improves the prediction of the next.
-  std::vector<size_t> order(L.fiducials.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    auto d = [&](size_t i) {
-      return std::hypot(L.fiducials[i].box.cx() - pm.box.cx(), L.fiducials[i].box.cy() - pm.box.cy());
-    };
-    return d(a) < d(b);
-  });
-  cv::Matx33d Hc = H0;
-  for (size_t k : order) {
-    const Fiducial& f = L.fiducials[k];
-    const cv::Point2d pred = Apply(Hc, f.box.cx(), f.box.cy());
-    const double dist_mm = std::hypot(f.box.cx() - pm.box.cx(), f.box.cy() - pm.box.cy());
-    const double tol = tag_scale * (found == 0 ? 0.25 : 0.12) * dist_mm + 4 * checker_side_px;
-    int bi = -1;
-    double bd = tol;
-    for (size_t i = 0; i < cand.size(); ++i) {
-      const double d = cv::norm(cv::Point2d(cand[i]) - pred);
-      if (d < bd) {
-        bd = d;
-        bi = int(i);
+  {
+    // A reduced copy for coarse searches: one checker quarter about 5 px.
+    const double quarter_px = tag_scale * L.fiducials[0].box.w / 2;
+    const double fs = std::clamp(5.0 / std::max(1.0, quarter_px), 0.1, 1.0);
+    cv::Mat small;
+    if (fs < 0.99) cv::resize(work, small, cv::Size(), fs, fs, cv::INTER_AREA);
+    else small = work;
+    cv::Matx33d Hc = H0;
+    try {  // the tag alone: affine (a homography from a small cluster extrapolates wildly)
+      cv::Mat A = cv::estimateAffine2D(tmm, tpx);
+      if (!A.empty()) {
+        const cv::Matx23d a(A);
+        Hc = cv::Matx33d(a(0, 0), a(0, 1), a(0, 2), a(1, 0), a(1, 1), a(1, 2), 0, 0, 1);
+      }
+    } catch (const cv::Exception&) {
+    }
+    for (size_t k : order) {
+      const Fiducial& f = L.fiducials[k];
+      const double dist_mm = std::hypot(f.box.cx() - pm.box.cx(), f.box.cy() - pm.box.cy());
+      const double radius = std::max(12.0, tag_scale * (found < 3 ? 0.25 : 0.06) * dist_mm);
+      at[k] = MatchChecker(work, small, fs, Hc, f.box, radius);
+      if (Prof().on) {
+        const cv::Point2d pr = Apply(Hc, f.box.cx(), f.box.cy());
+        std::fprintf(stderr, "checker %zu pred (%.0f,%.0f) r=%.0f -> %s\n", k, pr.x, pr.y, radius,
+                     at[k] ? "found" : "none");
+      }
+      if (!at[k]) continue;
+      ++found;
+      std::vector<cv::Point2f> mm, px;
+      fit_points(-1, &mm, &px);
+      if (found < 3) {  // affine while the points lie along one edge
+        try {
+          cv::Mat A = cv::estimateAffine2D(mm, px, cv::noArray(), cv::LMEDS);
+          if (!A.empty()) {
+            const cv::Matx23d a(A);
+            Hc = cv::Matx33d(a(0, 0), a(0, 1), a(0, 2), a(1, 0), a(1, 1), a(1, 2), 0, 0, 1);
+          }
+        } catch (const cv::Exception&) {
+        }
+      } else {
+        homography(-1, &Hc);
       }
     }
-    if (bi < 0) continue;
-    mm.emplace_back(float(f.box.cx()), float(f.box.cy()));
-    px.push_back(cand[size_t(bi)]);
-    ++found;
-    cv::Matx33d Hn;
-    if (FitHomography(mm, px, std::max(3.0, tag->side * 0.1), mm.size() - 1, &Hn)) Hc = Hn;
+    // Leave one out: each checker is searched again, closely, where the others put it; a
+    // wrong match from the wide first search (a table corner, a filled bubble) moves.
+    const double tol = std::max(4.0, 3.0 * tag_scale);  // ~3 mm
+    for (int pass = 0; pass < 2 && found >= 3; ++pass)
+      for (size_t k = 0; k < at.size(); ++k) {
+        cv::Matx33d Hk;
+        if (!homography(int(k), &Hk)) continue;
+        const Fiducial& f = L.fiducials[k];
+        const cv::Point2d pr = Apply(Hk, f.box.cx(), f.box.cy());
+        if (at[k] && cv::norm(cv::Point2d(*at[k]) - pr) <= tol) continue;
+        auto again = MatchChecker(work, small, fs, Hk, f.box, 3 * tol);
+        if (Prof().on)
+          std::fprintf(stderr, "recheck %zu: %s\n", k, again ? "moved/found" : "dropped");
+        if (at[k] && !again) --found;
+        if (!at[k] && again) ++found;
+        at[k] = again;
+      }
   }
   if (found < 3) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
                                                         std::to_string(found) + " of 4");
     return loc;
   }
-  // Refine the checker centres (saddle points) at working resolution.
-  {
-    std::vector<cv::Point2f> c(px.begin() + 4, px.end());
-    const int win = std::clamp(int(checker_side_px * 0.3), 3, 15);
-    try {
-      cv::cornerSubPix(work, c, cv::Size(win, win), cv::Size(-1, -1),
-                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
-      std::copy(c.begin(), c.end(), px.begin() + 4);
-    } catch (const cv::Exception&) {
-    }
-  }
+  std::vector<cv::Point2f> mm, px;
+  fit_points(-1, &mm, &px);
   // Fit: the checkers dominate; the tag's corners only help (and are inliers if consistent).
   if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), size_t(found), &loc.H) ||
       !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
@@ -680,6 +769,32 @@ Result<std::vector<PageLayout>> Layouts(const ReadOptions& o) {
   return out;
 }
 
+// Whether a digit box crop has ink in its central part (a digit always crosses it; leftovers
+// of the printed border, blurred into the crop's edges, do not).
+bool InkInCentre(const cv::Mat& crop) {
+  const cv::Rect c(crop.cols / 5, crop.rows / 6, crop.cols - 2 * (crop.cols / 5), crop.rows - 2 * (crop.rows / 6));
+  if (c.width < 2 || c.height < 2) return true;
+  const double paper = PaperLevel(crop, 0.75);
+  cv::Mat centre;
+  cv::blur(crop(c), centre, cv::Size(3, 3));
+  double lo = 0;
+  cv::minMaxLoc(centre, &lo, nullptr);
+  // NormalizeDigitCrop's minimum contrast is 40 of 255 below the paper.
+  return (paper - lo) * 255.0 / std::max(paper, 64.0) >= 40;
+}
+
+// Paints a band of `w` px along the crop's edges with the paper level.
+void WhitenEdges(cv::Mat* crop, int w) {
+  const double paper = PaperLevel(*crop, 0.75);
+  const cv::Scalar v(paper);
+  w = std::min({w, crop->cols / 4, crop->rows / 4});
+  if (w <= 0) return;
+  (*crop)(cv::Rect(0, 0, crop->cols, w)).setTo(v);
+  (*crop)(cv::Rect(0, crop->rows - w, crop->cols, w)).setTo(v);
+  (*crop)(cv::Rect(0, 0, w, crop->rows)).setTo(v);
+  (*crop)(cv::Rect(crop->cols - w, 0, w, crop->rows)).setTo(v);
+}
+
 // Reads the numbers of a located page.
 void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, const Form& form,
                  const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
@@ -697,39 +812,69 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     FieldReading& fr = obs->fields[i];
     fr.field = n.field;
     fr.page = L.page;
-    // Digit boxes: each box, borders at the crop's edges, at ~80 px per box height.
-    const double ds = std::clamp(50.0 / std::max(1.0, n.digit_boxes[0].h), 1.0, 40.0);
+    // One warp per number (digit boxes and bubbles) at ~50 px per box height and ~20 px per
+    // bubble; the boxes and bubble rows are sub-rectangles of it.
+    Rect br = n.bubbles[0][0];
+    for (const auto& row : n.bubbles)
+      for (const Rect& r : row) br = Union(br, r);
+    br = Expand(br, n.bubbles[0][0].w * 0.25);
+    const Rect region = Union(Union(n.digit_boxes[0], n.digit_boxes[2]), br);
+    const double s = std::clamp(std::max(50.0 / std::max(1.0, n.digit_boxes[0].h),
+                                         20.0 / std::max(0.5, n.bubbles[0][0].w)),
+                                1.0, 40.0);
+    const cv::Mat nc = WarpRegion(work, H, region, s);
+    auto sub = [&](const Rect& r) {
+      cv::Rect px(int(std::lround((r.x - region.x) * s)), int(std::lround((r.y - region.y) * s)),
+                  int(std::lround(r.w * s)), int(std::lround(r.h * s)));
+      return px & cv::Rect(0, 0, nc.cols, nc.rows);
+    };
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
       const double inset = std::min(n.box_line_mm + 0.4, n.digit_boxes[size_t(p)].w * 0.15);
-      const Rect b = Expand(n.digit_boxes[size_t(p)], -inset);
-      cv::Mat crop = WarpRegion(work, H, b, ds);
-      if (o.box_crops) fr.box_crops[size_t(p)] = crop;
-      auto nd = NormalizeDigitCrop(crop);
+      const cv::Rect bpx = sub(Expand(n.digit_boxes[size_t(p)], -inset));
+      if (bpx.width < 8 || bpx.height < 8) continue;
+      const cv::Mat crop = nc(bpx);
+      if (o.box_crops || !o.debug_dir.empty()) fr.box_crops[size_t(p)] = crop.clone();
       BoxEvidence& be = ev[i].boxes[size_t(p)];
+      if (!InkInCentre(crop)) continue;  // an empty box (residue of the border is not ink)
+      cv::Mat clean = crop.clone();
+      WhitenEdges(&clean, std::max(1, int(std::lround(0.35 * s))));
+      auto nd = NormalizeDigitCrop(clean);
       if (nd.ok() && !nd->empty) {
         be.empty = false;
         batch.push_back(nd->pixels);
         where.push_back({i, p});
       }
     }
-    // Bubbles: one crop for the three rows, paper level from the gaps.
-    Rect br = n.bubbles[0][0];
-    for (const auto& row : n.bubbles)
-      for (const Rect& r : row) br = Union(br, r);
-    br = Expand(br, n.bubbles[0][0].w * 0.25);
-    const double bs = std::clamp(20.0 / std::max(0.5, n.bubbles[0][0].w), 1.0, 40.0);
-    cv::Mat bc = WarpRegion(work, H, br, bs);
+    // Bubbles: darkness against the paper level of the bubble area (its gaps are paper).
+    const cv::Rect bpx = sub(br);
+    const cv::Mat bc = nc(bpx);
     const double paper = PaperLevel(bc, 0.90);
+    if (std::getenv("REKAP_DUMP_BC")) {
+      cv::Mat dbg;
+      cv::cvtColor(bc, dbg, cv::COLOR_GRAY2BGR);
+      for (int p = 0; p < 3; ++p)
+        for (int v = 0; v < 10; ++v) {
+          const Rect& r = n.bubbles[size_t(p)][size_t(v)];
+          cv::circle(dbg, cv::Point2d((r.cx() - region.x) * s - 0.5 - bpx.x, (r.cy() - region.y) * s - 0.5 - bpx.y),
+                     int(r.w * s / 2 * 0.72), cv::Scalar(0, 0, 255), 1);
+        }
+      cv::imwrite("/tmp/bc-" + n.field + ".png", dbg);
+    }
     for (int p = 0; p < 3; ++p) {
       std::array<cv::Point2f, 10> centers;
       for (int v = 0; v < 10; ++v) {
         const Rect& r = n.bubbles[size_t(p)][size_t(v)];
-        centers[size_t(v)] = cv::Point2f(float((r.cx() - br.x) * bs - 0.5), float((r.cy() - br.y) * bs - 0.5));
+        centers[size_t(v)] = cv::Point2f(float((r.cx() - region.x) * s - 0.5 - bpx.x),
+                                         float((r.cy() - region.y) * s - 0.5 - bpx.y));
       }
       ev[i].rows[size_t(p)] =
-          MeasureBubbleRow(bc, centers, float(n.bubbles[size_t(p)][0].w * bs / 2), paper, omr_opt);
-      fr.row_mark[size_t(p)] = ev[i].rows[size_t(p)].marked;
+          MeasureBubbleRow(bc, centers, float(n.bubbles[size_t(p)][0].w * s / 2), paper, omr_opt);
+      for (int v = 0; v < 10; ++v) {
+        static const bool ring = std::getenv("REKAP_RING") != nullptr;
+        fr.bubble_dark[size_t(p)][size_t(v)] = float(ring ? ev[i].rows[size_t(p)].ring_dark[size_t(v)] : ev[i].rows[size_t(p)].dark[size_t(v)]);
+        fr.bubble_ink[size_t(p)][size_t(v)] = float(ring ? ev[i].rows[size_t(p)].ring_ink[size_t(v)] : ev[i].rows[size_t(p)].ink[size_t(v)]);
+      }
     }
     if (o.crops) {
       Rect all = Expand(Union(Union(n.digit_boxes[0], n.digit_boxes[2]), br), 1.0);
@@ -740,18 +885,36 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       }
     }
   }
-  if (!o.debug_dir.empty()) {  // every box as the CNN sees it (or blank), per number a row
-    cv::Mat mosaic(int(L.numbers.size()) * 30, 3 * 30 + 3 * 66, CV_8UC1, cv::Scalar(128));
+  // Bubble scores against the page's own per-value baseline (the printed labels: light grey
+  // on our form, black on KPU's, where a "8" label holds more ink than a "1").
+  {
+    std::vector<const BubbleRow*> all;
+    for (const auto& e : ev)
+      for (const auto& r : e.rows) all.push_back(&r);
+    const std::array<double, 10> base = PageBubbleBaseline(all);
+    for (size_t i = 0; i < ev.size(); ++i)
+      for (int p = 0; p < 3; ++p) {
+        ScoreBubbleRow(&ev[i].rows[size_t(p)], all.size() >= 6 ? &base : nullptr, omr_opt);
+        obs->fields[i].row_mark[size_t(p)] = ev[i].rows[size_t(p)].marked;
+      }
+  }
+  if (!o.debug_dir.empty()) {  // per number a row: the three boxes as the CNN sees them, then
+                                // the three crops they came from
+    constexpr int kRow = 60;
+    cv::Mat mosaic(int(L.numbers.size()) * kRow, 3 * 60 + 3 * 60, CV_8UC1, cv::Scalar(128));
     size_t k = 0;
     for (size_t i = 0; i < L.numbers.size(); ++i)
       for (int p = 0; p < 3; ++p) {
         if (k < where.size() && where[k].number == i && where[k].pos == p) {
-          ToMat(batch[k]).copyTo(mosaic(cv::Rect(p * 30, int(i) * 30, 28, 28)));
+          cv::Mat big;
+          cv::resize(ToMat(batch[k]), big, cv::Size(56, 56), 0, 0, cv::INTER_NEAREST);
+          big.copyTo(mosaic(cv::Rect(p * 60, int(i) * kRow, 56, 56)));
           ++k;
         }
-        cv::Mat c = WarpRegion(work, H, L.numbers[i].digit_boxes[size_t(p)], 28.0 / L.numbers[i].digit_boxes[size_t(p)].h);
-        cv::resize(c, c, cv::Size(std::min(64, c.cols), 28));
-        c.copyTo(mosaic(cv::Rect(90 + p * 66, int(i) * 30, c.cols, 28)));
+        cv::Mat c = obs->fields[i].box_crops[size_t(p)];
+        if (c.empty()) continue;
+        cv::resize(c, c, cv::Size(std::min(56, c.cols * 56 / std::max(1, c.rows)), 56));
+        c.copyTo(mosaic(cv::Rect(180 + p * 60, int(i) * kRow, c.cols, 56)));
       }
     Stage{o.debug_dir, o.debug_name}.Write("4-digits", mosaic);
   }
@@ -812,6 +975,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   const PageLayout& L0 = layouts[0];
   Location loc = o.form == FormKind::kKpuPpwpPage2 ? LocateKpu(work, L0) : LocateOwn(work, L0);
   Prof().Mark("locate");
+  if (Prof().on && loc.found) {
+    for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
+      const auto q = Apply(loc.H, c.x, c.y);
+      std::fprintf(stderr, "corner (%.1f, %.1f) ", q.x, q.y);
+    }
+    std::fprintf(stderr, " [working px; x reduction for the photo]\n");
+  }
   if (!o.debug_dir.empty()) {
     cv::Mat dbg;
     cv::cvtColor(work, dbg, cv::COLOR_GRAY2BGR);
@@ -1050,24 +1220,28 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     top1[f] = h[0].first;
   }
 
-  // The values as read (top hypothesis) and the rules they break.
+  // The values as read (top hypothesis) and the rules they break; reported if the page goes
+  // to review.
+  std::vector<Reason> value_reasons;
   std::vector<RuleFailure> failures;
   form.Validate(top1.data(), &failures);
   for (const RuleFailure& f : failures) {
     if (f.severity == Severity::kWarning) continue;
     Reason r = MakeReason(reason::kRuleBroken, f.detail);
     r.rule = f.rule_id;
-    rd.reasons.push_back(r);
+    value_reasons.push_back(r);
   }
 
   std::vector<Value> chosen = top1;
+  bool solved = false;
   if (!read_fields.empty()) {
     SearchResult sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
     rd.search_states = sr.states;
+    solved = sr.found;
     if (sr.found) chosen = sr.values;
-    else rd.reasons.push_back(MakeReason(reason::kNoSolution,
-                                         "tidak ada nilai yang memenuhi aturan / no values satisfy the rules (" +
-                                             std::to_string(sr.states) + " checked)"));
+    else value_reasons.push_back(MakeReason(reason::kNoSolution,
+                                            "tidak ada nilai yang memenuhi aturan / no values satisfy the rules (" +
+                                                std::to_string(sr.states) + " checked)"));
   }
   {
     std::vector<RuleFailure> all;
@@ -1076,66 +1250,91 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (f.severity == Severity::kWarning) rd.warnings.push_back(std::move(f));
   }
 
-  // Per field: verification.
+  // Per field: is the chosen value confirmed by two independent channels? The channels are the
+  // digit boxes (CNN), the bubbles (OMR) and the form's hard rules (the value is the only one
+  // the rules allow given numbers already confirmed). Clear bubbles that say something else
+  // always veto.
+  auto prob_of = [&](int f) {
+    for (const auto& [v, q] : nr_of[size_t(f)]->hypotheses)
+      if (v == chosen[size_t(f)]) return q;
+    return 0.0;
+  };
+  // The bubbles confirm v when every row of a significant digit has that digit as its single
+  // clear mark (leading rows empty or 0); they veto v when some row's marks exclude its digit.
+  // An empty row is neither (a missed mark).
+  auto omr_confirms = [&](int f, Value v) {
+    int unconfirmed = 0;
+    return OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed) && unconfirmed == 0;
+  };
   std::vector<bool> verified(form.size(), false);
+  std::vector<std::string> how(form.size());
   for (int f : read_fields) {
     const FieldReading& fr = *fr_of[size_t(f)];
-    double p = 0;
-    for (const auto& [v, q] : nr_of[size_t(f)]->hypotheses)
-      if (v == chosen[size_t(f)]) p = q;
-    verified[size_t(f)] = fr.ocr == chosen[size_t(f)] && fr.omr == chosen[size_t(f)] &&
-                          fr.ocr_p >= o.min_ocr_probability && p >= o.min_probability &&
-                          !fr.double_marked;
-  }
-  // Pinning: a number the boxes read confidently, whose bubbles do not contradict it (a row
-  // empty, or the digit among several marks), fixed by a hard rule to verified numbers.
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int f : read_fields) {
-      if (verified[size_t(f)]) continue;
-      const FieldReading& fr = *fr_of[size_t(f)];
-      int unconfirmed = 0;
-      if (fr.ocr != chosen[size_t(f)] || fr.ocr_p < o.min_pinned_probability) continue;
-      if (!OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed)) continue;
-      if (PinnedByRules(form, chosen, verified, f)) {
-        verified[size_t(f)] = true;
-        changed = true;
-      }
+    const Value v = chosen[size_t(f)];
+    if (omr_confirms(f, v) && fr.ocr == v && fr.ocr_p >= o.min_ocr_probability &&
+        prob_of(f) >= o.min_probability) {
+      verified[size_t(f)] = true;
+      how[size_t(f)] = "boxes+bubbles";
     }
   }
-  // Partly double-read: all but one bubble row confirm the digits, that row is empty or holds
+  // Partly double-read: all bubble rows but one confirm the digits, that row is empty or holds
   // the digit among several marks, and the boxes read the whole number very confidently.
   if (o.accept_partial_bubbles) {
     for (int f : read_fields) {
       if (verified[size_t(f)]) continue;
       const FieldReading& fr = *fr_of[size_t(f)];
       int unconfirmed = 0;
-      double p = 0;
-      for (const auto& [v, q] : nr_of[size_t(f)]->hypotheses)
-        if (v == chosen[size_t(f)]) p = q;
       if (fr.ocr == chosen[size_t(f)] && fr.ocr_p >= o.min_partial_probability &&
-          p >= 0.5 && OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) &&
-          unconfirmed <= 1 && !nr_of[size_t(f)]->omr_empty)
+          OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) && unconfirmed <= 1 &&
+          !nr_of[size_t(f)]->omr_empty) {
         verified[size_t(f)] = true;
+        how[size_t(f)] = "boxes+some bubbles";
+      }
+    }
+  }
+  // Rules: a number fixed by a hard rule to confirmed numbers is confirmed by whichever of the
+  // boxes (confident) or the bubbles (clear) agrees with it, as long as the bubbles do not say
+  // otherwise.
+  if (solved) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (int f : read_fields) {
+        if (verified[size_t(f)]) continue;
+        const FieldReading& fr = *fr_of[size_t(f)];
+        const Value v = chosen[size_t(f)];
+        int unconfirmed = 0;
+        const bool omr_agrees = omr_confirms(f, v);
+        const bool cnn_agrees = fr.ocr == v && fr.ocr_p >= o.min_pinned_probability &&
+                                OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
+        if (!omr_agrees && !cnn_agrees) continue;
+        if (PinnedByRules(form, chosen, verified, f)) {
+          verified[size_t(f)] = true;
+          how[size_t(f)] = omr_agrees ? "bubbles+rules" : "boxes+rules";
+          changed = true;
+        }
+      }
     }
   }
 
+  bool all_verified = !read_fields.empty();
+  for (int f : read_fields) all_verified = all_verified && verified[size_t(f)];
+  std::vector<Reason> field_reasons;
   for (size_t f = 0; f < form.size(); ++f) {
     if (fr_of[f] == nullptr) continue;
     FieldReading fr = *fr_of[f];
+    const NumberReading& nr = *nr_of[f];
     fr.value = chosen[f];
     fr.confidence = 0;
     for (const auto& h : fr.hypotheses)
       if (h.value == fr.value) fr.confidence = h.p;
     fr.verified = verified[f];
-    if (!fr.verified) {
-      const NumberReading& nr = *nr_of[f];
+    fr.confirmed_by = how[f];
+    if (nr.blank && nr.omr_empty) {
+      field_reasons.push_back({reason::kFieldBlank, fr.field, "", -1, "kosong / not filled in"});
+    } else if (!fr.verified) {
       Reason r;
       r.field = fr.field;
-      if (nr.blank && nr.omr_empty) {
-        r.code = reason::kFieldBlank;
-        r.detail = "kosong / not filled in";
-      } else if (fr.double_marked) {
+      if (fr.double_marked) {
         r.code = reason::kBubbleDoubleMarked;
       } else if (fr.omr == kMissing && nr.omr_empty) {
         r.code = reason::kBubbleEmpty;
@@ -1147,25 +1346,29 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         r.code = reason::kLowConfidence;
         r.p = std::min(fr.confidence, fr.ocr_p);
       }
-      rd.reasons.push_back(r);
-      if (r.code != reason::kLowConfidence && fr.value != kMissing && fr.value != fr.ocr) {
+      field_reasons.push_back(r);
+      if (r.code != reason::kLowConfidence && fr.value != kMissing && fr.confidence < o.min_probability) {
         Reason lc;
         lc.code = reason::kLowConfidence;
         lc.field = fr.field;
         lc.p = fr.confidence;
-        rd.reasons.push_back(lc);
+        field_reasons.push_back(lc);
       }
     }
     rd.fields.push_back(std::move(fr));
   }
-  rd.accepted = rd.reasons.empty() && rd.page_found && !read_fields.empty();
-  if (!rd.accepted && rd.reasons.empty())
-    rd.reasons.push_back(MakeReason(reason::kPageNotFound, "tidak ada angka terbaca / no numbers read"));
+  rd.accepted = rd.reasons.empty() && rd.page_found && all_verified && solved && field_reasons.empty();
+  if (!rd.accepted) {
+    rd.reasons.insert(rd.reasons.end(), value_reasons.begin(), value_reasons.end());
+    rd.reasons.insert(rd.reasons.end(), field_reasons.begin(), field_reasons.end());
+    if (rd.reasons.empty())
+      rd.reasons.push_back(MakeReason(reason::kPageNotFound, "tidak ada angka terbaca / no numbers read"));
+  }
   return rd;
 }
 
 Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> pre,
-                            const ReadOptions& o, Clock::time_point t0) {
+                            const ReadOptions& o, Clock::time_point t0, double cpu0) {
   if (o.model == nullptr) return InvalidArgument("ReadOptions.model is required");
   REKAP_ASSIGN_OR_RETURN(FormRef fref, EffectiveForm(o));
   REKAP_ASSIGN_OR_RETURN(std::vector<PageLayout> layouts, Layouts(o));
@@ -1182,6 +1385,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
   }
   Reading rd = Decide(*fref.form, layouts, obs, o);
   rd.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  rd.cpu_ms = ThreadCpuMs() - cpu0;
   Prof().Mark("decide");
   Prof().Flush();
   return rd;
@@ -1253,6 +1457,7 @@ bool Reading::HasReason(std::string_view code) const {
 
 Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& options) {
   const auto t0 = Clock::now();
+  const double cpu0 = ThreadCpuMs();
   Decoded d;
   std::vector<cv::Mat> works;
   std::vector<Reason> pre;
@@ -1260,11 +1465,12 @@ Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& opti
   if (auto r = DecodePhoto(photo, &d)) pre.push_back(*r);
   else works.push_back(d.grey);
   Prof().Mark("decode");
-  return ReadDecoded(works, std::move(pre), options, t0);
+  return ReadDecoded(works, std::move(pre), options, t0, cpu0);
 }
 
 Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options) {
   const auto t0 = Clock::now();
+  const double cpu0 = ThreadCpuMs();
   std::vector<cv::Mat> works;
   std::vector<Reason> pre;
   if (photo.empty() || photo.depth() != CV_8U ||
@@ -1281,11 +1487,12 @@ Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options) {
     else g = photo;
     works.push_back(g);
   }
-  return ReadDecoded(works, std::move(pre), options, t0);
+  return ReadDecoded(works, std::move(pre), options, t0, cpu0);
 }
 
 Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const ReadOptions& options) {
   const auto t0 = Clock::now();
+  const double cpu0 = ThreadCpuMs();
   Prof().Reset();
   std::vector<cv::Mat> works;
   std::vector<Reason> pre;
@@ -1296,7 +1503,7 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
   }
   if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
   Prof().Mark("decode");
-  return ReadDecoded(works, std::move(pre), options, t0);
+  return ReadDecoded(works, std::move(pre), options, t0, cpu0);
 }
 
 nlohmann::json ToJson(const Reason& r) {
@@ -1325,7 +1532,9 @@ nlohmann::json ToJson(const Reading& r) {
     jf["ocr"] = val(f.ocr);
     jf["omr"] = val(f.omr);
     jf["confidence"] = std::round(f.confidence * 1e6) / 1e6;
+    jf["ocr_p"] = std::round(f.ocr_p * 1e6) / 1e6;
     jf["verified"] = f.verified;
+    if (!f.confirmed_by.empty()) jf["confirmed_by"] = f.confirmed_by;
     j["fields"][f.field] = jf;
   }
   j["reasons"] = json::array();

@@ -7,10 +7,11 @@
 //            hard rule of the form (best-first search over the per-number hypotheses)
 //         -> accepted, or review with typed reasons.
 //
-// Fail closed: a page is accepted only if it was found and identified, every number was read
-// the same by the digit boxes and by the bubbles with high probability (or, with a confident
-// digit reading, is pinned by a hard equality to numbers that were), and every hard rule of
-// the form holds. Anything else is `review`, with reasons a human can act on. A photo that
+// Fail closed: a page is accepted only if it was found and identified, every hard rule of the
+// form holds, and every number is confirmed by two independent channels: the digit boxes and
+// the bubbles agree with high probability; or the value is the only one the hard rules allow
+// given numbers already confirmed, and the clear bubbles (or very confident digit boxes) say
+// the same, the bubbles never saying otherwise. Anything else is `review`, with reasons a human can act on. A photo that
 // cannot be read at all (not an image, truncated, too large, no page) is also a Reading with
 // status review and a typed reason, never a crash; only a bad ReadOptions is a Status error.
 // See docs/reader.md.
@@ -74,10 +75,10 @@ struct ReadOptions {
   // bubbles give the same value, the CNN's probability of that value is >= min_ocr_probability,
   // and the combined probability is >= min_probability.
   double min_probability = 0.995;
-  double min_ocr_probability = 0.90;
+  double min_ocr_probability = 0.50;
   // A number not double-read (bubbles empty or unclear) may still be accepted if the CNN alone
   // gives it with >= min_pinned_probability and a hard rule pins it to double-read numbers.
-  double min_pinned_probability = 0.999;
+  double min_pinned_probability = 0.5;
   // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
   // marks) may be accepted if the CNN alone gives the value with >= min_partial_probability.
   bool accept_partial_bubbles = true;
@@ -136,13 +137,16 @@ struct FieldReading {
   double confidence = 0;        // combined probability of `value`
   double ocr_p = 0;             // the CNN's probability of `ocr`
   bool double_marked = false;   // some bubble column has more than one mark
-  bool verified = false;        // read twice in agreement, or pinned by a rule (see above)
+  bool verified = false;        // confirmed by two independent channels (see above)
+  std::string confirmed_by;     // "boxes+bubbles", "bubbles+rules", "boxes+rules", ...
   std::vector<Hypothesis> hypotheses;  // combined, most probable first
   // Per digit box ([0] hundreds .. [2] ones): the CNN's digit, or -1 for an empty box, and
   // its probability; the bubble row's single clear mark or -1.
   std::array<int, 3> box_digit{-1, -1, -1};
   std::array<float, 3> box_p{};
   std::array<int, 3> row_mark{-1, -1, -1};
+  // Per bubble row and value: mean darkness and ink share inside the bubble (diagnostics).
+  std::array<std::array<float, 10>, 3> bubble_dark{}, bubble_ink{};
   std::vector<uint8_t> crop_png;       // if ReadOptions::crops: boxes and bubbles, PNG
   std::array<cv::Mat, 3> box_crops;    // if ReadOptions::box_crops: what the CNN was given
 };
@@ -160,6 +164,7 @@ struct Reading {
   std::vector<RuleFailure> warnings; // failed plausibility rules (do not block)
   int search_states = 0;             // assignments checked by the constraint search
   double ms = 0;                     // wall time of the read
+  double cpu_ms = 0;                 // CPU time of the reading thread
 
   const FieldReading* Find(std::string_view field) const;
   bool HasReason(std::string_view code) const;

@@ -3,7 +3,9 @@
 // written with MNIST *test* digits.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -448,7 +450,9 @@ TEST(ReadSynth, PhotoOfAScreen) {
   cv::GaussianBlur(screen, screen, cv::Size(3, 3), 0);
   Reading r = MustRead(Encode(screen), Opts());
   ExpectNoWrongAccepted(r, *p);
-  if (!r.accepted) EXPECT_FALSE(r.reasons.empty());
+  if (!r.accepted) {
+    EXPECT_FALSE(r.reasons.empty());
+  }
 }
 
 TEST(ReadSynth, UpsideDownPhotoReads) {
@@ -501,7 +505,9 @@ TEST(ReadSynth, EndToEndKpuPage) {
     Reading r = MustRead(p->jpeg, o);
     EXPECT_TRUE(r.page_found) << p->file;
     ExpectNoWrongAccepted(r, *p);
-    if (p->inconsistent) EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
+    if (p->inconsistent) {
+      EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
+    }
   }
 }
 
@@ -527,6 +533,35 @@ TEST(ReadSynth, SeveralPagesOfOneTps) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/page-3-boxes.png"));
   for (const auto& f : one.fields) EXPECT_FALSE(f.crop_png.empty()) << f.field;
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rekap::reader
+
+namespace rekap::reader {
+namespace {
+
+TEST(FastDigits, SameProbabilitiesAsDlib) {
+  NEED_MNIST();
+  auto fast = FastDigitNet::Load(REKAP_DIGITS_MODEL);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  std::span<const Image28> imgs(F().mnist->images.data(), 300);
+  auto t0 = std::chrono::steady_clock::now();
+  auto a = F().model->ClassifyBatch(imgs);
+  auto t1 = std::chrono::steady_clock::now();
+  auto b = fast->ClassifyBatch(imgs);
+  auto b2 = fast->ClassifyBatch(imgs);
+  auto t2 = std::chrono::steady_clock::now();
+  ASSERT_EQ(a.size(), b.size());
+  double maxdiff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].digit, b[i].digit) << i;
+    for (int k = 0; k < 10; ++k) maxdiff = std::max<double>(maxdiff, std::abs(a[i].prob[k] - b[i].prob[k]));
+  }
+  EXPECT_LT(maxdiff, 1e-4);
+  std::printf("dlib %.1f us/digit, OpenCV DNN %.1f us/digit, max |dp| %.2g\n",
+              std::chrono::duration<double, std::micro>(t1 - t0).count() / 300,
+              std::chrono::duration<double, std::micro>(t2 - t1).count() / 600, maxdiff);
 }
 
 }  // namespace

@@ -85,7 +85,8 @@ struct SynthPage {
 class Synthesizer {
  public:
   // `contest` (with its bound form) is required for SynthForm::kOwn and ignored for the KPU
-  // page. `digits` must outlive the synthesizer and hold at least one sample of every digit.
+  // page. `digits` and `contest` must outlive the synthesizer; `digits` must hold at least one
+  // sample of every digit.
   static Result<std::unique_ptr<Synthesizer>> Create(const DigitDataset& digits,
                                                      const Contest* contest,
                                                      const SynthOptions& options);

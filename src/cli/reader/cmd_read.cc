@@ -197,7 +197,7 @@ Status RunRead(const ReadCmd& c) {
 // rekap bench reader
 
 struct BenchCmd {
-  std::string digits, labels, form = "own", model, keep;
+  std::string digits, labels, form = "own", model, keep, photos;
   int count = 1000;
   uint32_t seed = 1;
   int tesseract_sample = 1000;
@@ -282,11 +282,43 @@ Status RunBench(const BenchCmd& c) {
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
   REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
-  REKAP_ASSIGN_OR_RETURN(DigitDataset digits, ReadIdxDataset(c.digits, c.labels));
-  SynthOptions so;
-  so.form = sform;
-  so.seed = c.seed;
-  REKAP_ASSIGN_OR_RETURN(auto synth, Synthesizer::Create(digits, lc->contest, so));
+  // Pages: synthesised here, or read from a `rekap forms synth` directory (truth.json).
+  DigitDataset digits;
+  std::unique_ptr<Synthesizer> synth;
+  json truth;
+  int count = c.count;
+  if (c.photos.empty()) {
+    if (c.digits.empty() || c.labels.empty()) return InvalidArgument("--digits and --labels (or --photos DIR)");
+    REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
+    SynthOptions so;
+    so.form = sform;
+    so.seed = c.seed;
+    REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
+  } else {
+    std::ifstream in(c.photos + "/truth.json");
+    truth = json::parse(in, nullptr, false);
+    if (truth.is_discarded() || !truth.contains("pages")) return InvalidArgument("no truth.json in " + c.photos);
+    count = std::min<int>(count, int(truth["pages"].size()));
+  }
+  auto make = [&](int i) -> Result<SynthPage> {
+    if (synth) return synth->Make(i);
+    const json& t = truth["pages"][size_t(i)];
+    SynthPage p;
+    if (t.contains("missing_marks")) p.missing_marks = t["missing_marks"].get<std::vector<std::string>>();
+    if (t.contains("double_marked")) p.double_marked = t["double_marked"].get<std::vector<std::string>>();
+    p.file = t.value("file", "");
+    p.form = t.value("form", "");
+    p.page = t.value("page", 1);
+    p.tps = t.value("tps", "");
+    p.inconsistent = t.value("inconsistent", false);
+    p.inconsistency = t.value("inconsistency", "");
+    p.voters = t.value("voters", 0);
+    if (t.contains("values")) p.values = t["values"].get<std::map<std::string, int>>();
+    if (t.contains("bubble_values")) p.bubble_values = t["bubble_values"].get<std::map<std::string, int>>();
+    if (t.contains("leading_zeros")) p.leading_zeros = t["leading_zeros"].get<std::vector<std::string>>();
+    REKAP_ASSIGN_OR_RETURN(p.jpeg, ReadFileBytes(c.photos + "/" + p.file, kMaxPhotoBytes + 1));
+    return p;
+  };
 
   // Pages are synthesised on a second thread, ahead of the reader (bounded queue); reading is
   // timed on this thread alone.
@@ -295,8 +327,8 @@ Status RunBench(const BenchCmd& c) {
   std::deque<Result<SynthPage>> queue;
   bool stop = false;
   std::thread producer([&] {
-    for (int i = 0; i < c.count; ++i) {
-      auto p = synth->Make(i);
+    for (int i = 0; i < count; ++i) {
+      auto p = make(i);
       std::unique_lock<std::mutex> lock(mu);
       cv_room.wait(lock, [&] { return queue.size() < 4 || stop; });
       if (stop) return;
@@ -316,14 +348,18 @@ Status RunBench(const BenchCmd& c) {
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
-  int64_t boxes = 0, boxes_ok = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0;
-  std::vector<double> ms;
+  int64_t boxes = 0, boxes_ok = 0, boxes_missed = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0;
+  std::vector<double> ms, cpu_ms;
   std::map<std::string, int> reasons;
   std::vector<std::pair<cv::Mat, int>> tess;
   json wrong = json::array();
-  Progress prog("bench reader", c.count);
+  Progress prog("bench reader", count);
+  FILE* dump = nullptr;
+  if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
+  FILE* dump_digits = nullptr;
+  if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   Status failure;
-  for (int i = 0; i < c.count; ++i) {
+  for (int i = 0; i < count; ++i) {
     Result<SynthPage> pr = Status(Code::kInternal, "");
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -352,6 +388,7 @@ Status RunBench(const BenchCmd& c) {
     const Reading& r = *rr;
     ++pages;
     ms.push_back(r.ms);
+    cpu_ms.push_back(r.cpu_ms);
     const bool identified = r.page_found && r.tps == p.tps && r.page == p.page;
     found += identified;
     if (p.inconsistent) {
@@ -380,8 +417,33 @@ Status RunBench(const BenchCmd& c) {
         if (d < 0) continue;
         ++boxes;
         if (f != nullptr && f->box_digit[size_t(pos)] == d) ++boxes_ok;
+        else if (f != nullptr && f->box_digit[size_t(pos)] < 0) ++boxes_missed;
+        if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits)
+          std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f\n", i, field.c_str(), pos, d,
+                       f->box_digit[size_t(pos)], f->box_p[size_t(pos)]);
         if (f != nullptr && int(tess.size()) < c.tesseract_sample && !f->box_crops[size_t(pos)].empty())
           tess.emplace_back(f->box_crops[size_t(pos)], d);
+      }
+    }
+    if (dump) {  // per bubble: marked by the writer? (1 yes, 0 no, -1 unknown) and features
+      std::set<std::string> miss(p.missing_marks.begin(), p.missing_marks.end());
+      std::set<std::string> dbl(p.double_marked.begin(), p.double_marked.end());
+      for (const auto& [field, v0] : p.values) {
+        const FieldReading* f = r.Find(field);
+        if (f == nullptr) continue;
+        const auto bv = p.bubble_values.find(field);
+        const int v = bv == p.bubble_values.end() ? v0 : bv->second;
+        const int d[3] = {v / 100, (v / 10) % 10, v % 10};
+        const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+        for (int pos = 0; pos < 3; ++pos)
+          for (int b = 0; b < 10; ++b) {
+            int expect = b == d[pos] ? 1 : 0;
+            if (pos < first && !lz.count(field)) expect = b == 0 ? -1 : 0;
+            if ((miss.count(field) || dbl.count(field)) && expect != 0) expect = -1;
+            if (dbl.count(field) && expect == 0) expect = -2;
+            std::fprintf(dump, "%d %s %d %d %d %.4f %.4f\n", i, field.c_str(), pos, b, expect,
+                         f->bubble_dark[size_t(pos)][size_t(b)], f->bubble_ink[size_t(pos)][size_t(b)]);
+          }
       }
     }
     if (r.accepted) {
@@ -401,6 +463,8 @@ Status RunBench(const BenchCmd& c) {
   }
   producer.join();
   prog.Done();
+  if (dump) std::fclose(dump);
+  if (dump_digits) std::fclose(dump_digits);
   if (!failure.ok()) return failure;
 
   double tess_seconds = 0;
@@ -413,6 +477,7 @@ Status RunBench(const BenchCmd& c) {
   j["pages_found"] = found;
   j["digit_boxes"] = boxes;
   j["digit_accuracy"] = ratio(boxes_ok, boxes);
+  j["digit_boxes_read_empty"] = boxes_missed;
   j["numbers"] = numbers;
   j["ocr_number_accuracy"] = ratio(ocr_ok, numbers);
   j["omr_number_accuracy"] = ratio(omr_ok, numbers);
@@ -425,6 +490,8 @@ Status RunBench(const BenchCmd& c) {
   j["inconsistent_flagged"] = inconsistent_flagged;
   j["median_ms"] = Percentile(ms, 0.5);
   j["p95_ms"] = Percentile(ms, 0.95);
+  j["median_cpu_ms"] = Percentile(cpu_ms, 0.5);
+  j["p95_cpu_ms"] = Percentile(cpu_ms, 0.95);
   j["tesseract_digit_accuracy"] = tr ? json(ratio(tr->first, tr->second)) : json(nullptr);
   j["tesseract_sample"] = tr ? tr->second : 0;
   j["tesseract_seconds"] = tess_seconds;
@@ -522,8 +589,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   if (bench == nullptr) return;
   static BenchCmd bc;
   auto* b = bench->add_subcommand("reader", "foto sintetis -> baca / synthetic photos -> read");
-  b->add_option("--digits", bc.digits, "IDX images (MNIST test set)")->required();
-  b->add_option("--labels", bc.labels, "IDX labels")->required();
+  b->add_option("--digits", bc.digits, "IDX images (MNIST test set)");
+  b->add_option("--labels", bc.labels, "IDX labels");
+  b->add_option("--photos", bc.photos, "read a `rekap forms synth` directory (truth.json) instead");
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
