@@ -9,44 +9,35 @@
 
 namespace rekap::reader {
 
-BubbleRow MeasureBubbleRow(const cv::Mat& grey, const std::array<cv::Point2f, 10>& centers,
-                           float radius, double paper, const OmrOptions& opt) {
+BubbleRow MeasureBubbleRow(const cv::Mat& grey, const cv::Mat& paper_img,
+                           const std::array<cv::Point2f, 10>& centers, float radius,
+                           const OmrOptions& opt) {
   BubbleRow row;
   std::array<double, 10> dark{};
   const float r = std::max(1.0f, radius * 0.72f);  // inside the printed outline
   const float r2 = r * r;
-  paper = std::max(paper, 1.0);
   for (int v = 0; v < 10; ++v) {
     const cv::Point2f c = centers[size_t(v)];
-    const float rw = radius * 0.8f;
-    const int x0 = std::max(0, int(std::floor(c.x - rw))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + rw)));
-    const int y0 = std::max(0, int(std::floor(c.y - rw))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + rw)));
-    double sum = 0, rsum = 0;
-    int n = 0, inked = 0, rn = 0, rinked = 0;
-    const float ri2 = (radius * 0.5f) * (radius * 0.5f), ro2 = (radius * 0.8f) * (radius * 0.8f);
-    static const double kInkT = std::getenv("REKAP_INK_T") ? std::atof(std::getenv("REKAP_INK_T")) : 0.55;
-    const double ink_level = paper * kInkT;  // a pixel absorbing 45 % of the light is ink
+    const int x0 = std::max(0, int(std::floor(c.x - r))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + r)));
+    const int y0 = std::max(0, int(std::floor(c.y - r))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + r)));
+    double sum = 0;
+    int n = 0, inked = 0;
     for (int y = y0; y <= y1; ++y) {
       const uint8_t* p = grey.ptr<uint8_t>(y);
+      const uint8_t* q = paper_img.ptr<uint8_t>(y);
       const float dy = float(y) - c.y;
       for (int x = x0; x <= x1; ++x) {
         const float dx = float(x) - c.x;
-        const float d2 = dx * dx + dy * dy;
-        if (d2 >= ri2 && d2 <= ro2) {
-          rsum += std::max(0.0, paper - p[x]);
-          rinked += p[x] < ink_level;
-          ++rn;
-        }
-        if (d2 > r2) continue;
-        sum += std::max(0.0, paper - p[x]);
-        inked += p[x] < ink_level;
+        if (dx * dx + dy * dy > r2) continue;
+        const double paper = std::max<double>(q[x], 16.0);
+        const double d = std::max(0.0, (paper - p[x]) / paper);  // share of the light absorbed
+        sum += d;
+        inked += d >= 0.45;  // a pixel absorbing 45 % of the paper's light is ink
         ++n;
       }
     }
-    dark[size_t(v)] = n > 0 ? sum / n / paper : 0;
+    dark[size_t(v)] = n > 0 ? sum / n : 0;
     row.ink[size_t(v)] = n > 0 ? double(inked) / n : 0;
-    row.ring_dark[size_t(v)] = rn > 0 ? rsum / rn / paper : 0;
-    row.ring_ink[size_t(v)] = rn > 0 ? double(rinked) / rn : 0;
   }
   row.dark = dark;
   ScoreBubbleRow(&row, nullptr, opt);
@@ -59,7 +50,7 @@ void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, cons
     base = *baseline;
   } else {
     // The row's median: most bubbles of a row are empty.
-    std::array<double, 10> sorted = row->ink;
+    std::array<double, 10> sorted = row->dark;
     std::nth_element(sorted.begin(), sorted.begin() + 4, sorted.end());
     const double lo4 = sorted[4];
     std::nth_element(sorted.begin(), sorted.begin() + 5, sorted.end());
@@ -67,17 +58,30 @@ void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, cons
   }
   row->marks = row->unclear = 0;
   row->marked = -1;
+  int best = 0;
+  double s1 = -1, s2 = -1;
   for (int v = 0; v < 10; ++v) {
-    const double s = row->ink[size_t(v)] - base[size_t(v)];
+    const double s = row->dark[size_t(v)] - base[size_t(v)];
     row->score[size_t(v)] = s;
-    if (s >= opt.mark) {
-      ++row->marks;
-      row->marked = v;
-    } else if (s >= opt.clear) {
-      ++row->unclear;
+    if (s >= opt.mark) ++row->marks;
+    if (s > s1) {
+      s2 = s1;
+      s1 = s;
+      best = v;
+    } else if (s > s2) {
+      s2 = s;
     }
   }
-  if (row->marks != 1 || row->unclear > 0) row->marked = -1;
+  // One clear mark, the runner-up well below it: read. A faint runner-up (or a faint best
+  // without a clear mark) makes the row unclear.
+  for (int v = 0; v < 10; ++v) {
+    const double s = row->score[size_t(v)];
+    if (s < opt.mark && s >= opt.clear) ++row->unclear;
+  }
+  if (row->marks == 1 && s2 < std::max(opt.clear, 0.6 * s1)) {
+    row->marked = best;
+    row->unclear = 0;
+  }
   for (int v = 0; v < 10; ++v) {
     if (row->empty()) {
       row->likelihood[size_t(v)] = 1.0;
@@ -92,12 +96,25 @@ std::array<double, 10> PageBubbleBaseline(const std::vector<const BubbleRow*>& r
   std::array<double, 10> base{};
   if (rows.size() < 3) return base;
   std::vector<double> xs(rows.size());
+  // A low quantile, not the median: marks only add ink, and some values (0 above all, in
+  // leading positions) are marked in many rows of a page.
+  const size_t k = rows.size() / 5;
   for (int v = 0; v < 10; ++v) {
-    for (size_t i = 0; i < rows.size(); ++i) xs[i] = rows[i]->ink[size_t(v)];
-    std::nth_element(xs.begin(), xs.begin() + long(xs.size() / 2), xs.end());
-    base[size_t(v)] = xs[xs.size() / 2];
+    for (size_t i = 0; i < rows.size(); ++i) xs[i] = rows[i]->dark[size_t(v)];
+    std::nth_element(xs.begin(), xs.begin() + long(k), xs.end());
+    base[size_t(v)] = xs[k];
   }
   return base;
+}
+
+cv::Mat PaperImage(const cv::Mat& grey, double bubble_px) {
+  // A max filter wider than a bubble removes marks, outlines and labels; a box blur of the
+  // same size smooths the result into a lighting field.
+  const int k = std::max(3, int(bubble_px * 1.4) | 1);
+  cv::Mat paper;
+  cv::dilate(grey, paper, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+  cv::blur(paper, paper, cv::Size(k, k));
+  return paper;
 }
 
 namespace {

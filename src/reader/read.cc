@@ -266,6 +266,7 @@ struct Location {
   int rotation_deg = 0;
   std::optional<Reason> failure;
   std::vector<Marker> markers;        // for the debug image
+  std::vector<cv::Point2f> points;    // other fiducial points found (debug image)
   double detect_scale = 1;            // working px per detection px
 };
 
@@ -346,6 +347,37 @@ bool PlausiblePage(const cv::Matx33d& H, const PageLayout& L, double* px_per_mm,
   const double ang = std::atan2(b.y - a.y, b.x - a.x) * 180 / CV_PI;
   *rot = (int(std::lround(ang / 90.0)) % 4 + 4) % 4 * 90;
   return true;
+}
+
+// How well homography H puts the layout's printed bubbles onto the photo: the mean darkness
+// on each bubble's outline minus that just outside it, over the page's bubbles (grey levels
+// 0..255 of `work`). About 0 for a wrong H; tens for a right one.
+constexpr double kMinLayoutFit = 8;  // grey levels
+
+double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
+  double sum = 0;
+  int n = 0;
+  auto sample = [&](double x, double y, double* v) {
+    const cv::Point2d p = Apply(H, x, y);
+    if (!(p.x >= 0 && p.y >= 0 && p.x < work.cols - 1 && p.y < work.rows - 1)) return false;
+    *v = work.at<uint8_t>(int(p.y + 0.5), int(p.x + 0.5));
+    return true;
+  };
+  for (const NumberLayout& num : L.numbers)
+    for (const auto& row : num.bubbles)
+      for (size_t v = 0; v < row.size(); v += 3) {  // a few bubbles per row suffice
+        const Rect& b = row[v];
+        const double R = b.w / 2;
+        for (int k = 0; k < 8; ++k) {
+          const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
+          double on = 0, off = 0;
+          if (!sample(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15), &on)) continue;
+          if (!sample(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8), &off)) continue;
+          sum += off - on;
+          ++n;
+        }
+      }
+  return n > 0 ? sum / n : 0;
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
@@ -475,45 +507,105 @@ std::optional<std::pair<cv::Point2d, double>> MatchAround(const cv::Mat& img, co
   return std::make_pair(cv::Point2d(win.x + at.x + h, win.y + at.y + h), best);
 }
 
-// Finds a KPU corner checker near where homography H (mm -> working px) puts it, within
-// +-radius px: a coarse search on a reduced copy (`small`, scale f of `work`) when the window is
-// large, then a fine one, then the saddle point, sub-pixel.
-std::optional<cv::Point2f> MatchChecker(const cv::Mat& work, const cv::Mat& small, double f,
-                                        const cv::Matx33d& H, const Rect& box, double radius) {
-  cv::Point2d c;
-  int h = 0;
-  if (radius > 24 && f < 0.99) {
-    const cv::Matx33d S(f, 0, 0, 0, f, 0, 0, 0, 1);
-    cv::Point2d cs;
-    int hs = 0;
-    cv::Mat ts = CheckerTemplate(S * H, box, &cs, &hs);
-    if (ts.empty()) return std::nullopt;
-    auto m = MatchAround(small, ts, hs, cs, radius * f);
-    if (Prof().on) std::fprintf(stderr, "  coarse score %.3f\n", m ? m->second : -1.0);
-    if (!m || m->second < 0.65) return std::nullopt;
-    const cv::Point2d shift = m->first * (1 / f) - Apply(H, box.cx(), box.cy());
+struct CheckerHit {
+  cv::Point2f at;  // working px
+  double score = 0;
+};
+
+// Candidate positions of a KPU corner checker near where homography H (mm -> working px) puts
+// it, within +-radius px, best first: a coarse search on a reduced copy (`small`, scale f of
+// `work`) with the template as H predicts it (turned by up to 30 degrees when that matches
+// poorly: far from the points found so far a tilted photo's perspective is not yet known),
+// up to `k` separated peaks; each refined at full resolution and to the saddle point.
+std::vector<CheckerHit> FindCheckerCandidates(const cv::Mat& work, const cv::Mat& small, double f,
+                                              const cv::Matx33d& H, const Rect& box, double radius,
+                                              size_t k) {
+  std::vector<CheckerHit> out;
+  const cv::Matx33d S(f, 0, 0, 0, f, 0, 0, 0, 1);
+  cv::Point2d cs;
+  int hs = 0;
+  const cv::Mat ts = CheckerTemplate(S * H, box, &cs, &hs);
+  if (ts.empty()) return out;
+  const int r = int(std::ceil(radius * f));
+  cv::Rect win(int(std::floor(cs.x)) - r - hs, int(std::floor(cs.y)) - r - hs, 2 * (r + hs) + 1, 2 * (r + hs) + 1);
+  win &= cv::Rect(0, 0, small.cols, small.rows);
+  if (win.width <= ts.cols || win.height <= ts.rows) return out;
+  // Score map: the best over template variants, and which variant gave it.
+  struct Variant {
+    double ang, sc;
+  };
+  std::vector<Variant> variants = {{0, 1}};
+  cv::Mat best, which;
+  auto run = [&](const Variant& v, int idx) {
+    cv::Mat t = ts;
+    if (v.ang != 0 || v.sc != 1) {
+      cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(float(hs), float(hs)), v.ang, v.sc);
+      cv::warpAffine(ts, t, rot, ts.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(255));
+    }
+    cv::Mat sc;
+    try {
+      cv::matchTemplate(small(win), t, sc, cv::TM_CCOEFF_NORMED);
+    } catch (const cv::Exception&) {
+      return;
+    }
+    if (best.empty()) {
+      best = sc;
+      which = cv::Mat(sc.size(), CV_8UC1, cv::Scalar(idx));
+      return;
+    }
+    cv::Mat better = sc > best;
+    sc.copyTo(best, better);
+    which.setTo(cv::Scalar(idx), better);
+  };
+  run(variants[0], 0);
+  if (best.empty()) return out;
+  double top = 0;
+  cv::minMaxLoc(best, nullptr, &top);
+  if (top < 0.8 && radius > 24) {
+    for (double ang : {-15.0, 15.0, -30.0, 30.0}) {
+      variants.push_back({ang, 1});
+      run(variants.back(), int(variants.size() - 1));
+    }
+  }
+  // Peaks, separated by a checker's size.
+  const int sep = std::max(2, hs);
+  cv::Mat sc = best.clone();
+  for (size_t n = 0; n < k; ++n) {
+    double v = 0;
+    cv::Point at;
+    cv::minMaxLoc(sc, nullptr, &v, nullptr, &at);
+    if (!(v >= 0.6)) break;
+    cv::rectangle(sc, cv::Rect(at.x - sep, at.y - sep, 2 * sep + 1, 2 * sep + 1), cv::Scalar(-1), cv::FILLED);
+    const Variant var = variants[which.at<uint8_t>(at)];
+    // Fine: the template at full resolution, shifted to the coarse peak, same variant.
+    const cv::Point2d coarse((win.x + at.x + hs) / f, (win.y + at.y + hs) / f);
+    const cv::Point2d shift = coarse - Apply(H, box.cx(), box.cy());
     const cv::Matx33d T(1, 0, shift.x, 0, 1, shift.y, 0, 0, 1);
+    cv::Point2d c;
+    int h = 0;
     cv::Mat tpl = CheckerTemplate(T * H, box, &c, &h);
-    if (tpl.empty()) return std::nullopt;
+    if (tpl.empty()) continue;
+    if (var.ang != 0 || var.sc != 1) {
+      cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(float(h), float(h)), var.ang, var.sc);
+      cv::warpAffine(tpl, tpl, rot, tpl.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(255));
+    }
     auto fine = MatchAround(work, tpl, h, c, 2.5 / f);
-    if (!fine || fine->second < 0.55) return std::nullopt;
+    if (!fine || fine->second < 0.5) continue;
     c = fine->first;
-  } else {
-    cv::Mat tpl = CheckerTemplate(H, box, &c, &h);
-    if (tpl.empty()) return std::nullopt;
-    auto m = MatchAround(work, tpl, h, c, radius);
-    if (Prof().on) std::fprintf(stderr, "  score %.3f\n", m ? m->second : -1.0);
-    if (!m || m->second < 0.55) return std::nullopt;
-    c = m->first;
+    // The saddle point, sub-pixel; a refinement that wanders off (to an outer corner of one
+    // of the black squares) is not taken.
+    std::vector<cv::Point2f> pt = {cv::Point2f(float(c.x), float(c.y))};
+    const double quarter = h / 1.35 / 2;
+    const int sw = std::clamp(int(quarter * 0.6), 2, 15);
+    try {
+      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
+                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+    } catch (const cv::Exception&) {
+    }
+    if (cv::norm(cv::Point2d(pt[0]) - c) > std::max(1.5, 0.3 * quarter)) pt[0] = cv::Point2f(float(c.x), float(c.y));
+    out.push_back({pt[0], v});
   }
-  std::vector<cv::Point2f> pt = {cv::Point2f(float(c.x), float(c.y))};
-  const int sw = std::clamp(int(h / 1.35 * 0.5), 2, 15);
-  try {
-    cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
-                     cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
-  } catch (const cv::Exception&) {
-  }
-  return pt[0];
+  return out;
 }
 
 // The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
@@ -569,7 +661,13 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
     tmm.emplace_back(float(b.x), float(b.y));
     tpx.push_back(tag->corners[size_t(k)]);
   }
+  if (Prof().on)
+    std::fprintf(stderr, "tag corners (%.1f,%.1f) (%.1f,%.1f) (%.1f,%.1f) (%.1f,%.1f) side %.1f\n", tpx[0].x, tpx[0].y,
+                 tpx[1].x, tpx[1].y, tpx[2].x, tpx[2].y, tpx[3].x, tpx[3].y, tag->side);
   RefineCorners(work, &tpx, tag->side);
+  if (Prof().on)
+    std::fprintf(stderr, "refined    (%.1f,%.1f) (%.1f,%.1f) (%.1f,%.1f) (%.1f,%.1f)\n", tpx[0].x, tpx[0].y,
+                 tpx[1].x, tpx[1].y, tpx[2].x, tpx[2].y, tpx[3].x, tpx[3].y);
   cv::Matx33d H0;
   if (!FitHomography(tmm, tpx, 3, 4, &H0)) {
     loc.failure = MakeReason(reason::kPageNotFound, "AprilTag geometry");
@@ -579,7 +677,7 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
   // as the current homography predicts it (scale, rotation, perspective) in a window around
   // its predicted place, then refined to the saddle point; each improves the next prediction.
   const double tag_scale = tag->side / pm.box.w;  // px per mm near the tag
-  // found[k]: checker k's centre in working px.
+  // Checker k's centre in working px, once chosen.
   std::vector<std::optional<cv::Point2f>> at(L.fiducials.size());
   auto fit_points = [&](int skip, std::vector<cv::Point2f>* mm, std::vector<cv::Point2f>* px) {
     *mm = tmm;
@@ -590,80 +688,121 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
         px->push_back(*at[k]);
       }
   };
-  auto homography = [&](int skip, cv::Matx33d* H) {
-    std::vector<cv::Point2f> mm, px;
-    fit_points(skip, &mm, &px);
-    if (mm.size() < 4) return false;
+  // A homography through four checkers must also put the tag where it was seen.
+  const double tag_tol = std::max(3.0, 0.2 * tag->side);
+  auto tag_error = [&](const cv::Matx33d& H) {
+    double e = 0;
+    for (size_t i = 0; i < 4; ++i) e = std::max(e, cv::norm(Apply(H, tmm[i].x, tmm[i].y) - cv::Point2d(tpx[i])));
+    return std::isfinite(e) ? e : 1e18;
+  };
+  auto through = [&](const std::vector<cv::Point2f>& pts, cv::Matx33d* H) {
+    std::vector<cv::Point2f> a;
+    for (const Fiducial& f : L.fiducials) a.emplace_back(float(f.box.cx()), float(f.box.cy()));
     try {
-      cv::Mat h = cv::findHomography(mm, px, 0);
+      cv::Mat h = cv::findHomography(a, pts, 0);
       if (h.empty()) return false;
       *H = cv::Matx33d(h);
     } catch (const cv::Exception&) {
       return false;
     }
-    return true;
+    double ppm = 0;
+    int rot = 0;
+    return PlausiblePage(*H, L, &ppm, &rot);
+  };
+  auto affine = [&](const std::vector<cv::Point2f>& mm, const std::vector<cv::Point2f>& px, cv::Matx33d* H) {
+    try {
+      cv::Mat A = cv::estimateAffine2D(mm, px, cv::noArray(), cv::LMEDS);
+      if (A.empty()) return;
+      const cv::Matx23d a(A);
+      *H = cv::Matx33d(a(0, 0), a(0, 1), a(0, 2), a(1, 0), a(1, 1), a(1, 2), 0, 0, 1);
+    } catch (const cv::Exception&) {
+    }
   };
   int found = 0;
-  {
+  std::vector<size_t> order(L.fiducials.size());  // nearest the tag first
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    auto d = [&](size_t i) {
+      return std::hypot(L.fiducials[i].box.cx() - pm.box.cx(), L.fiducials[i].box.cy() - pm.box.cy());
+    };
+    return d(a) < d(b);
+  });
+  if (L.fiducials.size() == 4) {
     // A reduced copy for coarse searches: one checker quarter about 5 px.
     const double quarter_px = tag_scale * L.fiducials[0].box.w / 2;
     const double fs = std::clamp(5.0 / std::max(1.0, quarter_px), 0.1, 1.0);
     cv::Mat small;
     if (fs < 0.99) cv::resize(work, small, cv::Size(), fs, fs, cv::INTER_AREA);
     else small = work;
+    // The nearest two, one after the other (predictions from an affine fit: a homography from
+    // points along one edge extrapolates wildly). Then the far two: candidates for one from
+    // the affine fit, and for each the other searched where the homography through the tag,
+    // the first two and that candidate puts it; the best combination consistent with the tag.
     cv::Matx33d Hc = H0;
-    try {  // the tag alone: affine (a homography from a small cluster extrapolates wildly)
-      cv::Mat A = cv::estimateAffine2D(tmm, tpx);
-      if (!A.empty()) {
-        const cv::Matx23d a(A);
-        Hc = cv::Matx33d(a(0, 0), a(0, 1), a(0, 2), a(1, 0), a(1, 1), a(1, 2), 0, 0, 1);
-      }
-    } catch (const cv::Exception&) {
-    }
-    for (size_t k : order) {
+    affine(tmm, tpx, &Hc);
+    auto radius_for = [&](size_t k, double share) {
       const Fiducial& f = L.fiducials[k];
-      const double dist_mm = std::hypot(f.box.cx() - pm.box.cx(), f.box.cy() - pm.box.cy());
-      const double radius = std::max(12.0, tag_scale * (found < 3 ? 0.25 : 0.06) * dist_mm);
-      at[k] = MatchChecker(work, small, fs, Hc, f.box, radius);
+      return std::max(12.0, tag_scale * share * std::hypot(f.box.cx() - pm.box.cx(), f.box.cy() - pm.box.cy()));
+    };
+    auto search = [&](size_t k, const cv::Matx33d& H, double radius, size_t n) {
+      auto c = FindCheckerCandidates(work, small, fs, H, L.fiducials[k].box, radius, n);
       if (Prof().on) {
-        const cv::Point2d pr = Apply(Hc, f.box.cx(), f.box.cy());
-        std::fprintf(stderr, "checker %zu pred (%.0f,%.0f) r=%.0f -> %s\n", k, pr.x, pr.y, radius,
-                     at[k] ? "found" : "none");
+        const cv::Point2d pr = Apply(H, L.fiducials[k].box.cx(), L.fiducials[k].box.cy());
+        std::fprintf(stderr, "checker %zu pred (%.0f,%.0f) r=%.0f -> %zu candidates %.3f\n", k, pr.x, pr.y,
+                     radius, c.size(), c.empty() ? 0.0 : c[0].score);
       }
-      if (!at[k]) continue;
+      return c;
+    };
+    for (size_t n = 0; n < 2; ++n) {
+      const size_t k = order[n];
+      auto c = search(k, Hc, radius_for(k, n == 0 ? 0.25 : 0.4), 1);
+      if (c.empty()) continue;
+      at[k] = c[0].at;
       ++found;
       std::vector<cv::Point2f> mm, px;
       fit_points(-1, &mm, &px);
-      if (found < 3) {  // affine while the points lie along one edge
-        try {
-          cv::Mat A = cv::estimateAffine2D(mm, px, cv::noArray(), cv::LMEDS);
-          if (!A.empty()) {
-            const cv::Matx23d a(A);
-            Hc = cv::Matx33d(a(0, 0), a(0, 1), a(0, 2), a(1, 0), a(1, 1), a(1, 2), 0, 0, 1);
+      affine(mm, px, &Hc);
+    }
+    if (found == 2) {
+      double best = -1;
+      std::optional<cv::Point2f> b3, b4;
+      for (int flip = 0; flip < 2; ++flip) {
+        const size_t k3 = order[flip ? 3 : 2], k4 = order[flip ? 2 : 3];
+        for (const CheckerHit& c3 : search(k3, Hc, radius_for(k3, 0.4), 4)) {
+          at[k3] = c3.at;
+          std::vector<cv::Point2f> mm, px;
+          fit_points(-1, &mm, &px);
+          cv::Matx33d H3;
+          try {
+            cv::Mat h = cv::findHomography(mm, px, 0);
+            if (h.empty()) continue;
+            H3 = cv::Matx33d(h);
+          } catch (const cv::Exception&) {
+            continue;
           }
-        } catch (const cv::Exception&) {
+          for (const CheckerHit& c4 : search(k4, H3, radius_for(k4, 0.08), 2)) {
+            std::vector<cv::Point2f> pts(4);
+            for (size_t k = 0; k < 4; ++k) pts[k] = k == k3 ? c3.at : k == k4 ? c4.at : (at[k] ? *at[k] : cv::Point2f());
+            cv::Matx33d H4;
+            if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
+            const double fit = LayoutFit(work, H4, L);
+            if (Prof().on) std::fprintf(stderr, "  combination: layout fit %.1f\n", fit);
+            if (fit > best) {
+              best = fit;
+              b3 = c3.at;
+              b4 = c4.at;
+              if (flip) std::swap(b3, b4);
+            }
+          }
         }
-      } else {
-        homography(-1, &Hc);
+        at[k3].reset();
+      }
+      if (best >= kMinLayoutFit) {
+        at[order[2]] = b3;
+        at[order[3]] = b4;
+        found = 4;
       }
     }
-    // Leave one out: each checker is searched again, closely, where the others put it; a
-    // wrong match from the wide first search (a table corner, a filled bubble) moves.
-    const double tol = std::max(4.0, 3.0 * tag_scale);  // ~3 mm
-    for (int pass = 0; pass < 2 && found >= 3; ++pass)
-      for (size_t k = 0; k < at.size(); ++k) {
-        cv::Matx33d Hk;
-        if (!homography(int(k), &Hk)) continue;
-        const Fiducial& f = L.fiducials[k];
-        const cv::Point2d pr = Apply(Hk, f.box.cx(), f.box.cy());
-        if (at[k] && cv::norm(cv::Point2d(*at[k]) - pr) <= tol) continue;
-        auto again = MatchChecker(work, small, fs, Hk, f.box, 3 * tol);
-        if (Prof().on)
-          std::fprintf(stderr, "recheck %zu: %s\n", k, again ? "moved/found" : "dropped");
-        if (at[k] && !again) --found;
-        if (!at[k] && again) ++found;
-        at[k] = again;
-      }
   }
   if (found < 3) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
@@ -672,7 +811,14 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
   }
   std::vector<cv::Point2f> mm, px;
   fit_points(-1, &mm, &px);
-  // Fit: the checkers dominate; the tag's corners only help (and are inliers if consistent).
+  for (const auto& a : at)
+    if (a) loc.points.push_back(*a);
+  // Fit: the four checkers span the page and are found to sub-pixel accuracy; the small tag's
+  // corners (a little biased by blur) only stand in for a missing checker.
+  if (found == 4) {
+    mm.erase(mm.begin(), mm.begin() + 4);
+    px.erase(px.begin(), px.begin() + 4);
+  }
   if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), size_t(found), &loc.H) ||
       !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda tidak konsisten / marks inconsistent");
@@ -783,6 +929,21 @@ bool InkInCentre(const cv::Mat& crop) {
   return (paper - lo) * 255.0 / std::max(paper, 64.0) >= 40;
 }
 
+// A copy of `crop` where every pixel absorbing less than `share` of the paper's light (the
+// crop's 90th percentile) is set to the paper level.
+cv::Mat SuppressLightGrey(const cv::Mat& crop, double share) {
+  const double paper = PaperLevel(crop, 0.90);
+  const int cut = int(paper * (1 - share));
+  const uint8_t pv = cv::saturate_cast<uint8_t>(paper);
+  cv::Mat out = crop.clone();
+  for (int y = 0; y < out.rows; ++y) {
+    uint8_t* p = out.ptr<uint8_t>(y);
+    for (int x = 0; x < out.cols; ++x)
+      if (p[x] > cut) p[x] = pv;
+  }
+  return out;
+}
+
 // Paints a band of `w` px along the crop's edges with the paper level.
 void WhitenEdges(cv::Mat* crop, int w) {
   const double paper = PaperLevel(*crop, 0.75);
@@ -796,8 +957,9 @@ void WhitenEdges(cv::Mat* crop, int w) {
 }
 
 // Reads the numbers of a located page.
-void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, const Form& form,
-                 const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
+void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, const PageLayout& L,
+                 const Form& form, const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
+  static const double guide_cut = std::getenv("REKAP_GUIDE_CUT") ? std::atof(std::getenv("REKAP_GUIDE_CUT")) : 0.2;
   struct Pending {
     size_t number;
     int pos;
@@ -818,27 +980,29 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     for (const auto& row : n.bubbles)
       for (const Rect& r : row) br = Union(br, r);
     br = Expand(br, n.bubbles[0][0].w * 0.25);
-    const Rect region = Union(Union(n.digit_boxes[0], n.digit_boxes[2]), br);
-    const double s = std::clamp(std::max(50.0 / std::max(1.0, n.digit_boxes[0].h),
-                                         20.0 / std::max(0.5, n.bubbles[0][0].w)),
-                                1.0, 40.0);
-    const cv::Mat nc = WarpRegion(work, H, region, s);
-    auto sub = [&](const Rect& r) {
-      cv::Rect px(int(std::lround((r.x - region.x) * s)), int(std::lround((r.y - region.y) * s)),
-                  int(std::lround(r.w * s)), int(std::lround(r.h * s)));
-      return px & cv::Rect(0, 0, nc.cols, nc.rows);
-    };
+    // Digit boxes: one warp for the three, at the photo's own resolution (50..90 px per box
+    // height); each box's interior is a sub-rectangle.
+    const Rect dregion = Union(n.digit_boxes[0], n.digit_boxes[2]);
+    const double bh = std::max(1.0, n.digit_boxes[0].h);
+    const double ds = std::clamp(px_per_mm, 50.0 / bh, 90.0 / bh);
+    const cv::Mat dc = WarpRegion(work, H, dregion, ds);
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
-      const double inset = std::min(n.box_line_mm + 0.4, n.digit_boxes[size_t(p)].w * 0.15);
-      const cv::Rect bpx = sub(Expand(n.digit_boxes[size_t(p)], -inset));
+      const Rect& box = n.digit_boxes[size_t(p)];
+      const Rect in = Expand(box, -std::min(n.box_line_mm + 0.4, box.w * 0.15));
+      const cv::Rect bpx = cv::Rect(int(std::lround((in.x - dregion.x) * ds)), int(std::lround((in.y - dregion.y) * ds)),
+                                    int(std::lround(in.w * ds)), int(std::lround(in.h * ds))) &
+                           cv::Rect(0, 0, dc.cols, dc.rows);
       if (bpx.width < 8 || bpx.height < 8) continue;
-      const cv::Mat crop = nc(bpx);
+      cv::Mat crop = dc(bpx);
+      // KPU's boxes carry a dotted 8-segment guide in light grey: anything lighter than ink
+      // (absorbing < 30 % of the paper's light) is paper.
+      if (n.segment_guides) crop = SuppressLightGrey(crop, guide_cut);
       if (o.box_crops || !o.debug_dir.empty()) fr.box_crops[size_t(p)] = crop.clone();
       BoxEvidence& be = ev[i].boxes[size_t(p)];
       if (!InkInCentre(crop)) continue;  // an empty box (residue of the border is not ink)
       cv::Mat clean = crop.clone();
-      WhitenEdges(&clean, std::max(1, int(std::lround(0.35 * s))));
+      WhitenEdges(&clean, std::max(1, int(std::lround(0.35 * ds))));
       auto nd = NormalizeDigitCrop(clean);
       if (nd.ok() && !nd->empty) {
         be.empty = false;
@@ -846,10 +1010,19 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
         where.push_back({i, p});
       }
     }
+    // Bubbles: one warp for the three rows at ~20 px per bubble.
+    const Rect region = br;
+    const double s = std::clamp(20.0 / std::max(0.5, n.bubbles[0][0].w), 1.0, 40.0);
+    const cv::Mat nc = WarpRegion(work, H, region, s);
+    auto sub = [&](const Rect& r) {
+      cv::Rect px(int(std::lround((r.x - region.x) * s)), int(std::lround((r.y - region.y) * s)),
+                  int(std::lround(r.w * s)), int(std::lround(r.h * s)));
+      return px & cv::Rect(0, 0, nc.cols, nc.rows);
+    };
     // Bubbles: darkness against the paper level of the bubble area (its gaps are paper).
     const cv::Rect bpx = sub(br);
     const cv::Mat bc = nc(bpx);
-    const double paper = PaperLevel(bc, 0.90);
+    const cv::Mat paper = PaperImage(bc, n.bubbles[0][0].w * s);
     if (std::getenv("REKAP_DUMP_BC")) {
       cv::Mat dbg;
       cv::cvtColor(bc, dbg, cv::COLOR_GRAY2BGR);
@@ -869,11 +1042,10 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
                                          float((r.cy() - region.y) * s - 0.5 - bpx.y));
       }
       ev[i].rows[size_t(p)] =
-          MeasureBubbleRow(bc, centers, float(n.bubbles[size_t(p)][0].w * s / 2), paper, omr_opt);
+          MeasureBubbleRow(bc, paper, centers, float(n.bubbles[size_t(p)][0].w * s / 2), omr_opt);
       for (int v = 0; v < 10; ++v) {
-        static const bool ring = std::getenv("REKAP_RING") != nullptr;
-        fr.bubble_dark[size_t(p)][size_t(v)] = float(ring ? ev[i].rows[size_t(p)].ring_dark[size_t(v)] : ev[i].rows[size_t(p)].dark[size_t(v)]);
-        fr.bubble_ink[size_t(p)][size_t(v)] = float(ring ? ev[i].rows[size_t(p)].ring_ink[size_t(v)] : ev[i].rows[size_t(p)].ink[size_t(v)]);
+        fr.bubble_dark[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].dark[size_t(v)]);
+        fr.bubble_ink[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].ink[size_t(v)]);
       }
     }
     if (o.crops) {
@@ -981,6 +1153,12 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       std::fprintf(stderr, "corner (%.1f, %.1f) ", q.x, q.y);
     }
     std::fprintf(stderr, " [working px; x reduction for the photo]\n");
+    for (const auto& f : L0.fiducials) {
+      const auto q = Apply(loc.H, f.box.cx(), f.box.cy());
+      std::fprintf(stderr, "fid (%.1f, %.1f) ", q.x, q.y);
+    }
+    for (const auto& p : loc.points) std::fprintf(stderr, "pt (%.1f, %.1f) ", p.x, p.y);
+    std::fprintf(stderr, "\n");
   }
   if (!o.debug_dir.empty()) {
     cv::Mat dbg;
@@ -991,6 +1169,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       cv::polylines(dbg, poly, true, cv::Scalar(0, 200, 0), 3);
       cv::putText(dbg, std::to_string(m.id), poly[0], cv::FONT_HERSHEY_SIMPLEX, 1.5, cv::Scalar(0, 0, 255), 3);
     }
+    for (const auto& p : loc.points) cv::circle(dbg, p, 12, cv::Scalar(0, 0, 255), 2);
     if (loc.found) {
       std::vector<cv::Point> poly;
       for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
@@ -1072,7 +1251,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     stage.Write("2-rectified", overlay);
     cv::cvtColor(overlay, overlay, cv::COLOR_GRAY2BGR);
   }
-  ReadNumbers(work, loc.H, *L, form, o, &obs, overlay.empty() ? nullptr : &overlay);
+  ReadNumbers(work, loc.H, loc.px_per_mm, *L, form, o, &obs, overlay.empty() ? nullptr : &overlay);
   if (!overlay.empty()) stage.Write("3-boxes", overlay);
   return obs;
 }
@@ -1284,8 +1463,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (verified[size_t(f)]) continue;
       const FieldReading& fr = *fr_of[size_t(f)];
       int unconfirmed = 0;
-      if (fr.ocr == chosen[size_t(f)] && fr.ocr_p >= o.min_partial_probability &&
-          OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) && unconfirmed <= 1 &&
+      if (fr.ocr == chosen[size_t(f)] && prob_of(f) >= o.min_partial_probability &&
+          fr.ocr_p >= o.min_pinned_probability && OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) && unconfirmed <= 1 &&
           !nr_of[size_t(f)]->omr_empty) {
         verified[size_t(f)] = true;
         how[size_t(f)] = "boxes+some bubbles";

@@ -75,14 +75,14 @@ struct ReadOptions {
   // bubbles give the same value, the CNN's probability of that value is >= min_ocr_probability,
   // and the combined probability is >= min_probability.
   double min_probability = 0.995;
-  double min_ocr_probability = 0.50;
+  double min_ocr_probability = 0.30;
   // A number not double-read (bubbles empty or unclear) may still be accepted if the CNN alone
   // gives it with >= min_pinned_probability and a hard rule pins it to double-read numbers.
   double min_pinned_probability = 0.5;
   // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
   // marks) may be accepted if the CNN alone gives the value with >= min_partial_probability.
   bool accept_partial_bubbles = true;
-  double min_partial_probability = 0.9999;
+  double min_partial_probability = 0.9995;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
   // Hypotheses kept per number for the search.

@@ -398,11 +398,11 @@ TEST(Omr, MeasureRow) {
     cv::circle(img, c[size_t(v)], 8, cv::Scalar(150), 1);  // printed outline
   }
   cv::circle(img, c[7], 7, cv::Scalar(40), -1);
-  BubbleRow r = MeasureBubbleRow(img, c, 8, 230);
+  BubbleRow r = MeasureBubbleRow(img, PaperImage(img, 16), c, 8);
   EXPECT_EQ(r.marked, 7);
   EXPECT_EQ(r.marks, 1);
   cv::circle(img, c[2], 7, cv::Scalar(40), -1);
-  r = MeasureBubbleRow(img, c, 8, 230);
+  r = MeasureBubbleRow(img, PaperImage(img, 16), c, 8);
   EXPECT_EQ(r.marks, 2);
   EXPECT_EQ(r.marked, -1);
 }
