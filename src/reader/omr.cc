@@ -20,17 +20,36 @@ BubbleRow MeasureBubbleRow(const cv::Mat& grey, const cv::Mat& paper_img,
     const cv::Point2f c = centers[size_t(v)];
     const int x0 = std::max(0, int(std::floor(c.x - r))), x1 = std::min(grey.cols - 1, int(std::ceil(c.x + r)));
     const int y0 = std::max(0, int(std::floor(c.y - r))), y1 = std::min(grey.rows - 1, int(std::ceil(c.y + r)));
+    // The paper around this bubble: a high percentile of 16 samples on a ring just outside
+    // its printed outline (between it and its neighbours), so lighting gradients and shadows
+    // across the page cancel.
+    double paper = 0;
+    if (paper_img.empty()) {
+      std::array<uint8_t, 16> ring{};
+      int m = 0;
+      for (int k = 0; k < 16; ++k) {
+        const double t = k * CV_PI / 8;
+        const int x = int(std::lround(c.x + 1.25 * radius * std::cos(t)));
+        const int y = int(std::lround(c.y + 1.25 * radius * std::sin(t)));
+        if (x < 0 || y < 0 || x >= grey.cols || y >= grey.rows) continue;
+        ring[size_t(m++)] = grey.at<uint8_t>(y, x);
+      }
+      if (m > 0) {
+        std::sort(ring.begin(), ring.begin() + m);
+        paper = ring[size_t(std::min(m - 1, m * 3 / 4))];
+      }
+    }
     double sum = 0;
     int n = 0, inked = 0;
     for (int y = y0; y <= y1; ++y) {
       const uint8_t* p = grey.ptr<uint8_t>(y);
-      const uint8_t* q = paper_img.ptr<uint8_t>(y);
+      const uint8_t* q = paper_img.empty() ? nullptr : paper_img.ptr<uint8_t>(y);
       const float dy = float(y) - c.y;
       for (int x = x0; x <= x1; ++x) {
         const float dx = float(x) - c.x;
         if (dx * dx + dy * dy > r2) continue;
-        const double paper = std::max<double>(q[x], 16.0);
-        const double d = std::max(0.0, (paper - p[x]) / paper);  // share of the light absorbed
+        const double pp = std::max<double>(q != nullptr ? q[x] : paper, 16.0);
+        const double d = std::max(0.0, (pp - p[x]) / pp);  // share of the light absorbed
         sum += d;
         inked += d >= 0.45;  // a pixel absorbing 45 % of the paper's light is ink
         ++n;
@@ -180,6 +199,12 @@ NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
     const auto it = std::max_element(ocr.begin(), ocr.end());
     out.ocr = Value(it - ocr.begin());
     out.ocr_p = *it / ocr_sum;
+    std::vector<int> idx(ocr.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = int(i);
+    const size_t kk = std::min<size_t>(5, idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + long(kk), idx.end(),
+                      [&](int a, int b) { return ocr[size_t(a)] > ocr[size_t(b)] || (ocr[size_t(a)] == ocr[size_t(b)] && a < b); });
+    for (size_t i = 0; i < kk; ++i) out.ocr_hypotheses.emplace_back(Value(idx[i]), ocr[size_t(idx[i])] / ocr_sum);
   }
 
   // Bubbles alone: every significant row single-marked; leading rows empty or 0.

@@ -15,14 +15,15 @@
 
 namespace rekap::reader {
 
-// Thresholds on a bubble's score: its mean darkness (the share of the local paper's light
-// absorbed, averaged over the inner disc of 72 % of the radius, inside the printed outline)
-// above the page's baseline for that value (the printed label: light grey on our form, black
-// on KPU's). Measured on synthetic photos of both forms: unmarked bubbles score < 0.13
-// (99.99 % < 0.12), marked ones > 0.13 (99.9 % > 0.15).
+// Thresholds on a bubble's score: its mean darkness (the share of the paper's light absorbed,
+// the paper measured on a ring just outside the bubble, averaged over the inner disc of 72 % of
+// the radius, inside the printed outline) above the page's baseline for that value (the
+// printed label: light grey on our form, black on KPU's). Measured on 150 synthetic photos of
+// each form (seeds 21 and 31): unmarked bubbles score <= 0.083 (99.99 % <= 0.055), marked ones
+// >= 0.137 (99.9 % >= 0.16).
 struct OmrOptions {
-  double mark = 0.135;  // at or above: marked
-  double clear = 0.10;  // below: certainly not marked; in between: unclear
+  double mark = 0.11;   // at or above: marked
+  double clear = 0.09;  // below: certainly not marked; in between: unclear
   double epsilon = 1e-3;  // likelihood of a value whose bubble is clearly unmarked
 };
 
@@ -45,7 +46,8 @@ struct BubbleRow {
 cv::Mat PaperImage(const cv::Mat& grey, double bubble_px);
 
 // Measures a row of bubbles in a rectified greyscale crop against its paper image
-// (PaperImage): `centers` and `radius` in crop pixels. Scores against the row's own median;
+// (PaperImage), or when `paper` is empty against the paper on a ring just outside each bubble:
+// `centers` and `radius` in crop pixels. Scores against the row's own median;
 // ScoreBubbleRow re-scores against a page baseline.
 BubbleRow MeasureBubbleRow(const cv::Mat& grey, const cv::Mat& paper,
                            const std::array<cv::Point2f, 10>& centers, float radius,
@@ -71,6 +73,7 @@ struct NumberReading {
   bool omr_empty = false;    // no bubble of the number is marked at all
   bool blank = false;        // all three digit boxes empty
   std::vector<std::pair<Value, double>> hypotheses;  // combined, most probable first
+  std::vector<std::pair<Value, double>> ocr_hypotheses;  // digit boxes alone, most probable first
   std::array<BubbleRow, 3> rows;
 };
 

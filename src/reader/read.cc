@@ -41,7 +41,9 @@ struct Profile {
   Clock::time_point t = Clock::now();
   double cpu = ThreadCpuMs();
   std::string line;
+  double normalize_ms = 0, bubbles_ms = 0;
   void Reset() {
+    normalize_ms = bubbles_ms = 0;
     t = Clock::now();
     cpu = ThreadCpuMs();
   }
@@ -54,7 +56,8 @@ struct Profile {
     cpu = c;
   }
   void Flush() {
-    if (on && !line.empty()) std::fprintf(stderr, "profile: %s\n", line.c_str());
+    if (on && !line.empty())
+      std::fprintf(stderr, "profile: %s [normalize %.1f bubbles %.1f]\n", line.c_str(), normalize_ms, bubbles_ms);
     line.clear();
   }
 };
@@ -349,13 +352,13 @@ bool PlausiblePage(const cv::Matx33d& H, const PageLayout& L, double* px_per_mm,
   return true;
 }
 
-// How well homography H puts the layout's printed bubbles onto the photo: the mean darkness
-// on each bubble's outline minus that just outside it, over the page's bubbles (grey levels
-// 0..255 of `work`). About 0 for a wrong H; tens for a right one.
-constexpr double kMinLayoutFit = 8;  // grey levels
+// How well homography H puts the layout's printed bubbles onto the photo: how much darker each
+// bubble's printed outline is than the paper just outside it, relative to that paper, over
+// some bubbles of every row. About 0 for a wrong H; 0.1 to 0.5 for a right one.
+constexpr double kMinLayoutFit = 0.05;
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
-  double sum = 0;
+  double sum = 0, paper = 0;
   int n = 0;
   auto sample = [&](double x, double y, double* v) {
     const cv::Point2d p = Apply(H, x, y);
@@ -374,10 +377,11 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
           if (!sample(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15), &on)) continue;
           if (!sample(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8), &off)) continue;
           sum += off - on;
+          paper += off;
           ++n;
         }
       }
-  return n > 0 ? sum / n : 0;
+  return n > 0 && paper > 0 ? sum / paper : 0;
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
@@ -608,6 +612,50 @@ std::vector<CheckerHit> FindCheckerCandidates(const cv::Mat& work, const cv::Mat
   return out;
 }
 
+// Candidate X-junctions (the centre of a 2x2 checker) near `c` (working px), within +-radius:
+// the most negative determinants of the Hessian at the checker's scale, on the reduced copy
+// (`small`, scale f). Rotation-invariant and tolerant of the shear and foreshortening a tilted
+// photo gives a far corner, where a template predicted from the near corners fails.
+std::vector<CheckerHit> SaddleCandidates(const cv::Mat& work, const cv::Mat& small, double f, cv::Point2d c,
+                                         double radius, double quarter_px, size_t k) {
+  std::vector<CheckerHit> out;
+  const int r = int(std::ceil(radius * f));
+  const double q = std::max(2.0, quarter_px * f);
+  const int pad = int(std::ceil(3 * q));
+  cv::Rect win(int(std::floor(c.x * f)) - r - pad, int(std::floor(c.y * f)) - r - pad, 2 * (r + pad) + 1,
+               2 * (r + pad) + 1);
+  win &= cv::Rect(0, 0, small.cols, small.rows);
+  if (win.width < 4 * q || win.height < 4 * q) return out;
+  cv::Mat g, xx, yy, xy;
+  small(win).convertTo(g, CV_32F);
+  cv::GaussianBlur(g, g, cv::Size(0, 0), 0.5 * q);
+  cv::Sobel(g, xx, CV_32F, 2, 0, 3);
+  cv::Sobel(g, yy, CV_32F, 0, 2, 3);
+  cv::Sobel(g, xy, CV_32F, 1, 1, 3);
+  cv::Mat det = xx.mul(yy) - xy.mul(xy);  // < 0 at a saddle
+  const int sep = std::max(2, int(2 * q));
+  double lo = 0;
+  cv::minMaxLoc(det, &lo);
+  for (size_t n = 0; n < k; ++n) {
+    double v = 0;
+    cv::Point at;
+    cv::minMaxLoc(det, &v, nullptr, &at);
+    if (!(v < 0.1 * lo) || !(v < 0)) break;
+    cv::rectangle(det, cv::Rect(at.x - sep, at.y - sep, 2 * sep + 1, 2 * sep + 1), cv::Scalar(0), cv::FILLED);
+    std::vector<cv::Point2f> pt = {cv::Point2f(float((win.x + at.x) / f), float((win.y + at.y) / f))};
+    const cv::Point2f start = pt[0];
+    const int sw = std::clamp(int(quarter_px * 0.6), 2, 15);
+    try {
+      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
+                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+    } catch (const cv::Exception&) {
+    }
+    if (cv::norm(pt[0] - start) > std::max(2.0, 0.5 * quarter_px)) pt[0] = start;
+    out.push_back({pt[0], v / lo});
+  }
+  return out;
+}
+
 // The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
 // checkers give the geometry.
 Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
@@ -746,32 +794,39 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
     };
     auto search = [&](size_t k, const cv::Matx33d& H, double radius, size_t n) {
       auto c = FindCheckerCandidates(work, small, fs, H, L.fiducials[k].box, radius, n);
+      if (n > 1) {  // also X-junctions (rotation- and shear-tolerant), for the layout fit to judge
+        const Rect& b = L.fiducials[k].box;
+        for (const CheckerHit& h : SaddleCandidates(work, small, fs, Apply(H, b.cx(), b.cy()), radius, quarter_px, n)) {
+          bool dup = false;
+          for (const CheckerHit& e : c) dup = dup || cv::norm(e.at - h.at) < quarter_px;
+          if (!dup) c.push_back(h);
+        }
+      }
       if (Prof().on) {
         const cv::Point2d pr = Apply(H, L.fiducials[k].box.cx(), L.fiducials[k].box.cy());
-        std::fprintf(stderr, "checker %zu pred (%.0f,%.0f) r=%.0f -> %zu candidates %.3f\n", k, pr.x, pr.y,
+        std::fprintf(stderr, "checker %zu pred (%.0f,%.0f) r=%.0f -> %zu candidates %.3f:", k, pr.x, pr.y,
                      radius, c.size(), c.empty() ? 0.0 : c[0].score);
+        for (const auto& h : c) std::fprintf(stderr, " (%.0f,%.0f)", h.at.x, h.at.y);
+        std::fprintf(stderr, "\n");
       }
       return c;
     };
-    for (size_t n = 0; n < 2; ++n) {
-      const size_t k = order[n];
-      auto c = search(k, Hc, radius_for(k, n == 0 ? 0.25 : 0.4), 1);
-      if (c.empty()) continue;
-      at[k] = c[0].at;
-      ++found;
-      std::vector<cv::Point2f> mm, px;
-      fit_points(-1, &mm, &px);
-      affine(mm, px, &Hc);
-    }
-    if (found == 2) {
-      double best = -1;
-      std::optional<cv::Point2f> b3, b4;
-      for (int flip = 0; flip < 2; ++flip) {
+    // The far pair given the first two (at[order[0]], at[order[1]]): the best layout fit.
+    auto far_pair = [&](double* best, std::optional<cv::Point2f>* b3, std::optional<cv::Point2f>* b4) {
+      cv::Matx33d Ha = H0;
+      std::vector<cv::Point2f> mm0, px0;
+      fit_points(-1, &mm0, &px0);
+      affine(mm0, px0, &Ha);
+      // Cheapest first: the best match of each; more candidates, then the other order, only
+      // while nothing fits.
+      for (int attempt = 0; attempt < 3 && *best < kMinLayoutFit; ++attempt) {
+        const int flip = attempt == 2 ? 1 : 0;
         const size_t k3 = order[flip ? 3 : 2], k4 = order[flip ? 2 : 3];
-        for (const CheckerHit& c3 : search(k3, Hc, radius_for(k3, 0.4), 4)) {
+        for (const CheckerHit& c3 : search(k3, Ha, radius_for(k3, 0.4), attempt == 0 ? 1 : 4)) {
           at[k3] = c3.at;
           std::vector<cv::Point2f> mm, px;
           fit_points(-1, &mm, &px);
+          at[k3].reset();
           cv::Matx33d H3;
           try {
             cv::Mat h = cv::findHomography(mm, px, 0);
@@ -780,28 +835,60 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
           } catch (const cv::Exception&) {
             continue;
           }
-          for (const CheckerHit& c4 : search(k4, H3, radius_for(k4, 0.08), 2)) {
+          for (const CheckerHit& c4 : search(k4, H3, radius_for(k4, 0.08), attempt == 0 ? 1 : 2)) {
             std::vector<cv::Point2f> pts(4);
             for (size_t k = 0; k < 4; ++k) pts[k] = k == k3 ? c3.at : k == k4 ? c4.at : (at[k] ? *at[k] : cv::Point2f());
             cv::Matx33d H4;
             if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
             const double fit = LayoutFit(work, H4, L);
-            if (Prof().on) std::fprintf(stderr, "  combination: layout fit %.1f\n", fit);
-            if (fit > best) {
-              best = fit;
-              b3 = c3.at;
-              b4 = c4.at;
-              if (flip) std::swap(b3, b4);
+            if (Prof().on) std::fprintf(stderr, "  combination: layout fit %.3f\n", fit);
+            if (fit > *best) {
+              *best = fit;
+              *b3 = flip ? c4.at : c3.at;  // order[2]
+              *b4 = flip ? c3.at : c4.at;  // order[3]
             }
           }
         }
-        at[k3].reset();
       }
-      if (best >= kMinLayoutFit) {
-        at[order[2]] = b3;
-        at[order[3]] = b4;
-        found = 4;
+    };
+    // The nearest: the best match close to its prediction.
+    {
+      auto c = search(order[0], Hc, radius_for(order[0], 0.25), 1);
+      if (!c.empty()) at[order[0]] = c[0].at;
+    }
+    double best = -1;
+    std::optional<cv::Point2f> b2, b3, b4;
+    if (at[order[0]]) {
+      std::vector<cv::Point2f> mm, px;
+      fit_points(-1, &mm, &px);
+      affine(mm, px, &Hc);
+      // The second: its best match, and if the far pair then fits nowhere, other candidates
+      // (X-junctions too).
+      auto c2 = search(order[1], Hc, radius_for(order[1], 0.4), 1);
+      for (int level = 0; level < 2 && best < kMinLayoutFit; ++level) {
+        if (level == 1) c2 = search(order[1], Hc, radius_for(order[1], 0.4), 4);
+        for (const CheckerHit& c : c2) {
+          at[order[1]] = c.at;
+          double fit = -1;
+          std::optional<cv::Point2f> x3, x4;
+          far_pair(&fit, &x3, &x4);
+          if (fit > best) {
+            best = fit;
+            b2 = c.at;
+            b3 = x3;
+            b4 = x4;
+          }
+        }
+        at[order[1]].reset();
       }
+    }
+    if (best >= kMinLayoutFit) {
+      at[order[1]] = b2;
+      at[order[2]] = b3;
+      at[order[3]] = b4;
+      found = 4;
+    } else {
+      at = {};
     }
   }
   if (found < 3) {
@@ -984,12 +1071,15 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     // height); each box's interior is a sub-rectangle.
     const Rect dregion = Union(n.digit_boxes[0], n.digit_boxes[2]);
     const double bh = std::max(1.0, n.digit_boxes[0].h);
-    const double ds = std::clamp(px_per_mm, 50.0 / bh, 90.0 / bh);
+    static const double kDsMax = std::getenv("REKAP_DS_MAX") ? std::atof(std::getenv("REKAP_DS_MAX")) : 90.0;
+    const double ds = std::clamp(px_per_mm, 50.0 / bh, kDsMax / bh);
     const cv::Mat dc = WarpRegion(work, H, dregion, ds);
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
       const Rect& box = n.digit_boxes[size_t(p)];
-      const Rect in = Expand(box, -std::min(n.box_line_mm + 0.4, box.w * 0.15));
+      static const double kInset = std::getenv("REKAP_INSET") ? std::atof(std::getenv("REKAP_INSET")) : 0.2;
+      static const double kBand = std::getenv("REKAP_BAND") ? std::atof(std::getenv("REKAP_BAND")) : 0.2;
+      const Rect in = Expand(box, -std::min(n.box_line_mm + kInset, box.w * 0.15));
       const cv::Rect bpx = cv::Rect(int(std::lround((in.x - dregion.x) * ds)), int(std::lround((in.y - dregion.y) * ds)),
                                     int(std::lround(in.w * ds)), int(std::lround(in.h * ds))) &
                            cv::Rect(0, 0, dc.cols, dc.rows);
@@ -1002,14 +1092,17 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       BoxEvidence& be = ev[i].boxes[size_t(p)];
       if (!InkInCentre(crop)) continue;  // an empty box (residue of the border is not ink)
       cv::Mat clean = crop.clone();
-      WhitenEdges(&clean, std::max(1, int(std::lround(0.35 * ds))));
+      if (kBand > 0) WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
+      const double tn0 = Prof().on ? ThreadCpuMs() : 0;
       auto nd = NormalizeDigitCrop(clean);
+      if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
       if (nd.ok() && !nd->empty) {
         be.empty = false;
         batch.push_back(nd->pixels);
         where.push_back({i, p});
       }
     }
+    const double tb0 = Prof().on ? ThreadCpuMs() : 0;
     // Bubbles: one warp for the three rows at ~20 px per bubble.
     const Rect region = br;
     const double s = std::clamp(20.0 / std::max(0.5, n.bubbles[0][0].w), 1.0, 40.0);
@@ -1022,7 +1115,8 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     // Bubbles: darkness against the paper level of the bubble area (its gaps are paper).
     const cv::Rect bpx = sub(br);
     const cv::Mat bc = nc(bpx);
-    const cv::Mat paper = PaperImage(bc, n.bubbles[0][0].w * s);
+    static const bool kPaperImage = std::getenv("REKAP_PAPER_IMAGE") != nullptr;
+    const cv::Mat paper = kPaperImage ? PaperImage(bc, n.bubbles[0][0].w * s) : cv::Mat();
     if (std::getenv("REKAP_DUMP_BC")) {
       cv::Mat dbg;
       cv::cvtColor(bc, dbg, cv::COLOR_GRAY2BGR);
@@ -1048,6 +1142,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
         fr.bubble_ink[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].ink[size_t(v)]);
       }
     }
+    if (Prof().on) Prof().bubbles_ms += ThreadCpuMs() - tb0;
     if (o.crops) {
       Rect all = Expand(Union(Union(n.digit_boxes[0], n.digit_boxes[2]), br), 1.0);
       cv::Mat c = WarpRegion(work, H, all, 6.0);
@@ -1179,6 +1274,15 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       cv::polylines(dbg, poly, true, cv::Scalar(255, 0, 0), 3);
     }
     stage.Write("1-detection", dbg);
+  }
+  if (loc.found) {  // fail closed on a misregistered page: the printed bubbles must be there
+    const double fit = LayoutFit(work, loc.H, L0);
+    if (Prof().on) std::fprintf(stderr, "layout fit %.3f\n", fit);
+    if (fit < kMinLayoutFit) {
+      loc.found = false;
+      loc.failure = MakeReason(reason::kPageNotFound, "tata letak tidak cocok / the layout does not fit the photo (" +
+                                                          std::to_string(fit).substr(0, 5) + ")");
+    }
   }
   if (!loc.found) {
     obs.reasons.push_back(loc.failure.value_or(MakeReason(reason::kPageNotFound)));
@@ -1454,6 +1558,19 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         prob_of(f) >= o.min_probability) {
       verified[size_t(f)] = true;
       how[size_t(f)] = "boxes+bubbles";
+    }
+  }
+  // The bubbles read the number clearly and the boxes, though their best reading differs (an
+  // ambiguous handwritten digit), give the bubbles' value a fair probability too.
+  for (int f : read_fields) {
+    if (verified[size_t(f)]) continue;
+    const Value v = chosen[size_t(f)];
+    double cnn_p = 0;
+    for (const auto& [x, q] : nr_of[size_t(f)]->ocr_hypotheses)
+      if (x == v) cnn_p = q;
+    if (omr_confirms(f, v) && cnn_p >= o.min_support_probability && prob_of(f) >= o.min_probability) {
+      verified[size_t(f)] = true;
+      how[size_t(f)] = "bubbles+boxes(2nd)";
     }
   }
   // Partly double-read: all bubble rows but one confirm the digits, that row is empty or holds

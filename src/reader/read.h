@@ -76,6 +76,9 @@ struct ReadOptions {
   // and the combined probability is >= min_probability.
   double min_probability = 0.995;
   double min_ocr_probability = 0.30;
+  // The bubbles read a number clearly and the boxes' best reading differs: accepted if the
+  // boxes still give the bubbles' value at least this probability (an ambiguous digit).
+  double min_support_probability = 0.2;
   // A number not double-read (bubbles empty or unclear) may still be accepted if the CNN alone
   // gives it with >= min_pinned_probability and a hard rule pins it to double-read numbers.
   double min_pinned_probability = 0.5;
