@@ -63,6 +63,69 @@ BubbleRow MeasureBubbleRow(const cv::Mat& grey, const cv::Mat& paper_img,
   return row;
 }
 
+namespace {
+inline double Bilinear(const cv::Mat& img, double x, double y, bool* ok) {
+  if (!(x >= 0 && y >= 0 && x < img.cols - 1 && y < img.rows - 1)) {
+    *ok = false;
+    return 0;
+  }
+  const int x0 = int(x), y0 = int(y);
+  const double fx = x - x0, fy = y - y0;
+  const uint8_t* r0 = img.ptr<uint8_t>(y0) + x0;
+  const uint8_t* r1 = img.ptr<uint8_t>(y0 + 1) + x0;
+  return (r0[0] * (1 - fx) + r0[1] * fx) * (1 - fy) + (r1[0] * (1 - fx) + r1[1] * fx) * fy;
+}
+}  // namespace
+
+BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
+                                 const std::array<Rect, 10>& bubbles, const OmrOptions& opt) {
+  BubbleRow row;
+  for (size_t v = 0; v < 10; ++v) {
+    const Rect& b = bubbles[v];
+    const double R = b.w / 2, ri = 0.72 * R;
+    auto at = [&](double x, double y, bool* ok) {
+      const cv::Vec3d q = H * cv::Vec3d(x, y, 1);
+      if (!(q[2] > 1e-9)) {
+        *ok = false;
+        return 0.0;
+      }
+      return Bilinear(grey, q[0] / q[2], q[1] / q[2], ok);
+    };
+    // The paper: a high percentile of 16 samples on a ring just outside the printed outline.
+    std::array<double, 16> ring{};
+    int m = 0;
+    for (int k = 0; k < 16; ++k) {
+      const double t = k * CV_PI / 8;
+      bool ok = true;
+      const double g = at(b.cx() + 1.25 * R * std::cos(t), b.cy() + 1.25 * R * std::sin(t), &ok);
+      if (ok) ring[size_t(m++)] = g;
+    }
+    if (m == 0) continue;
+    std::sort(ring.begin(), ring.begin() + m);
+    const double paper = std::max(16.0, ring[size_t(std::min(m - 1, m * 3 / 4))]);
+    // The inner disc on a grid of ~50 points.
+    double sum = 0;
+    int n = 0, inked = 0;
+    const double step = ri / 4;
+    for (int iy = -4; iy <= 4; ++iy)
+      for (int ix = -4; ix <= 4; ++ix) {
+        const double dx = ix * step, dy = iy * step;
+        if (dx * dx + dy * dy > ri * ri) continue;
+        bool ok = true;
+        const double g = at(b.cx() + dx, b.cy() + dy, &ok);
+        if (!ok) continue;
+        const double d = std::max(0.0, (paper - g) / paper);
+        sum += d;
+        inked += d >= 0.45;
+        ++n;
+      }
+    row.dark[v] = n > 0 ? sum / n : 0;
+    row.ink[v] = n > 0 ? double(inked) / n : 0;
+  }
+  ScoreBubbleRow(&row, nullptr, opt);
+  return row;
+}
+
 void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, const OmrOptions& opt) {
   std::array<double, 10> base{};
   if (baseline != nullptr) {

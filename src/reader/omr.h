@@ -11,6 +11,7 @@
 #include <opencv2/core.hpp>
 
 #include "reader/digits.h"
+#include "reader/layout.h"
 #include "rekap/form.h"
 
 namespace rekap::reader {
@@ -81,6 +82,11 @@ struct NumberReading {
 // row: 0 or nothing) with a single clear mark, or is empty or has the digit among several marks
 // (then counted in `*unconfirmed`). False if some row's marks exclude the digit.
 bool OmrCompatible(const NumberReading& n, Value v, int* unconfirmed);
+
+// The same, sampled straight from the photo through homography H (layout mm -> photo px): a
+// grid of ~50 points on each bubble's inner disc, 16 on a ring around it for the paper.
+BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
+                                 const std::array<Rect, 10>& bubbles, const OmrOptions& opt = {});
 
 // (Re)computes a measured row's scores, marks and likelihoods against `baseline` (per value:
 // the ink share of an unmarked bubble, e.g. its printed label), or against the row's own

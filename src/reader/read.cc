@@ -352,36 +352,70 @@ bool PlausiblePage(const cv::Matx33d& H, const PageLayout& L, double* px_per_mm,
   return true;
 }
 
-// How well homography H puts the layout's printed bubbles onto the photo: how much darker each
-// bubble's printed outline is than the paper just outside it, relative to that paper, over
-// some bubbles of every row. About 0 for a wrong H; 0.1 to 0.5 for a right one.
-constexpr double kMinLayoutFit = 0.05;
+// How well homography H puts the layout's printed structure onto the photo: the share of
+// features (some bubbles of every row, every edge of every digit box) whose printed line is
+// darker than the paper next to it by at least 4 % of that paper. Below 0.6 for a wrong H;
+// 0.8 to 1 for a right one (150 synthetic photos of each form). The box edges make it fail for a shift by a bubble's pitch, which the
+// bubbles alone (a periodic grid) would not notice.
+constexpr double kMinLayoutFit = 0.7;
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
-  double sum = 0, paper = 0;
-  int n = 0;
+  int features = 0, fitting = 0;
   auto sample = [&](double x, double y, double* v) {
-    const cv::Point2d p = Apply(H, x, y);
-    if (!(p.x >= 0 && p.y >= 0 && p.x < work.cols - 1 && p.y < work.rows - 1)) return false;
-    *v = work.at<uint8_t>(int(p.y + 0.5), int(p.x + 0.5));
+    const cv::Vec3d q = H * cv::Vec3d(x, y, 1);
+    if (!(q[2] > 1e-9)) return false;
+    const double px = q[0] / q[2], py = q[1] / q[2];
+    if (!(px >= 0 && py >= 0 && px < work.cols - 1 && py < work.rows - 1)) return false;
+    *v = work.at<uint8_t>(int(py + 0.5), int(px + 0.5));
     return true;
   };
-  for (const NumberLayout& num : L.numbers)
+  // One feature: `on` points on a printed line, `off` points on the paper beside them.
+  auto feature = [&](const std::vector<cv::Point2d>& on, const std::vector<cv::Point2d>& off) {
+    double son = 0, soff = 0, v = 0;
+    for (const auto& p : on) {
+      if (!sample(p.x, p.y, &v)) return;
+      son += v;
+    }
+    for (const auto& p : off) {
+      if (!sample(p.x, p.y, &v)) return;
+      soff += v;
+    }
+    son /= double(on.size());
+    soff /= double(off.size());
+    ++features;
+    fitting += soff - son >= 0.04 * soff;
+  };
+  std::vector<cv::Point2d> on, off;
+  for (const NumberLayout& num : L.numbers) {
     for (const auto& row : num.bubbles)
-      for (size_t v = 0; v < row.size(); v += 3) {  // a few bubbles per row suffice
+      for (size_t v = 0; v < row.size(); v += 3) {
         const Rect& b = row[v];
         const double R = b.w / 2;
+        on.clear();
+        off.clear();
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
-          double on = 0, off = 0;
-          if (!sample(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15), &on)) continue;
-          if (!sample(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8), &off)) continue;
-          sum += off - on;
-          paper += off;
-          ++n;
+          on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
+          off.emplace_back(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8));
         }
+        feature(on, off);
       }
-  return n > 0 && paper > 0 ? sum / paper : 0;
+    const double lw = std::max(0.2, num.box_line_mm);
+    for (const Rect& b : num.digit_boxes)
+      for (int e = 0; e < 4; ++e) {  // top, right, bottom, left
+        on.clear();
+        off.clear();
+        for (double t : {0.3, 0.5, 0.7}) {
+          const double x = e == 1 ? b.right() - lw / 2 : e == 3 ? b.x + lw / 2 : b.x + t * b.w;
+          const double y = e == 0 ? b.y + lw / 2 : e == 2 ? b.bottom() - lw / 2 : b.y + t * b.h;
+          const double dx = e == 1 ? -1 : e == 3 ? 1 : 0, dy = e == 0 ? 1 : e == 2 ? -1 : 0;
+          on.emplace_back(x, y);
+          off.emplace_back(x + dx * (lw / 2 + 0.6), y + dy * (lw / 2 + 0.6));
+        }
+        feature(on, off);
+      }
+  }
+  return features >= 8 ? double(fitting) / features : 0;
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
@@ -669,7 +703,9 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
   for (int attempt = 0; attempt < 3 && tags.empty(); ++attempt) {
     double to_work = 1;
     cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    Prof().Mark("prep");
     tags = DetectMarkers(det, to_work, DictFor(pm.dictionary), FastParams());
+    Prof().Mark("tag");
     loc.detect_scale = to_work;
   }
   loc.markers = tags;
@@ -737,7 +773,8 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
       }
   };
   // A homography through four checkers must also put the tag where it was seen.
-  const double tag_tol = std::max(3.0, 0.2 * tag->side);
+  static const double kTagTol = std::getenv("REKAP_TAGTOL") ? std::atof(std::getenv("REKAP_TAGTOL")) : 0.2;
+  const double tag_tol = std::max(3.0, kTagTol * tag->side);
   auto tag_error = [&](const cv::Matx33d& H) {
     double e = 0;
     for (size_t i = 0; i < 4; ++i) e = std::max(e, cv::norm(Apply(H, tmm[i].x, tmm[i].y) - cv::Point2d(tpx[i])));
@@ -776,12 +813,27 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
     return d(a) < d(b);
   });
   if (L.fiducials.size() == 4) {
-    // A reduced copy for coarse searches: one checker quarter about 5 px.
+    // A reduced copy for coarse searches: one checker quarter about 5 px (pyramid halving,
+    // then linear: far cheaper than an area resize of the whole photo).
     const double quarter_px = tag_scale * L.fiducials[0].box.w / 2;
-    const double fs = std::clamp(5.0 / std::max(1.0, quarter_px), 0.1, 1.0);
-    cv::Mat small;
-    if (fs < 0.99) cv::resize(work, small, cv::Size(), fs, fs, cv::INTER_AREA);
-    else small = work;
+    double fs = std::clamp(5.0 / std::max(1.0, quarter_px), 0.1, 1.0);
+    cv::Mat small = work;
+    {
+      double f = 1;
+      while (f * 0.5 >= fs) {
+        cv::Mat half;
+        cv::pyrDown(small, half);
+        small = half;
+        f *= 0.5;
+      }
+      const double g = fs / f;
+      if (g < 0.95) {
+        cv::Mat r;
+        cv::resize(small, r, cv::Size(), g, g, cv::INTER_LINEAR);
+        small = r;
+      }
+      fs = double(small.cols) / work.cols;
+    }
     // The nearest two, one after the other (predictions from an affine fit: a homography from
     // points along one edge extrapolates wildly). Then the far two: candidates for one from
     // the affine fit, and for each the other searched where the homography through the tag,
@@ -851,6 +903,7 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
         }
       }
     };
+    Prof().Mark("small");
     // The nearest: the best match close to its prediction.
     {
       auto c = search(order[0], Hc, radius_for(order[0], 0.25), 1);
@@ -882,6 +935,7 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
         at[order[1]].reset();
       }
     }
+    Prof().Mark("checkers");
     if (best >= kMinLayoutFit) {
       at[order[1]] = b2;
       at[order[2]] = b3;
@@ -1046,7 +1100,9 @@ void WhitenEdges(cv::Mat* crop, int w) {
 // Reads the numbers of a located page.
 void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, const PageLayout& L,
                  const Form& form, const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
-  static const double guide_cut = std::getenv("REKAP_GUIDE_CUT") ? std::atof(std::getenv("REKAP_GUIDE_CUT")) : 0.2;
+  constexpr double kGuideCut = 0.2;  // KPU's dotted guides absorb < 20 % of the light (after blur)
+  constexpr double kInset = 0.2;     // mm inside the box's printed border
+  constexpr double kBand = 0.2;      // mm along the crop's edges painted paper
   struct Pending {
     size_t number;
     int pos;
@@ -1071,14 +1127,11 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     // height); each box's interior is a sub-rectangle.
     const Rect dregion = Union(n.digit_boxes[0], n.digit_boxes[2]);
     const double bh = std::max(1.0, n.digit_boxes[0].h);
-    static const double kDsMax = std::getenv("REKAP_DS_MAX") ? std::atof(std::getenv("REKAP_DS_MAX")) : 90.0;
-    const double ds = std::clamp(px_per_mm, 50.0 / bh, kDsMax / bh);
+    const double ds = std::clamp(px_per_mm, 50.0 / bh, 90.0 / bh);
     const cv::Mat dc = WarpRegion(work, H, dregion, ds);
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
       const Rect& box = n.digit_boxes[size_t(p)];
-      static const double kInset = std::getenv("REKAP_INSET") ? std::atof(std::getenv("REKAP_INSET")) : 0.2;
-      static const double kBand = std::getenv("REKAP_BAND") ? std::atof(std::getenv("REKAP_BAND")) : 0.2;
       const Rect in = Expand(box, -std::min(n.box_line_mm + kInset, box.w * 0.15));
       const cv::Rect bpx = cv::Rect(int(std::lround((in.x - dregion.x) * ds)), int(std::lround((in.y - dregion.y) * ds)),
                                     int(std::lround(in.w * ds)), int(std::lround(in.h * ds))) &
@@ -1086,13 +1139,13 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       if (bpx.width < 8 || bpx.height < 8) continue;
       cv::Mat crop = dc(bpx);
       // KPU's boxes carry a dotted 8-segment guide in light grey: anything lighter than ink
-      // (absorbing < 30 % of the paper's light) is paper.
-      if (n.segment_guides) crop = SuppressLightGrey(crop, guide_cut);
+      // (absorbing < 20 % of the paper's light) is paper.
+      if (n.segment_guides) crop = SuppressLightGrey(crop, kGuideCut);
       if (o.box_crops || !o.debug_dir.empty()) fr.box_crops[size_t(p)] = crop.clone();
       BoxEvidence& be = ev[i].boxes[size_t(p)];
       if (!InkInCentre(crop)) continue;  // an empty box (residue of the border is not ink)
       cv::Mat clean = crop.clone();
-      if (kBand > 0) WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
+      WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
       const double tn0 = Prof().on ? ThreadCpuMs() : 0;
       auto nd = NormalizeDigitCrop(clean);
       if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
@@ -1103,40 +1156,9 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       }
     }
     const double tb0 = Prof().on ? ThreadCpuMs() : 0;
-    // Bubbles: one warp for the three rows at ~20 px per bubble.
-    const Rect region = br;
-    const double s = std::clamp(20.0 / std::max(0.5, n.bubbles[0][0].w), 1.0, 40.0);
-    const cv::Mat nc = WarpRegion(work, H, region, s);
-    auto sub = [&](const Rect& r) {
-      cv::Rect px(int(std::lround((r.x - region.x) * s)), int(std::lround((r.y - region.y) * s)),
-                  int(std::lround(r.w * s)), int(std::lround(r.h * s)));
-      return px & cv::Rect(0, 0, nc.cols, nc.rows);
-    };
-    // Bubbles: darkness against the paper level of the bubble area (its gaps are paper).
-    const cv::Rect bpx = sub(br);
-    const cv::Mat bc = nc(bpx);
-    static const bool kPaperImage = std::getenv("REKAP_PAPER_IMAGE") != nullptr;
-    const cv::Mat paper = kPaperImage ? PaperImage(bc, n.bubbles[0][0].w * s) : cv::Mat();
-    if (std::getenv("REKAP_DUMP_BC")) {
-      cv::Mat dbg;
-      cv::cvtColor(bc, dbg, cv::COLOR_GRAY2BGR);
-      for (int p = 0; p < 3; ++p)
-        for (int v = 0; v < 10; ++v) {
-          const Rect& r = n.bubbles[size_t(p)][size_t(v)];
-          cv::circle(dbg, cv::Point2d((r.cx() - region.x) * s - 0.5 - bpx.x, (r.cy() - region.y) * s - 0.5 - bpx.y),
-                     int(r.w * s / 2 * 0.72), cv::Scalar(0, 0, 255), 1);
-        }
-      cv::imwrite("/tmp/bc-" + n.field + ".png", dbg);
-    }
+    // Bubbles: sampled straight from the photo through the homography.
     for (int p = 0; p < 3; ++p) {
-      std::array<cv::Point2f, 10> centers;
-      for (int v = 0; v < 10; ++v) {
-        const Rect& r = n.bubbles[size_t(p)][size_t(v)];
-        centers[size_t(v)] = cv::Point2f(float((r.cx() - region.x) * s - 0.5 - bpx.x),
-                                         float((r.cy() - region.y) * s - 0.5 - bpx.y));
-      }
-      ev[i].rows[size_t(p)] =
-          MeasureBubbleRow(bc, paper, centers, float(n.bubbles[size_t(p)][0].w * s / 2), omr_opt);
+      ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work, H, n.bubbles[size_t(p)], omr_opt);
       for (int v = 0; v < 10; ++v) {
         fr.bubble_dark[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].dark[size_t(v)]);
         fr.bubble_ink[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].ink[size_t(v)]);
@@ -1275,15 +1297,6 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     }
     stage.Write("1-detection", dbg);
   }
-  if (loc.found) {  // fail closed on a misregistered page: the printed bubbles must be there
-    const double fit = LayoutFit(work, loc.H, L0);
-    if (Prof().on) std::fprintf(stderr, "layout fit %.3f\n", fit);
-    if (fit < kMinLayoutFit) {
-      loc.found = false;
-      loc.failure = MakeReason(reason::kPageNotFound, "tata letak tidak cocok / the layout does not fit the photo (" +
-                                                          std::to_string(fit).substr(0, 5) + ")");
-    }
-  }
   if (!loc.found) {
     obs.reasons.push_back(loc.failure.value_or(MakeReason(reason::kPageNotFound)));
     return obs;
@@ -1342,6 +1355,19 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     obs.page = L0.page;
     if (o.expected_page > 0 && o.expected_page != L0.page) {
       obs.reasons.push_back(MakeReason(reason::kWrongPage, "halaman / page " + std::to_string(L0.page)));
+      return obs;
+    }
+  }
+  // Fail closed on a misregistered page: the printed boxes and bubbles must be where the
+  // homography puts them.
+  {
+    const double fit = LayoutFit(work, loc.H, *L);
+    if (Prof().on) std::fprintf(stderr, "layout fit %.3f\n", fit);
+    if (fit < kMinLayoutFit) {
+      obs.reasons.push_back(MakeReason(reason::kPageNotFound,
+                                       "tata letak tidak cocok / the layout does not fit the photo (" +
+                                           std::to_string(fit).substr(0, 5) + ")"));
+      obs.page = 0;
       return obs;
     }
   }

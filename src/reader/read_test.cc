@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -545,6 +546,7 @@ TEST(FastDigits, SameProbabilitiesAsDlib) {
   NEED_MNIST();
   auto fast = FastDigitNet::Load(REKAP_DIGITS_MODEL);
   ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  cv::setNumThreads(1);
   std::span<const Image28> imgs(F().mnist->images.data(), 300);
   auto t0 = std::chrono::steady_clock::now();
   auto a = F().model->ClassifyBatch(imgs);
