@@ -690,6 +690,126 @@ std::vector<CheckerHit> SaddleCandidates(const cv::Mat& work, const cv::Mat& sma
   return out;
 }
 
+// Candidate KPU corner checkers anywhere in `work`, whatever the perspective: two dark squares
+// meeting at a corner (one 8-connected "bow tie", or two components where blur or ink left a
+// gap), confirmed by a ring test around the meeting point (two dark arcs facing each other,
+// each about a quarter turn: four light/dark changes, point-symmetric). `quarter_px` is the
+// expected side of one square near the tag; squares from 0.4 to 2.5 times that are taken.
+// Centres in working px, refined to the saddle point, best first.
+std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, size_t max_hits) {
+  std::vector<CheckerHit> out;
+  if (!(quarter_px > 1)) return out;
+  double to_work = 1;
+  const int side = int(std::max(work.cols, work.rows) * std::clamp(7.0 / quarter_px, 0.05, 1.0));
+  const cv::Mat small = DetectionImage(work, std::max(side, 200), &to_work);
+  const double q = quarter_px / to_work;  // expected square side in `small`
+  cv::Mat bin, labels, stats, cents;
+  const int block = std::max(11, int(6 * q) | 1);
+  try {
+    cv::adaptiveThreshold(small, bin, 255, cv::ADAPTIVE_THRESH_MEAN_C, cv::THRESH_BINARY_INV, block, 12);
+    cv::connectedComponentsWithStats(bin, labels, stats, cents, 8, CV_32S);
+  } catch (const cv::Exception&) {
+    return out;
+  }
+  auto bilinear = [&](double x, double y) {
+    const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
+    if (x0 < 0 || y0 < 0 || x0 + 1 >= small.cols || y0 + 1 >= small.rows) return -1.0;
+    const double fx = x - x0, fy = y - y0;
+    const uint8_t* r0 = small.ptr<uint8_t>(y0);
+    const uint8_t* r1 = small.ptr<uint8_t>(y0 + 1);
+    return (r0[x0] * (1 - fx) + r0[x0 + 1] * fx) * (1 - fy) + (r1[x0] * (1 - fx) + r1[x0 + 1] * fx) * fy;
+  };
+  // Ring test at p for squares of side s: score in (0, 1], or 0.
+  auto ring = [&](cv::Point2d p, double s) {
+    double score = 1;
+    for (double rr : {0.45, 0.75}) {
+      constexpr int kN = 32;
+      std::array<double, kN> v{};
+      double lo = 1e9, hi = -1e9;
+      for (int i = 0; i < kN; ++i) {
+        const double t = 2 * CV_PI * i / kN;
+        v[size_t(i)] = bilinear(p.x + rr * s * std::cos(t), p.y + rr * s * std::sin(t));
+        if (v[size_t(i)] < 0) return 0.0;
+        lo = std::min(lo, v[size_t(i)]);
+        hi = std::max(hi, v[size_t(i)]);
+      }
+      if (hi - lo < 0.25 * hi || hi - lo < 20) return 0.0;
+      const double thr = (lo + hi) / 2;
+      int changes = 0, dark = 0, symmetric = 0;
+      for (int i = 0; i < kN; ++i) {
+        const bool a = v[size_t(i)] < thr, b = v[size_t((i + 1) % kN)] < thr;
+        changes += a != b;
+        dark += a;
+        symmetric += a == (v[size_t((i + kN / 2) % kN)] < thr);
+      }
+      if (changes != 4 || dark < kN * 0.3 || dark > kN * 0.7 || symmetric < kN - 4) return 0.0;
+      score = std::min(score, (hi - lo) / hi * symmetric / kN);
+    }
+    return score;
+  };
+  struct Blob {
+    cv::Point2d c;
+    double area;
+    int x, w;
+  };
+  std::vector<Blob> squares;
+  std::vector<std::pair<cv::Point2d, double>> points;  // candidate centre, square side
+  const double amin = 0.16 * q * q, amax = 6.25 * q * q;
+  for (int i = 1; i < stats.rows; ++i) {
+    const int* st = stats.ptr<int>(i);
+    const double a = st[cv::CC_STAT_AREA];
+    const int bw = st[cv::CC_STAT_WIDTH], bh = st[cv::CC_STAT_HEIGHT];
+    if (a < amin * 0.5 || a > 2 * amax * 1.5) continue;
+    const cv::Point2d c(cents.at<double>(i, 0), cents.at<double>(i, 1));
+    const double fill = a / (double(bw) * bh);
+    const double r = std::sqrt(a);
+    // One square (seen in perspective): compact.
+    if (a <= amax && fill >= 0.4 && std::max(bw, bh) <= 1.8 * r && std::min(bw, bh) >= 0.5 * r)
+      squares.push_back({c, a, st[cv::CC_STAT_LEFT], bw});
+    // Two squares joined at a corner: about half its bounding box, centroid at the joint.
+    if (a >= 2 * amin && fill >= 0.25 && fill <= 0.75 && std::max(bw, bh) <= 3.2 * std::sqrt(a / 2))
+      points.emplace_back(c, std::sqrt(a / 2));
+  }
+  std::sort(squares.begin(), squares.end(), [](const Blob& a, const Blob& b) { return a.c.x < b.c.x; });
+  for (size_t i = 0; i < squares.size(); ++i)
+    for (size_t j = i + 1; j < squares.size(); ++j) {
+      const Blob &a = squares[i], &b = squares[j];
+      const double s = std::sqrt((a.area + b.area) / 2);
+      if (b.c.x - a.c.x > 2 * s) break;
+      if (std::max(a.area, b.area) > 2.5 * std::min(a.area, b.area)) continue;
+      const double d = cv::norm(a.c - b.c);
+      if (d < 1.1 * s || d > 1.9 * s) continue;
+      points.emplace_back((a.c + b.c) * 0.5, s);
+    }
+  std::vector<std::pair<double, cv::Point2d>> hits;
+  for (const auto& [p, s] : points) {
+    const double sc = ring(p, s);
+    if (sc <= 0) continue;
+    bool dup = false;
+    for (auto& h : hits)
+      if (cv::norm(h.second - p) < s) {
+        dup = true;
+        if (sc > h.first) h = {sc, p};
+      }
+    if (!dup) hits.emplace_back(sc, p);
+  }
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (hits.size() > max_hits) hits.resize(max_hits);
+  for (const auto& [sc, p] : hits) {
+    std::vector<cv::Point2f> pt = {cv::Point2f(float(p.x * to_work), float(p.y * to_work))};
+    const cv::Point2f start = pt[0];
+    const int sw = std::clamp(int(quarter_px * 0.5), 2, 15);
+    try {
+      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
+                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+    } catch (const cv::Exception&) {
+    }
+    if (!std::isfinite(pt[0].x) || cv::norm(pt[0] - start) > std::max(2.0, 0.5 * quarter_px)) pt[0] = start;
+    out.push_back({pt[0], sc});
+  }
+  return out;
+}
+
 // The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
 // checkers give the geometry.
 Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
@@ -904,6 +1024,53 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
       }
     };
     Prof().Mark("small");
+    // First the checkers found anywhere (BlobCheckers): for each corner those near where the
+    // tag's affine fit puts it; the combination that puts the tag where it was seen and fits
+    // the printed layout best.
+    bool blob_found = false;
+    {
+      const std::vector<CheckerHit> blobs = BlobCheckers(work, quarter_px, 40);
+      std::array<std::vector<cv::Point2f>, 4> cand;
+      for (size_t k = 0; k < 4; ++k) {
+        const Rect& b = L.fiducials[k].box;
+        const cv::Point2d pr = Apply(Hc, b.cx(), b.cy());
+        const double rad = radius_for(k, 0.6) + 4 * quarter_px;
+        std::vector<std::pair<double, cv::Point2f>> near;
+        for (const CheckerHit& h : blobs) {
+          const double d = cv::norm(cv::Point2d(h.at) - pr);
+          if (d <= rad) near.emplace_back(d, h.at);
+        }
+        std::sort(near.begin(), near.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+        for (size_t i = 0; i < near.size() && i < 3; ++i) cand[k].push_back(near[i].second);
+      }
+      double best_fit = -1;
+      std::vector<cv::Point2f> best_pts;
+      if (!cand[0].empty() && !cand[1].empty() && !cand[2].empty() && !cand[3].empty())
+        for (const auto& p0 : cand[0])
+          for (const auto& p1 : cand[1])
+            for (const auto& p2 : cand[2])
+              for (const auto& p3 : cand[3]) {
+                const std::vector<cv::Point2f> pts = {p0, p1, p2, p3};
+                cv::Matx33d H4;
+                if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
+                const double fit = LayoutFit(work, H4, L);
+                if (fit > best_fit) {
+                  best_fit = fit;
+                  best_pts = pts;
+                }
+              }
+      if (Prof().on) {
+        std::fprintf(stderr, "blob checkers: %zu, per corner %zu %zu %zu %zu, best fit %.3f\n", blobs.size(),
+                     cand[0].size(), cand[1].size(), cand[2].size(), cand[3].size(), best_fit);
+      }
+      Prof().Mark("blobs");
+      if (best_fit >= kMinLayoutFit) {
+        for (size_t k = 0; k < 4; ++k) at[k] = best_pts[k];
+        found = 4;
+        blob_found = true;
+      }
+    }
+    if (!blob_found) {
     // The nearest: the best match close to its prediction.
     {
       auto c = search(order[0], Hc, radius_for(order[0], 0.25), 1);
@@ -944,6 +1111,7 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
     } else {
       at = {};
     }
+    }  // !blob_found
   }
   if (found < 3) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
