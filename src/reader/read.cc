@@ -1319,6 +1319,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
       if (nd.ok() && !nd->empty) {
         be.empty = false;
+        if (o.digit_inputs) fr.box_input[size_t(p)] = nd->pixels;
         batch.push_back(nd->pixels);
         where.push_back({i, p});
       }
@@ -1376,10 +1377,10 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     Stage{o.debug_dir, o.debug_name}.Write("4-digits", mosaic);
   }
   Prof().Mark("crops");
-  if (!batch.empty()) {
+  if (!batch.empty() && (o.model != nullptr || o.fast != nullptr)) {
     std::vector<DigitPrediction> pred;
     if (o.fast != nullptr) pred = o.fast->ClassifyBatch(batch);
-    if (pred.size() != batch.size()) pred = o.model->ClassifyBatch(batch);
+    if (pred.size() != batch.size() && o.model != nullptr) pred = o.model->ClassifyBatch(batch);
     Prof().Mark("cnn");
     for (size_t k = 0; k < pred.size(); ++k) {
       BoxEvidence& be = ev[where[k].number].boxes[size_t(where[k].pos)];
@@ -1859,7 +1860,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
 
 Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> pre,
                             const ReadOptions& o, Clock::time_point t0, double cpu0) {
-  if (o.model == nullptr) return InvalidArgument("ReadOptions.model is required");
+  if (o.model == nullptr && !o.digit_inputs) return InvalidArgument("ReadOptions.model is required");
   REKAP_ASSIGN_OR_RETURN(FormRef fref, EffectiveForm(o));
   REKAP_ASSIGN_OR_RETURN(std::vector<PageLayout> layouts, Layouts(o));
   std::vector<PageObservation> obs;

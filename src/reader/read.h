@@ -70,6 +70,10 @@ struct ReadOptions {
   bool crops = false;
   // Keep the greyscale crop of every digit box (for the benchmark's Tesseract baseline).
   bool box_crops = false;
+  // Keep the 28x28 image the CNN is given for every written box (FieldReading::box_input):
+  // training data for `rekap train-digits --photo-pages`. With this set `model` may be null;
+  // then no box is classified (box_digit stays -1).
+  bool digit_inputs = false;
 
   // Acceptance thresholds (fail closed). A number is double-read when the digit boxes and the
   // bubbles give the same value, the CNN's probability of that value is >= min_ocr_probability,
@@ -151,7 +155,8 @@ struct FieldReading {
   // Per bubble row and value: mean darkness and ink share inside the bubble (diagnostics).
   std::array<std::array<float, 10>, 3> bubble_dark{}, bubble_ink{};
   std::vector<uint8_t> crop_png;       // if ReadOptions::crops: boxes and bubbles, PNG
-  std::array<cv::Mat, 3> box_crops;    // if ReadOptions::box_crops: what the CNN was given
+  std::array<cv::Mat, 3> box_crops;    // if ReadOptions::box_crops: the box interiors
+  std::array<std::optional<Image28>, 3> box_input;  // if ReadOptions::digit_inputs
 };
 
 // The reading of one TPS's form (one photo, or several photos of its pages).

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,8 +18,12 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <numeric>
+#include <random>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
@@ -422,9 +427,14 @@ Status RunBench(const BenchCmd& c) {
         ++boxes;
         if (f != nullptr && f->box_digit[size_t(pos)] == d) ++boxes_ok;
         else if (f != nullptr && f->box_digit[size_t(pos)] < 0) ++boxes_missed;
-        if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits)
+        if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits) {
           std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f\n", i, field.c_str(), pos, d,
                        f->box_digit[size_t(pos)], f->box_p[size_t(pos)]);
+          if (const char* dir = std::getenv("REKAP_BENCH_DUMP_CROPS"); dir && !f->box_crops[size_t(pos)].empty())
+            cv::imwrite(std::string(dir) + "/" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
+                            std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
+                        f->box_crops[size_t(pos)]);
+        }
         if (f != nullptr && int(tess.size()) < c.tesseract_sample && !f->box_crops[size_t(pos)].empty())
           tess.emplace_back(f->box_crops[size_t(pos)], d);
       }
@@ -531,13 +541,106 @@ struct TrainCmd {
   std::string train_images, train_labels, test_images, test_labels, out;
   TrainOptions opt;
   size_t limit = 0;
+  int photo_pages = 0;
+  uint32_t photo_seed = 7;
 };
+
+// Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
+// and KPU's page 2) written with the *training* digits, read back through the reader's own
+// crop and normalization, labelled with what was written. Pages not found are skipped.
+Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
+                                        uint32_t seed) {
+  SynthOptions so;
+  so.seed = seed;
+  so.form = SynthForm::kOwn;
+  REKAP_ASSIGN_OR_RETURN(auto own, Synthesizer::Create(train, contest, so));
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = seed + 1;
+  REKAP_ASSIGN_OR_RETURN(auto kpu, Synthesizer::Create(train, contest, so));
+  DigitDataset out;
+  std::mutex mu;
+  std::atomic<int> next{0}, done{0}, found{0};
+  Status failure;
+  Progress prog("photo digits", pages);
+  auto worker = [&] {
+    for (int i = next++; i < pages; i = next++) {
+      const bool is_kpu = i % 2 == 1;
+      auto sp = (is_kpu ? kpu : own)->Make(i / 2);
+      if (!sp.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        failure = sp.status();
+        return;
+      }
+      ReadOptions o;
+      o.contest = contest;
+      o.form = is_kpu ? FormKind::kKpuPpwpPage2 : FormKind::kOwn;
+      o.expected_tps = is_kpu ? sp->tps : "";
+      o.voters = is_kpu ? sp->voters : 0;
+      o.digit_inputs = true;
+      auto rr = ReadPage(std::span<const uint8_t>(sp->jpeg), o);
+      if (!rr.ok() || !rr->page_found) {
+        ++done;
+        continue;
+      }
+      ++found;
+      std::set<std::string> lz(sp->leading_zeros.begin(), sp->leading_zeros.end());
+      DigitDataset local;
+      for (const auto& [field, v] : sp->values) {
+        const FieldReading* f = rr->Find(field);
+        if (f == nullptr) continue;
+        for (int pos = 0; pos < 3; ++pos) {
+          const int d = WrittenDigit(v, pos, lz.count(field) > 0);
+          if (d < 0 || !f->box_input[size_t(pos)]) continue;
+          local.images.push_back(*f->box_input[size_t(pos)]);
+          local.labels.push_back(uint8_t(d));
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      out.images.insert(out.images.end(), local.images.begin(), local.images.end());
+      out.labels.insert(out.labels.end(), local.labels.begin(), local.labels.end());
+      prog.Update(++done);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < std::max(1u, std::thread::hardware_concurrency()); ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  prog.Done();
+  if (!failure.ok()) return failure;
+  // Threads finish pages in any order: sort by content for a reproducible set.
+  std::vector<size_t> idx(out.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return std::tie(out.labels[a], out.images[a]) < std::tie(out.labels[b], out.images[b]);
+  });
+  DigitDataset sorted;
+  for (size_t i : idx) {
+    sorted.images.push_back(out.images[i]);
+    sorted.labels.push_back(out.labels[i]);
+  }
+  std::cerr << "photo digits: " << sorted.size() << " from " << found.load() << " of " << pages << " pages\n";
+  return sorted;
+}
 
 Status RunTrain(TrainCmd& c) {
   SingleThreaded();
   REKAP_ASSIGN_OR_RETURN(DigitDataset train,
                          ReadIdxDataset(c.train_images, c.train_labels,
                                         c.limit ? c.limit : std::numeric_limits<size_t>::max()));
+  size_t photo_digits = 0;
+  if (c.photo_pages > 0) {
+    REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
+    REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed));
+    photo_digits = extra.size();
+    train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
+    train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
+    // Mixed, so that the batch-norm recalibration (first digits) sees both kinds.
+    std::mt19937 rng(c.opt.seed);
+    for (size_t i = train.size(); i > 1; --i) {
+      const size_t j = size_t(rng() % i);
+      std::swap(train.images[i - 1], train.images[j]);
+      std::swap(train.labels[i - 1], train.labels[j]);
+    }
+  }
   std::optional<DigitDataset> test;
   if (!c.test_images.empty()) {
     REKAP_ASSIGN_OR_RETURN(test, ReadIdxDataset(c.test_images, c.test_labels));
@@ -547,7 +650,9 @@ Status RunTrain(TrainCmd& c) {
   };
   REKAP_ASSIGN_OR_RETURN(DigitModel m, DigitModel::Train(train, c.opt));
   REKAP_RETURN_IF_ERROR(m.Save(c.out));
-  json j = {{"out", c.out}, {"train", train.size()}, {"epochs", c.opt.epochs}, {"seed", c.opt.seed}};
+  json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
+            {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
+            {"photo_seed", c.photo_seed}};
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -586,6 +691,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   t->add_option("--epochs", tc.opt.epochs)->capture_default_str()->check(CLI::Range(1, 1000));
   t->add_option("--seed", tc.opt.seed)->capture_default_str();
   t->add_option("--limit", tc.limit, "first K training digits (0 = all)");
+  t->add_option("--photo-pages", tc.photo_pages,
+                "tambah digit dari N foto sintetis (digit latih) / add the digits of N synthetic photos "
+                "written with the training digits, as the reader sees them")
+      ->check(CLI::Range(0, 100000));
+  t->add_option("--photo-seed", tc.photo_seed)->capture_default_str();
   t->callback([] {
     Status st = RunTrain(tc);
     if (!st.ok()) ExitCode() = Fail(st);
