@@ -1,20 +1,41 @@
 # rekap: the two commands of a fresh Debian 12 machine are `make demo` and `make test`.
-BUILD      ?= build
-BUILD_SAN  ?= build-asan
-JOBS       ?= $(shell nproc)
-CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+#
+#   make demo   the core packages, the `rekap` binary alone (no form reader) in build-demo/, and
+#               the simulated voting day in Kabupaten Indramayu.
+#   make test   what CI runs (.ci/run), on a fresh clone with 2 cores:
+#               1. every package, the form reader's and clang's included (scripts/install-deps.sh);
+#               2. build/: everything with the form reader (-DREKAP_READER=ON), then every test:
+#                  the library's, the command line's and the reader's (ctest -L reader);
+#               3. build-asan/: the library and command-line tests again under ASan+UBSan (gcc);
+#               4. build-fuzz/: the reader's libFuzzer target (clang, ASan+UBSan) fuzzing
+#                  bytes -> ReadPage for FUZZ_SECONDS over fuzz/corpus/read (scripts/fuzz-read.sh).
+#               A failed test, a sanitizer report or a fuzzer crash, leak or timeout fails it.
+BUILD        ?= build
+BUILD_SAN    ?= build-asan
+BUILD_FUZZ   ?= build-fuzz
+BUILD_DEMO   ?= build-demo
+FUZZ_SECONDS ?= 90
+JOBS         ?= $(shell nproc)
+CMAKE_GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build build-asan demo test test-fast test-reader bench bench-micro clean format
+.PHONY: all deps deps-core configure build build-asan demo test test-fast test-reader fuzz-read bench \
+        bench-micro clean format
 
 all: build
 
+# Every package, the reader's included; deps-core: only what the library and `rekap` need.
 deps:
 	@./scripts/install-deps.sh
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+deps-core:
+	@REKAP_WITH_READER=0 ./scripts/install-deps.sh
 
-build: deps $(BUILD)/CMakeCache.txt
+# build/ always has the reader: a build/ configured before without it is configured again.
+configure: deps
+	@grep -qs '^REKAP_READER:BOOL=ON' $(BUILD)/CMakeCache.txt || \
+	  cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKAP_READER=ON
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(BUILD_SAN)/CMakeCache.txt:
@@ -23,30 +44,40 @@ $(BUILD_SAN)/CMakeCache.txt:
 build-asan: deps $(BUILD_SAN)/CMakeCache.txt
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target rekap_tests rekap
 
-demo: build
-	./$(BUILD)/rekap demo --db $(BUILD)/demo.db
+$(BUILD_DEMO)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DEMO) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-# Every test, then the library's tests again under ASan+UBSan.
+# The demo needs neither the reader nor the tests: core packages and the one binary.
+demo: deps-core $(BUILD_DEMO)/CMakeCache.txt
+	cmake --build $(BUILD_DEMO) -j $(JOBS) --target rekap
+	./$(BUILD_DEMO)/rekap demo --db $(BUILD_DEMO)/demo.db
+
+# Every test (the reader's too: there must be some), then the library's and the command line's
+# again under ASan+UBSan, then the reader's fuzz target for FUZZ_SECONDS.
 test: build build-asan
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest -N -L reader | grep -Eq '^Total Tests: [1-9]' || \
+	  { echo "make test: no reader tests in $(BUILD)" >&2; exit 1; }
+	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE slow
+	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-read.sh $(FUZZ_SECONDS)
 
-# The form reader (issue 3, in progress): its packages, build and tests. Not part of `make test` yet.
-test-reader:
-	REKAP_WITH_READER=1 ./scripts/install-deps.sh
-	cmake -S . -B build-reader $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKAP_READER=ON
-	cmake --build build-reader -j $(JOBS)
-	cd build-reader && ctest --output-on-failure -j $(JOBS) -L reader
+# The form reader's tests alone (issue 3).
+test-reader: build
+	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -L reader
+
+# The reader's fuzz target alone: make fuzz-read FUZZ_SECONDS=600.
+fuzz-read: deps
+	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-read.sh $(FUZZ_SECONDS)
 
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -LE slow
 
 # The whole country through the ingest path, with the raw SQLite baseline (needs ../shared).
 bench: build
 	./$(BUILD)/rekap bench ingest --tps all
 
 # Google Benchmark micro-benchmarks of the parts, each beside its baseline.
-bench-micro: deps $(BUILD)/CMakeCache.txt
+bench-micro: configure
 	cmake -S . -B $(BUILD) -DREKAP_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target rekap_bench
 	./$(BUILD)/rekap_bench
@@ -55,4 +86,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD_DEMO)
