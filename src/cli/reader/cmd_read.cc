@@ -360,6 +360,7 @@ Status RunBench(const BenchCmd& c) {
   std::map<std::string, int> reasons;
   std::vector<std::pair<cv::Mat, int>> tess;
   json wrong = json::array();
+  json review = json::array();  // consistent pages sent to review, with their reasons
   std::vector<int> not_found;
   Progress prog("bench reader", count);
   FILE* dump = nullptr;
@@ -460,6 +461,11 @@ Status RunBench(const BenchCmd& c) {
           }
       }
     }
+    if (!r.accepted && !p.inconsistent && review.size() < 200) {
+      json rs = json::array();
+      for (const auto& x : r.reasons) rs.push_back(ToJson(x));
+      review.push_back({{"page", i}, {"file", p.file}, {"reasons", rs}});
+    }
     if (r.accepted) {
       ++accepted;
       if (page_wrong > 0 || !identified) {
@@ -512,6 +518,7 @@ Status RunBench(const BenchCmd& c) {
   j["reasons"] = reasons;
   j["pages_not_found"] = not_found;
   if (!wrong.empty()) j["wrong"] = wrong;
+  j["review_consistent"] = review;
   if (G().json) {
     std::cout << j.dump(2) << "\n";
   } else {
