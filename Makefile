@@ -52,12 +52,19 @@ demo: deps-core $(BUILD_DEMO)/CMakeCache.txt
 	cmake --build $(BUILD_DEMO) -j $(JOBS) --target rekap
 	./$(BUILD_DEMO)/rekap demo --db $(BUILD_DEMO)/demo.db
 
+# What `make test` builds in build/: the binary and the two test programs (`make build` builds
+# everything, rekap_train_digits too).
+TEST_TARGETS := rekap rekap_tests rekap_reader_tests
+
 # Every test (the reader's too: there must be some), then the library's and the command line's
-# again under ASan+UBSan, then the reader's fuzz target for FUZZ_SECONDS.
-test: build build-asan
+# again under ASan+UBSan, then the reader's fuzz target for FUZZ_SECONDS. In this order, so that a
+# failure shows before the next build starts.
+test: configure $(BUILD_SAN)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target $(TEST_TARGETS)
 	@cd $(BUILD) && ctest -N -L reader | grep -Eq '^Total Tests: [1-9]' || \
 	  { echo "make test: no reader tests in $(BUILD)" >&2; exit 1; }
 	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target rekap_tests rekap
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE slow
 	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-read.sh $(FUZZ_SECONDS)
 

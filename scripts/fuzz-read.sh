@@ -14,8 +14,10 @@ build="${BUILD_DIR:-build-fuzz}"
 jobs="${JOBS:-2}"
 command -v clang++ >/dev/null || { echo "fuzz-read: clang++ not found" >&2; exit 1; }
 
+# Warnings are printed but not fatal here: clang warns about things gcc does not, and the gcc
+# builds of `make test` (build/, build-asan/) already hold every file to -Werror.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREKAP_READER=ON \
-  -DREKAP_SANITIZE=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DREKAP_SANITIZE=ON -DREKAP_WERROR=OFF -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link" >/dev/null
 cmake --build "$build" -j"$jobs" --target rekap_read_fuzz
 
