@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <iterator>
 #include <numeric>
@@ -320,13 +321,21 @@ class CommittedModel : public ::testing::Test {
 };
 DigitModel* CommittedModel::model_ = nullptr;
 
-TEST_F(CommittedModel, AccuracyOnFirst2000MnistTestDigits) {
+// The acceptance bar of issue 3 on the whole MNIST test set (never used in training), with
+// the first 2,000 digits reported on their own.
+TEST_F(CommittedModel, AccuracyOnMnistTestSet) {
   if (!HaveMnist()) GTEST_SKIP() << "MNIST not found in " << kMnistDir;
   auto test = ReadIdxDataset(kMnistDir + "/t10k-images-idx3-ubyte.gz",
-                             kMnistDir + "/t10k-labels-idx1-ubyte.gz", 2000);
+                             kMnistDir + "/t10k-labels-idx1-ubyte.gz");
   ASSERT_TRUE(test.ok()) << test.status().ToString();
-  ASSERT_EQ(test->size(), 2000u);
-  EXPECT_GE(model_->Accuracy(*test), 0.99);
+  ASSERT_EQ(test->size(), 10000u);
+  DigitDataset first;
+  first.images.assign(test->images.begin(), test->images.begin() + 2000);
+  first.labels.assign(test->labels.begin(), test->labels.begin() + 2000);
+  const double all = model_->Accuracy(*test), head = model_->Accuracy(first);
+  std::cout << "MNIST test accuracy " << all << " (first 2000: " << head << ")\n";
+  EXPECT_GE(all, 0.993);
+  EXPECT_GE(head, 0.985);
 }
 
 TEST_F(CommittedModel, ProbabilitiesAreASoftmaxAndBatchMatchesSingle) {
