@@ -820,11 +820,20 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
   }
   const Fiducial& pm = *L.page_marker;
   std::vector<Marker> tags;
-  for (int attempt = 0; attempt < 3 && tags.empty(); ++attempt) {
+  for (int attempt = 0; attempt < 4 && tags.empty(); ++attempt) {
     double to_work = 1;
     cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
     Prof().Mark("prep");
-    tags = DetectMarkers(det, to_work, DictFor(pm.dictionary), FastParams());
+    auto params = FastParams();
+    if (attempt == 3) {  // a small photo of the large sheet: the tag is a few dozen px
+      params->minMarkerPerimeterRate = 0.02;
+      params->adaptiveThreshWinSizeMin = 3;
+      params->adaptiveThreshWinSizeMax = 53;
+      params->adaptiveThreshWinSizeStep = 10;
+      params->adaptiveThreshConstant = 10;
+      params->polygonalApproxAccuracyRate = 0.05;
+    }
+    tags = DetectMarkers(det, to_work, DictFor(pm.dictionary), params);
     Prof().Mark("tag");
     loc.detect_scale = to_work;
   }
