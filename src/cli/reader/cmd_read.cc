@@ -206,6 +206,7 @@ struct BenchCmd {
   int count = 1000;
   uint32_t seed = 1;
   int tesseract_sample = 2000;
+  int min_width = 1000, max_width = 4000;  // synthetic photo width, px
 };
 
 // The digit written in box `pos` of `v` (-1: left blank).
@@ -300,6 +301,8 @@ Status RunBench(const BenchCmd& c) {
     SynthOptions so;
     so.form = sform;
     so.seed = c.seed;
+    so.min_width = c.min_width;
+    so.max_width = std::max(c.min_width, c.max_width);
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -736,6 +739,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
+  b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")
+      ->capture_default_str()->check(CLI::Range(400, 8000));
+  b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
+      ->capture_default_str()->check(CLI::Range(400, 8000));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);
