@@ -14,7 +14,7 @@ BUILD        ?= build
 BUILD_SAN    ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 BUILD_DEMO   ?= build-demo
-FUZZ_SECONDS ?= 90
+FUZZ_SECONDS ?= 60
 JOBS         ?= $(shell nproc)
 CMAKE_GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
