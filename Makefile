@@ -4,8 +4,8 @@
 #               the simulated voting day in Kabupaten Indramayu.
 #   make test   what CI runs (.ci/run), on a fresh clone with 2 cores:
 #               1. every package, the form reader's and clang's included (scripts/install-deps.sh);
-#               2. build/: everything with the form reader (-DREKAP_READER=ON), then every test:
-#                  the library's, the command line's and the reader's (ctest -L reader);
+#               2. build/ (-DREKAP_READER=ON): `rekap` and the two test programs, then every
+#                  test: the library's, the command line's and the reader's (ctest -L reader);
 #               3. build-asan/: the library and command-line tests again under ASan+UBSan (gcc);
 #               4. build-fuzz/: the reader's libFuzzer target (clang, ASan+UBSan) fuzzing
 #                  bytes -> ReadPage for FUZZ_SECONDS over fuzz/corpus/read (scripts/fuzz-read.sh).
