@@ -281,19 +281,16 @@ cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
   }
   // Halve with pyrDown (cheap, anti-aliased) while more than twice too large, then linear.
   cv::Mat det = work;
-  double f = 1;
   while (std::max(det.cols, det.rows) >= 2 * max_side) {
     cv::Mat half;
     cv::pyrDown(det, half);
     det = half;
-    f *= 0.5;
   }
   const double g = double(max_side) / std::max(det.cols, det.rows);
   if (g < 1) {
     cv::Mat r;
     cv::resize(det, r, cv::Size(), g, g, cv::INTER_LINEAR);
     det = r;
-    f *= g;
   }
   *to_work = double(work.cols) / det.cols;
   return det;
