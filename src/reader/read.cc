@@ -547,6 +547,21 @@ struct CheckerHit {
   double score = 0;
 };
 
+// The saddle point of a checker near `start` (working px), to sub-pixel, with a search window
+// of `window` px; `start` itself if the refinement fails or wanders further than `max_move` (to
+// an outer corner of one of the black squares).
+cv::Point2f RefineSaddle(const cv::Mat& work, cv::Point2f start, int window, double max_move) {
+  std::vector<cv::Point2f> pt = {start};
+  try {
+    cv::cornerSubPix(work, pt, cv::Size(window, window), cv::Size(-1, -1),
+                     cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
+  } catch (const cv::Exception&) {
+    return start;
+  }
+  if (!std::isfinite(pt[0].x) || !std::isfinite(pt[0].y) || cv::norm(pt[0] - start) > max_move) return start;
+  return pt[0];
+}
+
 // Candidate positions of a KPU corner checker near where homography H (mm -> working px) puts
 // it, within +-radius px, best first: a coarse search on a reduced copy (`small`, scale f of
 // `work`) with the template as H predicts it (turned by up to 30 degrees when that matches
@@ -627,18 +642,11 @@ std::vector<CheckerHit> FindCheckerCandidates(const cv::Mat& work, const cv::Mat
     auto fine = MatchAround(work, tpl, h, c, 2.5 / f);
     if (!fine || fine->second < 0.5) continue;
     c = fine->first;
-    // The saddle point, sub-pixel; a refinement that wanders off (to an outer corner of one
-    // of the black squares) is not taken.
-    std::vector<cv::Point2f> pt = {cv::Point2f(float(c.x), float(c.y))};
+    // The saddle point, sub-pixel (not where a refinement wanders off to).
     const double quarter = h / 1.35 / 2;
-    const int sw = std::clamp(int(quarter * 0.6), 2, 15);
-    try {
-      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
-                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
-    } catch (const cv::Exception&) {
-    }
-    if (cv::norm(cv::Point2d(pt[0]) - c) > std::max(1.5, 0.3 * quarter)) pt[0] = cv::Point2f(float(c.x), float(c.y));
-    out.push_back({pt[0], v});
+    out.push_back({RefineSaddle(work, cv::Point2f(float(c.x), float(c.y)), std::clamp(int(quarter * 0.6), 2, 15),
+                                std::max(1.5, 0.3 * quarter)),
+                   v});
   }
   return out;
 }
@@ -673,16 +681,9 @@ std::vector<CheckerHit> SaddleCandidates(const cv::Mat& work, const cv::Mat& sma
     cv::minMaxLoc(det, &v, nullptr, &at);
     if (!(v < 0.1 * lo) || !(v < 0)) break;
     cv::rectangle(det, cv::Rect(at.x - sep, at.y - sep, 2 * sep + 1, 2 * sep + 1), cv::Scalar(0), cv::FILLED);
-    std::vector<cv::Point2f> pt = {cv::Point2f(float((win.x + at.x) / f), float((win.y + at.y) / f))};
-    const cv::Point2f start = pt[0];
-    const int sw = std::clamp(int(quarter_px * 0.6), 2, 15);
-    try {
-      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
-                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
-    } catch (const cv::Exception&) {
-    }
-    if (cv::norm(pt[0] - start) > std::max(2.0, 0.5 * quarter_px)) pt[0] = start;
-    out.push_back({pt[0], v / lo});
+    const cv::Point2f start(float((win.x + at.x) / f), float((win.y + at.y) / f));
+    out.push_back({RefineSaddle(work, start, std::clamp(int(quarter_px * 0.6), 2, 15), std::max(2.0, 0.5 * quarter_px)),
+                   v / lo});
   }
   return out;
 }
@@ -793,16 +794,9 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   if (hits.size() > max_hits) hits.resize(max_hits);
   for (const auto& [sc, p] : hits) {
-    std::vector<cv::Point2f> pt = {cv::Point2f(float(p.x * to_work), float(p.y * to_work))};
-    const cv::Point2f start = pt[0];
-    const int sw = std::clamp(int(quarter_px * 0.5), 2, 15);
-    try {
-      cv::cornerSubPix(work, pt, cv::Size(sw, sw), cv::Size(-1, -1),
-                       cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 30, 0.01));
-    } catch (const cv::Exception&) {
-    }
-    if (!std::isfinite(pt[0].x) || cv::norm(pt[0] - start) > std::max(2.0, 0.5 * quarter_px)) pt[0] = start;
-    out.push_back({pt[0], sc});
+    const cv::Point2f start(float(p.x * to_work), float(p.y * to_work));
+    out.push_back({RefineSaddle(work, start, std::clamp(int(quarter_px * 0.5), 2, 15), std::max(2.0, 0.5 * quarter_px)),
+                   sc});
   }
   return out;
 }

@@ -493,6 +493,14 @@ TEST(ReadSynth, EndToEndOwnForm) {
   EXPECT_GE(accepted, 20 - inconsistent - 4);
 }
 
+// A synthetic KPU page read with its TPS and voters, as a caller names them.
+Reading ReadKpuPage(const SynthPage& p) {
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = p.tps;
+  o.voters = p.voters;
+  return MustRead(p.jpeg, o);
+}
+
 TEST(ReadSynth, EndToEndKpuPage) {
   NEED_MNIST();
   auto s = MakeSynth(SynthForm::kKpuPpwpPage2, 77, 0.33, true, 3000);
@@ -500,10 +508,7 @@ TEST(ReadSynth, EndToEndKpuPage) {
   for (int i = 0; i < 10; ++i) {
     auto p = s->Make(i);
     ASSERT_TRUE(p.ok());
-    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-    o.expected_tps = p->tps;
-    o.voters = p->voters;
-    Reading r = MustRead(p->jpeg, o);
+    Reading r = ReadKpuPage(*p);
     EXPECT_TRUE(r.page_found) << p->file;
     ExpectNoWrongAccepted(r, *p);
     if (p->inconsistent) {
@@ -524,10 +529,7 @@ TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
   for (int i : {3, 4, 45, 56}) {
     auto p = (*s)->Make(i);
     ASSERT_TRUE(p.ok());
-    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-    o.expected_tps = p->tps;
-    o.voters = p->voters;
-    Reading r = MustRead(p->jpeg, o);
+    Reading r = ReadKpuPage(*p);
     EXPECT_TRUE(r.page_found) << p->file;
     EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
     ExpectNoWrongAccepted(r, *p);
