@@ -54,7 +54,8 @@ struct Fixture {
   std::unique_ptr<Election> election;
   std::unique_ptr<DigitModel> model;
   std::unique_ptr<DigitDataset> mnist;
-  std::string error;
+  std::string error, model_error, mnist_error;
+  bool mnist_present = false;  // the files exist (../shared is beside the clone)
 };
 
 const Fixture& F() {
@@ -69,9 +70,13 @@ const Fixture& F() {
     x->election = std::make_unique<Election>(std::move(*e));
     auto m = DigitModel::Load(REKAP_DIGITS_MODEL);
     if (m.ok()) x->model = std::make_unique<DigitModel>(std::move(*m));
-    auto d = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
-                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz", 2000);
+    else x->model_error = m.status().ToString();
+    const std::string images = std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz";
+    const std::string labels = std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz";
+    x->mnist_present = std::filesystem::exists(images) && std::filesystem::exists(labels);
+    auto d = ReadIdxDataset(images, labels, 2000);
     if (d.ok()) x->mnist = std::make_unique<DigitDataset>(std::move(*d));
+    else x->mnist_error = d.status().ToString();
     return x;
   }();
   return *f;
@@ -82,12 +87,14 @@ const Contest& Ppwp() { return F().election->contests[0]; }
 #define NEED_MODEL()                                                        \
   do {                                                                      \
     ASSERT_TRUE(F().election) << F().error;                                 \
-    if (!F().model) GTEST_SKIP() << "no model at " REKAP_DIGITS_MODEL;      \
+    ASSERT_TRUE(F().model) << "the committed model " REKAP_DIGITS_MODEL     \
+                           << ": " << F().model_error;                      \
   } while (0)
 #define NEED_MNIST()                                                        \
   do {                                                                      \
     NEED_MODEL();                                                           \
-    if (!F().mnist) GTEST_SKIP() << "no MNIST test set in " REKAP_MNIST_DIR; \
+    if (!F().mnist_present) GTEST_SKIP() << "no MNIST test set in " REKAP_MNIST_DIR; \
+    ASSERT_TRUE(F().mnist) << F().mnist_error;                              \
   } while (0)
 
 ReadOptions Opts(FormKind kind = FormKind::kOwn) {
