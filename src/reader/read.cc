@@ -893,8 +893,7 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
       }
   };
   // A homography through four checkers must also put the tag where it was seen.
-  static const double kTagTol = std::getenv("REKAP_TAGTOL") ? std::atof(std::getenv("REKAP_TAGTOL")) : 0.2;
-  const double tag_tol = std::max(3.0, kTagTol * tag->side);
+  const double tag_tol = std::max(3.0, 0.2 * tag->side);
   auto tag_error = [&](const cv::Matx33d& H) {
     double e = 0;
     for (size_t i = 0; i < 4; ++i) e = std::max(e, cv::norm(Apply(H, tmm[i].x, tmm[i].y) - cv::Point2d(tpx[i])));
@@ -1381,19 +1380,6 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     std::vector<DigitPrediction> pred;
     if (o.fast != nullptr) pred = o.fast->ClassifyBatch(batch);
     if (pred.size() != batch.size() && o.model != nullptr) pred = o.model->ClassifyBatch(batch);
-    if (o.fast2 != nullptr && pred.size() == batch.size()) {
-      const std::vector<DigitPrediction> pred2 = o.fast2->ClassifyBatch(batch);
-      for (size_t k = 0; k < pred.size() && pred2.size() == pred.size(); ++k) {
-        DigitPrediction& d = pred[k];
-        for (size_t c = 0; c < 10; ++c) d.prob[c] = 0.5f * (d.prob[c] + pred2[k].prob[c]);
-        d.digit = int(std::max_element(d.prob.begin(), d.prob.end()) - d.prob.begin());
-        d.confidence = d.prob[size_t(d.digit)];
-        d.runner_up = d.digit == 0 ? 1 : 0;
-        for (int c = 0; c < 10; ++c)
-          if (c != d.digit && d.prob[size_t(c)] > d.prob[size_t(d.runner_up)]) d.runner_up = c;
-        d.runner_up_prob = d.prob[size_t(d.runner_up)];
-      }
-    }
     Prof().Mark("cnn");
     for (size_t k = 0; k < pred.size(); ++k) {
       BoxEvidence& be = ev[where[k].number].boxes[size_t(where[k].pos)];

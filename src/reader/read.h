@@ -63,8 +63,6 @@ struct ReadOptions {
   const DigitModel* model = nullptr;  // required
   // The same network on OpenCV DNN (fast_digits.h), several times faster; used when set.
   const FastDigitNet* fast = nullptr;
-  // Optional second network (same input); its probabilities are averaged with the first's.
-  const FastDigitNet* fast2 = nullptr;
   // If set, an image per stage is written here (created if missing), named by `debug_name`.
   std::string debug_dir;
   std::string debug_name = "page";

@@ -202,7 +202,7 @@ Status RunRead(const ReadCmd& c) {
 // rekap bench reader
 
 struct BenchCmd {
-  std::string digits, labels, form = "own", model, model2, keep, photos;
+  std::string digits, labels, form = "own", model, keep, photos;
   int count = 1000;
   uint32_t seed = 1;
   int tesseract_sample = 2000;
@@ -349,16 +349,11 @@ Status RunBench(const BenchCmd& c) {
 
   auto fast = FastDigitNet::Load(mpath);
   if (!fast.ok()) std::cerr << "fast digit net unavailable, using dlib: " << fast.status().ToString() << "\n";
-  std::optional<FastDigitNet> fast2;
-  if (!c.model2.empty()) {
-    REKAP_ASSIGN_OR_RETURN(fast2, FastDigitNet::Load(c.model2));
-  }
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
   o.model = &model;
   o.fast = fast.ok() ? &*fast : nullptr;
-  o.fast2 = fast2 ? &*fast2 : nullptr;
   o.box_crops = c.tesseract_sample > 0;
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
@@ -735,7 +730,6 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
   b->add_option("--model", bc.model, "digit model (default data/models/digits.dnn)");
-  b->add_option("--model2", bc.model2, "a second digit model, averaged with the first");
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
