@@ -404,6 +404,25 @@ Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions&
   cv::Mat img;
   cv::warpAffine(src, img, m, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
 
+  if (Uniform01(rng) < opt.elastic_probability) {
+    const double alpha = Uniform(rng, opt.elastic_min_alpha, opt.elastic_max_alpha);
+    cv::Mat dx(kMnistSide, kMnistSide, CV_32F), dy(kMnistSide, kMnistSide, CV_32F);
+    for (cv::Mat* f : {&dx, &dy}) {
+      float* p = f->ptr<float>(0);
+      for (int i = 0; i < kMnistPixels; ++i) p[i] = static_cast<float>(Uniform(rng, -1, 1));
+      cv::GaussianBlur(*f, *f, cv::Size(0, 0), opt.elastic_sigma, opt.elastic_sigma, cv::BORDER_REFLECT);
+    }
+    cv::Mat mx(kMnistSide, kMnistSide, CV_32F), my(kMnistSide, kMnistSide, CV_32F);
+    for (int r = 0; r < kMnistSide; ++r)
+      for (int c = 0; c < kMnistSide; ++c) {
+        mx.at<float>(r, c) = static_cast<float>(c + alpha * dx.at<float>(r, c));
+        my.at<float>(r, c) = static_cast<float>(r + alpha * dy.at<float>(r, c));
+      }
+    cv::Mat warped;
+    cv::remap(img, warped, mx, my, cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+    img = warped;
+  }
+
   // Stroke thickness: markers are thicker than MNIST's pens; ballpoints thinner.
   if (Uniform01(rng) < opt.thickness_probability) {
     const bool thicker = Uniform01(rng) < 0.65;

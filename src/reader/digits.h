@@ -77,6 +77,12 @@ struct AugmentOptions {
   double blur_probability = 0.25;       // Gaussian blur, sigma in [0.3, 0.8]
   double noise_probability = 0.3;       // Gaussian noise on the ink, sigma in [2, 12]
   double border_probability = 0.08;     // a box-border fragment along one edge
+  // Elastic distortion (Simard, Steinkraus & Platt 2003): a random displacement field of
+  // uniform noise smoothed by a Gaussian of `elastic_sigma` px and scaled by alpha, uniform in
+  // [elastic_min_alpha, elastic_max_alpha]. Hands vary locally, not only by an affine map.
+  double elastic_probability = 0;
+  double elastic_min_alpha = 20, elastic_max_alpha = 36;
+  double elastic_sigma = 4;
 };
 
 Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions& opt = {});

@@ -1,13 +1,12 @@
-// rekap reader: the digit CNN on OpenCV DNN. See fast_digits.h.
+// rekap reader: the digit CNN for inference, hand-vectorized. See fast_digits.h.
 #include "reader/fast_digits.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <mutex>
+#include <cstring>
 
 #include <dlib/dnn.h>
-#include <opencv2/dnn.hpp>
 
 namespace rekap::reader {
 
@@ -29,9 +28,10 @@ constexpr char kFormatTag[] = "rekap-digits";
 constexpr int kFormatVersion = 1;
 }  // namespace net
 
-// Convolution weights (nf x k x 5 x 5) and biases with the following affine layer folded in.
+// Convolution weights (nf x k x 5 x 5, dlib order) and biases with the following affine layer folded in.
 template <typename ConLayer, typename AffineLayer>
-Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, cv::Mat* w, cv::Mat* b) {
+Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, std::vector<float>* w,
+                std::vector<float>* b) {
   const dlib::tensor& p = con.layer_details().get_layer_params();
   // affine_ keeps gamma and beta outside its (empty) trainable parameters.
   const auto gi = aff.layer_details().get_gamma();
@@ -45,37 +45,203 @@ Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, cv::Mat* w, 
   const float* pp = p.host();
   const float* gamma = g.host();
   const float* beta = bt.host();
-  const int wshape[4] = {int(nf), k, 5, 5};
-  *w = cv::Mat(4, wshape, CV_32F);
-  *b = cv::Mat(1, int(nf), CV_32F);
-  float* wp = w->ptr<float>();
+  w->assign(size_t(nf * fsize), 0.f);  // [filter][channel][row][col]
+  b->assign(size_t(nf), 0.f);
   for (long f = 0; f < nf; ++f) {
-    for (long i = 0; i < fsize; ++i) wp[f * fsize + i] = pp[f * fsize + i] * gamma[f];
-    b->at<float>(0, int(f)) = pp[nf * fsize + f] * gamma[f] + beta[f];
+    for (long i = 0; i < fsize; ++i) (*w)[size_t(f * fsize + i)] = pp[f * fsize + i] * gamma[f];
+    (*b)[size_t(f)] = pp[nf * fsize + f] * gamma[f] + beta[f];
   }
   return Status::Ok();
 }
 
-// Fully connected weights (out x in for OpenCV) and biases from dlib's (in+1) x out matrix.
+// Fully connected weights W(o, i) = w[o * in + i] and biases, from dlib's (in+1) x out matrix.
 template <typename FcLayer>
-Status FcWeights(const FcLayer& fc, long in, long out, float scale, cv::Mat* w, cv::Mat* b) {
+Status FcWeights(const FcLayer& fc, long in, long out, float scale, std::vector<float>* w,
+                 std::vector<float>* b) {
   const dlib::tensor& p = fc.layer_details().get_layer_params();
   if (long(p.size()) != (in + 1) * out) return InvalidArgument("unexpected fc parameter sizes");
   const float* pp = p.host();
-  *w = cv::Mat(int(out), int(in), CV_32F);
-  *b = cv::Mat(1, int(out), CV_32F);
+  w->assign(size_t(in * out), 0.f);
+  b->assign(size_t(out), 0.f);
   for (long o = 0; o < out; ++o) {
-    for (long i = 0; i < in; ++i) w->at<float>(int(o), int(i)) = pp[i * out + o] * scale;
-    b->at<float>(0, int(o)) = pp[in * out + o];
+    for (long i = 0; i < in; ++i) (*w)[size_t(o * in + i)] = pp[i * out + o] * scale;
+    (*b)[size_t(o)] = pp[in * out + o];
   }
   return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forward pass. Activations are kept channels-last (y, x, channel) so that every layer is a
+// sum of (scalar input) x (vector of output-channel weights): GCC/Clang vector extensions, one
+// instantiation per instruction set (AVX-512, AVX2+FMA, SSE2), chosen at run time. This is
+// about 3x faster than OpenCV DNN 4.6 for this network (bench in docs/reader.md).
+
+// Weights rearranged for the kernels, 64-byte aligned.
+struct Weights {
+  alignas(64) float w1[25 * 32];     // [tap = ky*5+kx][out channel]
+  alignas(64) float b1[32];
+  alignas(64) float w2[800 * 64];    // [(ky*5+kx)*32 + in channel][out channel]
+  alignas(64) float b2[64];
+  alignas(64) float w3[1024 * 128];  // [(y*4+x)*64 + channel][out]
+  alignas(64) float b3[128];
+  alignas(64) float w4[128 * 10];    // [in][out], dropout scale folded in
+  alignas(64) float b4[10];
+};
+
+typedef float V16 __attribute__((vector_size(64)));
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V4 __attribute__((vector_size(16)));
+
+#define REKAP_INLINE __attribute__((always_inline)) inline
+
+template <typename V>
+REKAP_INLINE V Load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V>
+REKAP_INLINE void Store(float* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <typename V>
+REKAP_INLINE V Splat(float x) {
+  V z = {};
+  return z + x;
+}
+template <typename V>
+REKAP_INLINE V Max(V a, V b) {
+  return a > b ? a : b;
+}
+
+// One image (28x28 in 0..1) to 10 logits. V: the vector type; P: output positions computed
+// together in the second convolution (register blocking: P x 4 accumulators).
+template <typename V, int P>
+REKAP_INLINE void Forward(const Weights& w, const float* in, float* logits) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  constexpr int CB = 4;  // output-channel vectors per pass of the second convolution
+  static_assert(32 % L == 0 && 64 % (CB * L) == 0 && 8 % P == 0);
+  alignas(64) float c1[24 * 24 * 32];
+  alignas(64) float p1[12 * 12 * 32];
+  alignas(64) float c2[8 * 8 * 64];
+  alignas(64) float p2[4 * 4 * 64];
+  alignas(64) float h[128];
+  const V zero = Splat<V>(0.f);
+  // conv1 5x5, 1 -> 32 (batch norm folded).
+  for (int y = 0; y < 24; ++y)
+    for (int x = 0; x < 24; ++x) {
+      V acc[32 / L];
+#pragma GCC unroll 8
+      for (int b = 0; b < 32 / L; ++b) acc[b] = Load<V>(w.b1 + b * L);
+      for (int ky = 0; ky < 5; ++ky)
+#pragma GCC unroll 5
+        for (int kx = 0; kx < 5; ++kx) {
+          const V s = Splat<V>(in[(y + ky) * 28 + x + kx]);
+          const float* wp = w.w1 + (ky * 5 + kx) * 32;
+#pragma GCC unroll 8
+          for (int b = 0; b < 32 / L; ++b) acc[b] += s * Load<V>(wp + b * L);
+        }
+#pragma GCC unroll 8
+      for (int b = 0; b < 32 / L; ++b) Store(c1 + (y * 24 + x) * 32 + b * L, acc[b]);
+    }
+  // relu, max pool 2x2 (max and relu commute).
+  for (int y = 0; y < 12; ++y)
+    for (int x = 0; x < 12; ++x)
+#pragma GCC unroll 8
+      for (int b = 0; b < 32 / L; ++b) {
+        const float* q = c1 + ((2 * y) * 24 + 2 * x) * 32 + b * L;
+        const V m = Max(Max(Load<V>(q), Load<V>(q + 32)), Max(Load<V>(q + 24 * 32), Load<V>(q + 25 * 32)));
+        Store(p1 + (y * 12 + x) * 32 + b * L, Max(m, zero));
+      }
+  // conv2 5x5, 32 -> 64: P positions x CB channel vectors accumulate in registers.
+  for (int co = 0; co < 64; co += CB * L)
+    for (int y = 0; y < 8; ++y)
+      for (int x0 = 0; x0 < 8; x0 += P) {
+        V acc[P][CB];
+#pragma GCC unroll 4
+        for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+          for (int b = 0; b < CB; ++b) acc[p][b] = Load<V>(w.b2 + co + b * L);
+        for (int ky = 0; ky < 5; ++ky)
+          for (int kx = 0; kx < 5; ++kx) {
+            const float* ip = p1 + ((y + ky) * 12 + x0 + kx) * 32;
+            const float* wp = w.w2 + (ky * 5 + kx) * 32 * 64 + co;
+#pragma GCC unroll 2
+            for (int ci = 0; ci < 32; ++ci) {
+              V wv[CB];
+#pragma GCC unroll 4
+              for (int b = 0; b < CB; ++b) wv[b] = Load<V>(wp + ci * 64 + b * L);
+#pragma GCC unroll 4
+              for (int p = 0; p < P; ++p) {
+                const V s = Splat<V>(ip[p * 32 + ci]);
+#pragma GCC unroll 4
+                for (int b = 0; b < CB; ++b) acc[p][b] += s * wv[b];
+              }
+            }
+          }
+#pragma GCC unroll 4
+        for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+          for (int b = 0; b < CB; ++b) Store(c2 + (y * 8 + x0 + p) * 64 + co + b * L, acc[p][b]);
+      }
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+#pragma GCC unroll 16
+      for (int b = 0; b < 64 / L; ++b) {
+        const float* q = c2 + ((2 * y) * 8 + 2 * x) * 64 + b * L;
+        const V m = Max(Max(Load<V>(q), Load<V>(q + 64)), Max(Load<V>(q + 8 * 64), Load<V>(q + 9 * 64)));
+        Store(p2 + (y * 4 + x) * 64 + b * L, Max(m, zero));
+      }
+  // fc 1024 -> 128, relu.
+  {
+    V acc[128 / L];
+#pragma GCC unroll 32
+    for (int b = 0; b < 128 / L; ++b) acc[b] = Load<V>(w.b3 + b * L);
+    for (int i = 0; i < 1024; ++i) {
+      const V s = Splat<V>(p2[i]);
+      const float* wp = w.w3 + i * 128;
+#pragma GCC unroll 32
+      for (int b = 0; b < 128 / L; ++b) acc[b] += s * Load<V>(wp + b * L);
+    }
+#pragma GCC unroll 32
+    for (int b = 0; b < 128 / L; ++b) Store(h + b * L, Max(acc[b], zero));
+  }
+  // fc 128 -> 10.
+  for (int o = 0; o < 10; ++o) {
+    float s = w.b4[o];
+    for (int i = 0; i < 128; ++i) s += h[i] * w.w4[i * 10 + o];
+    logits[o] = s;
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f"))) void ForwardAvx512(const Weights& w, const float* in, float* out, int n) {
+  for (int i = 0; i < n; ++i) Forward<V16, 4>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
+}
+__attribute__((target("avx2,fma"))) void ForwardAvx2(const Weights& w, const float* in, float* out, int n) {
+  for (int i = 0; i < n; ++i) Forward<V8, 2>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
+}
+#endif
+void ForwardBase(const Weights& w, const float* in, float* out, int n) {
+  for (int i = 0; i < n; ++i) Forward<V4, 2>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
+}
+
+using ForwardFn = void (*)(const Weights&, const float*, float*, int);
+
+ForwardFn PickForward() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return ForwardAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ForwardAvx2;
+#endif
+  return ForwardBase;
 }
 
 }  // namespace
 
 struct FastDigitNet::Impl {
-  mutable std::mutex mu;
-  mutable cv::dnn::Net net;
+  std::unique_ptr<Weights> w = std::make_unique<Weights>();
+  ForwardFn forward = PickForward();
 };
 
 FastDigitNet::FastDigitNet() : impl_(std::make_unique<Impl>()) {}
@@ -99,7 +265,7 @@ Result<FastDigitNet> FastDigitNet::Load(const std::string& path) {
   }
   // dlib::layer<i>: 1 fc10, 2 multiply, 3 relu, 4 fc128, 5 pool, 6 relu, 7 affine, 8 con64,
   // 9 pool, 10 relu, 11 affine, 12 con32.
-  cv::Mat w1, b1, w2, b2, w3, b3, w4, b4;
+  std::vector<float> w1, b1, w2, b2, w3, b3, w4, b4;
   REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<12>(inet), dlib::layer<11>(inet), 1, &w1, &b1));
   REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<8>(inet), dlib::layer<7>(inet), 32, &w2, &b2));
   REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<4>(inet), 64 * 4 * 4, 128, 1.0f, &w3, &b3));
@@ -107,79 +273,42 @@ Result<FastDigitNet> FastDigitNet::Load(const std::string& path) {
   REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<1>(inet), 128, 10, drop, &w4, &b4));
 
   FastDigitNet out;
-  try {
-    cv::dnn::Net& n = out.impl_->net;
-    auto conv = [&](const char* name, int nout, const cv::Mat& w, const cv::Mat& b) {
-      cv::dnn::LayerParams p;
-      p.set("kernel_size", 5);
-      p.set("num_output", nout);
-      p.set("bias_term", true);
-      p.blobs = {w, b};
-      n.addLayerToPrev(name, "Convolution", p);
-    };
-    auto simple = [&](const char* name, const char* type) {
-      cv::dnn::LayerParams p;
-      n.addLayerToPrev(name, type, p);
-    };
-    auto pool = [&](const char* name) {
-      cv::dnn::LayerParams p;
-      p.set("pool", "max");
-      p.set("kernel_size", 2);
-      p.set("stride", 2);
-      n.addLayerToPrev(name, "Pooling", p);
-    };
-    auto fc = [&](const char* name, int nout, const cv::Mat& w, const cv::Mat& b) {
-      cv::dnn::LayerParams p;
-      p.set("num_output", nout);
-      p.set("bias_term", true);
-      p.blobs = {w, b};
-      n.addLayerToPrev(name, "InnerProduct", p);
-    };
-    conv("conv1", 32, w1, b1);
-    simple("relu1", "ReLU");
-    pool("pool1");
-    conv("conv2", 64, w2, b2);
-    simple("relu2", "ReLU");
-    pool("pool2");
-    fc("fc1", 128, w3, b3);
-    simple("relu3", "ReLU");
-    fc("fc2", 10, w4, b4);
-    simple("prob", "Softmax");
-    n.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    n.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  } catch (const cv::Exception& e) {
-    return Internal(std::string("OpenCV DNN: ") + e.what());
-  }
-  // Smoke: one forward pass must work.
-  std::vector<Image28> one(1);
-  one[0].fill(0);
-  if (out.ClassifyBatch(one).size() != 1) return Internal("OpenCV DNN forward failed");
+  Weights& w = *out.impl_->w;
+  for (int t = 0; t < 25; ++t)
+    for (int c = 0; c < 32; ++c) w.w1[t * 32 + c] = w1[size_t(c * 25 + t)];
+  std::copy(b1.begin(), b1.end(), w.b1);
+  for (int t = 0; t < 25; ++t)
+    for (int ci = 0; ci < 32; ++ci)
+      for (int co = 0; co < 64; ++co) w.w2[(t * 32 + ci) * 64 + co] = w2[size_t((co * 32 + ci) * 25 + t)];
+  std::copy(b2.begin(), b2.end(), w.b2);
+  // dlib flattens the pooled 64x4x4 tensor channel-first (c*16 + y*4 + x); ours is (y*4+x)*64 + c.
+  for (int c = 0; c < 64; ++c)
+    for (int yx = 0; yx < 16; ++yx)
+      for (int o = 0; o < 128; ++o) w.w3[(yx * 64 + c) * 128 + o] = w3[size_t(o * 1024 + c * 16 + yx)];
+  std::copy(b3.begin(), b3.end(), w.b3);
+  for (int i = 0; i < 128; ++i)
+    for (int o = 0; o < 10; ++o) w.w4[i * 10 + o] = w4[size_t(o * 128 + i)];
+  std::copy(b4.begin(), b4.end(), w.b4);
   return out;
 }
 
 std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28> images) const {
   std::vector<DigitPrediction> out;
   if (images.empty()) return out;
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  const int n = int(images.size());
-  const int shape[4] = {n, 1, kMnistSide, kMnistSide};
-  cv::Mat blob(4, shape, CV_32F);
-  float* bp = blob.ptr<float>();
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < kMnistPixels; ++j) bp[i * kMnistPixels + j] = images[size_t(i)][size_t(j)] / 255.0f;
-  cv::Mat prob;
-  try {
-    impl_->net.setInput(blob);
-    prob = impl_->net.forward();
-  } catch (const cv::Exception&) {
-    return out;
-  }
-  prob = prob.reshape(1, n);
-  out.reserve(size_t(n));
-  for (int i = 0; i < n; ++i) {
-    const float* p = prob.ptr<float>(i);
+  const size_t n = images.size();
+  std::vector<float> in(n * kMnistPixels), logits(n * 10);
+  for (size_t i = 0; i < n; ++i)
+    for (int j = 0; j < kMnistPixels; ++j) in[i * kMnistPixels + size_t(j)] = images[i][size_t(j)] / 255.0f;
+  impl_->forward(*impl_->w, in.data(), logits.data(), int(n));
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float* z = &logits[i * 10];
+    const float zmax = *std::max_element(z, z + 10);
+    double e[10], sum = 0;
+    for (int k = 0; k < 10; ++k) sum += e[k] = std::exp(double(z[k]) - zmax);
     DigitPrediction d;
-    std::copy(p, p + 10, d.prob.begin());
+    for (int k = 0; k < 10; ++k) d.prob[size_t(k)] = float(e[k] / sum);
+    const float* p = d.prob.data();
     int best = 0, second = 1;
     if (p[1] > p[0]) std::swap(best, second);
     for (int k = 2; k < 10; ++k) {

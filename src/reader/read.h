@@ -61,7 +61,7 @@ struct ReadOptions {
   // param max_voters (300 in Pemilu 2024). Ignored for our own form (its rules carry it).
   int voters = 0;
   const DigitModel* model = nullptr;  // required
-  // The same network on OpenCV DNN (fast_digits.h), several times faster; used when set.
+  // The same network on hand-vectorized kernels (fast_digits.h), many times faster; used when set.
   const FastDigitNet* fast = nullptr;
   // If set, an image per stage is written here (created if missing), named by `debug_name`.
   std::string debug_dir;

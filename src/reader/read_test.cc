@@ -592,7 +592,7 @@ TEST(FastDigits, SameProbabilitiesAsDlib) {
     for (int k = 0; k < 10; ++k) maxdiff = std::max<double>(maxdiff, std::abs(a[i].prob[k] - b[i].prob[k]));
   }
   EXPECT_LT(maxdiff, 1e-4);
-  std::printf("dlib %.1f us/digit, OpenCV DNN %.1f us/digit, max |dp| %.2g\n",
+  std::printf("dlib %.1f us/digit, FastDigitNet %.1f us/digit, max |dp| %.2g\n",
               std::chrono::duration<double, std::micro>(t1 - t0).count() / 300,
               std::chrono::duration<double, std::micro>(t2 - t1).count() / 600, maxdiff);
 }

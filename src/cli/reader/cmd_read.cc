@@ -354,7 +354,8 @@ Status RunBench(const BenchCmd& c) {
   o.form = kind;
   o.model = &model;
   o.fast = fast.ok() ? &*fast : nullptr;
-  o.box_crops = c.tesseract_sample > 0;
+  o.box_crops = c.tesseract_sample > 0 || std::getenv("REKAP_BENCH_DUMP_CROPS") != nullptr;
+  o.digit_inputs = std::getenv("REKAP_BENCH_DUMP_CROPS") != nullptr;
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
@@ -437,12 +438,16 @@ Status RunBench(const BenchCmd& c) {
         if (f != nullptr && f->box_digit[size_t(pos)] == d) ++boxes_ok;
         else if (f != nullptr && f->box_digit[size_t(pos)] < 0) ++boxes_missed;
         if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits) {
-          std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f\n", i, field.c_str(), pos, d,
-                       f->box_digit[size_t(pos)], f->box_p[size_t(pos)]);
+          std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f width %d q %d\n", i, field.c_str(), pos, d,
+                       f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality);
           if (const char* dir = std::getenv("REKAP_BENCH_DUMP_CROPS"); dir && !f->box_crops[size_t(pos)].empty())
             cv::imwrite(std::string(dir) + "/" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
                             std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
                         f->box_crops[size_t(pos)]);
+          if (const char* dir = std::getenv("REKAP_BENCH_DUMP_CROPS"); dir && f->box_input[size_t(pos)])
+            cv::imwrite(std::string(dir) + "/n" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
+                            std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
+                        cv::Mat(28, 28, CV_8UC1, const_cast<uint8_t*>(f->box_input[size_t(pos)]->data())));
         }
         if (f != nullptr && int(tess.size()) < c.tesseract_sample && !f->box_crops[size_t(pos)].empty())
           tess.emplace_back(f->box_crops[size_t(pos)], d);
@@ -671,7 +676,7 @@ Status RunTrain(TrainCmd& c) {
   REKAP_RETURN_IF_ERROR(m.Save(c.out));
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
-            {"photo_seed", c.photo_seed}};
+            {"photo_seed", c.photo_seed}, {"elastic", c.opt.augment.elastic_probability}};
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -715,6 +720,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "written with the training digits, as the reader sees them")
       ->check(CLI::Range(0, 100000));
   t->add_option("--photo-seed", tc.photo_seed)->capture_default_str();
+  t->add_option("--elastic", tc.opt.augment.elastic_probability,
+                "peluang distorsi elastis / share of digits elastically distorted (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   t->callback([] {
     Status st = RunTrain(tc);
     if (!st.ok()) ExitCode() = Fail(st);
