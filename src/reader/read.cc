@@ -1767,16 +1767,31 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       how[size_t(f)] = "bubbles+boxes(2nd)";
     }
   }
-  // Partly double-read: all bubble rows but one confirm the digits, that row is empty or holds
-  // the digit among several marks, and the boxes read the whole number very confidently.
+  // Partly double-read: every bubble row but one confirms its digit, that row is empty or holds
+  // the digit among several marks, and the digit box of that one position is read by the CNN
+  // very confidently (>= min_partial_probability) as the same digit. The number's other digits
+  // are then read twice and the one digit once, by a confident CNN. This includes a leading row
+  // left empty (boxes 98, bubbles only 8): the box holds ink the CNN reads as a digit, which a
+  // blank leading box would not.
+  auto partly_confirmed = [&](int f, Value v) {
+    const FieldReading& fr = *fr_of[size_t(f)];
+    const NumberReading& nr = *nr_of[size_t(f)];
+    int unconfirmed = 0;
+    if (nr.omr_empty || !OmrCompatible(nr, v, &unconfirmed) || unconfirmed > 1) return false;
+    const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
+    const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+    for (int j = first; j < 3; ++j) {
+      if (nr.rows[size_t(j)].marked == dig[j]) continue;  // confirmed by the bubbles
+      if (fr.box_digit[size_t(j)] != dig[j] || fr.box_p[size_t(j)] < o.min_partial_probability) return false;
+    }
+    return true;
+  };
   if (o.accept_partial_bubbles) {
     for (int f : read_fields) {
       if (verified[size_t(f)]) continue;
       const FieldReading& fr = *fr_of[size_t(f)];
-      int unconfirmed = 0;
-      if (fr.ocr == chosen[size_t(f)] && prob_of(f) >= o.min_partial_probability &&
-          fr.ocr_p >= o.min_pinned_probability && OmrCompatible(*nr_of[size_t(f)], chosen[size_t(f)], &unconfirmed) && unconfirmed <= 1 &&
-          !nr_of[size_t(f)]->omr_empty) {
+      const Value v = chosen[size_t(f)];
+      if (fr.ocr == v && prob_of(f) >= o.min_partial_combined && partly_confirmed(f, v)) {
         verified[size_t(f)] = true;
         how[size_t(f)] = "boxes+some bubbles";
       }

@@ -87,9 +87,12 @@ struct ReadOptions {
   // gives it with >= min_pinned_probability and a hard rule pins it to double-read numbers.
   double min_pinned_probability = 0.5;
   // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
-  // marks) may be accepted if the CNN alone gives the value with >= min_partial_probability.
+  // marks) may be accepted if the CNN reads that one digit's box as the same digit with
+  // >= min_partial_probability, the CNN's reading of the whole number is that value, and the
+  // combined probability of the value is >= min_partial_combined.
   bool accept_partial_bubbles = true;
   double min_partial_probability = 0.9995;
+  double min_partial_combined = 0.9;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
   // Hypotheses kept per number for the search.
