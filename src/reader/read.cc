@@ -1770,14 +1770,16 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // Partly double-read: every bubble row but one confirms its digit, that row is empty or holds
   // the digit among several marks, and the digit box of that one position is read by the CNN
   // very confidently (>= min_partial_probability) as the same digit. The number's other digits
-  // are then read twice and the one digit once, by a confident CNN. This includes a leading row
-  // left empty (boxes 98, bubbles only 8): the box holds ink the CNN reads as a digit, which a
-  // blank leading box would not.
+  // are then read twice and the one digit once, by a confident CNN. Never when the bubbles on
+  // their own spell another complete number: boxes 98 with only the 8 bubbled reads "8" in the
+  // bubbles, and a leading digit the boxes add that the bubbles do not have is the 2024 "58
+  // read as 948" failure, which the bubbles are there to catch.
   auto partly_confirmed = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
     int unconfirmed = 0;
-    if (nr.omr_empty || !OmrCompatible(nr, v, &unconfirmed) || unconfirmed > 1) return false;
+    if (nr.omr_empty || (nr.omr != kMissing && nr.omr != v)) return false;
+    if (!OmrCompatible(nr, v, &unconfirmed) || unconfirmed > 1) return false;
     const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
     const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
     for (int j = first; j < 3; ++j) {

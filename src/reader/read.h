@@ -88,8 +88,9 @@ struct ReadOptions {
   double min_pinned_probability = 0.5;
   // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
   // marks) may be accepted if the CNN reads that one digit's box as the same digit with
-  // >= min_partial_probability, the CNN's reading of the whole number is that value, and the
-  // combined probability of the value is >= min_partial_combined.
+  // >= min_partial_probability, the CNN's reading of the whole number is that value, the
+  // combined probability of the value is >= min_partial_combined, and the bubbles alone do not
+  // spell another complete number.
   bool accept_partial_bubbles = true;
   double min_partial_probability = 0.9995;
   double min_partial_combined = 0.9;

@@ -573,6 +573,10 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
       // Bubbles and boxes cannot both confirm a number with a row left empty.
       EXPECT_NE(f->confirmed_by, "boxes+bubbles") << field << " on " << p->file;
       partial += f->confirmed_by == "boxes+some bubbles";
+      // Bubbles that spell another whole number (a leading row left empty) are a contradiction.
+      if (f->omr != kMissing) {
+        EXPECT_EQ(f->omr, f->value) << field << " on " << p->file;
+      }
     }
   }
   EXPECT_GT(partial, 0);
