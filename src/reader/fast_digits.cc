@@ -228,6 +228,8 @@ void ForwardBase(const Weights& w, const float* in, float* out, int n) {
 
 using ForwardFn = void (*)(const Weights&, const float*, float*, int);
 
+Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path);
+
 ForwardFn PickForward() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -240,7 +242,7 @@ ForwardFn PickForward() {
 }  // namespace
 
 struct FastDigitNet::Impl {
-  std::unique_ptr<Weights> w = std::make_unique<Weights>();
+  std::vector<std::unique_ptr<Weights>> members;  // one per model file; probabilities averaged
   ForwardFn forward = PickForward();
 };
 
@@ -250,6 +252,23 @@ FastDigitNet::FastDigitNet(FastDigitNet&&) noexcept = default;
 FastDigitNet& FastDigitNet::operator=(FastDigitNet&&) noexcept = default;
 
 Result<FastDigitNet> FastDigitNet::Load(const std::string& path) {
+  return LoadEnsemble(std::vector<std::string>{path});
+}
+
+Result<FastDigitNet> FastDigitNet::LoadEnsemble(std::span<const std::string> paths) {
+  if (paths.empty()) return InvalidArgument("tidak ada model / no model file given");
+  FastDigitNet out;
+  for (const std::string& path : paths) {
+    auto w = LoadWeights(path);
+    if (!w.ok()) return w.status();
+    out.impl_->members.push_back(std::move(*w));
+  }
+  return out;
+}
+
+namespace {
+
+Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     return NotFound("berkas model tidak ditemukan / model file not found: " + path);
@@ -272,8 +291,8 @@ Result<FastDigitNet> FastDigitNet::Load(const std::string& path) {
   const float drop = dlib::layer<2>(inet).layer_details().get_multiply_value();
   REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<1>(inet), 128, 10, drop, &w4, &b4));
 
-  FastDigitNet out;
-  Weights& w = *out.impl_->w;
+  auto out = std::make_unique<Weights>();
+  Weights& w = *out;
   for (int t = 0; t < 25; ++t)
     for (int c = 0; c < 32; ++c) w.w1[t * 32 + c] = w1[size_t(c * 25 + t)];
   std::copy(b1.begin(), b1.end(), w.b1);
@@ -292,20 +311,35 @@ Result<FastDigitNet> FastDigitNet::Load(const std::string& path) {
   return out;
 }
 
+}  // namespace
+
 std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28> images) const {
   std::vector<DigitPrediction> out;
   if (images.empty()) return out;
   const size_t n = images.size();
   std::vector<float> in(n * kMnistPixels), logits(n * 10);
+  std::vector<double> logp(n * 10, 0.0);  // summed log-probabilities over the members
   for (size_t i = 0; i < n; ++i)
     for (int j = 0; j < kMnistPixels; ++j) in[i * kMnistPixels + size_t(j)] = images[i][size_t(j)] / 255.0f;
-  impl_->forward(*impl_->w, in.data(), logits.data(), int(n));
+  for (const auto& w : impl_->members) {
+    impl_->forward(*w, in.data(), logits.data(), int(n));
+    for (size_t i = 0; i < n; ++i) {
+      const float* z = &logits[i * 10];
+      const double zmax = *std::max_element(z, z + 10);
+      double sum = 0;
+      for (int k = 0; k < 10; ++k) sum += std::exp(double(z[k]) - zmax);
+      const double lse = zmax + std::log(sum);
+      for (int k = 0; k < 10; ++k) logp[i * 10 + size_t(k)] += double(z[k]) - lse;
+    }
+  }
+  // Several members: the normalized geometric mean of their probabilities.
+  const double members = double(impl_->members.size());
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const float* z = &logits[i * 10];
-    const float zmax = *std::max_element(z, z + 10);
+    const double* z = &logp[i * 10];
+    const double zmax = *std::max_element(z, z + 10) / members;
     double e[10], sum = 0;
-    for (int k = 0; k < 10; ++k) sum += e[k] = std::exp(double(z[k]) - zmax);
+    for (int k = 0; k < 10; ++k) sum += e[k] = std::exp(z[k] / members - zmax);
     DigitPrediction d;
     for (int k = 0; k < 10; ++k) d.prob[size_t(k)] = float(e[k] / sum);
     const float* p = d.prob.data();

@@ -33,6 +33,9 @@ class FastDigitNet {
   // Loads a model file written by DigitModel::Save (format "rekap-digits" version 1 with the
   // network described in digits.cc). Fails for another format or architecture.
   static Result<FastDigitNet> Load(const std::string& path);
+  // Several model files of that architecture: their probabilities are averaged (normalized
+  // geometric mean).
+  static Result<FastDigitNet> LoadEnsemble(std::span<const std::string> paths);
 
   std::vector<DigitPrediction> ClassifyBatch(std::span<const Image28> images) const;
 

@@ -1801,7 +1801,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   }
   // Rules: a number fixed by a hard rule to confirmed numbers is confirmed by whichever of the
   // boxes (confident) or the bubbles (clear) agrees with it, as long as the bubbles do not say
-  // otherwise.
+  // otherwise; or by both leaning to it: the bubbles hold its digits but for one row where the
+  // digit is among two marks or missing (and spell no other number), and the CNN gives it at
+  // least min_support_probability (a double-marked 8/7 over boxes read 70 or 80).
   if (solved) {
     for (bool changed = true; changed;) {
       changed = false;
@@ -1813,10 +1815,20 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         const bool omr_agrees = omr_confirms(f, v);
         const bool cnn_agrees = fr.ocr == v && fr.ocr_p >= o.min_pinned_probability &&
                                 OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
-        if (!omr_agrees && !cnn_agrees) continue;
+        bool both_lean = false;
+        if (!omr_agrees && !cnn_agrees) {
+          const NumberReading& nr = *nr_of[size_t(f)];
+          double cnn_p = 0;
+          for (const auto& [x, q] : nr.ocr_hypotheses)
+            if (x == v) cnn_p = q;
+          both_lean = !nr.omr_empty && (nr.omr == kMissing || nr.omr == v) &&
+                      OmrCompatible(nr, v, &unconfirmed) && unconfirmed <= 1 &&
+                      cnn_p >= o.min_support_probability;
+        }
+        if (!omr_agrees && !cnn_agrees && !both_lean) continue;
         if (PinnedByRules(form, chosen, verified, f)) {
           verified[size_t(f)] = true;
-          how[size_t(f)] = omr_agrees ? "bubbles+rules" : "boxes+rules";
+          how[size_t(f)] = omr_agrees ? "bubbles+rules" : cnn_agrees ? "boxes+rules" : "rules+bubbles+boxes(2nd)";
           changed = true;
         }
       }

@@ -54,6 +54,30 @@ void SingleThreaded() {
   cv::setNumThreads(1);
 }
 
+// `--model` may name several files, comma-separated: the CNN then averages them (an ensemble);
+// the dlib fallback uses the first.
+std::vector<std::string> SplitModels(const std::string& m) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= m.size()) {
+    const size_t b = std::min(m.find(',', a), m.size());
+    if (b > a) out.push_back(m.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
+Result<DigitModel> LoadDlibModel(const std::string& mpath) {
+  const auto parts = SplitModels(mpath);
+  if (parts.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  return DigitModel::Load(parts[0]);
+}
+
+Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
+  const auto parts = SplitModels(mpath);
+  return FastDigitNet::LoadEnsemble(parts);
+}
+
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
   if (const char* e = std::getenv("REKAP_DIGITS_MODEL")) return e;
@@ -148,8 +172,8 @@ Status RunRead(const ReadCmd& c) {
   REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest(c.election, c.contest));
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
-  REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
-  auto fast = FastDigitNet::Load(mpath);  // falls back to the dlib model if it cannot
+  REKAP_ASSIGN_OR_RETURN(DigitModel model, LoadDlibModel(mpath));
+  auto fast = LoadFastNet(mpath);  // falls back to the dlib model if it cannot
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
@@ -289,7 +313,7 @@ Status RunBench(const BenchCmd& c) {
   REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
-  REKAP_ASSIGN_OR_RETURN(DigitModel model, DigitModel::Load(mpath));
+  REKAP_ASSIGN_OR_RETURN(DigitModel model, LoadDlibModel(mpath));
   // Pages: synthesised here, or read from a `rekap forms synth` directory (truth.json).
   DigitDataset digits;
   std::unique_ptr<Synthesizer> synth;
@@ -347,7 +371,7 @@ Status RunBench(const BenchCmd& c) {
     }
   });
 
-  auto fast = FastDigitNet::Load(mpath);
+  auto fast = LoadFastNet(mpath);
   if (!fast.ok()) std::cerr << "fast digit net unavailable, using dlib: " << fast.status().ToString() << "\n";
   ReadOptions o;
   o.contest = lc->contest;
