@@ -114,6 +114,21 @@ REKAP_INLINE V Max(V a, V b) {
   return a > b ? a : b;
 }
 
+// ReLU and 2x2 max pooling (they commute) of an N x N x C channels-last map.
+template <typename V, int N, int C>
+REKAP_INLINE void ReluPool2(const float* in, float* out) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  const V zero = Splat<V>(0.f);
+  for (int y = 0; y < N / 2; ++y)
+    for (int x = 0; x < N / 2; ++x)
+#pragma GCC unroll 16
+      for (int b = 0; b < C / L; ++b) {
+        const float* q = in + ((2 * y) * N + 2 * x) * C + b * L;
+        const V m = Max(Max(Load<V>(q), Load<V>(q + C)), Max(Load<V>(q + N * C), Load<V>(q + (N + 1) * C)));
+        Store(out + (y * (N / 2) + x) * C + b * L, Max(m, zero));
+      }
+}
+
 // One image (28x28 in 0..1) to 10 logits. V: the vector type; P: output positions computed
 // together in the second convolution (register blocking: P x 4 accumulators).
 template <typename V, int P>
@@ -144,15 +159,7 @@ REKAP_INLINE void Forward(const Weights& w, const float* in, float* logits) {
 #pragma GCC unroll 8
       for (int b = 0; b < 32 / L; ++b) Store(c1 + (y * 24 + x) * 32 + b * L, acc[b]);
     }
-  // relu, max pool 2x2 (max and relu commute).
-  for (int y = 0; y < 12; ++y)
-    for (int x = 0; x < 12; ++x)
-#pragma GCC unroll 8
-      for (int b = 0; b < 32 / L; ++b) {
-        const float* q = c1 + ((2 * y) * 24 + 2 * x) * 32 + b * L;
-        const V m = Max(Max(Load<V>(q), Load<V>(q + 32)), Max(Load<V>(q + 24 * 32), Load<V>(q + 25 * 32)));
-        Store(p1 + (y * 12 + x) * 32 + b * L, Max(m, zero));
-      }
+  ReluPool2<V, 24, 32>(c1, p1);
   // conv2 5x5, 32 -> 64: P positions x CB channel vectors accumulate in registers.
   for (int co = 0; co < 64; co += CB * L)
     for (int y = 0; y < 8; ++y)
@@ -184,14 +191,7 @@ REKAP_INLINE void Forward(const Weights& w, const float* in, float* logits) {
 #pragma GCC unroll 4
           for (int b = 0; b < CB; ++b) Store(c2 + (y * 8 + x0 + p) * 64 + co + b * L, acc[p][b]);
       }
-  for (int y = 0; y < 4; ++y)
-    for (int x = 0; x < 4; ++x)
-#pragma GCC unroll 16
-      for (int b = 0; b < 64 / L; ++b) {
-        const float* q = c2 + ((2 * y) * 8 + 2 * x) * 64 + b * L;
-        const V m = Max(Max(Load<V>(q), Load<V>(q + 64)), Max(Load<V>(q + 8 * 64), Load<V>(q + 9 * 64)));
-        Store(p2 + (y * 4 + x) * 64 + b * L, Max(m, zero));
-      }
+  ReluPool2<V, 8, 64>(c2, p2);
   // fc 1024 -> 128, relu.
   {
     V acc[128 / L];
