@@ -81,7 +81,7 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
 // The committed digit CNN is an ensemble: networks of one architecture trained with different
 // seeds and augmentation (data/models/digits.json); the reader averages them. Every member must
 // be there.
-constexpr const char* kDefaultModels[] = {"models/digits.dnn", "models/digits-2.dnn"};
+constexpr const char* kDefaultModels[] = {"models/digits.dnn", "models/digits-2.dnn", "models/digits-3.dnn"};
 
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
@@ -731,7 +731,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("--voters", rc.voters, "kpu-ppwp-2: pemilih TPS (batas suara paslon) / the TPS's voters")
       ->check(CLI::Range(1, 999));
   r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
-  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn)");
+  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn,digits-3.dnn)");
   r->add_option("--debug", rc.debug, "tulis gambar tiap tahap ke DIR / write an image per stage to DIR");
   r->add_option("--crops", rc.crops, "tulis potongan tiap angka ke DIR / write a crop per number to DIR");
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
@@ -773,7 +773,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
-  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn)");
+  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn,digits-3.dnn)");
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
