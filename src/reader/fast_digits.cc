@@ -241,6 +241,12 @@ ForwardFn PickForward() {
 
 }  // namespace
 
+// An ensemble reads every image with its first kAlwaysMembers networks, and with the others only
+// the images those do not give one digit at least kCascadeConfidence (the reader's strictest
+// threshold): nearly the whole ensemble's accuracy at little more than two networks' cost.
+constexpr size_t kAlwaysMembers = 2;
+constexpr double kCascadeConfidence = 0.9995;
+
 struct FastDigitNet::Impl {
   std::vector<std::unique_ptr<Weights>> members;  // one per model file; probabilities averaged
   ForwardFn forward = PickForward();
@@ -319,24 +325,49 @@ std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28
   const size_t n = images.size();
   std::vector<float> in(n * kMnistPixels), logits(n * 10);
   std::vector<double> logp(n * 10, 0.0);  // summed log-probabilities over the members
+  std::vector<int> used(n, 0);             // members that read image i
   for (size_t i = 0; i < n; ++i)
     for (int j = 0; j < kMnistPixels; ++j) in[i * kMnistPixels + size_t(j)] = images[i][size_t(j)] / 255.0f;
-  for (const auto& w : impl_->members) {
-    impl_->forward(*w, in.data(), logits.data(), int(n));
-    for (size_t i = 0; i < n; ++i) {
-      const float* z = &logits[i * 10];
+  // Top probability of the members' average so far.
+  auto top = [&](size_t i) {
+    const double* z = &logp[i * 10];
+    const double zmax = *std::max_element(z, z + 10);
+    double sum = 0;
+    for (int k = 0; k < 10; ++k) sum += std::exp((z[k] - zmax) / used[i]);
+    return 1.0 / sum;
+  };
+  std::vector<size_t> todo(n);
+  for (size_t i = 0; i < n; ++i) todo[i] = i;
+  std::vector<float> sub;
+  for (size_t m = 0; m < impl_->members.size(); ++m) {
+    if (m >= kAlwaysMembers) {  // later members only where the first are not sure
+      std::erase_if(todo, [&](size_t i) { return top(i) >= kCascadeConfidence; });
+      if (todo.empty()) break;
+    }
+    const float* x = in.data();
+    if (todo.size() < n) {
+      sub.resize(todo.size() * kMnistPixels);
+      for (size_t t = 0; t < todo.size(); ++t)
+        std::copy_n(&in[todo[t] * kMnistPixels], kMnistPixels, &sub[t * kMnistPixels]);
+      x = sub.data();
+    }
+    impl_->forward(*impl_->members[m], x, logits.data(), int(todo.size()));
+    for (size_t t = 0; t < todo.size(); ++t) {
+      const size_t i = todo[t];
+      const float* z = &logits[t * 10];
       const double zmax = *std::max_element(z, z + 10);
       double sum = 0;
       for (int k = 0; k < 10; ++k) sum += std::exp(double(z[k]) - zmax);
       const double lse = zmax + std::log(sum);
       for (int k = 0; k < 10; ++k) logp[i * 10 + size_t(k)] += double(z[k]) - lse;
+      ++used[i];
     }
   }
-  // Several members: the normalized geometric mean of their probabilities.
-  const double members = double(impl_->members.size());
+  // The normalized geometric mean of the probabilities of the members that read each image.
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const double* z = &logp[i * 10];
+    const double members = used[i];
     const double zmax = *std::max_element(z, z + 10) / members;
     double e[10], sum = 0;
     for (int k = 0; k < 10; ++k) sum += e[k] = std::exp(z[k] / members - zmax);

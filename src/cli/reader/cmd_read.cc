@@ -81,7 +81,7 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
 // The committed digit CNN is an ensemble: networks of one architecture trained with different
 // seeds and augmentation (data/models/digits.json); the reader averages them. Every member must
 // be there.
-constexpr const char* kDefaultModels[] = {"models/digits.dnn", "models/digits-2.dnn", "models/digits-3.dnn"};
+constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn"};
 
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
