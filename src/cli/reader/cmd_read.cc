@@ -389,8 +389,10 @@ Status RunBench(const BenchCmd& c) {
   o.form = kind;
   o.model = &model;
   o.fast = fast.ok() ? &*fast : nullptr;
-  o.box_crops = c.tesseract_sample > 0 || std::getenv("REKAP_BENCH_DUMP_CROPS") != nullptr;
-  o.digit_inputs = std::getenv("REKAP_BENCH_DUMP_CROPS") != nullptr;
+  // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
+  const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
+  o.box_crops = c.tesseract_sample > 0 || dump_crops != nullptr;
+  o.digit_inputs = dump_crops != nullptr;
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
@@ -475,14 +477,15 @@ Status RunBench(const BenchCmd& c) {
         if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits) {
           std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f width %d q %d\n", i, field.c_str(), pos, d,
                        f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality);
-          if (const char* dir = std::getenv("REKAP_BENCH_DUMP_CROPS"); dir && !f->box_crops[size_t(pos)].empty())
-            cv::imwrite(std::string(dir) + "/" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
-                            std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
-                        f->box_crops[size_t(pos)]);
-          if (const char* dir = std::getenv("REKAP_BENCH_DUMP_CROPS"); dir && f->box_input[size_t(pos)])
-            cv::imwrite(std::string(dir) + "/n" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
-                            std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
-                        cv::Mat(28, 28, CV_8UC1, const_cast<uint8_t*>(f->box_input[size_t(pos)]->data())));
+          if (dump_crops) {
+            const std::string name = std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
+                                     std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png";
+            if (!f->box_crops[size_t(pos)].empty())
+              cv::imwrite(std::string(dump_crops) + "/" + name, f->box_crops[size_t(pos)]);
+            if (f->box_input[size_t(pos)])
+              cv::imwrite(std::string(dump_crops) + "/n" + name,
+                          cv::Mat(28, 28, CV_8UC1, const_cast<uint8_t*>(f->box_input[size_t(pos)]->data())));
+          }
         }
         if (f != nullptr && int(tess.size()) < c.tesseract_sample && !f->box_crops[size_t(pos)].empty())
           tess.emplace_back(f->box_crops[size_t(pos)], d);
@@ -731,7 +734,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("--voters", rc.voters, "kpu-ppwp-2: pemilih TPS (batas suara paslon) / the TPS's voters")
       ->check(CLI::Range(1, 999));
   r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
-  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn,digits-3.dnn)");
+  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
   r->add_option("--debug", rc.debug, "tulis gambar tiap tahap ke DIR / write an image per stage to DIR");
   r->add_option("--crops", rc.crops, "tulis potongan tiap angka ke DIR / write a crop per number to DIR");
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
@@ -773,7 +776,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
-  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits.dnn,digits-2.dnn,digits-3.dnn)");
+  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
