@@ -3,6 +3,7 @@
 #include <dlib/dnn.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -231,14 +232,24 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
   cv::Mat paper;
   cv::morphologyEx(gray, paper, cv::MORPH_CLOSE,
                    cv::getStructuringElement(cv::MORPH_RECT, cv::Size(k, k)));
+  // diff * 255 / paper by multiplying with a rounded-up reciprocal: exact, since
+  // diff * 255 < 2^16 and the reciprocal's error times that stays below 2^32.
+  static const std::array<uint64_t, 256> kReciprocal = [] {
+    std::array<uint64_t, 256> t{};
+    for (int p = 0; p < 256; ++p) {
+      const uint64_t d = static_cast<uint64_t>(std::max(p, 64));
+      t[p] = ((uint64_t{1} << 32) + d - 1) / d;
+    }
+    return t;
+  }();
   cv::Mat dark(h, w, CV_8UC1);
   for (int r = 0; r < h; ++r) {
     const uint8_t* g = gray.ptr<uint8_t>(r);
     const uint8_t* p = paper.ptr<uint8_t>(r);
     uint8_t* d = dark.ptr<uint8_t>(r);
     for (int c = 0; c < w; ++c) {
-      const int diff = std::max(0, p[c] - g[c]);
-      d[c] = static_cast<uint8_t>(std::min(255, diff * 255 / std::max<int>(p[c], 64)));
+      const uint64_t diff = p[c] > g[c] ? static_cast<uint64_t>(p[c] - g[c]) : 0;
+      d[c] = static_cast<uint8_t>(std::min<uint64_t>(255, (diff * 255 * kReciprocal[p[c]]) >> 32));
     }
   }
 
@@ -319,23 +330,23 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
   const double zero = t * 0.5;
   cv::Mat rim;
   cv::dilate(kept, rim, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+  std::array<uint8_t, 256> ink_of{};  // darkness -> ink, the same formula for every pixel
+  for (int v = 0; v < 256; ++v) {
+    ink_of[v] = static_cast<uint8_t>(std::clamp((v - zero) * 255.0 / (full - zero), 0.0, 255.0));
+  }
   cv::Mat ink = cv::Mat::zeros(h, w, CV_8UC1);
   for (int r = 0; r < h; ++r) {
     const uint8_t* m = rim.ptr<uint8_t>(r);
     const uint8_t* d = dark.ptr<uint8_t>(r);
     uint8_t* o = ink.ptr<uint8_t>(r);
-    for (int c = 0; c < w; ++c) {
-      if (!m[c]) continue;
-      const double v = (d[c] - zero) * 255.0 / (full - zero);
-      o[c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
-    }
+    for (int c = 0; c < w; ++c) o[c] = m[c] ? ink_of[d[c]] : 0;
   }
 
   // 5. Stroke width (2 * area / perimeter of the kept ink), normalized towards the target
   // width it will have after scaling to the fit box.
   {
     std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(kept.clone(), contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+    cv::findContours(kept, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
     double perimeter = 0;
     for (const auto& c : contours) perimeter += cv::arcLength(c, true);
     out.stroke_width = perimeter > 0 ? 2.0 * ink_area / perimeter : 1.0;
