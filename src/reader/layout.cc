@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reader/kpu_layout_data.h"  // generated: kKpuPpwpPage2Json
+#include "reader/kpu_layout_data.h"  // generated: kKpuPpwpPage2Json, kKpuPpwpPage3Json
 #include "rekap/region.h"
 
 namespace rekap::reader {
@@ -29,15 +29,16 @@ Rect NumberLayout::Bounds() const {
     y1 = std::max(y1, r.bottom());
   };
   for (const Rect& r : digit_boxes) add(r);
-  for (const auto& row : bubbles)
-    for (const Rect& r : row) add(r);
+  if (has_bubbles)
+    for (const auto& row : bubbles)
+      for (const Rect& r : row) add(r);
   return {x0, y0, x1 - x0, y1 - y0};
 }
 
 bool NumberLayout::operator==(const NumberLayout& o) const {
   return field == o.field && label.id == o.label.id && label.en == o.label.en &&
          section == o.section && sublabel == o.sublabel && label_box == o.label_box &&
-         digit_boxes == o.digit_boxes && bubbles == o.bubbles &&
+         digit_boxes == o.digit_boxes && has_bubbles == o.has_bubbles && bubbles == o.bubbles &&
          segment_guides == o.segment_guides && box_line_mm == o.box_line_mm &&
          max_value == o.max_value;
 }
@@ -279,8 +280,9 @@ json ToJson(const PageLayout& L) {
     jn["label_box"] = RectJson(n.label_box);
     jn["digit_boxes"] = json::array();
     for (const Rect& r : n.digit_boxes) jn["digit_boxes"].push_back(RectJson(r));
-    jn["bubbles"] = json::array();
+    jn["bubbles"] = json::array();  // empty: no bubbles (KPU page 3)
     for (const auto& row : n.bubbles) {
+      if (!n.has_bubbles) break;
       json jr = json::array();
       for (const Rect& r : row) jr.push_back(RectJson(r));
       jn["bubbles"].push_back(std::move(jr));
@@ -516,9 +518,10 @@ Result<PageLayout> FromJsonImpl(const json& j) {
       REKAP_RETURN_IF_ERROR(ParseRect((*db)[k], w + ".digit_boxes[" + std::to_string(k) + "]",
                                       pw, ph, &n.digit_boxes[k], false));
     const json* bb = nr.Get("bubbles");
-    if (!bb || !bb->is_array() || bb->size() != 3)
-      return Bad(w + ".bubbles", "harus 3 x 10 bulatan", "must be 3 x 10 bubbles");
-    for (size_t p = 0; p < 3; ++p) {
+    if (!bb || !bb->is_array() || (bb->size() != 3 && !bb->empty()))
+      return Bad(w + ".bubbles", "harus 3 x 10 bulatan atau kosong", "must be 3 x 10 bubbles or empty");
+    n.has_bubbles = !bb->empty();
+    for (size_t p = 0; p < 3 && n.has_bubbles; ++p) {
       const json& row = (*bb)[p];
       if (!row.is_array() || row.size() != 10)
         return Bad(w + ".bubbles", "harus 3 x 10 bulatan", "must be 3 x 10 bubbles");
@@ -626,6 +629,11 @@ Result<PageLayout> LoadLayoutFile(const std::string& path) {
 
 Result<PageLayout> KpuPpwpPage2Layout() {
   static const Result<PageLayout> cached = ParseLayoutJson(kKpuPpwpPage2Json);
+  return cached;
+}
+
+Result<PageLayout> KpuPpwpPage3Layout() {
+  static const Result<PageLayout> cached = ParseLayoutJson(kKpuPpwpPage3Json);
   return cached;
 }
 

@@ -111,6 +111,7 @@ struct NumberLayout {
                           // KPU page prints its own texts, see PageLayout::texts)
   std::array<Rect, 3> digit_boxes{};                  // [0] hundreds, [1] tens, [2] ones
   std::array<std::array<Rect, 10>, 3> bubbles{};      // [digit position][value 0..9]
+  bool has_bubbles = true;      // false: digit boxes only (KPU page 3); `bubbles` unused
   bool segment_guides = false;  // digit boxes carry printed 8-segment guides (KPU form)
   // Width of the digit boxes' printed border, which lies inside digit_boxes[i] along its edges
   // (the rect is the border's outer edge). Crop at least this much inside to avoid the border.
@@ -167,11 +168,14 @@ Result<PageLayout> LayoutOwnPage(const Form& form, const Contest& contest, int p
 std::vector<std::string> OwnPageFields(const Form& form, int page);
 
 // ---------------------------------------------------------------------------------------------
-// The official KPU C.HASIL-PPWP page 2 (votes per paslon), 600 x 900 mm.
+// The official KPU C.HASIL-PPWP pages 2 (votes per paslon) and 3 (totals), 600 x 900 mm.
 
 inline constexpr std::string_view kKpuPpwpPage2FormId = "C.HASIL-PPWP-KPU-2024";
 // The shipped layout data/forms/kpu-ppwp-2024-page2.json (compiled into the library).
 Result<PageLayout> KpuPpwpPage2Layout();
+// Page 3 (totals V.A valid, V.B invalid, V.C both; plain digit boxes, no bubbles), AprilTag
+// 36h10 id 103 at the same place as page 2's: data/forms/kpu-ppwp-2024-page3.json.
+Result<PageLayout> KpuPpwpPage3Layout();
 
 // ---------------------------------------------------------------------------------------------
 // JSON (the format of `rekap forms layout --json` and data/forms/*.json; docs/forms.md)

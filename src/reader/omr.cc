@@ -217,6 +217,7 @@ inline double BoxLikelihood(const BoxEvidence& b, int d, bool leading) {
 
 NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
   NumberReading out;
+  out.no_bubbles = e.no_bubbles;
   max_value = std::clamp<Value>(max_value, 0, 999);
   out.blank = e.boxes[0].empty && e.boxes[1].empty && e.boxes[2].empty;
 
@@ -235,6 +236,10 @@ NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
     // A leading position: the row is either left empty or has 0 marked.
     const BubbleRow& r = e.rows[size_t(j)];
     omr_lead[size_t(j)] = r.empty() ? 1.0 : r.likelihood[0];
+    if (e.no_bubbles) {  // no bubbles printed: they say nothing about any value
+      omr[size_t(j)].fill(1.0);
+      omr_lead[size_t(j)] = 1.0;
+    }
   }
 
   std::vector<double> comb(size_t(max_value) + 1), ocr(size_t(max_value) + 1);

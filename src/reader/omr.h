@@ -64,6 +64,7 @@ struct BoxEvidence {
 struct NumberEvidence {
   std::array<BoxEvidence, 3> boxes;  // [0] hundreds, [1] tens, [2] ones
   std::array<BubbleRow, 3> rows;     // same order
+  bool no_bubbles = false;           // the number has no bubbles (KPU page 3): rows unused
 };
 
 struct NumberReading {
@@ -73,6 +74,7 @@ struct NumberReading {
   bool double_marked = false;
   bool omr_empty = false;    // no bubble of the number is marked at all
   bool blank = false;        // all three digit boxes empty
+  bool no_bubbles = false;   // the number has no bubbles: read by the digit boxes alone
   std::vector<std::pair<Value, double>> hypotheses;  // combined, most probable first
   std::vector<std::pair<Value, double>> ocr_hypotheses;  // digit boxes alone, most probable first
   std::array<BubbleRow, 3> rows;

@@ -271,6 +271,7 @@ struct Location {
   std::vector<Marker> markers;        // for the debug image
   std::vector<cv::Point2f> points;    // other fiducial points found (debug image)
   double detect_scale = 1;            // working px per detection px
+  size_t layout = 0;                  // KPU: the layout whose page marker was found
 };
 
 cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
@@ -385,7 +386,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
   std::vector<cv::Point2d> on, off;
   for (const NumberLayout& num : L.numbers) {
     for (const auto& row : num.bubbles)
-      for (size_t v = 0; v < row.size(); v += 3) {
+      for (size_t v = 0; v < row.size() && num.has_bubbles; v += 3) {
         const Rect& b = row[v];
         const double R = b.w / 2;
         on.clear();
@@ -801,15 +802,16 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
   return out;
 }
 
-// The KPU page 2: AprilTag 36h11 id 102 gives the identity and orientation; the four corner
-// checkers give the geometry.
-Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
+// A KPU page (2 or 3): the AprilTag 36h10 (id 102 or 103) gives the identity and orientation,
+// and which of `layouts` the page is; the four corner checkers give the geometry.
+Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) {
   Location loc;
-  if (!L.page_marker) {
-    loc.failure = MakeReason(reason::kPageNotFound, "layout has no page marker");
-    return loc;
-  }
-  const Fiducial& pm = *L.page_marker;
+  for (const PageLayout& l : layouts)
+    if (!l.page_marker) {
+      loc.failure = MakeReason(reason::kPageNotFound, "layout has no page marker");
+      return loc;
+    }
+  const Fiducial& pm0 = *layouts[0].page_marker;
   std::vector<Marker> tags;
   for (int attempt = 0; attempt < 4 && tags.empty(); ++attempt) {
     double to_work = 1;
@@ -824,19 +826,24 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
       params->adaptiveThreshConstant = 10;
       params->polygonalApproxAccuracyRate = 0.05;
     }
-    tags = DetectMarkers(det, to_work, DictFor(pm.dictionary), params);
+    tags = DetectMarkers(det, to_work, DictFor(pm0.dictionary), params);
     Prof().Mark("tag");
     loc.detect_scale = to_work;
   }
   loc.markers = tags;
   const Marker* tag = nullptr;
   for (const Marker& m : tags)
-    if (m.id == pm.marker_id && (tag == nullptr || tag->side < m.side)) tag = &m;
+    for (size_t k = 0; k < layouts.size(); ++k)
+      if (m.id == layouts[k].page_marker->marker_id && (tag == nullptr || tag->side < m.side)) {
+        tag = &m;
+        loc.layout = k;
+      }
   if (tag == nullptr) {
+    const Fiducial& pm = pm0;
     if (!tags.empty()) {
       const int id = tags[0].id;
-      // 101 / 103: pages 1 and 3 of the same form.
-      if (std::abs(id - pm.marker_id) == 1)
+      // 101..103: another page of the same form.
+      if (id >= 101 && id <= 103)
         loc.failure = MakeReason(reason::kWrongPage,
                                  "halaman lain dari formulir (AprilTag " + std::to_string(id) +
                                      ") / another page of the form (AprilTag " + std::to_string(id) + ")");
@@ -857,6 +864,8 @@ Location LocateKpu(const cv::Mat& work, const PageLayout& L) {
                                                           " tidak ditemukan / not found");
     return loc;
   }
+  const PageLayout& L = layouts[loc.layout];
+  const Fiducial& pm = *L.page_marker;
   // Initial homography from the tag.
   std::vector<cv::Point2f> tmm, tpx;
   const auto box = RectCorners(pm.box);
@@ -1195,7 +1204,7 @@ Result<FormRef> EffectiveForm(const ReadOptions& o) {
   if (o.contest == nullptr || o.contest->form == nullptr)
     return InvalidArgument("ReadOptions.contest (bound) is required");
   FormRef r{o.contest->form};
-  if (o.form == FormKind::kKpuPpwpPage2 && o.voters > 0) {
+  if (IsKpu(o.form) && o.voters > 0) {
     auto params = o.contest->params;
     params["max_voters"] = o.voters;
     auto f = o.contest->form->schema().Bind(o.contest->form->candidates(), params);
@@ -1207,10 +1216,15 @@ Result<FormRef> EffectiveForm(const ReadOptions& o) {
 
 Result<std::vector<PageLayout>> Layouts(const ReadOptions& o) {
   std::vector<PageLayout> out;
-  if (o.form == FormKind::kKpuPpwpPage2) {
+  if (IsKpu(o.form)) {
     auto l = KpuPpwpPage2Layout();
     if (!l.ok()) return l.status();
     out.push_back(*l);
+    if (o.form == FormKind::kKpuPpwp) {
+      auto l3 = KpuPpwpPage3Layout();
+      if (!l3.ok()) return l3.status();
+      out.push_back(*l3);
+    }
     return out;
   }
   const int pages = OwnPageCount(*o.contest->form);
@@ -1299,12 +1313,16 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     FieldReading& fr = obs->fields[i];
     fr.field = n.field;
     fr.page = L.page;
+    ev[i].no_bubbles = !n.has_bubbles;
     // One warp per number (digit boxes and bubbles) at ~50 px per box height and ~20 px per
     // bubble; the boxes and bubble rows are sub-rectangles of it.
-    Rect br = n.bubbles[0][0];
-    for (const auto& row : n.bubbles)
-      for (const Rect& r : row) br = Union(br, r);
-    br = Expand(br, n.bubbles[0][0].w * 0.25);
+    Rect br = n.digit_boxes[0];
+    if (n.has_bubbles) {
+      br = n.bubbles[0][0];
+      for (const auto& row : n.bubbles)
+        for (const Rect& r : row) br = Union(br, r);
+      br = Expand(br, n.bubbles[0][0].w * 0.25);
+    }
     // Digit boxes: one warp for the three, at the photo's own resolution (50..90 px per box
     // height); each box's interior is a sub-rectangle.
     const Rect dregion = Union(n.digit_boxes[0], n.digit_boxes[2]);
@@ -1339,8 +1357,9 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       }
     }
     const double tb0 = Prof().on ? ThreadCpuMs() : 0;
-    // Bubbles: sampled straight from the photo through the homography.
-    for (int p = 0; p < 3; ++p) {
+    // Bubbles: sampled straight from the photo through the homography. A number without
+    // bubbles keeps three empty rows (no marks: the bubbles say nothing).
+    for (int p = 0; p < 3 && n.has_bubbles; ++p) {
       ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work, H, n.bubbles[size_t(p)], omr_opt);
       for (int v = 0; v < 10; ++v) {
         fr.bubble_dark[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].dark[size_t(v)]);
@@ -1361,11 +1380,12 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
   // on our form, black on KPU's, where a "8" label holds more ink than a "1").
   {
     std::vector<const BubbleRow*> all;
-    for (const auto& e : ev)
-      for (const auto& r : e.rows) all.push_back(&r);
+    for (size_t i = 0; i < ev.size(); ++i)
+      for (const auto& r : ev[i].rows)
+        if (L.numbers[i].has_bubbles) all.push_back(&r);
     const std::array<double, 10> base = PageBubbleBaseline(all);
     for (size_t i = 0; i < ev.size(); ++i)
-      for (int p = 0; p < 3; ++p) {
+      for (int p = 0; p < 3 && L.numbers[i].has_bubbles; ++p) {
         ScoreBubbleRow(&ev[i].rows[size_t(p)], all.size() >= 6 ? &base : nullptr, omr_opt);
         obs->fields[i].row_mark[size_t(p)] = ev[i].rows[size_t(p)].marked;
       }
@@ -1425,7 +1445,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       const cv::Scalar col = agree ? cv::Scalar(0, 160, 0) : cv::Scalar(0, 0, 230);
       for (const Rect& b : n.digit_boxes)
         cv::rectangle(*overlay, cv::Rect2d(b.x * s, b.y * s, b.w * s, b.h * s), col, 1);
-      for (int p = 0; p < 3; ++p)
+      for (int p = 0; p < 3 && n.has_bubbles; ++p)
         for (int v = 0; v < 10; ++v) {
           const Rect& r = n.bubbles[size_t(p)][size_t(v)];
           const bool m = fr.row_mark[size_t(p)] == v;
@@ -1445,7 +1465,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   PageObservation obs;
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
-  Location loc = o.form == FormKind::kKpuPpwpPage2 ? LocateKpu(work, L0) : LocateOwn(work, L0);
+  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts) : LocateOwn(work, L0);
   Prof().Mark("locate");
   if (Prof().on && loc.found) {
     for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
@@ -1535,9 +1555,10 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       }
     }
   } else {
-    obs.page = L0.page;
-    if (o.expected_page > 0 && o.expected_page != L0.page) {
-      obs.reasons.push_back(MakeReason(reason::kWrongPage, "halaman / page " + std::to_string(L0.page)));
+    L = &layouts[std::min(loc.layout, layouts.size() - 1)];
+    obs.page = L->page;
+    if (o.expected_page > 0 && o.expected_page != L->page) {
+      obs.reasons.push_back(MakeReason(reason::kWrongPage, "halaman / page " + std::to_string(L->page)));
       return obs;
     }
   }
@@ -1680,11 +1701,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     rd.reasons.push_back(MakeReason(reason::kTpsUnknown, "TPS tidak diketahui / TPS unknown (--tps)"));
   for (int p : dup_pages)
     rd.reasons.push_back(MakeReason(reason::kWrongPage, "halaman ganda / duplicate page " + std::to_string(p)));
-  if (rd.page_found) {
-    const int expected_pages = o.expected_page > 0 ? 1 : int(layouts.size());
-    for (int p = 1; p <= int(layouts.size()) && expected_pages > 1; ++p)
-      if (!pages_seen.count(p))
-        rd.reasons.push_back(MakeReason(reason::kPageMissing, "halaman / page " + std::to_string(p)));
+  if (rd.page_found && o.expected_page == 0 && layouts.size() > 1) {
+    for (const PageLayout& l : layouts)
+      if (!pages_seen.count(l.page))
+        rd.reasons.push_back(MakeReason(reason::kPageMissing, "halaman / page " + std::to_string(l.page)));
   }
 
   // Gather the fields read, in form order.
@@ -1847,6 +1867,38 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
           changed = true;
         }
       }
+      if (changed) continue;
+      // Two numbers each read once (by confident digit boxes, or by bubbles clear in every row)
+      // that a hard rule ties together (given the confirmed numbers, either fixes the other):
+      // each confirms the other. Page 3 of KPU's form has no bubbles, so its totals are read
+      // this way, and a page-2 number with a bubble row left empty, or whose boxes the CNN
+      // misread, is confirmed by the total V.A read on another sheet. A wrong pair needs two
+      // misreads, on different boxes, that happen to satisfy the rule.
+      auto single_read = [&](int f) {
+        const FieldReading& fr = *fr_of[size_t(f)];
+        const Value v = chosen[size_t(f)];
+        int unconfirmed = 0;
+        if (verified[size_t(f)]) return false;
+        if (omr_confirms(f, v)) return true;  // the bubbles alone, clear in every row
+        return fr.ocr == v && fr.ocr_p >= o.min_cross_probability &&
+               OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
+      };
+      for (size_t a = 0; a < read_fields.size() && !changed; ++a) {
+        const int f = read_fields[a];
+        if (!single_read(f)) continue;
+        for (size_t b = a + 1; b < read_fields.size(); ++b) {
+          const int g = read_fields[b];
+          if (!single_read(g)) continue;
+          std::vector<bool> with_g = verified, with_f = verified;
+          with_g[size_t(g)] = true;
+          with_f[size_t(f)] = true;
+          if (!PinnedByRules(form, chosen, with_g, f) || !PinnedByRules(form, chosen, with_f, g)) continue;
+          verified[size_t(f)] = verified[size_t(g)] = true;
+          how[size_t(f)] = how[size_t(g)] = "boxes+boxes+rules";
+          changed = true;
+          break;
+        }
+      }
     }
   }
 
@@ -1868,7 +1920,12 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     } else if (!fr.verified) {
       Reason r;
       r.field = fr.field;
-      if (fr.double_marked) {
+      if (nr.no_bubbles) {
+        r.code = reason::kUnconfirmed;
+        r.p = fr.ocr_p;
+        r.detail = "dibaca sekali (tanpa bulatan), tidak dikonfirmasi aturan / read once (no bubbles), "
+                   "not confirmed by a rule";
+      } else if (fr.double_marked) {
         r.code = reason::kBubbleDoubleMarked;
       } else if (fr.omr == kMissing && nr.omr_empty) {
         r.code = reason::kBubbleEmpty;

@@ -40,8 +40,13 @@ namespace rekap::reader {
 
 enum class FormKind {
   kOwn,          // the project's own printed C.Hasil (QR code, ArUco corners)
-  kKpuPpwpPage2  // page 2 of KPU's official C.HASIL-PPWP (no QR; caller names the TPS)
+  kKpuPpwpPage2,  // page 2 of KPU's official C.HASIL-PPWP (no QR; caller names the TPS)
+  kKpuPpwp        // pages 2 and 3 of KPU's C.HASIL-PPWP, read together (page 3's totals are
+                  // checked against page 2's votes); each photo is identified by its AprilTag
 };
+
+// Both KPU kinds.
+inline bool IsKpu(FormKind f) { return f == FormKind::kKpuPpwpPage2 || f == FormKind::kKpuPpwp; }
 
 // Bounds on what a photo may be.
 inline constexpr size_t kMaxPhotoBytes = size_t{50} << 20;     // 50 MiB
@@ -57,7 +62,7 @@ struct ReadOptions {
   std::string expected_tps;
   // Expected page (1-based) or 0 for any page of the form.
   int expected_page = 0;
-  // KPU page 2: the TPS's voters, the upper bound of one paslon's votes. 0 = the form's
+  // KPU pages: the TPS's voters, the upper bound of one paslon's votes. 0 = the form's
   // param max_voters (300 in Pemilu 2024). Ignored for our own form (its rules carry it).
   int voters = 0;
   const DigitModel* model = nullptr;  // required
@@ -91,6 +96,10 @@ struct ReadOptions {
   // >= min_partial_probability, the CNN's reading of the whole number is that value, the
   // combined probability of the value is >= min_partial_combined, and the bubbles alone do not
   // spell another complete number.
+  // Two numbers each read once by the digit boxes (their CNN probability of the whole number
+  // >= min_cross_probability, the bubbles, if any, not against) confirm each other when a hard
+  // rule ties them: given the confirmed numbers, either one fixes the other.
+  double min_cross_probability = 0.5;
   bool accept_partial_bubbles = true;
   double min_partial_probability = 0.9995;
   double min_partial_combined = 0.9;
@@ -129,6 +138,7 @@ inline constexpr char kBubbleDoubleMarked[] = "bubble_double_marked";
 inline constexpr char kBubbleEmpty[] = "bubble_empty";
 inline constexpr char kNoSolution[] = "no_solution";
 inline constexpr char kFieldBlank[] = "field_blank";
+inline constexpr char kUnconfirmed[] = "unconfirmed";  // read once (no bubbles), no rule confirms it
 }  // namespace reason
 
 // One candidate value of a number with its probability (digit boxes x bubbles, normalized

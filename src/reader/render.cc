@@ -237,7 +237,7 @@ Status DrawPage(cairo_t* cr, const PageLayout& L, const RenderInput& in) {
       if (n.segment_guides) DrawSegmentGuide(cr, b, lw);
     }
     const bool kpu = n.segment_guides;  // the KPU page prints bolder bubbles
-    for (int p = 0; p < 3; ++p)
+    for (int p = 0; p < 3 && n.has_bubbles; ++p)
       for (int v = 0; v < 10; ++v) {
         const Rect& b = n.bubbles[size_t(p)][size_t(v)];
         double lw = kpu ? 0.3 : kBubbleLineMm;

@@ -23,12 +23,13 @@ namespace rekap::reader {
 Result<SynthForm> ParseSynthForm(std::string_view name) {
   if (name == "own") return SynthForm::kOwn;
   if (name == "kpu-ppwp-2") return SynthForm::kKpuPpwpPage2;
+  if (name == "kpu-ppwp") return SynthForm::kKpuPpwp;
   return InvalidArgument("formulir tak dikenal '" + std::string(name) +
-                         "' (own | kpu-ppwp-2) / unknown form");
+                         "' (own | kpu-ppwp-2 | kpu-ppwp) / unknown form");
 }
 
 std::string_view SynthFormName(SynthForm f) {
-  return f == SynthForm::kOwn ? "own" : "kpu-ppwp-2";
+  return f == SynthForm::kOwn ? "own" : f == SynthForm::kKpuPpwpPage2 ? "kpu-ppwp-2" : "kpu-ppwp";
 }
 
 nlohmann::json SynthPage::TruthJson() const {
@@ -686,6 +687,11 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
     auto L = KpuPpwpPage2Layout();
     if (!L.ok()) return L.status();
     impl->pages.push_back(*L);
+    if (o.form == SynthForm::kKpuPpwp) {
+      auto L3 = KpuPpwpPage3Layout();
+      if (!L3.ok()) return L3.status();
+      impl->pages.push_back(*L3);
+    }
     impl->s = o.px_per_mm > 0 ? o.px_per_mm : 3.2;
   }
   if (impl->s < 1 || impl->s > 20) return InvalidArgument("resolusi tidak sah / invalid px_per_mm");
@@ -746,7 +752,14 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     while (given < valid) votes[UI(vr, 0, 2)]++, given++;
     for (int i = 0; i < 3; ++i) vals["suara_" + std::to_string(i + 1)] = votes[i];
     bubbles = vals;
-    if (inconsistent) {
+    // With page 3 (the totals): one sheet in four of the inconsistent ones breaks V.A = IV.1 +
+    // IV.2 + IV.3 instead (the total written differs from the sum by 1-30 votes).
+    const bool break_total = o.form == SynthForm::kKpuPpwp && inconsistent && Coin(vr, 0.25);
+    int total_error = 0;
+    if (break_total) {
+      total_error = UI(vr, 1, 30) * (Coin(vr, 0.5) || valid < 31 ? 1 : -1);
+      P.inconsistency = "suara_sah_sama_jumlah_paslon";
+    } else if (inconsistent) {
       std::string f = "suara_" + std::to_string(UI(vr, 1, 3));
       if (Coin(vr, 0.6)) {  // the digits and the bubbles disagree in one position
         int pos = UI(vr, 0, 2);
@@ -759,6 +772,21 @@ Result<SynthPage> Synthesizer::Make(int index) const {
         vals[f] = bubbles[f] = UI(vr, voters + 1, std::min(999, voters + 400));
         P.inconsistency = "exceeds_voters:" + f;
       }
+    }
+    if (o.form == SynthForm::kKpuPpwp) {
+      // Page 3: the totals of what page 2's boxes say (V.A), the invalid votes and V.A + V.B.
+      int sum = 0;
+      for (int i = 0; i < 3; ++i) sum += vals["suara_" + std::to_string(i + 1)];
+      const int sah = std::clamp(sum + total_error, 0, 999);
+      vals["suara_sah"] = bubbles["suara_sah"] = sah;
+      vals["suara_tidak_sah"] = bubbles["suara_tidak_sah"] = used - valid;
+      vals["suara_total"] = bubbles["suara_total"] = std::min(999, sah + used - valid);
+      Values mine;  // this page's fields only
+      for (const auto& n : L.numbers) mine[n.field] = vals[n.field];
+      vals = mine;
+      Values mine_b;
+      for (const auto& n : L.numbers) mine_b[n.field] = bubbles[n.field];
+      bubbles = mine_b;
     }
   }
   P.inconsistent = inconsistent;
@@ -797,7 +825,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     int bfirst = bv >= 100 ? 0 : bv >= 10 ? 1 : 2;
     bool missing_done = false, double_done = false;
     bool do_missing = Coin(r, o.missing_mark_rate), do_double = Coin(r, o.double_mark_rate);
-    for (int p = 0; p < 3; ++p) {
+    for (int p = 0; p < 3 && n.has_bubbles; ++p) {
       bool mark = zeros || p >= bfirst || Coin(r, 0.5);
       if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5))) {
         missing_done = true;

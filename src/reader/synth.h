@@ -34,9 +34,11 @@
 
 namespace rekap::reader {
 
-enum class SynthForm { kOwn, kKpuPpwpPage2 };
+// kKpuPpwp: KPU's pages 2 and 3 of one sheet (page 3 holds the totals of page 2's votes), as
+// consecutive pages 2k (page 2) and 2k + 1 (page 3).
+enum class SynthForm { kOwn, kKpuPpwpPage2, kKpuPpwp };
 
-// "own" / "kpu-ppwp-2" <-> SynthForm.
+// "own" / "kpu-ppwp-2" / "kpu-ppwp" <-> SynthForm.
 Result<SynthForm> ParseSynthForm(std::string_view name);
 std::string_view SynthFormName(SynthForm f);
 

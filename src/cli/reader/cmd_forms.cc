@@ -65,7 +65,21 @@ Result<std::vector<PageLayout>> Layouts(const std::string& form, const std::stri
     out.push_back(std::move(L));
     return out;
   }
-  if (form != "own") return InvalidArgument("formulir: own | kpu-ppwp-2 / form: own | kpu-ppwp-2");
+  if (form == "kpu-ppwp") {  // pages 2 and 3
+    if (page != 0 && page != 2 && page != 3)
+      return InvalidArgument("tata letak KPU: halaman 2 atau 3 / the KPU layouts are pages 2 and 3");
+    if (page != 3) {
+      REKAP_ASSIGN_OR_RETURN(PageLayout L, reader::KpuPpwpPage2Layout());
+      out.push_back(std::move(L));
+    }
+    if (page != 2) {
+      REKAP_ASSIGN_OR_RETURN(PageLayout L, reader::KpuPpwpPage3Layout());
+      out.push_back(std::move(L));
+    }
+    return out;
+  }
+  if (form != "own")
+    return InvalidArgument("formulir: own | kpu-ppwp-2 | kpu-ppwp / form: own | kpu-ppwp-2 | kpu-ppwp");
   REKAP_ASSIGN_OR_RETURN(Election e, LoadElectionSpec(election));
   REKAP_ASSIGN_OR_RETURN(const Contest* c, FindContestOr(e, contest));
   int n = reader::OwnPageCount(*c->form);
@@ -137,6 +151,7 @@ struct LayoutOptions {
 Status RunLayout(const LayoutOptions& o) {
   int page = o.page;
   if (o.form == "kpu-ppwp-2" && page == 1) page = 2;  // the KPU layout is its page 2
+  if (o.form == "kpu-ppwp" && page == 1) page = 0;    // both KPU layouts (pages 2 and 3)
   REKAP_ASSIGN_OR_RETURN(auto pages, Layouts(o.form, o.election, o.contest, page));
   if (G().json) {
     if (page == 0) {
@@ -223,8 +238,8 @@ void AddFormsCommands(CLI::App& app) {
   p->add_option("--election", po.election,
                 "berkas pemilihan atau builtin:NAMA / election file or builtin:NAME")
       ->capture_default_str();
-  p->add_option("--form", po.form, "own | kpu-ppwp-2 (tiruan halaman 2 KPU / replica of KPU page 2)")
-      ->check(CLI::IsMember({"own", "kpu-ppwp-2"}))
+  p->add_option("--form", po.form, "own | kpu-ppwp-2 | kpu-ppwp (tiruan halaman 2 (dan 3) KPU / replica of KPU page 2 (and 3))")
+      ->check(CLI::IsMember({"own", "kpu-ppwp-2", "kpu-ppwp"}))
       ->capture_default_str();
   p->add_option("--out", po.out, "berkas keluaran .pdf atau .png / output file .pdf or .png")->required();
   p->add_option("--dpi", po.dpi, "resolusi PNG / PNG resolution")->capture_default_str();
@@ -247,8 +262,8 @@ void AddFormsCommands(CLI::App& app) {
   l->add_option("--election", lo.election,
                 "berkas pemilihan atau builtin:NAMA / election file or builtin:NAME")
       ->capture_default_str();
-  l->add_option("--form", lo.form, "own | kpu-ppwp-2")
-      ->check(CLI::IsMember({"own", "kpu-ppwp-2"}))
+  l->add_option("--form", lo.form, "own | kpu-ppwp-2 | kpu-ppwp")
+      ->check(CLI::IsMember({"own", "kpu-ppwp-2", "kpu-ppwp"}))
       ->capture_default_str();
   l->add_option("--page", lo.page,
                 "halaman (0 = semua: {\"pages\": [...]}) / page (0 = all: {\"pages\": [...]})")
@@ -268,8 +283,8 @@ void AddFormsCommands(CLI::App& app) {
   s->add_option("--count", so.count, "jumlah halaman / number of pages")->capture_default_str()
       ->check(CLI::Range(0, 1000000));
   s->add_option("--seed", so.seed, "benih acak / random seed")->capture_default_str();
-  s->add_option("--form", so.form, "own | kpu-ppwp-2")
-      ->check(CLI::IsMember({"own", "kpu-ppwp-2"}))
+  s->add_option("--form", so.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")
+      ->check(CLI::IsMember({"own", "kpu-ppwp-2", "kpu-ppwp"}))
       ->capture_default_str();
   s->add_option("--out", so.out, "direktori keluaran / output directory")->required();
   s->add_option("--contest", so.contest, "id pemilihan (formulir own) / contest id (own form)")

@@ -124,7 +124,8 @@ Result<std::unique_ptr<LoadedContest>> LoadContest(const std::string& file, cons
 Result<FormKind> ParseFormKind(const std::string& s) {
   if (s == "own") return FormKind::kOwn;
   if (s == "kpu-ppwp-2") return FormKind::kKpuPpwpPage2;
-  return InvalidArgument("--form: own | kpu-ppwp-2");
+  if (s == "kpu-ppwp") return FormKind::kKpuPpwp;
+  return InvalidArgument("--form: own | kpu-ppwp-2 | kpu-ppwp");
 }
 
 Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max) {
@@ -371,8 +372,11 @@ Status RunBench(const BenchCmd& c) {
   std::condition_variable cv_have, cv_room;
   std::deque<Result<SynthPage>> queue;
   bool stop = false;
+  // KPU pages 2 and 3: one sheet (TPS) is two consecutive photos, read together.
+  const int per = kind == FormKind::kKpuPpwp ? 2 : 1;
+  if (!c.photos.empty()) count = std::min(count, int(truth["pages"].size()) / per);
   std::thread producer([&] {
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < count * per; ++i) {
       auto p = make(i);
       std::unique_lock<std::mutex> lock(mu);
       cv_room.wait(lock, [&] { return queue.size() < 4 || stop; });
@@ -396,6 +400,7 @@ Status RunBench(const BenchCmd& c) {
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
+  int page1_accepted = 0, page1_wrong = 0;  // KPU sheets: the first page (2) confirmed on its own
   int64_t boxes_found = 0, boxes_found_ok = 0;  // on pages found and identified
   int64_t boxes = 0, boxes_ok = 0, boxes_missed = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0;
   std::vector<double> ms, cpu_ms;
@@ -411,36 +416,61 @@ Status RunBench(const BenchCmd& c) {
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   Status failure;
   for (int i = 0; i < count; ++i) {
-    Result<SynthPage> pr = Status(Code::kInternal, "");
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv_have.wait(lock, [&] { return !queue.empty(); });
-      pr = std::move(queue.front());
-      queue.pop_front();
-      cv_room.notify_one();
+    std::vector<SynthPage> sheet;
+    for (int k = 0; k < per && failure.ok(); ++k) {
+      Result<SynthPage> pr = Status(Code::kInternal, "");
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv_have.wait(lock, [&] { return !queue.empty(); });
+        pr = std::move(queue.front());
+        queue.pop_front();
+        cv_room.notify_one();
+      }
+      if (!pr.ok()) failure = pr.status();
+      else sheet.push_back(std::move(*pr));
     }
-    if (!pr.ok()) {
-      failure = pr.status();
-      break;
+    if (!failure.ok()) break;
+    std::vector<std::vector<uint8_t>> photos;
+    for (const SynthPage& sp : sheet) {
+      photos.push_back(sp.jpeg);
+      if (!c.keep.empty()) {
+        std::filesystem::create_directories(c.keep);
+        std::ofstream(c.keep + "/" + sp.file, std::ios::binary)
+            .write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
+      }
     }
-    SynthPage& p = *pr;
-    if (!c.keep.empty()) {
-      std::filesystem::create_directories(c.keep);
-      std::ofstream(c.keep + "/" + p.file, std::ios::binary)
-          .write(reinterpret_cast<const char*>(p.jpeg.data()), std::streamsize(p.jpeg.size()));
+    SynthPage& p = sheet[0];  // the sheet's truth: the other pages' fields merged in
+    for (size_t k = 1; k < sheet.size(); ++k) {
+      p.values.insert(sheet[k].values.begin(), sheet[k].values.end());
+      p.bubble_values.insert(sheet[k].bubble_values.begin(), sheet[k].bubble_values.end());
+      p.leading_zeros.insert(p.leading_zeros.end(), sheet[k].leading_zeros.begin(), sheet[k].leading_zeros.end());
     }
-    o.expected_tps = kind == FormKind::kKpuPpwpPage2 ? p.tps : "";
-    o.voters = kind == FormKind::kKpuPpwpPage2 ? p.voters : 0;
-    auto rr = ReadPage(std::span<const uint8_t>(p.jpeg), o);
+    o.expected_tps = IsKpu(kind) ? p.tps : "";
+    o.voters = IsKpu(kind) ? p.voters : 0;
+    auto rr = ReadPages(photos, o);
     if (!rr.ok()) {
       failure = rr.status();
       break;
     }
     const Reading& r = *rr;
     ++pages;
-    ms.push_back(r.ms);
-    cpu_ms.push_back(r.cpu_ms);
-    const bool identified = r.page_found && r.tps == p.tps && r.page == p.page;
+    ms.push_back(r.ms / per);  // per photo
+    cpu_ms.push_back(r.cpu_ms / per);
+    std::vector<int> want_pages;
+    for (const SynthPage& sp : sheet) want_pages.push_back(sp.page);
+    const bool identified = r.page_found && r.tps == p.tps && r.pages == want_pages;
+    // KPU sheets: page 2 (the votes) on its own: found, and every paslon number confirmed.
+    if (per > 1 && identified) {
+      bool ok = true;
+      for (const auto& f : r.fields)
+        if (f.page == p.page) ok = ok && f.verified;
+      page1_accepted += ok && !r.HasReason(reason::kNoSolution);  // chosen values satisfy every rule
+      page1_wrong += ok && [&] {
+        for (const auto& f : r.fields)
+          if (f.page == p.page && p.values.count(f.field) && p.values.at(f.field) != f.value) return true;
+        return false;
+      }();
+    }
     found += identified;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
@@ -559,6 +589,11 @@ Status RunBench(const BenchCmd& c) {
   j["combined_number_accuracy"] = ratio(comb_ok, numbers);
   j["accepted"] = accepted;
   j["accepted_rate"] = ratio(accepted, pages);
+  if (per > 1) {  // KPU sheets: "pages" are sheets (TPS) of `per` photos, times per photo
+    j["photos_per_sheet"] = per;
+    j["first_page_confirmed"] = page1_accepted;
+    j["first_page_confirmed_wrong"] = page1_wrong;
+  }
   j["wrong_accepted"] = wrong_accepted;
   j["wrong_accepted_values"] = wrong_values;
   j["inconsistent"] = inconsistent;
@@ -727,7 +762,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   auto* r = app.add_subcommand("read", "baca foto formulir C.Hasil / read photos of a filled C.Hasil");
   r->add_option("photos", rc.photos, "foto (JPEG/PNG); beberapa foto = halaman satu TPS / photos; several = the pages of one TPS")
       ->required();
-  r->add_option("--form", rc.form, "own | kpu-ppwp-2")->capture_default_str();
+  r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
   r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk kpu-ppwp-2 / expected TPS id");
   r->add_option("--contest", rc.contest, "kontes / contest id")->capture_default_str();
   r->add_option("--election", rc.election, "berkas pemilu / election file (default: embedded pemilu-2024-ppwp)");
@@ -774,7 +809,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--labels", bc.labels, "IDX labels");
   b->add_option("--photos", bc.photos, "read a `rekap forms synth` directory (truth.json) instead");
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
-  b->add_option("--form", bc.form, "own | kpu-ppwp-2")->capture_default_str();
+  b->add_option("--form", bc.form, "own | kpu-ppwp-2 | kpu-ppwp (lembar = halaman 2 + 3 / a sheet = pages 2 + 3)")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
   b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
