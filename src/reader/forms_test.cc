@@ -65,7 +65,7 @@ std::vector<std::pair<std::string, Rect>> Elements(const PageLayout& L, bool wit
     if (n.label_box.w > 0) out.push_back({n.field + ".label", n.label_box});
     for (int p = 0; p < 3; ++p) {
       out.push_back({n.field + ".box" + std::to_string(p), n.digit_boxes[size_t(p)]});
-      for (int v = 0; v < 10; ++v)
+      for (int v = 0; v < 10 && n.has_bubbles; ++v)
         out.push_back({n.field + ".bubble" + std::to_string(p) + std::to_string(v),
                        n.bubbles[size_t(p)][size_t(v)]});
     }
@@ -171,6 +171,50 @@ TEST(LayoutTest, KpuPage2) {
   auto file = LoadLayoutFile(kRoot + "/data/forms/kpu-ppwp-2024-page2.json");
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(*file, *L);
+}
+
+// Page 3: the totals V.A, V.B, V.C in plain digit boxes (no guides, no bubbles), the tag 103
+// where page 2 has its 102, and the same corner marks.
+TEST(LayoutTest, KpuPage3) {
+  auto L = KpuPpwpPage3Layout();
+  ASSERT_TRUE(L.ok()) << L.status().ToString();
+  auto L2 = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L2.ok());
+  EXPECT_EQ(L->form_id, kKpuPpwpPage2FormId);
+  EXPECT_EQ(L->page, 3);
+  EXPECT_EQ(L->pages, 3);
+  ASSERT_TRUE(L->page_marker.has_value());
+  EXPECT_EQ(L->page_marker->dictionary, kAprilTag36h10);
+  EXPECT_EQ(L->page_marker->marker_id, 103);
+  EXPECT_EQ(L->page_marker->box, L2->page_marker->box);
+  EXPECT_EQ(L->page_marker->rotation_deg, L2->page_marker->rotation_deg);
+  EXPECT_EQ(L->fiducials, L2->fiducials);
+  ASSERT_EQ(L->numbers.size(), 3u);
+  const char* fields[3] = {"suara_sah", "suara_tidak_sah", "suara_total"};
+  for (int i = 0; i < 3; ++i) {
+    const auto& n = L->numbers[size_t(i)];
+    EXPECT_EQ(n.field, fields[i]);
+    EXPECT_FALSE(n.has_bubbles);
+    EXPECT_FALSE(n.segment_guides);
+    for (int p = 0; p < 3; ++p) EXPECT_NEAR(n.digit_boxes[size_t(p)].w, 21.0, 0.2);
+    if (i > 0) {
+      EXPECT_GT(n.digit_boxes[0].y, L->numbers[size_t(i - 1)].digit_boxes[0].bottom());
+    }
+  }
+  ExpectNoOverlap(*L);
+  // JSON round trip keeps "no bubbles"; the shipped file is the same data.
+  auto back = ParseLayoutJson(ToJson(*L).dump());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, *L);
+  auto file = LoadLayoutFile(kRoot + "/data/forms/kpu-ppwp-2024-page3.json");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(*file, *L);
+  // Bubbles are 3 x 10 or none: 2 rows is an error naming the field.
+  nlohmann::json j = ToJson(*L2);
+  j["numbers"][0]["bubbles"].erase(2);
+  auto bad = ParseLayoutJson(j.dump());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bubbles"), std::string::npos) << bad.status().message();
 }
 
 TEST(LayoutTest, HostileJsonRejected) {

@@ -1840,6 +1840,20 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // digit is among two marks or missing (and spell no other number), and the CNN gives it at
   // least min_support_probability (a double-marked 8/7 over boxes read 70 or 80).
   if (solved) {
+    // The read fields each hard rule reads (rules reading a field not read are left out: they
+    // cannot tie anything).
+    std::vector<std::vector<int>> rule_members;
+    for (size_t r = 0; r < form.rules().size(); ++r) {
+      if (form.rules()[r].severity != Severity::kError || !form.RuleApplies(r, chosen.data())) continue;
+      std::vector<int> m;
+      std::vector<Value> probe = chosen;
+      for (int f : read_fields) {
+        probe[size_t(f)] = kMissing;
+        if (!form.RuleApplies(r, probe.data())) m.push_back(f);
+        probe[size_t(f)] = chosen[size_t(f)];
+      }
+      if (m.size() >= 2) rule_members.push_back(std::move(m));
+    }
     for (bool changed = true; changed;) {
       changed = false;
       for (int f : read_fields) {
@@ -1883,12 +1897,24 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         return fr.ocr == v && fr.ocr_p >= o.min_cross_probability &&
                OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
       };
-      for (size_t a = 0; a < read_fields.size() && !changed; ++a) {
+      // Candidates: two single reads in one hard rule whose other fields are all confirmed.
+      // Bounded: a hostile page cannot make this quadratic in the form's size.
+      int pair_checks = 0;
+      constexpr int kMaxPairChecks = 64;
+      for (size_t a = 0; a < read_fields.size() && !changed && pair_checks < kMaxPairChecks; ++a) {
         const int f = read_fields[a];
         if (!single_read(f)) continue;
-        for (size_t b = a + 1; b < read_fields.size(); ++b) {
+        for (size_t b = a + 1; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
           const int g = read_fields[b];
           if (!single_read(g)) continue;
+          bool tied = false;
+          for (const auto& m : rule_members) {
+            if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
+            tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
+            if (tied) break;
+          }
+          if (!tied) continue;
+          ++pair_checks;
           std::vector<bool> with_g = verified, with_f = verified;
           with_g[size_t(g)] = true;
           with_f[size_t(f)] = true;

@@ -582,6 +582,108 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
   EXPECT_GT(partial, 0);
 }
 
+// KPU's pages 2 and 3 of one sheet read together. A third of the paslon numbers have one bubble
+// row left empty, which page 2 alone can confirm only through a very confident digit box and
+// never when the bubbles spell another number; page 3's total V.A (read by its digit boxes
+// alone) ties them: accepted readings are right, numbers are confirmed through page 3's rules,
+// and the sheet's pages are checked (missing, wrong, duplicate).
+TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwp;
+  so.seed = 41;
+  so.inconsistent_rate = 0;
+  so.missing_mark_rate = 0.34;
+  so.double_mark_rate = 0;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ReadOptions o = Opts(FormKind::kKpuPpwp);
+  int by_rules = 0, totals_confirmed = 0, accepted = 0;
+  int flawed = 0;
+  for (int sheet = 0; sheet < 8; ++sheet) {
+    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
+    ASSERT_TRUE(p2.ok() && p3.ok());
+    flawed += int(p2->missing_marks.size());
+    ASSERT_EQ(p2->page, 2);
+    ASSERT_EQ(p3->page, 3);
+    ASSERT_EQ(p2->tps, p3->tps);
+    SynthPage truth = *p2;
+    truth.values.insert(p3->values.begin(), p3->values.end());
+    ASSERT_EQ(truth.values.size(), 6u);
+    EXPECT_EQ(truth.values.at("suara_sah"),
+              truth.values.at("suara_1") + truth.values.at("suara_2") + truth.values.at("suara_3"));
+    o.expected_tps = p2->tps;
+    o.voters = p2->voters;
+    std::vector<std::vector<uint8_t>> photos = {p3->jpeg, p2->jpeg};  // any order
+    auto r = ReadPages(photos, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->page_found);
+    EXPECT_EQ(r->pages, (std::vector<int>{2, 3}));
+    ExpectNoWrongAccepted(*r, truth);
+    accepted += r->accepted;
+    for (const auto& f : r->fields) {
+      if (!f.verified) continue;
+      EXPECT_EQ(f.value, truth.values.at(f.field)) << f.field << " sheet " << sheet;
+      if (f.page == 3) {
+        EXPECT_NE(f.confirmed_by.find("rules"), std::string::npos) << f.field << ": " << f.confirmed_by;
+        ++totals_confirmed;
+      } else if (f.confirmed_by.find("rules") != std::string::npos) {
+        ++by_rules;
+      }
+    }
+    if (sheet == 0) {
+      // Page 2 alone, as the two-page form: page 3 is missing.
+      auto alone = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg}, o);
+      ASSERT_TRUE(alone.ok());
+      EXPECT_FALSE(alone->accepted);
+      EXPECT_TRUE(alone->HasReason(reason::kPageMissing));
+      // Page 2 twice: a duplicate page.
+      auto twice = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p2->jpeg}, o);
+      ASSERT_TRUE(twice.ok());
+      EXPECT_FALSE(twice->accepted);
+      EXPECT_TRUE(twice->HasReason(reason::kWrongPage));
+      // Page 3 given where only page 2 is read: the wrong page.
+      ReadOptions o2 = o;
+      o2.form = FormKind::kKpuPpwpPage2;
+      ExpectFailure(MustRead(p3->jpeg, o2), reason::kWrongPage);
+    }
+  }
+  EXPECT_GT(flawed, 0);
+  EXPECT_GT(by_rules, 0);  // page-2 numbers settled by page 3's total
+  EXPECT_GT(totals_confirmed, 0);
+  EXPECT_GT(accepted, 0);
+}
+
+// A total V.A that is not the sum of the paslon votes (digits and bubbles of page 2 agreeing)
+// and the other deliberate inconsistencies of the two-page sheet: never accepted.
+TEST(ReadSynth, KpuSheetInconsistenciesFlagged) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwp;
+  so.seed = 43;
+  so.inconsistent_rate = 1;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ReadOptions o = Opts(FormKind::kKpuPpwp);
+  int total_broken = 0;
+  for (int sheet = 0; sheet < 8; ++sheet) {
+    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
+    ASSERT_TRUE(p2.ok() && p3.ok());
+    ASSERT_TRUE(p2->inconsistent);
+    total_broken += p2->inconsistency == "suara_sah_sama_jumlah_paslon";
+    o.expected_tps = p2->tps;
+    o.voters = p2->voters;
+    auto r = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p3->jpeg}, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->accepted) << p2->file << " " << p2->inconsistency;
+  }
+  EXPECT_GT(total_broken, 0);
+}
+
 TEST(ReadSynth, SeveralPagesOfOneTps) {
   NEED_MNIST();
   // Two photos of the same one-page form: a duplicate page is flagged.
