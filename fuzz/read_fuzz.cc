@@ -1,5 +1,6 @@
-// libFuzzer target: arbitrary bytes -> ReadPage (our own form, or KPU's page 2 by the input's
-// parity). Must never crash, hang or read out of bounds; every bad photo is a typed reason.
+// libFuzzer target: arbitrary bytes -> ReadPage (our own form, KPU's page 2, or KPU's pages 2
+// and 3 by the input's size mod 3). Must never crash, hang or read out of bounds; every bad photo
+// is a typed reason.
 //
 //   scripts/fuzz-read.sh          (builds with clang + ASan/UBSan in build-fuzz, runs 60 s)
 //
@@ -54,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ReadOptions o;
   o.contest = &env->election.contests[0];
   o.model = env->model.get();
-  o.form = size % 2 == 0 ? FormKind::kOwn : FormKind::kKpuPpwpPage2;
-  o.expected_tps = o.form == FormKind::kKpuPpwpPage2 ? "3171010001001" : "";
+  o.form = size % 3 == 0 ? FormKind::kOwn : size % 3 == 1 ? FormKind::kKpuPpwpPage2 : FormKind::kKpuPpwp;
+  o.expected_tps = IsKpu(o.form) ? "3171010001001" : "";
   o.max_search_states = 2000;
   auto r = ReadPage(std::span<const uint8_t>(data, size), o);
   if (!r.ok()) std::abort();  // options are valid: a Status here is a bug
