@@ -1314,6 +1314,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     fr.field = n.field;
     fr.page = L.page;
     ev[i].no_bubbles = !n.has_bubbles;
+    fr.has_bubbles = n.has_bubbles;
     // One warp per number (digit boxes and bubbles) at ~50 px per box height and ~20 px per
     // bubble; the boxes and bubble rows are sub-rectangles of it.
     Rect br = n.digit_boxes[0];

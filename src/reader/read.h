@@ -158,6 +158,7 @@ struct FieldReading {
   double confidence = 0;        // combined probability of `value`
   double ocr_p = 0;             // the CNN's probability of `ocr`
   bool double_marked = false;   // some bubble column has more than one mark
+  bool has_bubbles = true;      // false: the number has no bubbles (KPU page 3), `omr` unused
   bool verified = false;        // confirmed by two independent channels (see above)
   std::string confirmed_by;     // "boxes+bubbles", "bubbles+rules", "boxes+rules", ...
   std::vector<Hypothesis> hypotheses;  // combined, most probable first

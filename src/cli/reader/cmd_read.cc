@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -400,9 +401,10 @@ Status RunBench(const BenchCmd& c) {
 
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
-  int page1_accepted = 0, page1_wrong = 0;  // KPU sheets: the first page (2) confirmed on its own
+  std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
   int64_t boxes_found = 0, boxes_found_ok = 0;  // on pages found and identified
-  int64_t boxes = 0, boxes_ok = 0, boxes_missed = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0;
+  int64_t boxes = 0, boxes_ok = 0, boxes_missed = 0, numbers = 0, ocr_ok = 0, omr_ok = 0, comb_ok = 0,
+          omr_numbers = 0;
   std::vector<double> ms, cpu_ms;
   std::map<std::string, int> reasons;
   std::vector<std::pair<cv::Mat, int>> tess;
@@ -459,17 +461,19 @@ Status RunBench(const BenchCmd& c) {
     std::vector<int> want_pages;
     for (const SynthPage& sp : sheet) want_pages.push_back(sp.page);
     const bool identified = r.page_found && r.tps == p.tps && r.pages == want_pages;
-    // KPU sheets: page 2 (the votes) on its own: found, and every paslon number confirmed.
-    if (per > 1 && identified) {
-      bool ok = true;
-      for (const auto& f : r.fields)
-        if (f.page == p.page) ok = ok && f.verified;
-      page1_accepted += ok && !r.HasReason(reason::kNoSolution);  // chosen values satisfy every rule
-      page1_wrong += ok && [&] {
-        for (const auto& f : r.fields)
-          if (f.page == p.page && p.values.count(f.field) && p.values.at(f.field) != f.value) return true;
-        return false;
-      }();
+    // KPU sheets, page by page: found, a solution satisfying every rule, and every number of
+    // the page confirmed (page 2's votes can be published while page 3 waits for review).
+    if (per > 1 && identified && !r.HasReason(reason::kNoSolution)) {
+      for (size_t k = 0; k < sheet.size(); ++k) {
+        bool ok = true, wrong_value = false;
+        for (const auto& f : r.fields) {
+          if (f.page != sheet[k].page) continue;
+          ok = ok && f.verified;
+          wrong_value = wrong_value || (p.values.count(f.field) && p.values.at(f.field) != f.value);
+        }
+        page_confirmed[k] += ok;
+        page_confirmed_wrong[k] += ok && wrong_value;
+      }
     }
     found += identified;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
@@ -489,8 +493,11 @@ Status RunBench(const BenchCmd& c) {
         ++numbers;
         if (f != nullptr) {
           ocr_ok += f->ocr == v;
-          omr_ok += f->omr == bubbles;
           comb_ok += f->value == v;
+        }
+        if (f == nullptr || f->has_bubbles) {  // KPU page 3 has no bubbles
+          ++omr_numbers;
+          omr_ok += f != nullptr && f->omr == bubbles;
         }
       }
       if (r.accepted && (f == nullptr || f->value != v)) ++page_wrong;
@@ -585,14 +592,16 @@ Status RunBench(const BenchCmd& c) {
   j["digit_boxes_read_empty"] = boxes_missed;
   j["numbers"] = numbers;
   j["ocr_number_accuracy"] = ratio(ocr_ok, numbers);
-  j["omr_number_accuracy"] = ratio(omr_ok, numbers);
+  j["omr_number_accuracy"] = ratio(omr_ok, omr_numbers);  // numbers with bubbles
   j["combined_number_accuracy"] = ratio(comb_ok, numbers);
   j["accepted"] = accepted;
   j["accepted_rate"] = ratio(accepted, pages);
   if (per > 1) {  // KPU sheets: "pages" are sheets (TPS) of `per` photos, times per photo
     j["photos_per_sheet"] = per;
-    j["first_page_confirmed"] = page1_accepted;
-    j["first_page_confirmed_wrong"] = page1_wrong;
+    j["page_2_confirmed"] = page_confirmed[0];
+    j["page_2_confirmed_wrong"] = page_confirmed_wrong[0];
+    j["page_3_confirmed"] = page_confirmed[1];
+    j["page_3_confirmed_wrong"] = page_confirmed_wrong[1];
   }
   j["wrong_accepted"] = wrong_accepted;
   j["wrong_accepted_values"] = wrong_values;
@@ -612,7 +621,7 @@ Status RunBench(const BenchCmd& c) {
   if (G().json) {
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "bench reader (" << c.form << ", seed " << c.seed << "): " << pages << " pages\n"
+    std::cout << "bench reader (" << c.form << ", seed " << c.seed << "): " << pages << (per > 1 ? " sheets (2 photos each)\n" : " pages\n")
               << "  pages found and identified  " << found << "\n"
               << "  digit accuracy (CNN)        " << j["digit_accuracy"].get<double>() << "  over " << boxes_found
               << " boxes of the pages found (all pages: " << j["digit_accuracy_all_pages"].get<double>() << ")\n"
@@ -620,6 +629,9 @@ Status RunBench(const BenchCmd& c) {
               << j["omr_number_accuracy"].get<double>() << "  combined "
               << j["combined_number_accuracy"].get<double>() << "\n"
               << "  accepted " << accepted << "  wrong among accepted " << wrong_accepted << "\n"
+              << (per > 1 ? "  sheets of pages 2 + 3: page 2 confirmed " + std::to_string(page_confirmed[0]) +
+                                "  page 3 confirmed " + std::to_string(page_confirmed[1]) + "\n"
+                          : std::string())
               << "  inconsistent " << inconsistent << "  flagged " << inconsistent_flagged << "\n"
               << "  median " << j["median_ms"].get<double>() << " ms  p95 " << j["p95_ms"].get<double>()
               << " ms\n"
