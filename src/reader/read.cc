@@ -1842,19 +1842,25 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // least min_support_probability (a double-marked 8/7 over boxes read 70 or 80).
   if (solved) {
     // The read fields each hard rule reads (rules reading a field not read are left out: they
-    // cannot tie anything).
+    // cannot tie anything). Worked out only when a pair is looked for.
     std::vector<std::vector<int>> rule_members;
-    for (size_t r = 0; r < form.rules().size(); ++r) {
-      if (form.rules()[r].severity != Severity::kError || !form.RuleApplies(r, chosen.data())) continue;
-      std::vector<int> m;
+    bool have_members = false;
+    auto members = [&]() -> const std::vector<std::vector<int>>& {
+      if (have_members) return rule_members;
+      have_members = true;
       std::vector<Value> probe = chosen;
-      for (int f : read_fields) {
-        probe[size_t(f)] = kMissing;
-        if (!form.RuleApplies(r, probe.data())) m.push_back(f);
-        probe[size_t(f)] = chosen[size_t(f)];
+      for (size_t r = 0; r < form.rules().size(); ++r) {
+        if (form.rules()[r].severity != Severity::kError || !form.RuleApplies(r, chosen.data())) continue;
+        std::vector<int> m;
+        for (int f : read_fields) {
+          probe[size_t(f)] = kMissing;
+          if (!form.RuleApplies(r, probe.data())) m.push_back(f);
+          probe[size_t(f)] = chosen[size_t(f)];
+        }
+        if (m.size() >= 2) rule_members.push_back(std::move(m));
       }
-      if (m.size() >= 2) rule_members.push_back(std::move(m));
-    }
+      return rule_members;
+    };
     for (bool changed = true; changed;) {
       changed = false;
       for (int f : read_fields) {
@@ -1909,7 +1915,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
           const int g = read_fields[b];
           if (!single_read(g)) continue;
           bool tied = false;
-          for (const auto& m : rule_members) {
+          for (const auto& m : members()) {
             if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
             tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
             if (tied) break;
