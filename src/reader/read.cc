@@ -1900,7 +1900,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         const Value v = chosen[size_t(f)];
         int unconfirmed = 0;
         if (verified[size_t(f)]) return false;
-        if (omr_confirms(f, v)) return true;  // the bubbles alone, clear in every row
+        // The bubbles alone, clear in every row (as in "bubbles+rules", they outvote a CNN
+        // misread when the rule agrees with them); or the boxes alone, the bubbles not against.
+        if (omr_confirms(f, v)) return true;
         return fr.ocr == v && fr.ocr_p >= o.min_cross_probability &&
                OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
       };
