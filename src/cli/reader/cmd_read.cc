@@ -775,10 +775,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("photos", rc.photos, "foto (JPEG/PNG); beberapa foto = halaman satu TPS / photos; several = the pages of one TPS")
       ->required();
   r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
-  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk kpu-ppwp-2 / expected TPS id");
+  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk formulir KPU (kpu-ppwp-2, kpu-ppwp) / expected TPS id, required for the KPU forms");
   r->add_option("--contest", rc.contest, "kontes / contest id")->capture_default_str();
   r->add_option("--election", rc.election, "berkas pemilu / election file (default: embedded pemilu-2024-ppwp)");
-  r->add_option("--voters", rc.voters, "kpu-ppwp-2: pemilih TPS (batas suara paslon) / the TPS's voters")
+  r->add_option("--voters", rc.voters, "formulir KPU: pemilih TPS (batas suara paslon) / KPU forms: the TPS's voters (bound of a paslon's votes)")
       ->check(CLI::Range(1, 999));
   r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
   r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
