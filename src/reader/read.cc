@@ -858,7 +858,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     auto own = DetectMarkers(det, to_work, cv::aruco::DICT_4X4_50, FastParams());
     if (own.size() >= 2)
       loc.failure = MakeReason(reason::kMarkerMismatch,
-                               "formulir rekap, bukan KPU / a rekap form, not KPU's page 2");
+                               "formulir rekap, bukan formulir KPU / a rekap form, not a KPU page");
     else
       loc.failure = MakeReason(reason::kPageNotFound, "AprilTag " + std::to_string(pm.marker_id) +
                                                           " tidak ditemukan / not found");
