@@ -1984,6 +1984,23 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     rd.fields.push_back(std::move(fr));
   }
   rd.accepted = rd.reasons.empty() && rd.page_found && all_verified && solved && field_reasons.empty();
+  // Pages whose numbers may be published while the rest waits for review: every photo found and
+  // identified, a solution satisfying every hard rule, and every number of the page confirmed.
+  // Only a missing page of the sheet is tolerated (page 2 without page 3).
+  const bool identity_ok = rd.page_found && std::all_of(rd.reasons.begin(), rd.reasons.end(), [](const Reason& r) {
+    return r.code == reason::kPageMissing;
+  });
+  if (identity_ok && solved) {
+    for (int p : rd.pages) {
+      bool all = true, any = false;
+      for (const FieldReading& f : rd.fields) {
+        if (f.page != p) continue;
+        any = true;
+        all = all && f.verified;
+      }
+      if (any && all) rd.pages_confirmed.push_back(p);
+    }
+  }
   if (!rd.accepted) {
     rd.reasons.insert(rd.reasons.end(), value_reasons.begin(), value_reasons.end());
     rd.reasons.insert(rd.reasons.end(), field_reasons.begin(), field_reasons.end());
@@ -2150,6 +2167,7 @@ nlohmann::json ToJson(const Reading& r) {
   j["form"] = r.form;
   j["page"] = r.page;
   j["pages"] = r.pages;
+  j["pages_confirmed"] = r.pages_confirmed;
   j["tps"] = r.tps;
   j["fields"] = json::object();
   for (const auto& f : r.fields) {

@@ -180,6 +180,9 @@ struct Reading {
   std::string form;            // form id (schema id, or kKpuPpwpPage2FormId)
   int page = 0;                // the page read (first page if several)
   std::vector<int> pages;      // every page read
+  // Pages whose every number is confirmed (all of `pages` when accepted): with KPU's pages 2 and
+  // 3, page 2's votes can be published while page 3's totals wait for review.
+  std::vector<int> pages_confirmed;
   std::string tps;             // from the QR, else the expected TPS; "" if unknown
   bool page_found = false;     // every photo: fiducials found and the page identified
   std::vector<FieldReading> fields;  // every field of the pages read, in form order

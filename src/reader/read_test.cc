@@ -623,6 +623,16 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
     EXPECT_EQ(r->pages, (std::vector<int>{2, 3}));
     ExpectNoWrongAccepted(*r, truth);
     accepted += r->accepted;
+    if (r->accepted) {
+      EXPECT_EQ(r->pages_confirmed, (std::vector<int>{2, 3}));
+    }
+    for (int pg : r->pages_confirmed) {  // a confirmed page's numbers are right
+      for (const auto& f : r->fields) {
+        if (f.page == pg) {
+          EXPECT_EQ(f.value, truth.values.at(f.field)) << f.field << " sheet " << sheet;
+        }
+      }
+    }
     for (const auto& f : r->fields) {
       if (!f.verified) continue;
       EXPECT_EQ(f.value, truth.values.at(f.field)) << f.field << " sheet " << sheet;
@@ -639,11 +649,15 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
       ASSERT_TRUE(alone.ok());
       EXPECT_FALSE(alone->accepted);
       EXPECT_TRUE(alone->HasReason(reason::kPageMissing));
+      for (int pg : alone->pages_confirmed) {
+        EXPECT_EQ(pg, 2);
+      }
       // Page 2 twice: a duplicate page.
       auto twice = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p2->jpeg}, o);
       ASSERT_TRUE(twice.ok());
       EXPECT_FALSE(twice->accepted);
       EXPECT_TRUE(twice->HasReason(reason::kWrongPage));
+      EXPECT_TRUE(twice->pages_confirmed.empty());
       // Page 3 given where only page 2 is read: the wrong page.
       ReadOptions o2 = o;
       o2.form = FormKind::kKpuPpwpPage2;

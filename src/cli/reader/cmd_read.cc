@@ -461,19 +461,16 @@ Status RunBench(const BenchCmd& c) {
     std::vector<int> want_pages;
     for (const SynthPage& sp : sheet) want_pages.push_back(sp.page);
     const bool identified = r.page_found && r.tps == p.tps && r.pages == want_pages;
-    // KPU sheets, page by page: found, a solution satisfying every rule, and every number of
-    // the page confirmed (page 2's votes can be published while page 3 waits for review).
-    if (per > 1 && identified && !r.HasReason(reason::kNoSolution)) {
-      for (size_t k = 0; k < sheet.size(); ++k) {
-        bool ok = true, wrong_value = false;
-        for (const auto& f : r.fields) {
-          if (f.page != sheet[k].page) continue;
-          ok = ok && f.verified;
-          wrong_value = wrong_value || (p.values.count(f.field) && p.values.at(f.field) != f.value);
-        }
-        page_confirmed[k] += ok;
-        page_confirmed_wrong[k] += ok && wrong_value;
-      }
+    // KPU sheets, page by page (Reading::pages_confirmed): page 2's votes can be published while
+    // page 3 waits for review.
+    for (size_t k = 0; per > 1 && k < sheet.size(); ++k) {
+      const int pg = sheet[k].page;
+      if (std::find(r.pages_confirmed.begin(), r.pages_confirmed.end(), pg) == r.pages_confirmed.end()) continue;
+      bool wrong_value = !identified;
+      for (const auto& f : r.fields)
+        if (f.page == pg) wrong_value = wrong_value || !p.values.count(f.field) || p.values.at(f.field) != f.value;
+      ++page_confirmed[k];
+      page_confirmed_wrong[k] += wrong_value;
     }
     found += identified;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
