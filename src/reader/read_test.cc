@@ -587,17 +587,23 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
 // never when the bubbles spell another number; page 3's total V.A (read by its digit boxes
 // alone) ties them: accepted readings are right, numbers are confirmed through page 3's rules,
 // and the sheet's pages are checked (missing, wrong, duplicate).
-TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
-  NEED_MNIST();
+// Sheets of KPU's pages 2 and 3 (photos 2k and 2k + 1), 2500-3500 px wide.
+Result<std::unique_ptr<Synthesizer>> KpuSheets(uint32_t seed, double inconsistent, double missing_marks,
+                                               double double_marks) {
   SynthOptions so;
   so.form = SynthForm::kKpuPpwp;
-  so.seed = 41;
-  so.inconsistent_rate = 0;
-  so.missing_mark_rate = 0.34;
-  so.double_mark_rate = 0;
+  so.seed = seed;
+  so.inconsistent_rate = inconsistent;
+  so.missing_mark_rate = missing_marks;
+  so.double_mark_rate = double_marks;
   so.min_width = 2500;
   so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+}
+
+TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
+  NEED_MNIST();
+  auto s = KpuSheets(41, 0, 0.34, 0);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ReadOptions o = Opts(FormKind::kKpuPpwp);
   int by_rules = 0, totals_confirmed = 0, accepted = 0;
@@ -674,13 +680,7 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
 // and the other deliberate inconsistencies of the two-page sheet: never accepted.
 TEST(ReadSynth, KpuSheetInconsistenciesFlagged) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwp;
-  so.seed = 43;
-  so.inconsistent_rate = 1;
-  so.min_width = 2500;
-  so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = KpuSheets(43, 1, 0.01, 0.01);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ReadOptions o = Opts(FormKind::kKpuPpwp);
   int total_broken = 0;
