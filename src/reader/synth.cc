@@ -781,12 +781,11 @@ Result<SynthPage> Synthesizer::Make(int index) const {
       vals["suara_sah"] = bubbles["suara_sah"] = sah;
       vals["suara_tidak_sah"] = bubbles["suara_tidak_sah"] = used - valid;
       vals["suara_total"] = bubbles["suara_total"] = std::min(999, sah + used - valid);
-      Values mine;  // this page's fields only
-      for (const auto& n : L.numbers) mine[n.field] = vals[n.field];
-      vals = mine;
-      Values mine_b;
-      for (const auto& n : L.numbers) mine_b[n.field] = bubbles[n.field];
-      bubbles = mine_b;
+      for (Values* v : {&vals, &bubbles}) {  // this page's fields only
+        Values mine;
+        for (const auto& n : L.numbers) mine[n.field] = (*v)[n.field];
+        *v = std::move(mine);
+      }
     }
   }
   P.inconsistent = inconsistent;
