@@ -217,7 +217,6 @@ inline double BoxLikelihood(const BoxEvidence& b, int d, bool leading) {
 
 NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
   NumberReading out;
-  out.no_bubbles = e.no_bubbles;
   max_value = std::clamp<Value>(max_value, 0, 999);
   out.blank = e.boxes[0].empty && e.boxes[1].empty && e.boxes[2].empty;
 

@@ -74,7 +74,6 @@ struct NumberReading {
   bool double_marked = false;
   bool omr_empty = false;    // no bubble of the number is marked at all
   bool blank = false;        // all three digit boxes empty
-  bool no_bubbles = false;   // the number has no bubbles: read by the digit boxes alone
   std::vector<std::pair<Value, double>> hypotheses;  // combined, most probable first
   std::vector<std::pair<Value, double>> ocr_hypotheses;  // digit boxes alone, most probable first
   std::array<BubbleRow, 3> rows;

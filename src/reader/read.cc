@@ -1955,7 +1955,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     } else if (!fr.verified) {
       Reason r;
       r.field = fr.field;
-      if (nr.no_bubbles) {
+      if (!fr.has_bubbles) {
         r.code = reason::kUnconfirmed;
         r.p = fr.ocr_p;
         r.detail = "dibaca sekali (tanpa bulatan), tidak dikonfirmasi aturan / read once (no bubbles), "

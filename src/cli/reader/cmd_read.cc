@@ -433,13 +433,13 @@ Status RunBench(const BenchCmd& c) {
     }
     if (!failure.ok()) break;
     std::vector<std::vector<uint8_t>> photos;
-    for (const SynthPage& sp : sheet) {
-      photos.push_back(sp.jpeg);
+    for (SynthPage& sp : sheet) {
       if (!c.keep.empty()) {
         std::filesystem::create_directories(c.keep);
         std::ofstream(c.keep + "/" + sp.file, std::ios::binary)
             .write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
       }
+      photos.push_back(std::move(sp.jpeg));  // not needed again
     }
     SynthPage& p = sheet[0];  // the sheet's truth: the other pages' fields merged in
     for (size_t k = 1; k < sheet.size(); ++k) {
