@@ -297,6 +297,7 @@ NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
     }
     if (ok && v <= max_value) out.omr = v;
   }
+  if (out.omr != kMissing && ocr_sum > 0) out.ocr_p_of_omr = ocr[size_t(out.omr)] / ocr_sum;
 
   out.rows = e.rows;
   // Top k combined.

@@ -71,6 +71,7 @@ struct NumberReading {
   Value ocr = kMissing;      // digit boxes alone (most probable value), kMissing if unusable
   double ocr_p = 0;          // its probability under the CNN alone
   Value omr = kMissing;      // bubbles alone, kMissing if a row is empty/unclear/double
+  double ocr_p_of_omr = 0;   // the CNN's probability of `omr` (0 if omr is kMissing)
   bool double_marked = false;
   bool omr_empty = false;    // no bubble of the number is marked at all
   bool blank = false;        // all three digit boxes empty

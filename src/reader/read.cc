@@ -1434,6 +1434,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     fr.ocr = nr.ocr;
     fr.ocr_p = nr.ocr_p;
     fr.omr = nr.omr;
+    fr.ocr_p_of_omr = nr.ocr_p_of_omr;
     fr.double_marked = nr.double_marked;
     for (const auto& [v, p] : nr.hypotheses) fr.hypotheses.push_back({v, p});
   }
@@ -2177,6 +2178,7 @@ nlohmann::json ToJson(const Reading& r) {
     jf["omr"] = val(f.omr);
     jf["confidence"] = std::round(f.confidence * 1e6) / 1e6;
     jf["ocr_p"] = std::round(f.ocr_p * 1e6) / 1e6;
+    if (f.omr != kMissing && f.omr != f.ocr) jf["ocr_p_of_omr"] = f.ocr_p_of_omr;
     jf["verified"] = f.verified;
     if (!f.confirmed_by.empty()) jf["confirmed_by"] = f.confirmed_by;
     j["fields"][f.field] = jf;

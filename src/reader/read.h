@@ -157,6 +157,7 @@ struct FieldReading {
   Value omr = kMissing;         // bubbles alone; kMissing = empty or unclear column
   double confidence = 0;        // combined probability of `value`
   double ocr_p = 0;             // the CNN's probability of `ocr`
+  double ocr_p_of_omr = 0;      // the CNN's probability of `omr` (0 if omr is missing)
   bool double_marked = false;   // some bubble column has more than one mark
   bool has_bubbles = true;      // false: the number has no bubbles (KPU page 3), `omr` unused
   bool verified = false;        // confirmed by two independent channels (see above)

@@ -524,6 +524,41 @@ TEST(ReadSynth, EndToEndKpuPage) {
   }
 }
 
+// Deliberately inconsistent KPU pages (digits against bubbles, or more votes than voters) with a
+// bubble row left out on every number: the row left out is never the one that disagrees (that
+// would make the page consistent again while truth.json calls it inconsistent, as 3 of the
+// first 100 such pages were before), so every page is flagged. Where the clear bubbles contradict the boxes,
+// the CNN's probability of the bubbles' value is reported and below its best reading's.
+TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 21;
+  so.inconsistent_rate = 1;
+  so.missing_mark_rate = 1;
+  so.double_mark_rate = 0;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int contradicted = 0;
+  // 21, 53 and 60 are the pages of the first 100 whose disagreeing mark was left out before.
+  for (int i : {0, 1, 2, 3, 21, 53, 60}) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(p->inconsistent);
+    Reading r = ReadKpuPage(*p);
+    EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
+    for (const FieldReading& f : r.fields) {
+      if (f.omr == kMissing || f.ocr == kMissing || f.omr == f.ocr) continue;
+      ++contradicted;
+      EXPECT_GE(f.ocr_p_of_omr, 0.0) << f.field;
+      EXPECT_LE(f.ocr_p_of_omr, f.ocr_p) << f.field;
+    }
+  }
+  EXPECT_GT(contradicted, 0);
+}
+
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1,
 // as `rekap bench reader` makes them): found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {

@@ -826,7 +826,10 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     bool do_missing = Coin(r, o.missing_mark_rate), do_double = Coin(r, o.double_mark_rate);
     for (int p = 0; p < 3 && n.has_bubbles; ++p) {
       bool mark = zeros || p >= bfirst || Coin(r, 0.5);
-      if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5))) {
+      // A mark left out, except the one that deliberately disagrees with the digit box: leaving
+      // that one out would make the page consistent again while truth.json calls it inconsistent.
+      const bool disagrees = bv != v && d[p] != bd[p];
+      if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5)) && !disagrees) {
         missing_done = true;
         P.missing_marks.push_back(n.field);
         continue;

@@ -409,12 +409,16 @@ Status RunBench(const BenchCmd& c) {
   std::map<std::string, int> reasons;
   std::vector<std::pair<cv::Mat, int>> tess;
   json wrong = json::array();
+  json unflagged = json::array();  // deliberately inconsistent pages accepted (must stay empty)
+  json kept_truth = json::array();  // --keep: truth.json of the photos kept, as `rekap forms synth` writes it
   json review = json::array();  // consistent pages sent to review, with their reasons
   std::vector<int> not_found;
   Progress prog("bench reader", count);
   FILE* dump = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
   FILE* dump_digits = nullptr;
+  FILE* dump_disagree = nullptr;
+  if (const char* d = std::getenv("REKAP_BENCH_DUMP_DISAGREE")) dump_disagree = std::fopen(d, "w");
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   Status failure;
   for (int i = 0; i < count; ++i) {
@@ -438,6 +442,7 @@ Status RunBench(const BenchCmd& c) {
         std::filesystem::create_directories(c.keep);
         std::ofstream(c.keep + "/" + sp.file, std::ios::binary)
             .write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
+        kept_truth.push_back(sp.TruthJson());
       }
       photos.push_back(std::move(sp.jpeg));  // not needed again
     }
@@ -477,8 +482,23 @@ Status RunBench(const BenchCmd& c) {
     if (p.inconsistent) {
       ++inconsistent;
       inconsistent_flagged += !r.accepted;
+      if (r.accepted && unflagged.size() < 100) {
+        json u = {{"page", i}, {"file", p.file}, {"inconsistency", p.inconsistency}, {"fields", json::object()}};
+        for (const FieldReading& f : r.fields) u["fields"][f.field] = f.confirmed_by;
+        unflagged.push_back(u);
+      }
     }
     for (const auto& x : r.reasons) reasons[x.code]++;
+    if (dump_disagree != nullptr)  // every number whose clear bubbles the boxes' best reading contradicts
+      for (const FieldReading& f : r.fields) {
+        if (f.omr == kMissing || f.ocr == kMissing || f.omr == f.ocr) continue;
+        const auto tv = p.values.find(f.field);
+        const auto bv = p.bubble_values.find(f.field);
+        const int truth = tv == p.values.end() ? -1 : tv->second;
+        std::fprintf(dump_disagree, "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d conf %.6g verified %d\n",
+                     i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
+                     f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified));
+      }
     // Accuracy against what was written (boxes) and marked (bubbles).
     std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
     int page_wrong = 0;
@@ -570,7 +590,15 @@ Status RunBench(const BenchCmd& c) {
   prog.Done();
   if (dump) std::fclose(dump);
   if (dump_digits) std::fclose(dump_digits);
+  if (dump_disagree) std::fclose(dump_disagree);
   if (!failure.ok()) return failure;
+  if (!c.keep.empty() && c.photos.empty()) {  // the kept photos can be read again with --photos
+    const json t = {{"generator", "rekap bench reader"}, {"form", c.form}, {"seed", c.seed},
+                    {"count", kept_truth.size()}, {"pages", kept_truth}};
+    std::ofstream f(c.keep + "/truth.json");
+    f << t.dump(1) << "\n";
+    if (!f) return Unavailable("tidak bisa menulis / cannot write " + c.keep + "/truth.json");
+  }
 
   double tess_seconds = 0;
   auto tr = TesseractBaseline(tess, &tess_seconds);
@@ -614,6 +642,7 @@ Status RunBench(const BenchCmd& c) {
   j["reasons"] = reasons;
   j["pages_not_found"] = not_found;
   if (!wrong.empty()) j["wrong"] = wrong;
+  if (!unflagged.empty()) j["inconsistent_accepted"] = unflagged;
   j["review_consistent"] = review;
   if (G().json) {
     std::cout << j.dump(2) << "\n";
