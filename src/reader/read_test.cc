@@ -525,35 +525,42 @@ TEST(ReadSynth, EndToEndKpuPage) {
 }
 
 // Deliberately inconsistent KPU pages (digits against bubbles, or more votes than voters) with a
-// bubble row left out on every number: the row left out is never the one that disagrees (that
-// would make the page consistent again while truth.json calls it inconsistent, as 3 of the
-// first 100 such pages were before), so every page is flagged. Where the clear bubbles contradict the boxes,
-// the CNN's probability of the bubbles' value is reported and below its best reading's.
+// bubble row left out, or double-marked, on every number: the row left out is never the one that
+// disagrees, and its second mark never the written digit (either would make the page consistent
+// again while truth.json calls it inconsistent), so every page is flagged. Where the clear
+// bubbles contradict the boxes, the CNN's probability of the bubbles' value is reported and is
+// below its best reading's.
 TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 21;
-  so.inconsistent_rate = 1;
-  so.missing_mark_rate = 1;
-  so.double_mark_rate = 0;
-  so.min_width = 2500;
-  so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
   int contradicted = 0;
-  // 21, 53 and 60 are the pages of the first 100 whose disagreeing mark was left out before.
-  for (int i : {0, 1, 2, 3, 21, 53, 60}) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok());
-    ASSERT_TRUE(p->inconsistent);
-    Reading r = ReadKpuPage(*p);
-    EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency;
-    for (const FieldReading& f : r.fields) {
-      if (f.omr == kMissing || f.ocr == kMissing || f.omr == f.ocr) continue;
-      ++contradicted;
-      EXPECT_GE(f.ocr_p_of_omr, 0.0) << f.field;
-      EXPECT_LE(f.ocr_p_of_omr, f.ocr_p) << f.field;
+  // Every number with a bubble row left out, then every number with a row double-marked.
+  // Pages of seed 21 whose disagreeing mark was left out (21, 53, 60: 3 of the first 100), or
+  // whose second mark landed on the written digit (101, 117, 229: 3 of the first 230), before
+  // the synthesizer kept them apart; and a few others.
+  const std::vector<int> left_out{0, 1, 2, 21, 53, 60}, double_marked{0, 1, 101, 117, 229};
+  for (const bool left : {true, false}) {
+    SynthOptions so;
+    so.form = SynthForm::kKpuPpwpPage2;
+    so.seed = 21;
+    so.inconsistent_rate = 1;
+    so.missing_mark_rate = left ? 1 : 0;
+    so.double_mark_rate = left ? 0 : 1;
+    so.min_width = 2500;
+    so.max_width = 3500;
+    auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (int i : left ? left_out : double_marked) {
+      auto p = (*s)->Make(i);
+      ASSERT_TRUE(p.ok());
+      ASSERT_TRUE(p->inconsistent);
+      Reading r = ReadKpuPage(*p);
+      EXPECT_FALSE(r.accepted) << p->file << " " << p->inconsistency << (left ? " (left out)" : " (double)");
+      for (const FieldReading& f : r.fields) {
+        if (f.omr == kMissing || f.ocr == kMissing || f.omr == f.ocr) continue;
+        ++contradicted;
+        EXPECT_GE(f.ocr_p_of_omr, 0.0) << f.field;
+        EXPECT_LE(f.ocr_p_of_omr, f.ocr_p) << f.field;
+      }
     }
   }
   EXPECT_GT(contradicted, 0);

@@ -837,6 +837,9 @@ Result<SynthPage> Synthesizer::Make(int index) const {
       if (mark) MarkBubble(c, n.bubbles[size_t(p)][size_t(bd[p])], ink, r);
       if (do_double && !double_done && mark && (p == 2 || Coin(r, 0.4))) {
         int other = (bd[p] + UI(r, 1, 9)) % 10;
+        // On the row that deliberately disagrees, a second mark on the written digit would
+        // make the row agree with the box again: mark the next digit instead.
+        if (disagrees && other == d[p]) other = (other + 1) % 10 == bd[p] ? (other + 2) % 10 : (other + 1) % 10;
         MarkBubble(c, n.bubbles[size_t(p)][size_t(other)], ink, r);
         double_done = true;
         P.double_marked.push_back(n.field);

@@ -417,8 +417,8 @@ Status RunBench(const BenchCmd& c) {
   FILE* dump = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
   FILE* dump_digits = nullptr;
-  FILE* dump_disagree = nullptr;
-  if (const char* d = std::getenv("REKAP_BENCH_DUMP_DISAGREE")) dump_disagree = std::fopen(d, "w");
+  FILE* dump_fields = nullptr;
+  if (const char* d = std::getenv("REKAP_BENCH_DUMP_FIELDS")) dump_fields = std::fopen(d, "w");
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   Status failure;
   for (int i = 0; i < count; ++i) {
@@ -489,15 +489,17 @@ Status RunBench(const BenchCmd& c) {
       }
     }
     for (const auto& x : r.reasons) reasons[x.code]++;
-    if (dump_disagree != nullptr)  // every number whose clear bubbles the boxes' best reading contradicts
+    if (dump_fields != nullptr)  // development aid: every number read, with both channels
       for (const FieldReading& f : r.fields) {
-        if (f.omr == kMissing || f.ocr == kMissing || f.omr == f.ocr) continue;
         const auto tv = p.values.find(f.field);
         const auto bv = p.bubble_values.find(f.field);
         const int truth = tv == p.values.end() ? -1 : tv->second;
-        std::fprintf(dump_disagree, "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d conf %.6g verified %d\n",
+        std::fprintf(dump_fields,
+                     "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d "
+                     "conf %.6g verified %d accepted %d by %s\n",
                      i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
-                     f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified));
+                     f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified), int(r.accepted),
+                     f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str());
       }
     // Accuracy against what was written (boxes) and marked (bubbles).
     std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
@@ -590,7 +592,7 @@ Status RunBench(const BenchCmd& c) {
   prog.Done();
   if (dump) std::fclose(dump);
   if (dump_digits) std::fclose(dump_digits);
-  if (dump_disagree) std::fclose(dump_disagree);
+  if (dump_fields) std::fclose(dump_fields);
   if (!failure.ok()) return failure;
   if (!c.keep.empty() && c.photos.empty()) {  // the kept photos can be read again with --photos
     const json t = {{"generator", "rekap bench reader"}, {"form", c.form}, {"seed", c.seed},
