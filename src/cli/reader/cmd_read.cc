@@ -244,6 +244,7 @@ struct BenchCmd {
   uint32_t seed = 1;
   int tesseract_sample = 2000;
   int min_width = 1000, max_width = 4000;  // synthetic photo width, px
+  double inconsistent_rate = SynthOptions{}.inconsistent_rate;
 };
 
 // The digit written in box `pos` of `v` (-1: left blank).
@@ -340,6 +341,7 @@ Status RunBench(const BenchCmd& c) {
     so.seed = c.seed;
     so.min_width = c.min_width;
     so.max_width = std::max(c.min_width, c.max_width);
+    so.inconsistent_rate = c.inconsistent_rate;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -797,6 +799,44 @@ Status RunTrain(TrainCmd& c) {
 
 }  // namespace
 
+// rekap bench digits: the digit CNN on an IDX set (the MNIST test set): each member of the
+// ensemble alone, then the ensemble as the reader runs it (the cascade).
+struct DigitsBenchCmd {
+  std::string digits, labels, model;
+};
+
+Status RunDigitsBench(const DigitsBenchCmd& c) {
+  REKAP_ASSIGN_OR_RETURN(DigitDataset set, ReadIdxDataset(c.digits, c.labels));
+  const std::string mpath = FindModel(c.model);
+  if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  auto errors = [&](const FastDigitNet& net) {
+    const auto pred = net.ClassifyBatch(set.images);
+    int64_t wrong = 0;
+    for (size_t i = 0; i < pred.size(); ++i) wrong += pred[i].digit != set.labels[i];
+    return wrong;
+  };
+  const double n = double(set.size());
+  json j = {{"digits", set.size()}, {"members", json::array()}};
+  for (const std::string& m : SplitModels(mpath)) {
+    REKAP_ASSIGN_OR_RETURN(FastDigitNet one, FastDigitNet::Load(m));
+    const int64_t e = errors(one);
+    j["members"].push_back({{"model", m}, {"errors", e}, {"accuracy", 1 - double(e) / n}});
+  }
+  REKAP_ASSIGN_OR_RETURN(FastDigitNet all, LoadFastNet(mpath));
+  const int64_t e = errors(all);
+  j["ensemble"] = {{"errors", e}, {"accuracy", 1 - double(e) / n}};
+  if (G().json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    for (const auto& m : j["members"])
+      std::cout << m["model"].get<std::string>() << ": " << m["accuracy"].get<double>() * 100 << " % ("
+                << m["errors"].get<int64_t>() << Tr(" salah", " wrong") << ")\n";
+    std::cout << Tr("ensembel", "ensemble") << ": " << j["ensemble"]["accuracy"].get<double>() * 100 << " % (" << e
+              << Tr(" salah dari ", " wrong of ") << set.size() << ")\n";
+  }
+  return Status::Ok();
+}
+
 void AddReadCommands(CLI::App& app, CLI::App* bench) {
   static ReadCmd rc;
   auto* r = app.add_subcommand("read", "baca foto formulir C.Hasil / read photos of a filled C.Hasil");
@@ -859,8 +899,21 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
+  b->add_option("--inconsistent-rate", bc.inconsistent_rate,
+                "bagian halaman yang sengaja salah / share of deliberately wrong pages")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->callback([] {
     Status st = RunBench(bc);
+    if (!st.ok()) ExitCode() = Fail(st);
+  });
+
+  static DigitsBenchCmd dc;
+  auto* d = bench->add_subcommand("digits", "CNN digit pada set IDX / the digit CNN on an IDX set (MNIST test)");
+  d->add_option("--digits", dc.digits, "IDX images (MNIST test set)")->required();
+  d->add_option("--labels", dc.labels, "IDX labels")->required();
+  d->add_option("--model", dc.model, "digit model(s), comma-separated = ensemble (default: the committed ensemble)");
+  d->callback([] {
+    Status st = RunDigitsBench(dc);
     if (!st.ok()) ExitCode() = Fail(st);
   });
 }
