@@ -246,4 +246,66 @@ TEST_F(CliTest, DemoRunsAndVerifies) {
   EXPECT_NE(r.out.find(": OK"), std::string::npos);
 }
 
+// The form reader's commands, as a user and a script drive them (skipped where the binary was
+// built without the reader, as `make demo` builds it, or MNIST is not beside the clone).
+TEST_F(CliTest, ReaderCommandsEndToEnd) {
+  if (Rekap("forms --help").code != 0) GTEST_SKIP() << "rekap built without the reader";
+  const std::string mnist = std::string(REKAP_SOURCE_DIR) + "/../shared/data/mnist/";
+  const std::string digits = "--digits " + mnist + "t10k-images-idx3-ubyte.gz --labels " + mnist +
+                             "t10k-labels-idx1-ubyte.gz";
+  if (!std::filesystem::exists(mnist + "t10k-images-idx3-ubyte.gz")) GTEST_SKIP() << "no MNIST at " << mnist;
+  for (const char* sub : {"forms", "forms print", "forms layout", "forms synth", "read", "train-digits",
+                          "bench reader", "bench digits"}) {
+    CmdRun r = Rekap(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << sub;
+  }
+  // Two synthetic photos of our form, then each read by `rekap read`.
+  const std::string out = (dir_ / "photos").string();
+  ASSERT_EQ(Rekap("--json forms synth " + digits + " --count 2 --seed 3 --form own --min-width 2500 --out " + out).code, 0)
+      << Stderr();
+  std::ifstream tin(out + "/truth.json");
+  const auto truth = nlohmann::json::parse(tin, nullptr, false);
+  ASSERT_FALSE(truth.is_discarded());
+  ASSERT_EQ(truth["pages"].size(), 2u);
+  for (const auto& t : truth["pages"]) {
+    CmdRun r = Rekap("--json read " + out + "/" + t["file"].get<std::string>() + " --tps " + t["tps"].get<std::string>());
+    const auto j = Json(r);
+    ASSERT_TRUE(j.is_object()) << r.out;
+    EXPECT_EQ(j["tps"], t["tps"]);
+    ASSERT_TRUE(j["status"] == "accepted" || j["status"] == "review") << r.out;
+    EXPECT_EQ(j["status"] == "accepted", j["reasons"].empty()) << r.out;
+    for (const auto& [field, v] : t["values"].items()) {
+      ASSERT_TRUE(j["fields"].contains(field)) << field;
+      for (const char* key : {"value", "ocr", "omr", "confidence"}) EXPECT_TRUE(j["fields"][field].contains(key)) << field;
+      if (j["status"] == "accepted" && !t["inconsistent"].get<bool>()) {
+        EXPECT_EQ(j["fields"][field]["value"], v) << field;
+      }
+    }
+  }
+  // The same photos read again by the benchmark, and the digit CNN on the MNIST test set.
+  CmdRun b = Rekap("--json bench reader --photos " + out + " --tesseract-sample 0");
+  const auto bj = Json(b);
+  ASSERT_TRUE(bj.is_object()) << b.out << Stderr();
+  EXPECT_EQ(bj["pages"], 2);
+  EXPECT_EQ(bj["wrong_accepted"], 0);
+  CmdRun d = Rekap("--json bench digits " + digits);
+  ASSERT_EQ(d.code, 0) << Stderr();
+  const auto dj = Json(d);
+  ASSERT_TRUE(dj.is_object()) << d.out;
+  EXPECT_EQ(dj["digits"], 10000);
+  EXPECT_GE(dj["members"].size(), 1u);
+  EXPECT_GE(dj["ensemble"]["accuracy"].get<double>(), 0.995);
+  // Not an image: a typed reason, never a crash; a missing file: a clear error.
+  CmdRun bad = Rekap("--json read " + Write("x.jpg", "not a photo") + " --tps 3171011001001");
+  EXPECT_NE(bad.code, 0);
+  const auto badj = Json(bad);
+  ASSERT_TRUE(badj.is_object()) << bad.out;
+  EXPECT_EQ(badj["status"], "review");
+  EXPECT_EQ(badj["reasons"][0]["code"], "image_unreadable") << bad.out;
+  CmdRun missing = Rekap("read " + (dir_ / "nope.jpg").string());
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(Stderr().find("nope.jpg"), std::string::npos) << Stderr();
+}
+
 }  // namespace
