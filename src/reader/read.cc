@@ -1969,6 +1969,13 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         r.code = reason::kOcrOmrDisagree;
         r.detail = "kotak/boxes=" + (fr.ocr == kMissing ? std::string("?") : std::to_string(fr.ocr)) +
                    " bulatan/bubbles=" + (fr.omr == kMissing ? std::string("?") : std::to_string(fr.omr));
+        // How the CNN weighs the two: a few per cent for the bubbles' value is handwriting that
+        // reads either way; next to nothing is a number written one way and bubbled another.
+        if (fr.ocr != kMissing && fr.omr != kMissing) {
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "; CNN p(%d)=%.3g p(%d)=%.3g", fr.ocr, fr.ocr_p, fr.omr, fr.ocr_p_of_omr);
+          r.detail += buf;
+        }
       } else {
         r.code = reason::kLowConfidence;
         r.p = std::min(fr.confidence, fr.ocr_p);
