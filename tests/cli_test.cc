@@ -89,6 +89,9 @@ TEST_F(CliTest, HelpEverywhere) {
     CmdRun r = Rekap(std::string(sub) + " --help");
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << sub;
+    // The subcommand's own help, not the top level's (which an unknown word also prints).
+    EXPECT_NE(r.out.find(std::string("rekap ") + sub + (*sub ? " " : "") + "[OPTIONS]"), std::string::npos)
+        << sub << ": " << r.out;
   }
 }
 
@@ -249,7 +252,8 @@ TEST_F(CliTest, DemoRunsAndVerifies) {
 // The form reader's commands, as a user and a script drive them (skipped where the binary was
 // built without the reader, as `make demo` builds it, or MNIST is not beside the clone).
 TEST_F(CliTest, ReaderCommandsEndToEnd) {
-  if (Rekap("forms --help").code != 0) GTEST_SKIP() << "rekap built without the reader";
+  if (Rekap("forms --help").out.find("rekap forms [OPTIONS]") == std::string::npos)
+    GTEST_SKIP() << "rekap built without the reader";
   const std::string mnist = std::string(REKAP_SOURCE_DIR) + "/../shared/data/mnist/";
   const std::string digits = "--digits " + mnist + "t10k-images-idx3-ubyte.gz --labels " + mnist +
                              "t10k-labels-idx1-ubyte.gz";
@@ -258,7 +262,7 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
                           "bench reader", "bench digits"}) {
     CmdRun r = Rekap(std::string(sub) + " --help");
     EXPECT_EQ(r.code, 0) << sub;
-    EXPECT_NE(r.out.find("--help"), std::string::npos) << sub;
+    EXPECT_NE(r.out.find(std::string("rekap ") + sub + " [OPTIONS]"), std::string::npos) << sub << ": " << r.out;
   }
   // Two synthetic photos of our form, then each read by `rekap read`.
   const std::string out = (dir_ / "photos").string();
