@@ -419,9 +419,9 @@ Status RunBench(const BenchCmd& c) {
   FILE* dump = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
   FILE* dump_digits = nullptr;
+  if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   FILE* dump_fields = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_FIELDS")) dump_fields = std::fopen(d, "w");
-  if (const char* d = std::getenv("REKAP_BENCH_DUMP_DIGITS")) dump_digits = std::fopen(d, "w");
   Status failure;
   for (int i = 0; i < count; ++i) {
     std::vector<SynthPage> sheet;
