@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <queue>
@@ -1599,14 +1600,20 @@ struct SearchResult {
   bool found = false;
   std::vector<Value> values;
   int states = 0;
+  double cost = 0;  // -log of the chosen assignment's probability (product over the fields)
+  // With `second`: a lower bound on the cost of the next-best assignment that satisfies every
+  // hard rule (its exact cost when one was found; infinite when there is none).
+  double second_cost = std::numeric_limits<double>::infinity();
 };
 
 // Best-first enumeration of assignments in decreasing probability (product of the per-field
-// hypothesis probabilities); the first one that satisfies every hard rule wins.
+// hypothesis probabilities); the first one that satisfies every hard rule wins. The enumeration
+// then goes on (within max_states) to the runner-up, so that a caller can tell how much more
+// probable the winner is.
 SearchResult SearchAssignment(const Form& form, const std::vector<Value>& base,
                               const std::vector<int>& fields,
                               const std::vector<std::vector<std::pair<Value, double>>>& hyp,
-                              int max_states) {
+                              int max_states, bool want_second = false) {
   SearchResult out;
   const size_t n = fields.size();
   std::vector<std::vector<double>> cost(n);
@@ -1635,10 +1642,13 @@ SearchResult SearchAssignment(const Form& form, const std::vector<Value>& base,
     ++out.states;
     const uint8_t* r = &ranks[size_t(s.id) * n];
     for (size_t i = 0; i < n; ++i) vals[size_t(fields[i])] = hyp[i][r[i]].first;
+    if (out.found) out.second_cost = s.cost;  // nothing left is cheaper than this
     if (form.Validate(vals.data(), nullptr)) {
+      if (out.found) return out;
       out.found = true;
       out.values = vals;
-      return out;
+      out.cost = s.cost;
+      if (!want_second) return out;
     }
     if (ranks.size() / std::max<size_t>(n, 1) > size_t(max_states) * 8) continue;  // memory bound
     for (size_t i = pivot[s.id]; i < n; ++i) {
@@ -1655,6 +1665,7 @@ SearchResult SearchAssignment(const Form& form, const std::vector<Value>& base,
       pq.push({c, id});
     }
   }
+  if (out.found && pq.empty()) out.second_cost = std::numeric_limits<double>::infinity();
   return out;
 }
 
@@ -1748,8 +1759,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
 
   std::vector<Value> chosen = top1;
   bool solved = false;
+  SearchResult sr;
   if (!read_fields.empty()) {
-    SearchResult sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
+    sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
     rd.search_states = sr.states;
     solved = sr.found;
     if (sr.found) chosen = sr.values;
@@ -1782,6 +1794,23 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   };
   std::vector<bool> verified(form.size(), false);
   std::vector<std::string> how(form.size());
+  // The CNN's probability of value v for number f (0 if not among its top readings).
+  auto cnn_p_of = [&](int f, Value v) {
+    for (const auto& [x, q] : nr_of[size_t(f)]->ocr_hypotheses)
+      if (x == v) return q;
+    return 0.0;
+  };
+  // The chosen assignment is at least min_runner_up_ratio times as probable as any other that
+  // satisfies every hard rule (searched once, when first asked).
+  int winner_known = -1;
+  auto clear_winner = [&]() {
+    if (winner_known < 0) {
+      const SearchResult s2 = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states, true);
+      winner_known = s2.found && s2.values == chosen &&
+                     s2.second_cost - s2.cost >= std::log(o.min_runner_up_ratio);
+    }
+    return winner_known == 1;
+  };
   for (int f : read_fields) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const Value v = chosen[size_t(f)];
@@ -1890,6 +1919,21 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         }
       }
       if (changed) continue;
+      // A number without bubbles (KPU's page 3) that the hard rules fix, given double-read
+      // numbers, to a value its boxes give only as a second reading: the total V.A whose
+      // handwriting the CNN took for another number, though the three double-read votes sum to
+      // one it also finds there. As with the bubbles over an ambiguous digit, the boxes must
+      // give that value at least min_support_probability, and no other assignment satisfying
+      // the rules may come near in probability.
+      for (int f : read_fields) {
+        if (verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles) continue;
+        if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability) continue;
+        if (!PinnedByRules(form, chosen, verified, f) || !clear_winner()) continue;
+        verified[size_t(f)] = true;
+        how[size_t(f)] = "rules+boxes(2nd)";
+        changed = true;
+      }
+      if (changed) continue;
       // Two numbers each read once (by confident digit boxes, or by bubbles clear in every row)
       // that a hard rule ties together (given the confirmed numbers, either fixes the other):
       // each confirms the other. Page 3 of KPU's form has no bubbles, so its totals are read
@@ -1931,6 +1975,41 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
           if (!PinnedByRules(form, chosen, with_g, f) || !PinnedByRules(form, chosen, with_f, g)) continue;
           verified[size_t(f)] = verified[size_t(g)] = true;
           how[size_t(f)] = how[size_t(g)] = "boxes+boxes+rules";
+          changed = true;
+          break;
+        }
+      }
+      if (changed) continue;
+      // The same pair where one number is read once, confidently, and the other (without
+      // bubbles) has the value the rule then fixes only as its boxes' second reading: V.B read
+      // clearly and V.C = V.A + V.B a second reading of V.C's boxes (or the other way round).
+      // A wrong pair needs a confident misread of the one and the other's boxes lending the
+      // misread's consequence a fair probability; and no other assignment that satisfies the
+      // rules may come near in probability (clear_winner), so a V.C written wrong, with V.B
+      // read right, is not mended into agreement unless the handwriting itself reads both ways.
+      for (size_t a = 0; a < read_fields.size() && !changed && pair_checks < kMaxPairChecks; ++a) {
+        const int g = read_fields[a];
+        if (!single_read(g)) continue;
+        for (size_t b = 0; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
+          const int f = read_fields[b];
+          if (f == g || verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles) continue;
+          if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability) continue;
+          bool tied = false;
+          for (const auto& m : members()) {
+            if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
+            tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
+            if (tied) break;
+          }
+          if (!tied) continue;
+          ++pair_checks;
+          std::vector<bool> with_g = verified, with_f = verified;
+          with_g[size_t(g)] = true;
+          with_f[size_t(f)] = true;
+          if (!PinnedByRules(form, chosen, with_g, f) || !PinnedByRules(form, chosen, with_f, g)) continue;
+          if (!clear_winner()) continue;
+          verified[size_t(f)] = verified[size_t(g)] = true;
+          how[size_t(g)] = "boxes+rules";
+          how[size_t(f)] = "boxes+rules+boxes(2nd)";
           changed = true;
           break;
         }

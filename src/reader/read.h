@@ -100,6 +100,10 @@ struct ReadOptions {
   // >= min_cross_probability, the bubbles, if any, not against) confirm each other when a hard
   // rule ties them: given the confirmed numbers, either one fixes the other.
   double min_cross_probability = 0.5;
+  // A number without bubbles that the rules fix to a value its boxes give only as a second
+  // reading (>= min_support_probability) is accepted when the values chosen are at least this
+  // many times as probable as any other values that satisfy every hard rule.
+  double min_runner_up_ratio = 20;
   bool accept_partial_bubbles = true;
   double min_partial_probability = 0.9995;
   double min_partial_combined = 0.9;

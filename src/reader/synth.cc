@@ -752,13 +752,15 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     while (given < valid) votes[UI(vr, 0, 2)]++, given++;
     for (int i = 0; i < 3; ++i) vals["suara_" + std::to_string(i + 1)] = votes[i];
     bubbles = vals;
-    // With page 3 (the totals): one sheet in four of the inconsistent ones breaks V.A = IV.1 +
-    // IV.2 + IV.3 instead (the total written differs from the sum by 1-30 votes).
+    // With page 3 (the totals): one sheet in four of the inconsistent ones breaks a total's
+    // arithmetic instead, in halves V.A = IV.1 + IV.2 + IV.3 or V.C = V.A + V.B (the total
+    // written differs from the sum by 1-30 votes).
     const bool break_total = o.form == SynthForm::kKpuPpwp && inconsistent && Coin(vr, 0.25);
-    int total_error = 0;
+    int total_error = 0, grand_error = 0;
     if (break_total) {
-      total_error = UI(vr, 1, 30) * (Coin(vr, 0.5) || valid < 31 ? 1 : -1);
-      P.inconsistency = "suara_sah_sama_jumlah_paslon";
+      const bool grand = Coin(vr, 0.5);
+      (grand ? grand_error : total_error) = UI(vr, 1, 30) * (Coin(vr, 0.5) || valid < 31 ? 1 : -1);
+      P.inconsistency = grand ? "suara_total_sama_sah_tambah_tidak_sah" : "suara_sah_sama_jumlah_paslon";
     } else if (inconsistent) {
       std::string f = "suara_" + std::to_string(UI(vr, 1, 3));
       if (Coin(vr, 0.6)) {  // the digits and the bubbles disagree in one position
@@ -780,7 +782,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
       const int sah = std::clamp(sum + total_error, 0, 999);
       vals["suara_sah"] = bubbles["suara_sah"] = sah;
       vals["suara_tidak_sah"] = bubbles["suara_tidak_sah"] = used - valid;
-      vals["suara_total"] = bubbles["suara_total"] = std::min(999, sah + used - valid);
+      vals["suara_total"] = bubbles["suara_total"] = std::clamp(sah + used - valid + grand_error, 0, 999);
       for (Values* v : {&vals, &bubbles}) {  // this page's fields only
         Values mine;
         for (const auto& n : L.numbers) mine[n.field] = (*v)[n.field];
