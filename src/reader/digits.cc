@@ -267,6 +267,34 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
   // 3. Cleanup: border lines along the edges, then connected components that are specks, too
   // faint, or border fragments in the outer band.
   RemoveBorderLines(mask);
+  // Optionally (weak_ratio) the fainter stretches of the strokes: pixels above a lower
+  // threshold, in regions that hold ink above the main one.
+  cv::Mat weak_only;
+  const double tl = std::max(opt.weak_ratio * t, opt.min_contrast * 0.5);
+  if (opt.weak_ratio > 0 && tl < t) {
+    cv::Mat weak;
+    cv::threshold(smooth, weak, tl, 255, cv::THRESH_BINARY);
+    RemoveBorderLines(weak);
+    weak |= mask;
+    cv::Mat wl;
+    const int wn = cv::connectedComponents(weak, wl, 8, CV_32S);
+    std::vector<uint8_t> has_ink(static_cast<size_t>(wn), 0);
+    for (int r = 0; r < h; ++r) {
+      const int* l = wl.ptr<int>(r);
+      const uint8_t* m = mask.ptr<uint8_t>(r);
+      for (int c = 0; c < w; ++c)
+        if (m[c]) has_ink[static_cast<size_t>(l[c])] = 1;
+    }
+    weak_only = cv::Mat::zeros(h, w, CV_8UC1);
+    for (int r = 0; r < h; ++r) {
+      const int* l = wl.ptr<int>(r);
+      const uint8_t* m = mask.ptr<uint8_t>(r);
+      uint8_t* o = weak_only.ptr<uint8_t>(r);
+      for (int c = 0; c < w; ++c)
+        if (!m[c] && l[c] > 0 && has_ink[static_cast<size_t>(l[c])]) o[c] = 255;
+    }
+    mask |= weak_only;
+  }
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
   std::vector<int> peak(n, 0);
@@ -340,6 +368,19 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
     const uint8_t* d = dark.ptr<uint8_t>(r);
     uint8_t* o = ink.ptr<uint8_t>(r);
     for (int c = 0; c < w; ++c) o[c] = m[c] ? ink_of[d[c]] : 0;
+  }
+  if (!weak_only.empty()) {  // the fainter stretches (and their rim) as ink of their own level
+    cv::Mat wr;
+    cv::dilate(weak_only, wr, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+    const double z = tl * 0.5;
+    for (int r = 0; r < h; ++r) {
+      const uint8_t* m = wr.ptr<uint8_t>(r);
+      const uint8_t* d = dark.ptr<uint8_t>(r);
+      uint8_t* o = ink.ptr<uint8_t>(r);
+      for (int c = 0; c < w; ++c)
+        if (m[c])
+          o[c] = std::max<uint8_t>(o[c], static_cast<uint8_t>(std::clamp((d[c] - z) * 255.0 / std::max(1.0, full - z), 0.0, 255.0)));
+    }
   }
 
   // 5. Stroke width (2 * area / perimeter of the kept ink), normalized towards the target

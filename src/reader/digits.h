@@ -40,6 +40,10 @@ struct NormalizeOptions {
   // threshold 128, is 2.35); thin pen strokes are thickened towards it, very thick marker
   // strokes are thinned. <= 0 disables stroke normalization.
   double target_stroke = 2.3;
+  // Hysteresis: > 0 also keeps as ink the pixels darker than this share of the ink threshold
+  // that connect to the ink (the fainter stretch of a stroke where the pen pressed lightly or
+  // ran dry), mapped to full ink like the rest of the stroke. 0 = off.
+  double weak_ratio = 0;
 };
 
 struct NormalizedDigit {

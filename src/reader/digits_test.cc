@@ -279,6 +279,35 @@ TEST(Normalize, OutputLooksLikeMnist) {
 // ---------------------------------------------------------------------------------------------
 // Augmentation
 
+// A "0" whose left half the pen drew lightly: the ink threshold drops that half; with
+// weak_ratio the fainter stretch, connected to the dark one, is kept as ink of full strength.
+TEST(Normalize, WeakRatioKeepsTheFaintStretchOfAStroke) {
+  auto ring = [](int left_grey) {
+    cv::Mat crop = Paper(64, 64);
+    cv::ellipse(crop, cv::Point(32, 32), cv::Size(14, 20), 0, 90, 270, cv::Scalar(left_grey), 4, cv::LINE_AA);
+    cv::ellipse(crop, cv::Point(32, 32), cv::Size(14, 20), 0, -90, 90, cv::Scalar(40), 4, cv::LINE_AA);
+    return crop;
+  };
+  auto distance = [](const Image28& a, const Image28& b) {
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i) d += std::abs(double(a[i]) - double(b[i]));
+    return d / a.size();
+  };
+  auto whole = NormalizeDigitCrop(ring(40));  // drawn dark all round
+  auto plain = NormalizeDigitCrop(ring(165));
+  NormalizeOptions o;
+  o.weak_ratio = 0.5;
+  auto faint = NormalizeDigitCrop(ring(165), o);
+  ASSERT_TRUE(whole.ok() && plain.ok() && faint.ok());
+  ASSERT_FALSE(whole->empty || plain->empty || faint->empty);
+  // Plain: the light half is dropped and the dark ")" alone is scaled to fill the box, far from
+  // the ring. With weak_ratio: nearly the ring drawn dark all round.
+  const double d_plain = distance(plain->pixels, whole->pixels), d_faint = distance(faint->pixels, whole->pixels);
+  EXPECT_LT(d_faint, 0.6 * d_plain) << d_faint << " vs " << d_plain;
+  // Off (the default) is the plain normalization, pixel for pixel.
+  EXPECT_EQ(NormalizeDigitCrop(ring(165), NormalizeOptions{})->pixels, plain->pixels);
+}
+
 TEST(Augment, SeededAndReproducible) {
   Image28 img{};
   cv::Mat m = ToMat(img);

@@ -1306,6 +1306,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
   };
   std::vector<Image28> batch;
   std::vector<Pending> where;
+  std::vector<cv::Mat> cleaned;  // per batch entry: the crop it was normalized from
   std::vector<NumberEvidence> ev(L.numbers.size());
   obs->fields.resize(L.numbers.size());
   const OmrOptions omr_opt;
@@ -1356,6 +1357,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
         if (o.digit_inputs) fr.box_input[size_t(p)] = nd->pixels;
         batch.push_back(nd->pixels);
         where.push_back({i, p});
+        cleaned.push_back(clean);
       }
     }
     const double tb0 = Prof().on ? ThreadCpuMs() : 0;
@@ -1417,6 +1419,36 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     std::vector<DigitPrediction> pred;
     if (o.fast != nullptr) pred = o.fast->ClassifyBatch(batch);
     if (pred.size() != batch.size() && o.model != nullptr) pred = o.model->ClassifyBatch(batch);
+    // A second look at the boxes the CNN is unsure of: normalized again keeping the fainter
+    // stretches of the strokes (where the pen pressed lightly, which the ink threshold drops),
+    // the two readings averaged. Only where that changes the input.
+    if (o.second_look_below > 0 && pred.size() == batch.size()) {
+      NormalizeOptions faint;
+      faint.weak_ratio = 0.5;
+      std::vector<Image28> again;
+      std::vector<size_t> which;
+      for (size_t k = 0; k < pred.size(); ++k) {
+        if (pred[k].confidence >= o.second_look_below) continue;
+        auto nd = NormalizeDigitCrop(cleaned[k], faint);
+        if (!nd.ok() || nd->empty || nd->pixels == batch[k]) continue;
+        again.push_back(nd->pixels);
+        which.push_back(k);
+      }
+      std::vector<DigitPrediction> p2;
+      if (!again.empty() && o.fast != nullptr) p2 = o.fast->ClassifyBatch(again);
+      if (!again.empty() && p2.size() != again.size() && o.model != nullptr) p2 = o.model->ClassifyBatch(again);
+      for (size_t j = 0; j < p2.size() && p2.size() == which.size(); ++j) {
+        DigitPrediction& a = pred[which[j]];
+        for (int d = 0; d < 10; ++d) a.prob[size_t(d)] = 0.5f * (a.prob[size_t(d)] + p2[j].prob[size_t(d)]);
+        a.digit = int(std::max_element(a.prob.begin(), a.prob.end()) - a.prob.begin());
+        a.confidence = a.prob[size_t(a.digit)];
+        a.runner_up = a.digit == 0 ? 1 : 0;
+        for (int d = 0; d < 10; ++d)
+          if (d != a.digit && a.prob[size_t(d)] > a.prob[size_t(a.runner_up)]) a.runner_up = d;
+        a.runner_up_prob = a.prob[size_t(a.runner_up)];
+        if (o.digit_inputs) obs->fields[where[which[j]].number].box_input[size_t(where[which[j]].pos)] = again[j];
+      }
+    }
     Prof().Mark("cnn");
     for (size_t k = 0; k < pred.size(); ++k) {
       BoxEvidence& be = ev[where[k].number].boxes[size_t(where[k].pos)];

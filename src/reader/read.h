@@ -109,6 +109,10 @@ struct ReadOptions {
   double min_partial_combined = 0.9;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
+  // Digit boxes the CNN reads with less than this probability are read a second time from a
+  // normalization that keeps the fainter stretches of the strokes; the two readings are
+  // averaged. 0 = never.
+  double second_look_below = 0.99;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
