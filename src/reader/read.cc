@@ -1987,24 +1987,29 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       // Bounded: a hostile page cannot make this quadratic in the form's size.
       int pair_checks = 0;
       constexpr int kMaxPairChecks = 64;
+      // f and g are the only numbers of some hard rule not yet confirmed, and given either,
+      // the rules fix the other.
+      auto tied_and_pinned = [&](int f, int g) {
+        bool tied = false;
+        for (const auto& m : members()) {
+          if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
+          tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
+          if (tied) break;
+        }
+        if (!tied) return false;
+        ++pair_checks;
+        std::vector<bool> with_g = verified, with_f = verified;
+        with_g[size_t(g)] = true;
+        with_f[size_t(f)] = true;
+        return PinnedByRules(form, chosen, with_g, f) && PinnedByRules(form, chosen, with_f, g);
+      };
       for (size_t a = 0; a < read_fields.size() && !changed && pair_checks < kMaxPairChecks; ++a) {
         const int f = read_fields[a];
         if (!single_read(f)) continue;
         for (size_t b = a + 1; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
           const int g = read_fields[b];
           if (!single_read(g)) continue;
-          bool tied = false;
-          for (const auto& m : members()) {
-            if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
-            tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
-            if (tied) break;
-          }
-          if (!tied) continue;
-          ++pair_checks;
-          std::vector<bool> with_g = verified, with_f = verified;
-          with_g[size_t(g)] = true;
-          with_f[size_t(f)] = true;
-          if (!PinnedByRules(form, chosen, with_g, f) || !PinnedByRules(form, chosen, with_f, g)) continue;
+          if (!tied_and_pinned(f, g)) continue;
           verified[size_t(f)] = verified[size_t(g)] = true;
           how[size_t(f)] = how[size_t(g)] = "boxes+boxes+rules";
           changed = true;
@@ -2026,18 +2031,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
           const int f = read_fields[b];
           if (f == g || verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles) continue;
           if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability) continue;
-          bool tied = false;
-          for (const auto& m : members()) {
-            if (!std::count(m.begin(), m.end(), f) || !std::count(m.begin(), m.end(), g)) continue;
-            tied = std::all_of(m.begin(), m.end(), [&](int x) { return x == f || x == g || verified[size_t(x)]; });
-            if (tied) break;
-          }
-          if (!tied) continue;
-          ++pair_checks;
-          std::vector<bool> with_g = verified, with_f = verified;
-          with_g[size_t(g)] = true;
-          with_f[size_t(f)] = true;
-          if (!PinnedByRules(form, chosen, with_g, f) || !PinnedByRules(form, chosen, with_f, g)) continue;
+          if (!tied_and_pinned(f, g)) continue;
           if (!clear_winner()) continue;
           verified[size_t(f)] = verified[size_t(g)] = true;
           how[size_t(g)] = "boxes+rules";

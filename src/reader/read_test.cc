@@ -566,14 +566,19 @@ TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
   EXPECT_GT(contradicted, 0);
 }
 
+// A synthesizer with the default options (as `rekap bench reader` makes its photos).
+Result<std::unique_ptr<Synthesizer>> DefaultSynth(SynthForm form, uint32_t seed) {
+  SynthOptions so;
+  so.form = form;
+  so.seed = seed;
+  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+}
+
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1,
 // as `rekap bench reader` makes them): found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 1;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   for (int i : {3, 4, 45, 56}) {
     auto p = (*s)->Make(i);
@@ -749,10 +754,7 @@ TEST(ReadSynth, KpuSheetInconsistenciesFlagged) {
 // with the right values, and marked as confirmed by a second reading.
 TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwp;
-  so.seed = 5;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = DefaultSynth(SynthForm::kKpuPpwp, 5);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   std::vector<int> sheets = {3, 47, 66, 86};
   if (const char* e = std::getenv("REKAP_TEST_SCAN")) {
