@@ -1633,7 +1633,7 @@ struct SearchResult {
   std::vector<Value> values;
   int states = 0;
   double cost = 0;  // -log of the chosen assignment's probability (product over the fields)
-  // With `second`: a lower bound on the cost of the next-best assignment that satisfies every
+  // With want_second: a lower bound on the cost of the next-best assignment that satisfies every
   // hard rule (its exact cost when one was found; infinite when there is none).
   double second_cost = std::numeric_limits<double>::infinity();
 };
@@ -1791,9 +1791,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
 
   std::vector<Value> chosen = top1;
   bool solved = false;
-  SearchResult sr;
   if (!read_fields.empty()) {
-    sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
+    SearchResult sr = SearchAssignment(form, top1, read_fields, hyp, o.max_search_states);
     rd.search_states = sr.states;
     solved = sr.found;
     if (sr.found) chosen = sr.values;
@@ -2021,9 +2020,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       // bubbles) has the value the rule then fixes only as its boxes' second reading: V.B read
       // clearly and V.C = V.A + V.B a second reading of V.C's boxes (or the other way round).
       // A wrong pair needs a confident misread of the one and the other's boxes lending the
-      // misread's consequence a fair probability; and no other assignment that satisfies the
-      // rules may come near in probability (clear_winner), so a V.C written wrong, with V.B
-      // read right, is not mended into agreement unless the handwriting itself reads both ways.
+      // misread's consequence a fair probability (>= min_support_probability: a V.C written
+      // wrong, with V.B read right, is not mended into agreement unless its handwriting itself
+      // reads both ways); and no other assignment that satisfies the rules may come near in
+      // probability (clear_winner).
       for (size_t a = 0; a < read_fields.size() && !changed && pair_checks < kMaxPairChecks; ++a) {
         const int g = read_fields[a];
         if (!single_read(g)) continue;
