@@ -1825,15 +1825,6 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   };
   std::vector<bool> verified(form.size(), false);
   std::vector<std::string> how(form.size());
-  // The bubbles on their own spell a complete number other than v: boxes 98 with only the 8
-  // bubbled (the tens row empty, which above the first digit means 0) read "8". That is the
-  // form contradicting itself, or the 2024 "58 read as 948" pattern, not a missed mark; no
-  // rule or second reading settles it (a total written from the boxes agrees with the boxes
-  // whichever the officer meant).
-  auto bubbles_say_other = [&](int f, Value v) {
-    const Value b = nr_of[size_t(f)]->omr;
-    return b != kMissing && b != v;
-  };
   // The CNN's probability of value v for number f (0 if not among its top readings).
   auto cnn_p_of = [&](int f, Value v) {
     for (const auto& [x, q] : nr_of[size_t(f)]->ocr_hypotheses)
@@ -1940,7 +1931,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         int unconfirmed = 0;
         const bool omr_agrees = omr_confirms(f, v);
         const bool cnn_agrees = fr.ocr == v && fr.ocr_p >= o.min_pinned_probability &&
-                                OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed) && !bubbles_say_other(f, v);
+                                OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
         bool both_lean = false;
         if (!omr_agrees && !cnn_agrees) {
           const NumberReading& nr = *nr_of[size_t(f)];
@@ -1989,7 +1980,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         // misread when the rule agrees with them); or the boxes alone, the bubbles not against.
         if (omr_confirms(f, v)) return true;
         return fr.ocr == v && fr.ocr_p >= o.min_cross_probability &&
-               OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed) && !bubbles_say_other(f, v);
+               OmrCompatible(*nr_of[size_t(f)], v, &unconfirmed);
       };
       // Candidates: two single reads in one hard rule whose other fields are all confirmed.
       // Bounded: a hostile page cannot make this quadratic in the form's size.
