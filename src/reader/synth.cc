@@ -827,10 +827,14 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     bool missing_done = false, double_done = false;
     bool do_missing = Coin(r, o.missing_mark_rate), do_double = Coin(r, o.double_mark_rate);
     for (int p = 0; p < 3 && n.has_bubbles; ++p) {
-      bool mark = zeros || p >= bfirst || Coin(r, 0.5);
+      const bool disagrees = bv != v && d[p] != bd[p];
+      // The row that deliberately disagrees is always marked: its 0 above the bubbles' first
+      // digit (boxes 60, bubbles 0) left empty would look exactly like the written digit's mark
+      // left out, a page consistent to the eye while truth.json calls it inconsistent. (After
+      // the coin, so that consistent pages draw the same numbers as before.)
+      bool mark = zeros || p >= bfirst || Coin(r, 0.5) || disagrees;
       // A mark left out, except the one that deliberately disagrees with the digit box: leaving
       // that one out would make the page consistent again while truth.json calls it inconsistent.
-      const bool disagrees = bv != v && d[p] != bd[p];
       if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5)) && !disagrees) {
         missing_done = true;
         P.missing_marks.push_back(n.field);
