@@ -566,17 +566,24 @@ TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
   EXPECT_GT(contradicted, 0);
 }
 
+// A synthesizer with the default options (as `rekap bench reader` makes its photos), the share
+// of deliberately inconsistent pages aside.
+Result<std::unique_ptr<Synthesizer>> DefaultSynth(SynthForm form, uint32_t seed,
+                                                  double inconsistent = SynthOptions{}.inconsistent_rate) {
+  SynthOptions so;
+  so.form = form;
+  so.seed = seed;
+  so.inconsistent_rate = inconsistent;
+  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+}
+
 // Sheets whose deliberately disagreeing bubble is a 0 above the bubbles' first digit (boxes 60,
 // bubbles 0; boxes 39, bubbles 9): that row used to be left empty half of the time, which on
 // paper is the written digit's mark left out, and page 3's V.A (written from the boxes) then
 // confirmed the boxes. The synthesizer now always marks it; read with page 3, flagged.
 TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwp;
-  so.seed = 24;
-  so.inconsistent_rate = 1;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = DefaultSynth(SynthForm::kKpuPpwp, 24, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ReadOptions o = Opts(FormKind::kKpuPpwp);
   for (int sheet : {423, 435}) {  // accepted before (bench reader --seed 24 --inconsistent-rate 1)
@@ -595,14 +602,6 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
     ASSERT_NE(f, nullptr);
     EXPECT_FALSE(f->verified) << field << " " << f->confirmed_by;
   }
-}
-
-// A synthesizer with the default options (as `rekap bench reader` makes its photos).
-Result<std::unique_ptr<Synthesizer>> DefaultSynth(SynthForm form, uint32_t seed) {
-  SynthOptions so;
-  so.form = form;
-  so.seed = seed;
-  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
 }
 
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1,
