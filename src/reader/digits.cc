@@ -13,6 +13,7 @@
 #include <numbers>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
+#include <thread>
 #include <type_traits>
 
 namespace rekap::reader {
@@ -636,64 +637,123 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
     // reproducible. Augmentation and shuffling use their own generator.
     std::srand(o.seed);
     std::mt19937 rng(o.seed);
-    net::train_type tnet;
-    dlib::dnn_trainer<net::train_type> trainer(tnet, dlib::sgd(o.weight_decay, o.momentum));
-    trainer.set_mini_batch_size(o.batch_size);
+    // Data parallel on `threads` replicas of the network: each mini-batch is split into
+    // contiguous parts, every replica computes the gradient of its part on its own thread, the
+    // gradients are averaged (weighted by the parts' sizes, so the result is the whole batch's
+    // mean gradient), replica 0 takes the SGD step and the others copy its parameters. The
+    // batch-norm statistics of a step are those of each part. The result depends on `threads`
+    // (part of the recipe), not on how many cores run them, and is deterministic.
+    const int replicas = std::max(1, o.threads);
+    std::vector<net::train_type> nets;
+    nets.reserve(static_cast<size_t>(replicas));  // references below stay valid
+    nets.emplace_back();
+    net::train_type& tnet = nets[0];
+    {
+      // Set up (allocate and initialize) the layers with one forward pass, then copy. A copy's
+      // dropout layers take fresh seeds from std::rand(), so the replicas' masks differ.
+      std::vector<dlib::matrix<float>> one(1);
+      ToInput(train.images[0].data(), one[0]);
+      dlib::resizable_tensor x0;
+      tnet.to_tensor(one.begin(), one.end(), x0);
+      tnet.subnet().forward(x0);
+      for (int r = 1; r < replicas; ++r) nets.push_back(tnet);
+    }
+    std::vector<dlib::sgd> solvers(net::train_type::num_computational_layers,
+                                   dlib::sgd(o.weight_decay, o.momentum));
+    std::vector<std::vector<dlib::tensor*>> params(replicas), grads(replicas);
+    for (int r = 0; r < replicas; ++r) {
+      dlib::visit_layer_parameters(nets[r], [&](dlib::tensor& t) { params[r].push_back(&t); });
+      dlib::visit_layer_parameter_gradients(nets[r],
+                                            [&](dlib::tensor& t) { grads[r].push_back(&t); });
+      if (params[r].size() != grads[r].size()) {
+        return Internal("pelatihan: lapisan tidak cocok / training: layer lists differ");
+      }
+    }
 
     // Explicit schedule: linear warm-up from peak/10 to peak, then cosine decay to final.
     const size_t steps_per_epoch = (train.size() + o.batch_size - 1) / o.batch_size;
     const size_t total = steps_per_epoch * static_cast<size_t>(o.epochs);
     const size_t warm = std::min(
         total / 2, static_cast<size_t>(o.warmup_epochs * static_cast<double>(steps_per_epoch)));
-    dlib::matrix<double, 0, 1> schedule(static_cast<long>(total));
-    for (size_t i = 0; i < total; ++i) {
-      double lr;
-      if (i < warm) {
-        lr = o.peak_learning_rate * (0.1 + 0.9 * static_cast<double>(i) / warm);
-      } else {
-        const double f = static_cast<double>(i - warm) / std::max<size_t>(1, total - warm);
-        lr = o.final_learning_rate +
-             0.5 * (o.peak_learning_rate - o.final_learning_rate) *
-                 (1 + std::cos(std::numbers::pi * f));
-      }
-      schedule(static_cast<long>(i)) = lr;
-    }
-    trainer.set_learning_rate_schedule(schedule);
-    // Only consulted when no schedule is set; kept explicit for anyone who swaps the schedule
-    // for dlib's plateau detection.
-    trainer.set_iterations_without_progress_threshold(2000);
-    if (o.verbose) {
-      trainer.be_verbose();
-    } else {
-      trainer.be_quiet();
-    }
+    auto learning_rate = [&](size_t i) {
+      if (i < warm) return o.peak_learning_rate * (0.1 + 0.9 * static_cast<double>(i) / warm);
+      const double f = static_cast<double>(i - warm) / std::max<size_t>(1, total - warm);
+      return o.final_learning_rate + 0.5 * (o.peak_learning_rate - o.final_learning_rate) *
+                                         (1 + std::cos(std::numbers::pi * f));
+    };
 
     std::vector<uint32_t> order(train.size());
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::vector<dlib::matrix<float>> batch;
-    std::vector<unsigned long> labels;
+    std::vector<std::vector<dlib::matrix<float>>> part(replicas);
+    std::vector<std::vector<unsigned long>> part_labels(replicas);
+    std::vector<dlib::resizable_tensor> part_x(replicas);
+    std::vector<double> part_loss(replicas);
+    size_t step = 0;
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
       const auto t0 = std::chrono::steady_clock::now();
       for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with the portable helper
         std::swap(order[i - 1], order[UniformInt(rng, static_cast<uint32_t>(i))]);
       }
-      trainer.clear_average_loss();
-      for (size_t s = 0; s < order.size(); s += o.batch_size) {
+      double loss_sum = 0;
+      size_t loss_steps = 0;
+      for (size_t s = 0; s < order.size(); s += o.batch_size, ++step) {
         const size_t n = std::min(o.batch_size, order.size() - s);
-        batch.resize(n);
-        labels.resize(n);
-        for (size_t j = 0; j < n; ++j) {
+        for (int r = 0; r < replicas; ++r) {
+          part[r].clear();
+          part_labels[r].clear();
+        }
+        for (size_t j = 0; j < n; ++j) {  // augment in order, from the one generator
           const uint32_t idx = order[s + j];
           const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
-          ToInput(aug.data(), batch[j]);
-          labels[j] = train.labels[idx];
+          const size_t r = j * static_cast<size_t>(replicas) / n;
+          part[r].emplace_back();
+          ToInput(aug.data(), part[r].back());
+          part_labels[r].push_back(train.labels[idx]);
         }
-        trainer.train_one_step(batch, labels);
+        auto work = [&](int r) {
+          part_loss[r] = 0;
+          if (part[r].empty()) return;
+          nets[r].to_tensor(part[r].begin(), part[r].end(), part_x[r]);
+          part_loss[r] = nets[r].compute_parameter_gradients(part_x[r], part_labels[r].begin());
+        };
+        std::vector<std::thread> workers;
+        for (int r = 1; r < replicas; ++r) workers.emplace_back(work, r);
+        work(0);
+        for (auto& w : workers) w.join();
+
+        // Replica 0's gradient becomes the size-weighted mean of all parts' gradients.
+        const float w0 = static_cast<float>(part[0].size()) / n;
+        double loss = w0 * part_loss[0];
+        for (size_t k = 0; k < grads[0].size(); ++k) {
+          if (grads[0][k]->size() == 0) continue;
+          float* g = grads[0][k]->host();
+          for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] *= w0;
+          for (int r = 1; r < replicas; ++r) {
+            if (part[r].empty()) continue;
+            const float wr = static_cast<float>(part[r].size()) / n;
+            const float* h = grads[r][k]->host();
+            for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] += wr * h[e];
+          }
+        }
+        for (int r = 1; r < replicas; ++r) {
+          loss += static_cast<double>(part[r].size()) / n * part_loss[r];
+        }
+        tnet.update_parameters(dlib::make_sstack(solvers), learning_rate(step));
+        for (int r = 1; r < replicas; ++r) {
+          for (size_t k = 0; k < params[0].size(); ++k) {
+            if (params[0][k]->size() != 0) memcpy(*params[r][k], *params[0][k]);  // dlib's, found by ADL
+          }
+        }
+        loss_sum += loss;
+        ++loss_steps;
+        if (o.verbose && step % 100 == 0) {
+          std::cerr << "step " << step << "/" << total << " lr " << learning_rate(step)
+                    << " loss " << loss << "\n";
+        }
       }
-      trainer.get_net();  // wait for the trainer thread to finish this epoch's steps
       EpochReport report;
       report.epoch = epoch;
-      report.train_loss = trainer.get_average_loss();
+      report.train_loss = loss_steps ? loss_sum / loss_steps : 0;
       if (o.monitor != nullptr && o.monitor->size() > 0) {
         DigitModel snapshot;
         net::train_type copy = tnet;
@@ -706,7 +766,6 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (o.on_epoch) o.on_epoch(report);
     }
-    trainer.get_net();
     if (o.recalibrate_batch_norm) {
       RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size);
     }

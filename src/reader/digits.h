@@ -104,7 +104,7 @@ struct DigitPrediction {
 
 struct EpochReport {
   int epoch = 0;                      // 1-based
-  double train_loss = 0;              // dlib's running average over the epoch's mini-batches
+  double train_loss = 0;              // mean loss over the epoch's mini-batches
   double seconds = 0;                 // wall time of the epoch, monitoring included
   double monitor_accuracy = -1;       // with recalibrated batch norm (-1: no monitor set)
 };
@@ -122,7 +122,10 @@ struct TrainOptions {
   // After training, re-estimate the batch-norm statistics on the clean (unaugmented) training
   // digits; otherwise they describe the augmented distribution the network was trained on.
   bool recalibrate_batch_norm = true;
-  bool verbose = false;  // dlib's trainer progress lines on stdout
+  // Each mini-batch is split across this many replicas of the network, one thread each (data
+  // parallel). Part of the recipe: another count gives another (equally good) model.
+  int threads = 2;
+  bool verbose = false;  // a progress line every 100 steps on stderr
   // Called after every epoch. If `monitor` is set it is evaluated after every epoch (reported
   // only, never used to steer training) on a copy of the network whose batch-norm statistics
   // were re-estimated on the first `monitor_recalibration_digits` clean training digits.

@@ -786,7 +786,7 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
   NEED_MNIST();
   auto s = DefaultSynth(SynthForm::kKpuPpwp, 5);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  std::vector<int> sheets = {3, 47, 66, 86};
+  std::vector<int> sheets = {3, 21, 86, 133};  // REKAP_TEST_SCAN=150 lists the sheets that qualify
   if (const char* e = std::getenv("REKAP_TEST_SCAN")) {
     sheets.clear();
     for (int i = 0; i < std::atoi(e); ++i) sheets.push_back(i);

@@ -143,7 +143,11 @@ int main(int argc, char** argv) {
   bool no_recalibration = false;
   app.add_flag("--no-bn-recalibration", no_recalibration,
                "keep the batch-norm statistics from the augmented training batches");
-  app.add_flag("--verbose", opt.verbose, "dlib trainer progress lines");
+  app.add_option("--threads", opt.threads,
+                 "split each mini-batch across N replicas of the network, one thread each (part of "
+                 "the recipe: another N gives another model)")
+      ->check(CLI::Range(1, 16));
+  app.add_flag("--verbose", opt.verbose, "a progress line every 100 steps");
   CLI11_PARSE(app, argc, argv);
 
   if (sodium_init() < 0) {

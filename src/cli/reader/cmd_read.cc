@@ -791,7 +791,8 @@ Status RunTrain(TrainCmd& c) {
   REKAP_RETURN_IF_ERROR(m.Save(c.out));
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
-            {"photo_seed", c.photo_seed}, {"elastic", c.opt.augment.elastic_probability}};
+            {"photo_seed", c.photo_seed}, {"elastic", c.opt.augment.elastic_probability},
+            {"threads", c.opt.threads}};
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -873,6 +874,12 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "written with the training digits, as the reader sees them")
       ->check(CLI::Range(0, 100000));
   t->add_option("--photo-seed", tc.photo_seed)->capture_default_str();
+  t->add_option("--threads", tc.opt.threads,
+                "bagi tiap mini-batch ke N salinan jaringan, satu thread masing-masing (bagian dari resep: N "
+                "lain, model lain) / split each mini-batch across N replicas of the network, one thread each "
+                "(part of the recipe: another N gives another model)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   t->add_option("--elastic", tc.opt.augment.elastic_probability,
                 "peluang distorsi elastis / share of digits elastically distorted (0 = none)")
       ->capture_default_str()
