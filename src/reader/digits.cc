@@ -688,6 +688,7 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
     std::vector<std::vector<unsigned long>> part_labels(replicas);
     std::vector<dlib::resizable_tensor> part_x(replicas);
     std::vector<double> part_loss(replicas);
+    std::vector<std::exception_ptr> part_error(replicas);
     size_t step = 0;
     for (int epoch = 1; epoch <= o.epochs; ++epoch) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -713,13 +714,20 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
         auto work = [&](int r) {
           part_loss[r] = 0;
           if (part[r].empty()) return;
-          nets[r].to_tensor(part[r].begin(), part[r].end(), part_x[r]);
-          part_loss[r] = nets[r].compute_parameter_gradients(part_x[r], part_labels[r].begin());
+          try {
+            nets[r].to_tensor(part[r].begin(), part[r].end(), part_x[r]);
+            part_loss[r] = nets[r].compute_parameter_gradients(part_x[r], part_labels[r].begin());
+          } catch (...) {  // rethrown below, after every thread has joined
+            part_error[r] = std::current_exception();
+          }
         };
-        std::vector<std::thread> workers;
-        for (int r = 1; r < replicas; ++r) workers.emplace_back(work, r);
-        work(0);
-        for (auto& w : workers) w.join();
+        {
+          std::vector<std::jthread> workers;  // joined when they go out of scope, also on a throw
+          for (int r = 1; r < replicas; ++r) workers.emplace_back(work, r);
+          work(0);
+        }
+        for (const auto& e : part_error)
+          if (e) std::rethrow_exception(e);
 
         // Replica 0's gradient becomes the size-weighted mean of all parts' gradients.
         const float w0 = static_cast<float>(part[0].size()) / n;
