@@ -384,33 +384,18 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
     ++features;
     fitting += soff - son >= 0.04 * soff;
   };
-  // Pixels per mm near (x, y) in page mm, the smaller of the two directions. The paper beside a
-  // line is sampled at least 1.5 px away from it: in a small photo of the large KPU plano (under
-  // 1 px per mm) a fixed 0.6-0.8 mm lands on the blurred line itself.
-  auto min_gap = [&](double x, double y) {
-    const cv::Vec3d q0 = H * cv::Vec3d(x, y, 1), qx = H * cv::Vec3d(x + 1, y, 1),
-                    qy = H * cv::Vec3d(x, y + 1, 1);
-    if (!(q0[2] > 1e-9 && qx[2] > 1e-9 && qy[2] > 1e-9)) return 0.0;
-    const cv::Point2d p0(q0[0] / q0[2], q0[1] / q0[2]);
-    const double ppm = std::min(cv::norm(cv::Point2d(qx[0] / qx[2], qx[1] / qx[2]) - p0),
-                                cv::norm(cv::Point2d(qy[0] / qy[2], qy[1] / qy[2]) - p0));
-    return ppm > 1e-6 ? 1.5 / ppm : 0.0;
-  };
   std::vector<cv::Point2d> on, off;
   for (const NumberLayout& num : L.numbers) {
-    const double gap = num.digit_boxes.empty()
-                           ? 0.0
-                           : std::min(2.5, min_gap(num.digit_boxes[0].cx(), num.digit_boxes[0].cy()));
     for (const auto& row : num.bubbles)
       for (size_t v = 0; v < row.size() && num.has_bubbles; v += 3) {
         const Rect& b = row[v];
-        const double R = b.w / 2, out = R + std::max(0.8, gap);
+        const double R = b.w / 2;
         on.clear();
         off.clear();
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
           on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
-          off.emplace_back(b.cx() + c * out, b.cy() + s * out);
+          off.emplace_back(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8));
         }
         feature(on, off);
       }
@@ -424,8 +409,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
           const double y = e == 0 ? b.y + lw / 2 : e == 2 ? b.bottom() - lw / 2 : b.y + t * b.h;
           const double dx = e == 1 ? -1 : e == 3 ? 1 : 0, dy = e == 0 ? 1 : e == 2 ? -1 : 0;
           on.emplace_back(x, y);
-          const double d = lw / 2 + std::max(0.6, gap);
-          off.emplace_back(x + dx * d, y + dy * d);
+          off.emplace_back(x + dx * (lw / 2 + 0.6), y + dy * (lw / 2 + 0.6));
         }
         feature(on, off);
       }
