@@ -288,6 +288,7 @@ int main(int argc, char** argv) {
     j["seed"] = opt.seed;
     j["epochs"] = opt.epochs;
     j["batch_size"] = opt.batch_size;
+    j["threads"] = opt.threads;
     j["peak_learning_rate"] = opt.peak_learning_rate;
     j["augment_probability"] = opt.augment.probability;
     j["batch_norm_recalibrated"] = opt.recalibrate_batch_norm;
