@@ -40,7 +40,7 @@ bool NumberLayout::operator==(const NumberLayout& o) const {
          section == o.section && sublabel == o.sublabel && label_box == o.label_box &&
          digit_boxes == o.digit_boxes && has_bubbles == o.has_bubbles && bubbles == o.bubbles &&
          segment_guides == o.segment_guides && box_line_mm == o.box_line_mm &&
-         max_value == o.max_value;
+         max_value == o.max_value && tally == o.tally;
 }
 
 const NumberLayout* PageLayout::Find(std::string_view field) const {
@@ -290,6 +290,9 @@ json ToJson(const PageLayout& L) {
     jn["segment_guides"] = n.segment_guides;
     jn["box_line_mm"] = n.box_line_mm;
     jn["max_value"] = n.max_value;
+    if (n.tally)
+      jn["tally"] = {{"box", RectJson(n.tally->box)}, {"rows", n.tally->rows}, {"cols", n.tally->cols},
+                     {"per_cell", n.tally->per_cell}};
     j["numbers"].push_back(std::move(jn));
   }
   j["texts"] = json::array();
@@ -533,6 +536,18 @@ Result<PageLayout> FromJsonImpl(const json& j) {
     REKAP_RETURN_IF_ERROR(nr.Bool("segment_guides", &n.segment_guides));
     REKAP_RETURN_IF_ERROR(nr.Num("box_line_mm", &n.box_line_mm, 0, 10, false));
     REKAP_RETURN_IF_ERROR(nr.Int("max_value", &n.max_value, 1, 999, false));
+    if (const json* tg = nr.Get("tally"); tg && !tg->is_null()) {
+      if (!tg->is_object()) return Bad(w + ".tally", "harus objek", "must be an object");
+      Reader gr{*tg, w + ".tally"};
+      TallyGrid t;
+      const json* b = gr.Get("box");
+      if (!b) return Bad(w + ".tally.box", "wajib ada", "missing");
+      REKAP_RETURN_IF_ERROR(ParseRect(*b, w + ".tally.box", pw, ph, &t.box, false));
+      REKAP_RETURN_IF_ERROR(gr.Int("rows", &t.rows, 1, 50));
+      REKAP_RETURN_IF_ERROR(gr.Int("cols", &t.cols, 1, 50));
+      REKAP_RETURN_IF_ERROR(gr.Int("per_cell", &t.per_cell, 1, 10, false));
+      n.tally = t;
+    }
     L.numbers.push_back(std::move(n));
   }
 

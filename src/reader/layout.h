@@ -101,6 +101,24 @@ struct TextItem {
   bool operator==(const TextItem&) const = default;
 };
 
+// A tally grid ("rincian perolehan suara", KPU page 2): `rows` x `cols` equal cells in `box`,
+// filled in reading order (row by row, left to right), each cell with one tally group of
+// `per_cell` strokes (turus: four upright and one across). Its 60 cells of 5 hold 300 votes,
+// the 2024 TPS maximum. A third, coarse reading of the number: n cells with ink say
+// 5(n-1)+1 .. 5n.
+struct TallyGrid {
+  Rect box;
+  int rows = 0, cols = 0;
+  int per_cell = 5;
+  int cells() const { return rows * cols; }
+  // Cell i (0-based, reading order).
+  Rect Cell(int i) const {
+    const double w = box.w / cols, h = box.h / rows;
+    return {box.x + (i % cols) * w, box.y + (i / cols) * h, w, h};
+  }
+  bool operator==(const TallyGrid&) const = default;
+};
+
 // One number on the page (one field of the form).
 struct NumberLayout {
   std::string field;      // field id, e.g. "dpt_l", "suara_2"
@@ -117,6 +135,7 @@ struct NumberLayout {
   // (the rect is the border's outer edge). Crop at least this much inside to avoid the border.
   double box_line_mm = 0.5;
   int max_value = 999;
+  std::optional<TallyGrid> tally;  // KPU page 2: the paslon's tally grid; not in Bounds()
   // Bounding box of everything above (label, boxes, bubbles).
   Rect Bounds() const;
   bool operator==(const NumberLayout& o) const;

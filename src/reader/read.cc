@@ -1470,7 +1470,17 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     fr.ocr_p_of_omr = nr.ocr_p_of_omr;
     fr.double_marked = nr.double_marked;
     for (const auto& [v, p] : nr.hypotheses) fr.hypotheses.push_back({v, p});
+    if (L.numbers[i].tally) {
+      fr.tally = MeasureTally(work, H, *L.numbers[i].tally);
+      if (Prof().on) {
+        std::fprintf(stderr, "tally %s: %s cells %d (%d..%d) %s ink", fr.field.c_str(), fr.tally->read ? "read" : "not read",
+                     fr.tally->cells, fr.tally->lo, fr.tally->hi, fr.tally->problem.c_str());
+        for (float x : fr.tally->ink) std::fprintf(stderr, " %.1f", x);
+        std::fprintf(stderr, "\n");
+      }
+    }
   }
+  Prof().Mark("tally");
   if (overlay != nullptr && !overlay->empty()) {
     const double s = double(overlay->cols) / L.width_mm;
     for (size_t i = 0; i < L.numbers.size(); ++i) {
@@ -1896,6 +1906,32 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       }
     }
   }
+  // The tally (KPU page 2): a bubble row left empty or double-marked is settled when the tally
+  // and the bubbles together leave only the value the boxes read. Every other value in the
+  // tally's range must be excluded by the bubbles' clear marks, so the digit missing from the
+  // bubbles is read twice after all: by the CNN and by the tally. Boxes 98 with only the 8
+  // bubbled and 20 cells of tally (96..100) are 98; boxes 98 with a tally of 2 cells (6..10)
+  // stay in review, and so does a units row left empty (the tally cannot tell 97 from 98).
+  auto tally_confirms = [&](int f, Value v) {
+    const FieldReading& fr = *fr_of[size_t(f)];
+    const NumberReading& nr = *nr_of[size_t(f)];
+    if (!fr.tally || !fr.tally->Allows(v) || nr.omr_empty) return false;
+    if (fr.ocr != v || fr.ocr_p < o.min_pinned_probability) return false;
+    int unconfirmed = 0;
+    if (!OmrCompatible(nr, v, &unconfirmed)) return false;
+    for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt)
+      if (alt != v && OmrCompatible(nr, alt, &unconfirmed)) return false;
+    return true;
+  };
+  if (o.accept_tally) {
+    for (int f : read_fields) {
+      if (verified[size_t(f)]) continue;
+      if (tally_confirms(f, chosen[size_t(f)])) {
+        verified[size_t(f)] = true;
+        how[size_t(f)] = "boxes+some bubbles+tally";
+      }
+    }
+  }
   // Rules: a number fixed by a hard rule to confirmed numbers is confirmed by whichever of the
   // boxes (confident) or the bubbles (clear) agrees with it, as long as the bubbles do not say
   // otherwise; or by both leaning to it: the bubbles hold its digits but for one row where the
@@ -2293,6 +2329,15 @@ nlohmann::json ToJson(const Reading& r) {
     if (f.omr != kMissing && f.omr != f.ocr) jf["ocr_p_of_omr"] = f.ocr_p_of_omr;
     jf["verified"] = f.verified;
     if (!f.confirmed_by.empty()) jf["confirmed_by"] = f.confirmed_by;
+    if (f.tally) {
+      // The tally grid (KPU page 2): the cells with strokes and the counts they allow, or why
+      // it was not read.
+      if (f.tally->read)
+        jf["tally"] = {{"cells", f.tally->cells}, {"min", f.tally->lo}, {"max", f.tally->hi},
+                       {"agrees", f.value != kMissing && f.tally->Allows(f.value)}};
+      else
+        jf["tally"] = {{"cells", nullptr}, {"problem", f.tally->problem}};
+    }
     j["fields"][f.field] = jf;
   }
   j["reasons"] = json::array();

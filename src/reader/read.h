@@ -32,6 +32,7 @@
 #include "reader/digits.h"
 #include "reader/fast_digits.h"
 #include "reader/layout.h"
+#include "reader/tally.h"
 #include "rekap/election.h"
 #include "rekap/form.h"
 #include "rekap/status.h"
@@ -107,6 +108,10 @@ struct ReadOptions {
   bool accept_partial_bubbles = true;
   double min_partial_probability = 0.9995;
   double min_partial_combined = 0.9;
+  // KPU page 2: a number whose bubbles lack a digit (a row empty or double-marked) is accepted
+  // when its tally grid is read, the CNN reads the number as v (>= min_pinned_probability), and
+  // v is the only value in the tally's range the bubbles do not exclude (tally.h).
+  bool accept_tally = true;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
   // Digit boxes the CNN reads with less than this probability are read a second time from a
@@ -178,6 +183,8 @@ struct FieldReading {
   std::array<int, 3> row_mark{-1, -1, -1};
   // Per bubble row and value: mean darkness and ink share inside the bubble (diagnostics).
   std::array<std::array<float, 10>, 3> bubble_dark{}, bubble_ink{};
+  // KPU page 2: the paslon's tally grid, read coarsely (tally.h); unset without a grid.
+  std::optional<TallyReading> tally;
   std::vector<uint8_t> crop_png;       // if ReadOptions::crops: boxes and bubbles, PNG
   std::array<cv::Mat, 3> box_crops;    // if ReadOptions::box_crops: the box interiors
   std::array<std::optional<Image28>, 3> box_input;  // if ReadOptions::digit_inputs

@@ -20,6 +20,7 @@
 #include "reader/read.h"
 #include "reader/render.h"
 #include "reader/synth.h"
+#include "reader/tally.h"
 #include "rekap/election.h"
 
 namespace rekap::reader {
@@ -416,6 +417,86 @@ TEST(Omr, MeasureRow) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The tally grid (tally.h), on KPU's printed page 2 at 2 px/mm
+
+// Draws `strokes` tally strokes (four upright, the fifth across) into cell `cell` of `g`.
+void DrawCellStrokes(cv::Mat& img, const TallyGrid& g, int cell, int strokes, double px_per_mm) {
+  const Rect c = g.Cell(cell);
+  auto P = [&](double x, double y) { return cv::Point(int(x * px_per_mm), int(y * px_per_mm)); };
+  for (int i = 0; i < std::min(strokes, 4); ++i)
+    cv::line(img, P(c.x + 6 + 2.5 * i, c.y + 4), P(c.x + 6 + 2.5 * i, c.y + 12), cv::Scalar(60, 40, 20), 2);
+  if (strokes >= 5) cv::line(img, P(c.x + 4, c.y + 11), P(c.x + 16, c.y + 5), cv::Scalar(60, 40, 20), 2);
+}
+
+struct TallyPage {
+  cv::Mat grey;
+  TallyGrid grid;
+  cv::Matx33d H;  // mm -> px
+};
+
+TallyPage BlankTallyPage() {
+  TallyPage t;
+  auto L = KpuPpwpPage2Layout();
+  EXPECT_TRUE(L.ok());
+  if (!L.ok() || !L->numbers[0].tally) return t;
+  t.grid = *L->numbers[0].tally;
+  auto img = RenderPageImage(*L, RenderInput{}, 2.0);
+  EXPECT_TRUE(img.ok());
+  if (img.ok()) t.grey = *img;
+  t.H = cv::Matx33d(2, 0, 0, 0, 2, 0, 0, 0, 1);
+  return t;
+}
+
+TEST(Tally, CountsTheCellsWithStrokes) {
+  TallyPage t = BlankTallyPage();
+  ASSERT_FALSE(t.grey.empty());
+  EXPECT_EQ(t.grid.cells(), 60);
+  EXPECT_EQ(t.grid.per_cell, 5);
+  // The printed grid alone: no votes.
+  cv::Mat g;
+  cv::cvtColor(t.grey, g, cv::COLOR_BGR2GRAY);
+  TallyReading r = MeasureTally(g, t.H, t.grid);
+  EXPECT_TRUE(r.read) << r.problem;
+  EXPECT_EQ(r.cells, 0);
+  EXPECT_EQ(r.hi, 0);
+  // 58 votes: eleven groups of five and three strokes, across the row break.
+  cv::Mat img = t.grey.clone();
+  for (int c = 0; c < 11; ++c) DrawCellStrokes(img, t.grid, c, 5, 2.0);
+  DrawCellStrokes(img, t.grid, 11, 3, 2.0);
+  cv::cvtColor(img, g, cv::COLOR_BGR2GRAY);
+  r = MeasureTally(g, t.H, t.grid);
+  ASSERT_TRUE(r.read) << r.problem;
+  EXPECT_EQ(r.cells, 12);
+  EXPECT_EQ(r.lo, 56);
+  EXPECT_EQ(r.hi, 60);
+  EXPECT_TRUE(r.Allows(58));
+  EXPECT_FALSE(r.Allows(8));
+  EXPECT_FALSE(r.Allows(55));
+  // One stroke alone in the next cell counts as much as a full group.
+  DrawCellStrokes(img, t.grid, 12, 1, 2.0);
+  cv::cvtColor(img, g, cv::COLOR_BGR2GRAY);
+  r = MeasureTally(g, t.H, t.grid);
+  ASSERT_TRUE(r.read) << r.problem;
+  EXPECT_EQ(r.cells, 13);
+}
+
+TEST(Tally, InkAfterAnEmptyCellIsNotRead) {
+  TallyPage t = BlankTallyPage();
+  ASSERT_FALSE(t.grey.empty());
+  cv::Mat img = t.grey.clone(), g;
+  for (int c = 0; c < 4; ++c) DrawCellStrokes(img, t.grid, c, 5, 2.0);
+  DrawCellStrokes(img, t.grid, 9, 2, 2.0);  // a stray group further on
+  cv::cvtColor(img, g, cv::COLOR_BGR2GRAY);
+  TallyReading r = MeasureTally(g, t.H, t.grid);
+  EXPECT_FALSE(r.read);
+  EXPECT_FALSE(r.problem.empty());
+  EXPECT_FALSE(r.Allows(20));
+  // Hostile input: an empty image, a degenerate homography.
+  EXPECT_FALSE(MeasureTally(cv::Mat(), t.H, t.grid).read);
+  EXPECT_FALSE(MeasureTally(g, cv::Matx33d::zeros(), t.grid).read);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Synthetic photos (MNIST test digits)
 
 TEST(ReadSynth, TruncatedJpeg) {
@@ -650,13 +731,94 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
       // Bubbles and boxes cannot both confirm a number with a row left empty.
       EXPECT_NE(f->confirmed_by, "boxes+bubbles") << field << " on " << p->file;
       partial += f->confirmed_by == "boxes+some bubbles";
-      // Bubbles that spell another whole number (a leading row left empty) are a contradiction.
-      if (f->omr != kMissing) {
-        EXPECT_EQ(f->omr, f->value) << field << " on " << p->file;
+      // Bubbles that spell another whole number (a leading row left empty) are a contradiction
+      // that only the tally grid settles, and only when it excludes the bubbles' number.
+      if (f->omr != kMissing && f->omr != f->value) {
+        EXPECT_EQ(f->confirmed_by, "boxes+some bubbles+tally") << field << " on " << p->file;
+        ASSERT_TRUE(f->tally.has_value());
+        EXPECT_TRUE(f->tally->Allows(f->value));
+        EXPECT_FALSE(f->tally->Allows(f->omr));
       }
     }
   }
   EXPECT_GT(partial, 0);
+}
+
+// KPU page 2 alone, every number with one bubble row left empty. Where that row is a leading
+// digit's (boxes 98, bubbles only the 8: the 2024 "58 read as 948" shape), the boxes alone
+// cannot settle it; the tally grid can: 20 cells say 96..100 and the bubbles exclude every value
+// there but 98. Accepted readings are right; the same pages read without the tally leave those
+// numbers in review; a tally that says otherwise (strokes added to the next cells) settles
+// nothing.
+TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 31;
+  so.inconsistent_rate = 0;
+  so.missing_mark_rate = 1;
+  so.double_mark_rate = 0;
+  so.tally_slip_rate = 0;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int by_tally = 0, leading_gap = 0, tallies_read = 0;
+  bool contradicted = false;
+  for (int i = 0; i < 12; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    Reading r = ReadKpuPage(*p);
+    ExpectNoWrongAccepted(r, *p);
+    ReadOptions off = Opts(FormKind::kKpuPpwpPage2);
+    off.expected_tps = p->tps;
+    off.voters = p->voters;
+    off.accept_tally = false;
+    Reading r0 = MustRead(p->jpeg, off);
+    for (const auto& [field, v] : p->values) {
+      const FieldReading* f = r.Find(field);
+      const FieldReading* f0 = r0.Find(field);
+      ASSERT_TRUE(f != nullptr && f0 != nullptr) << field;
+      ASSERT_TRUE(f->tally.has_value()) << field;
+      if (f->tally->read) {
+        ++tallies_read;
+        EXPECT_TRUE(f->tally->Allows(p->tally_values.at(field))) << field << " on " << p->file;
+      }
+      // The bubbles spell another complete number: the leading digit's row was left empty.
+      if (f->omr != kMissing && f->omr != v) ++leading_gap;
+      if (f->confirmed_by != "boxes+some bubbles+tally") continue;
+      ++by_tally;
+      EXPECT_EQ(f->value, v) << field << " on " << p->file;
+      EXPECT_FALSE(f0->verified) << field << " on " << p->file << " without the tally: " << f0->confirmed_by;
+      if (contradicted) continue;
+      // Strokes in the four cells after the tally's last: it now says 20 more votes.
+      contradicted = true;
+      cv::Mat img = p->image.clone();
+      const TallyGrid& g = *KpuPpwpPage2Layout()->Find(field)->tally;
+      for (int c = f->tally->cells; c < std::min(g.cells(), f->tally->cells + 4); ++c) {
+        const Rect cell = g.Cell(c);
+        for (int k = 0; k < 5; ++k) {
+          const cv::Vec3d a = p->page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 4, 1);
+          const cv::Vec3d b = p->page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 12, 1);
+          cv::line(img, cv::Point2d(a[0] / a[2], a[1] / a[2]), cv::Point2d(b[0] / b[2], b[1] / b[2]),
+                   cv::Scalar(40, 30, 30), 4);
+        }
+      }
+      ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+      o.expected_tps = p->tps;
+      o.voters = p->voters;
+      Reading r2 = MustRead(Encode(img), o);
+      ExpectNoWrongAccepted(r2, *p);
+      const FieldReading* f2 = r2.Find(field);
+      ASSERT_NE(f2, nullptr);
+      EXPECT_NE(f2->confirmed_by, "boxes+some bubbles+tally") << field << " on " << p->file;
+      EXPECT_FALSE(r2.accepted) << p->file;
+    }
+  }
+  EXPECT_GT(tallies_read, 24);  // of 36
+  EXPECT_GT(leading_gap, 0);
+  EXPECT_GT(by_tally, 0);
+  EXPECT_TRUE(contradicted);
 }
 
 // KPU's pages 2 and 3 of one sheet read together. A third of the paslon numbers have one bubble

@@ -49,6 +49,11 @@ nlohmann::json SynthPage::TruthJson() const {
   j["double_marked"] = double_marked;
   j["missing_marks"] = missing_marks;
   j["leading_zeros"] = leading_zeros;
+  if (!tally_values.empty()) {
+    j["tally_values"] = nlohmann::json::object();
+    for (const auto& [k, v] : tally_values) j["tally_values"][k] = v;
+    j["tally_slips"] = tally_slips;
+  }
   if (voters > 0) j["voters"] = voters;
   j["jpeg_quality"] = jpeg_quality;
   j["page_corners"] = nlohmann::json::array();
@@ -391,6 +396,40 @@ void MarkBubble(Canvas& c, const Rect& b, const Ink& ink, Rng& r) {
       c.Stroke({{cx + k, cy - k}, {cx - k, cy + k}}, ink, w);
     } else {
       c.Stroke({{cx - k, cy}, {cx - k * 0.2, cy + k}, {cx + k * 1.1, cy - k}}, ink, w);
+    }
+  }
+}
+
+// A tally of `count` votes in `g`: one group of five per cell in reading order (four upright
+// strokes and one across them), the last cell holding the rest. `skip`: one cell is left empty
+// part-way (a slip of the hand; the count is then carried on after it).
+void DrawTally(Canvas& c, const TallyGrid& g, int count, bool skip, const Ink& ink, Rng& r) {
+  const int per = g.per_cell;
+  int cells = (count + per - 1) / per;
+  const int skipped = skip && cells >= 2 ? UI(r, 1, cells - 1) : -1;
+  const double w = std::max(0.3, ink.width_mm * U(r, 0.7, 1.1));
+  const double slant = U(r, -0.12, 0.12);
+  for (int k = 0, cell = 0; k < cells && cell < g.cells(); ++cell) {
+    if (cell == skipped) continue;
+    const Rect b = g.Cell(cell);
+    const int n = std::min(per, count - k * per);
+    ++k;
+    const double h = b.h * U(r, 0.45, 0.7), cx = b.cx() + U(r, -0.1, 0.1) * b.w,
+                 cy = b.cy() + U(r, -0.1, 0.1) * b.h;
+    const int uprights = std::min(n, per - 1);
+    const double gap = b.w * U(r, 0.11, 0.16);
+    const double x0 = cx - gap * (per - 2) / 2.0;
+    for (int i = 0; i < uprights; ++i) {
+      const double x = x0 + i * gap + U(r, -0.08, 0.08) * gap, hh = h * U(r, 0.85, 1.1);
+      const double top = cy - hh / 2 + U(r, -0.5, 0.5), bot = cy + hh / 2 + U(r, -0.5, 0.5);
+      c.Stroke({{x + slant * hh / 2, top}, {x + U(r, -0.3, 0.3) * gap * 0.3, (top + bot) / 2},
+                {x - slant * hh / 2, bot}},
+               ink, w * U(r, 0.85, 1.15));
+    }
+    if (n == per) {  // the fifth stroke across the four
+      const double ext = gap * U(r, 0.4, 0.9);
+      c.Stroke({{x0 - ext, cy + h * U(r, 0.15, 0.45)}, {x0 + gap * (per - 2) + ext, cy - h * U(r, 0.15, 0.45)}},
+               ink, w * U(r, 0.85, 1.15));
     }
   }
 }
@@ -850,6 +889,23 @@ Result<SynthPage> Synthesizer::Make(int index) const {
         double_done = true;
         P.double_marked.push_back(n.field);
       }
+    }
+  }
+  if (o.tally) {
+    // Its own stream: the page is otherwise drawn exactly as without the tally.
+    Rng tr = MakeRng(o.seed, uint64_t(index), 3);
+    for (const NumberLayout& n : L.numbers) {
+      auto it = vals.find(n.field);
+      if (!n.tally || it == vals.end()) continue;
+      int t = std::clamp(it->second, 0, n.tally->cells() * n.tally->per_cell);
+      bool skip = false;
+      if (Coin(tr, o.tally_slip_rate)) {
+        P.tally_slips.push_back(n.field);
+        if (Coin(tr, 0.5)) skip = true;
+        else t = std::clamp(t + (Coin(tr, 0.5) ? 1 : -1) * UI(tr, 1, 3), 0, n.tally->cells() * n.tally->per_cell);
+      }
+      P.tally_values[n.field] = t;
+      DrawTally(c, *n.tally, t, skip, ink, tr);
     }
   }
   if (Coin(r, o.stray_mark_rate)) {

@@ -10,7 +10,7 @@
 //     of the numbers: "058", else blank leading boxes: " 58"), ink of pencil, black or blue
 //     marker or ballpoint;
 //  4. shade the matching bubbles: full or partial fills, scribbles, ticks; rarely one left
-//     empty or a second bubble marked; stray marks;
+//     empty or a second bubble marked; stray marks; on KPU's page 2 the tally strokes;
 //  5. "photograph" it: perspective up to max_tilt_deg, any rotation, 1000-4000 px wide,
 //     background around the page, uneven light and shadow, blur, noise, JPEG quality 50-90.
 #pragma once
@@ -53,6 +53,11 @@ struct SynthOptions {
   double double_mark_rate = 0.01;   // per number: a second bubble marked in one position
   double missing_mark_rate = 0.01;  // per number: one position's bubble left empty
   double stray_mark_rate = 0.3;     // per page: chance of a few stray pen marks
+  // KPU page 2: fill each paslon's tally grid (groups of five strokes, one per cell) with the
+  // count the boxes say. Drawn from a random stream of its own, so the rest of the page is the
+  // same with or without it.
+  bool tally = true;
+  double tally_slip_rate = 0.02;    // per tally: a cell skipped, or the count off by 1-3
   bool photograph = true;           // false: the clean filled scan (for debugging and tests)
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
@@ -73,6 +78,8 @@ struct SynthPage {
   std::vector<std::string> double_marked;  // fields with a second bubble marked
   std::vector<std::string> missing_marks;  // fields with a position's bubble left empty
   std::vector<std::string> leading_zeros;  // fields written with leading zeros
+  std::map<std::string, int> tally_values;  // KPU page 2: field -> the count its tally shows
+  std::vector<std::string> tally_slips;     // tallies with a skipped cell or a miscount
   int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
   int jpeg_quality = 0;
   cv::Mat image;                    // BGR photo (or the clean scan when !photograph)

@@ -1,0 +1,49 @@
+// rekap reader: the tally grid of KPU's page 2 ("rincian perolehan suara sah"), read coarsely.
+//
+// The KPPS draw one stroke per vote as the ballots are read out, in groups of five (turus:
+// four upright, one across), one group per cell of the paslon's grid, cell after cell. Counting
+// strokes in a photo is fragile; telling a cell with ink from an empty one is not. The cells
+// with ink, n of them and a prefix in reading order, say the count lies in
+// per_cell * (n - 1) + 1 .. per_cell * n: a third reading of the number, independent of the
+// digit boxes and the bubbles, coarse but enough to tell 98 from 8 or 78 (the leading digit of
+// a number whose bubble row was left empty). Anything else (ink after an empty cell, a cell
+// neither clearly inked nor clearly empty) is "not read", never a guess.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "reader/layout.h"
+
+namespace rekap::reader {
+
+struct TallyOptions {
+  // Per cell, the interior (the cell less `inset_mm` on every side, clear of the printed grid)
+  // is scored by its column profile: the mean darkness of each column (the share of the
+  // paper's light absorbed, the paper estimated under the strokes), its highest column above
+  // the median, in per cent. An upright stroke scores the same alone or with three others;
+  // shadows and gradients cancel out. Measured on 200 synthetic photos (seed 41): empty cells
+  // mostly under 2, cells with strokes mostly over 5.
+  double inset_mm = 2.0;
+  double inked = 1.0;   // a cell with strokes scores at least this
+  double ratio = 2.0;   // ... and at least this times any empty cell after it
+  double noise = 0.5;   // empty cells are taken to score at least this
+};
+
+struct TallyReading {
+  bool read = false;        // the inked cells are a clear prefix of the grid
+  int cells = 0;            // cells with ink (when read)
+  int lo = 0, hi = 0;       // the counts the tally allows (when read): 0..0 or per*(n-1)+1..per*n
+  std::vector<float> ink;   // per cell, its score (diagnostics)
+  std::string problem;      // when not read: "unclear" (no clear split) or "ambiguous" (several)
+  bool Allows(int v) const { return read && v >= lo && v <= hi; }
+};
+
+// Measures the grid `g` in `grey` through the homography H (layout mm -> px of grey), sampling
+// at about the photo's own resolution (at most 4 px/mm).
+TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const TallyGrid& g,
+                          const TallyOptions& opt = {});
+
+}  // namespace rekap::reader
