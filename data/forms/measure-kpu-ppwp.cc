@@ -168,6 +168,29 @@ int main(int argc, char** argv) {
   }
   fprintf(stderr, "frames %zu\n", frames.size());
   j["frames"] = frames;
+  // 4b. Page 2: each paslon's tally grid ("rincian perolehan suara sah"), from its light-grey
+  // cell rules left of x = 420 mm: the vertical ones crossing the paslon's band and the
+  // horizontal ones starting at the grid's left edge; one pitch more on either side.
+  if (page == 2) {
+    for (int p = 0; p < 3; ++p) {
+      const double top = boxes[size_t(p) * 3].y - 10, bottom = top + 90;
+      std::vector<double> xs, ys;
+      for (const auto& f : frames) {
+        const double x = f["box"][0], y = f["box"][1], w = f["box"][2], h = f["box"][3], gray = f["gray"];
+        if (gray < 0.7 || x > 420) continue;
+        if (w == 0 && y < bottom && y + h > top) xs.push_back(x);
+        if (h == 0 && y > top && y < bottom && w > 100) ys.push_back(y);
+      }
+      std::sort(xs.begin(), xs.end());
+      std::sort(ys.begin(), ys.end());
+      if (xs.size() < 2 || ys.size() < 2) return 5;
+      const double px = (xs.back() - xs.front()) / double(xs.size() - 1), py = (ys.back() - ys.front()) / double(ys.size() - 1);
+      const double x0 = xs.front() - px, y0 = ys.front() - py;
+      j["numbers"][size_t(p)]["tally"] = {{"box", RJ(x0, y0, xs.back() + px - x0, ys.back() + py - y0)},
+                                          {"rows", int(ys.size()) + 1}, {"cols", int(xs.size()) + 1}, {"per_cell", 5}};
+      fprintf(stderr, "tally %d: %zu x %zu cells\n", p + 1, ys.size() + 1, xs.size() + 1);
+    }
+  }
   // 5. Printed texts, placed by inspection of a 60 dpi rendering (1 px = 0.4233 mm).
   json texts = json::array();
   const double q = 25.4 / 60;

@@ -845,6 +845,9 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
   auto s = KpuSheets(41, 0, 0.34, 0);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ReadOptions o = Opts(FormKind::kKpuPpwp);
+  // Page 2's tally grid would settle most of those rows first (TallySettlesADigitTheBubblesLack);
+  // without it, as for a photo whose tally cannot be read, page 3's total must.
+  o.accept_tally = false;
   int by_rules = 0, totals_confirmed = 0, accepted = 0;
   int flawed = 0;
   for (int sheet = 0; sheet < 8; ++sheet) {

@@ -897,7 +897,11 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     for (const NumberLayout& n : L.numbers) {
       auto it = vals.find(n.field);
       if (!n.tally || it == vals.end()) continue;
-      int t = std::clamp(it->second, 0, n.tally->cells() * n.tally->per_cell);
+      // Boxes and bubbles are both copied from the tally; where they deliberately disagree, the
+      // tally agrees with either (the other copy is the one written wrong).
+      int t = it->second;
+      if (auto b = P.bubble_values.find(n.field); b != P.bubble_values.end() && Coin(tr, 0.5)) t = b->second;
+      t = std::clamp(t, 0, n.tally->cells() * n.tally->per_cell);
       bool skip = false;
       if (Coin(tr, o.tally_slip_rate)) {
         P.tally_slips.push_back(n.field);

@@ -54,8 +54,9 @@ struct SynthOptions {
   double missing_mark_rate = 0.01;  // per number: one position's bubble left empty
   double stray_mark_rate = 0.3;     // per page: chance of a few stray pen marks
   // KPU page 2: fill each paslon's tally grid (groups of five strokes, one per cell) with the
-  // count the boxes say. Drawn from a random stream of its own, so the rest of the page is the
-  // same with or without it.
+  // count the boxes say (where boxes and bubbles deliberately disagree, either's, at random).
+  // Drawn from a random stream of its own, so the rest of the page is the same with or without
+  // it.
   bool tally = true;
   double tally_slip_rate = 0.02;    // per tally: a cell skipped, or the count off by 1-3
   bool photograph = true;           // false: the clean filled scan (for debugging and tests)
