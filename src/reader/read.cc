@@ -2092,6 +2092,20 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (h.value == fr.value) fr.confidence = h.p;
     fr.verified = verified[f];
     fr.confirmed_by = how[f];
+    // A tally that excludes a number the boxes and bubbles confirmed: the sheet's redundant
+    // copies disagree (a miscount on the tally, or a slip in both copies). The number stands,
+    // read twice; the disagreement is a warning for the plenary that checks the sheet.
+    if (fr.verified && fr.tally && fr.tally->read && !fr.tally->Allows(fr.value)) {
+      RuleFailure w;
+      w.rule_id = kTallyWarning;
+      w.severity = Severity::kWarning;
+      w.fields = {fr.field};
+      w.values = {fr.value};
+      w.message = {"Turus sesuai dengan angka", "The tally matches the number"};
+      w.detail = fr.field + ": turus/tally " + std::to_string(fr.tally->lo) + ".." + std::to_string(fr.tally->hi) +
+                 ", angka/number " + std::to_string(fr.value);
+      rd.warnings.push_back(std::move(w));
+    }
     if (nr.blank && nr.omr_empty) {
       field_reasons.push_back({reason::kFieldBlank, fr.field, "", -1, "kosong / not filled in"});
     } else if (!fr.verified) {

@@ -154,6 +154,10 @@ inline constexpr char kFieldBlank[] = "field_blank";
 inline constexpr char kUnconfirmed[] = "unconfirmed";  // read once (no bubbles), no rule confirms it
 }  // namespace reason
 
+// Warning (Reading::warnings, rule_id) when a number confirmed by its boxes and bubbles lies
+// outside the counts its tally grid allows (KPU page 2).
+inline constexpr char kTallyWarning[] = "turus_sesuai_angka";
+
 // One candidate value of a number with its probability (digit boxes x bubbles, normalized
 // over 0..max_value).
 struct Hypothesis {

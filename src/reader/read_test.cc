@@ -582,11 +582,12 @@ TEST(ReadSynth, EndToEndOwnForm) {
 }
 
 // A synthetic KPU page read with its TPS and voters, as a caller names them.
-Reading ReadKpuPage(const SynthPage& p) {
+// Page 2 of `p`'s TPS, read alone: `p`'s photo, or `photo` (p's, altered) when given.
+Reading ReadKpuPage(const SynthPage& p, const std::vector<uint8_t>& photo = {}) {
   ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
   o.expected_tps = p.tps;
   o.voters = p.voters;
-  return MustRead(p.jpeg, o);
+  return MustRead(photo.empty() ? p.jpeg : photo, o);
 }
 
 TEST(ReadSynth, EndToEndKpuPage) {
@@ -701,20 +702,27 @@ TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
   }
 }
 
-// Every number with one bubble left empty (KPU's page has no totals to pin it): the number is
-// accepted only through the one-digit-read-once rule, with that box read very confidently, and
-// never wrongly; the rule does fire.
-TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
-  NEED_MNIST();
+// KPU page 2 photos (seed 31, 2500-3500 px) where every number has one bubble row left empty;
+// no other flaw (no inconsistency, double mark or tally slip).
+Result<std::unique_ptr<Synthesizer>> EveryNumberWithAMarkLeftOut() {
   SynthOptions so;
   so.form = SynthForm::kKpuPpwpPage2;
   so.seed = 31;
   so.inconsistent_rate = 0;
   so.missing_mark_rate = 1;
   so.double_mark_rate = 0;
+  so.tally_slip_rate = 0;
   so.min_width = 2500;
   so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+}
+
+// Every number with one bubble left empty (KPU's page has no totals to pin it): the number is
+// accepted only through the one-digit-read-once rule, with that box read very confidently, and
+// never wrongly; the rule does fire.
+TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
+  NEED_MNIST();
+  auto s = EveryNumberWithAMarkLeftOut();
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   int partial = 0;
   for (int i = 0; i < 12; ++i) {
@@ -744,6 +752,23 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
   EXPECT_GT(partial, 0);
 }
 
+// The photo of `p` with four upright strokes drawn into `count` cells of `field`'s tally grid
+// from cell `from` on (through the page's homography).
+cv::Mat WithTallyStrokes(const SynthPage& p, const std::string& field, int from, int count) {
+  cv::Mat img = p.image.clone();
+  const TallyGrid& g = *KpuPpwpPage2Layout()->Find(field)->tally;
+  for (int c = from; c < std::min(g.cells(), from + count); ++c) {
+    const Rect cell = g.Cell(c);
+    for (int k = 0; k < 4; ++k) {
+      const cv::Vec3d a = p.page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 4, 1);
+      const cv::Vec3d b = p.page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 12, 1);
+      cv::line(img, cv::Point2d(a[0] / a[2], a[1] / a[2]), cv::Point2d(b[0] / b[2], b[1] / b[2]),
+               cv::Scalar(40, 30, 30), 4);
+    }
+  }
+  return img;
+}
+
 // KPU page 2 alone, every number with one bubble row left empty. Where that row is a leading
 // digit's (boxes 98, bubbles only the 8: the 2024 "58 read as 948" shape), the boxes alone
 // cannot settle it; the tally grid can: 20 cells say 96..100 and the bubbles exclude every value
@@ -752,16 +777,7 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
 // nothing.
 TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 31;
-  so.inconsistent_rate = 0;
-  so.missing_mark_rate = 1;
-  so.double_mark_rate = 0;
-  so.tally_slip_rate = 0;
-  so.min_width = 2500;
-  so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = EveryNumberWithAMarkLeftOut();
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   int by_tally = 0, leading_gap = 0, tallies_read = 0;
   bool contradicted = false;
@@ -793,21 +809,7 @@ TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
       if (contradicted) continue;
       // Strokes in the four cells after the tally's last: it now says 20 more votes.
       contradicted = true;
-      cv::Mat img = p->image.clone();
-      const TallyGrid& g = *KpuPpwpPage2Layout()->Find(field)->tally;
-      for (int c = f->tally->cells; c < std::min(g.cells(), f->tally->cells + 4); ++c) {
-        const Rect cell = g.Cell(c);
-        for (int k = 0; k < 5; ++k) {
-          const cv::Vec3d a = p->page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 4, 1);
-          const cv::Vec3d b = p->page_to_image * cv::Vec3d(cell.x + 5 + 2.5 * k, cell.y + 12, 1);
-          cv::line(img, cv::Point2d(a[0] / a[2], a[1] / a[2]), cv::Point2d(b[0] / b[2], b[1] / b[2]),
-                   cv::Scalar(40, 30, 30), 4);
-        }
-      }
-      ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-      o.expected_tps = p->tps;
-      o.voters = p->voters;
-      Reading r2 = MustRead(Encode(img), o);
+      Reading r2 = ReadKpuPage(*p, Encode(WithTallyStrokes(*p, field, f->tally->cells, 4)));
       ExpectNoWrongAccepted(r2, *p);
       const FieldReading* f2 = r2.Find(field);
       ASSERT_NE(f2, nullptr);
@@ -819,6 +821,42 @@ TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
   EXPECT_GT(leading_gap, 0);
   EXPECT_GT(by_tally, 0);
   EXPECT_TRUE(contradicted);
+}
+
+// A tally that disagrees with a number its boxes and bubbles both confirm does not overrule
+// them: the number stands and the disagreement is a warning that names it.
+TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarning) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kKpuPpwpPage2, 77, 0, true, 3000);
+  ASSERT_TRUE(s);
+  bool tested = false;
+  for (int i = 0; i < 6 && !tested; ++i) {
+    auto p = s->Make(i);
+    ASSERT_TRUE(p.ok());
+    Reading r = ReadKpuPage(*p);
+    for (const auto& [field, v] : p->values) {
+      const FieldReading* f = r.Find(field);
+      ASSERT_NE(f, nullptr);
+      if (f->confirmed_by != "boxes+bubbles" || !f->tally || !f->tally->read || f->tally->cells > 50) continue;
+      for (const RuleFailure& w : r.warnings) EXPECT_NE(w.rule_id, kTallyWarning) << w.detail;
+      // Ten more cells of strokes: the tally now says 50 more votes.
+      Reading r2 = ReadKpuPage(*p, Encode(WithTallyStrokes(*p, field, f->tally->cells, 10)));
+      ExpectNoWrongAccepted(r2, *p);
+      const FieldReading* f2 = r2.Find(field);
+      ASSERT_NE(f2, nullptr);
+      ASSERT_TRUE(f2->tally && f2->tally->read) << field << " on " << p->file;
+      EXPECT_FALSE(f2->tally->Allows(v));
+      EXPECT_EQ(f2->value, v);
+      EXPECT_EQ(f2->confirmed_by, "boxes+bubbles");
+      int warned = 0;
+      for (const RuleFailure& w : r2.warnings)
+        warned += w.rule_id == kTallyWarning && w.fields == std::vector<std::string>{field};
+      EXPECT_EQ(warned, 1) << field << " on " << p->file;
+      tested = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(tested);
 }
 
 // KPU's pages 2 and 3 of one sheet read together. A third of the paslon numbers have one bubble

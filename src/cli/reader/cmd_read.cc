@@ -164,9 +164,14 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
   if (!r.fields.empty()) {
     std::printf("  %-22s %6s %6s %6s %8s\n", "field", Tr("nilai", "value").c_str(), "kotak", "bulat",
                 Tr("yakin", "conf").c_str());
-    for (const auto& f : r.fields)
-      std::printf("  %-22s %6s %6s %6s %8.4f%s\n", f.field.c_str(), V(f.value).c_str(), V(f.ocr).c_str(),
-                  V(f.omr).c_str(), f.confidence, f.verified ? "" : "  *");
+    for (const auto& f : r.fields) {
+      std::string tally;  // KPU page 2: the counts the tally grid allows
+      if (f.tally)
+        tally = "  " + Tr("turus ", "tally ") +
+                (f.tally->read ? std::to_string(f.tally->lo) + ".." + std::to_string(f.tally->hi) : std::string("?"));
+      std::printf("  %-22s %6s %6s %6s %8.4f%s%s\n", f.field.c_str(), V(f.value).c_str(), V(f.ocr).c_str(),
+                  V(f.omr).c_str(), f.confidence, f.verified ? "" : "  *", tally.c_str());
+    }
   }
   for (const auto& x : r.reasons) {
     std::cout << "  - " << x.code;
