@@ -167,10 +167,40 @@ TEST(LayoutTest, KpuPage2) {
     }
   }
   ExpectNoOverlap(*L);
-  // The shipped file is the same data.
+  // Each paslon's tally grid: 5 x 12 cells of five (300 votes), left of its digit boxes, inside
+  // the paslon's band, not overlapping the next.
+  for (int i = 0; i < 3; ++i) {
+    const auto& n = L->numbers[size_t(i)];
+    ASSERT_TRUE(n.tally.has_value()) << n.field;
+    EXPECT_EQ(n.tally->rows, 5);
+    EXPECT_EQ(n.tally->cols, 12);
+    EXPECT_EQ(n.tally->cells() * n.tally->per_cell, 300);
+    EXPECT_NEAR(n.tally->Cell(0).w, 19.58, 0.05);
+    EXPECT_NEAR(n.tally->Cell(59).bottom(), n.tally->box.bottom(), 1e-9);
+    EXPECT_LT(n.tally->box.right(), n.digit_boxes[0].x);
+    EXPECT_LT(n.tally->box.y, n.digit_boxes[0].y);
+    if (i > 0) {
+      EXPECT_GT(n.tally->box.y, L->numbers[size_t(i - 1)].tally->box.bottom());
+    }
+  }
+  // The shipped file is the same data, and survives a JSON round trip.
   auto file = LoadLayoutFile(kRoot + "/data/forms/kpu-ppwp-2024-page2.json");
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(*file, *L);
+  auto back = ParseLayoutJson(ToJson(*L).dump());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, *L);
+  // A tally outside the page, or with no cells, is an error naming it.
+  for (auto bad : {nlohmann::json{{"box", {181, 178, 900, 80}}, {"rows", 5}, {"cols", 12}},
+                   nlohmann::json{{"box", {181, 178, 235, 80}}, {"rows", 0}, {"cols", 12}},
+                   nlohmann::json{{"box", {181, 178, 235, 80}}, {"rows", 5}, {"cols", 12}, {"per_cell", 0}},
+                   nlohmann::json{{"box", {181, 178, 235, 80}}, {"cols", 12}}, nlohmann::json(7)}) {
+    nlohmann::json j = ToJson(*L);
+    j["numbers"][1]["tally"] = bad;
+    auto r = ParseLayoutJson(j.dump());
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_NE(r.status().message().find("tally"), std::string::npos) << r.status().message();
+  }
 }
 
 // Page 3: the totals V.A, V.B, V.C in plain digit boxes (no guides, no bubbles), the tag 103
