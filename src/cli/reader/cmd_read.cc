@@ -701,7 +701,8 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
   so.seed = seed;
   so.form = SynthForm::kOwn;
   // The committed networks' recorded recipes harvested pages without tally strokes (the tally
-  // came later; docs/digits.md). The digit boxes are the same either way.
+  // came later; docs/digits.md). It is drawn from a random stream of its own: the digits
+  // written and the photo's effects are the same either way.
   so.tally = false;
   REKAP_ASSIGN_OR_RETURN(auto own, Synthesizer::Create(train, contest, so));
   so.form = SynthForm::kKpuPpwpPage2;
