@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/aruco.hpp>
@@ -484,6 +485,27 @@ TEST(SynthTest, OwnFormPagesAndTruth) {
     } else {
       EXPECT_TRUE(ok) << p.dump();
       EXPECT_TRUE(fails.empty()) << "consistent pages pass the warnings too";
+    }
+    // Every box written traces to an IDX sample of the digit written there; blank boxes to -1.
+    std::set<std::string> zeros;
+    for (const auto& z : p["leading_zeros"]) zeros.insert(z.get<std::string>());
+    for (const auto& [field, value] : p["values"].items()) {
+      ASSERT_TRUE(p["samples"].contains(field)) << field;
+      const auto& smp = p["samples"][field];
+      ASSERT_EQ(smp.size(), 3u);
+      for (int pos = 0; pos < 3; ++pos) {
+        const int v = value.get<int>();
+        const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+        const int d = zeros.count(field) || pos >= first ? (pos == 0 ? v / 100 : pos == 1 ? v / 10 % 10 : v % 10) : -1;
+        const int i = smp[size_t(pos)].get<int>();
+        if (d < 0) {
+          EXPECT_EQ(i, -1) << field << " " << pos;
+          continue;
+        }
+        ASSERT_GE(i, 0);
+        ASSERT_LT(size_t(i), MnistTest().size());
+        EXPECT_EQ(MnistTest().labels[size_t(i)], d) << field << " " << pos;
+      }
     }
     cv::Mat img = cv::imread(dir + "/" + p["file"].get<std::string>());
     EXPECT_EQ(img.cols, p["width"].get<int>());

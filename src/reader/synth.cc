@@ -49,6 +49,8 @@ nlohmann::json SynthPage::TruthJson() const {
   j["double_marked"] = double_marked;
   j["missing_marks"] = missing_marks;
   j["leading_zeros"] = leading_zeros;
+  j["samples"] = nlohmann::json::object();
+  for (const auto& [k, v] : samples) j["samples"][k] = v;
   if (!tally_values.empty()) {
     j["tally_values"] = nlohmann::json::object();
     for (const auto& [k, v] : tally_values) j["tally_values"][k] = v;
@@ -663,9 +665,10 @@ struct Synthesizer::Impl {
     return *img;
   }
 
-  const Image28& Sample(int digit, Rng& r) const {
+  // A random sample of `digit`: its index in the IDX set.
+  int Sample(int digit, Rng& r) const {
     const auto& v = by_label[size_t(digit)];
-    return digits->images[size_t(v[size_t(UI(r, 0, int(v.size()) - 1))])];
+    return v[size_t(UI(r, 0, int(v.size()) - 1))];
   }
 };
 
@@ -857,8 +860,13 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     if (zeros) P.leading_zeros.push_back(n.field);
     int d[3] = {v / 100, v / 10 % 10, v % 10};
     int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+    std::array<int, 3>& used = P.samples[n.field];
+    used.fill(-1);
     for (int p = 0; p < 3; ++p)
-      if (zeros || p >= first) c.Digit(I.Sample(d[p], r), n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
+      if (zeros || p >= first) {
+        used[size_t(p)] = I.Sample(d[p], r);
+        c.Digit(I.digits->images[size_t(used[size_t(p)])], n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
+      }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
     // marked half of the time.
     int bd[3] = {bv / 100, bv / 10 % 10, bv % 10};

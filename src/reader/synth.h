@@ -71,6 +71,9 @@ struct SynthPage {
   int page = 1;
   std::string tps;
   std::map<std::string, int> values;  // field id -> the value written in the digit boxes
+  // Field id -> the index in the IDX set of the sample written in each of its three boxes
+  // (-1: the box left blank), so a misread box can be traced to its source digit.
+  std::map<std::string, std::array<int, 3>> samples;
   // Per field, the value the bubbles encode where it differs from `values` (KPU page
   // inconsistencies); -1 digits of a bubble position left empty count as missing.
   std::map<std::string, int> bubble_values;

@@ -460,6 +460,7 @@ Status RunBench(const BenchCmd& c) {
     for (size_t k = 1; k < sheet.size(); ++k) {
       p.values.insert(sheet[k].values.begin(), sheet[k].values.end());
       p.bubble_values.insert(sheet[k].bubble_values.begin(), sheet[k].bubble_values.end());
+      p.samples.insert(sheet[k].samples.begin(), sheet[k].samples.end());
       p.leading_zeros.insert(p.leading_zeros.end(), sheet[k].leading_zeros.begin(), sheet[k].leading_zeros.end());
     }
     o.expected_tps = IsKpu(kind) ? p.tps : "";
@@ -506,9 +507,10 @@ Status RunBench(const BenchCmd& c) {
         const int truth = tv == p.values.end() ? -1 : tv->second;
         std::fprintf(dump_fields,
                      "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d "
-                     "conf %.6g verified %d accepted %d by %s\n",
+                     "conf %.6g verified %d accepted %d tally %d %d by %s\n",
                      i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
                      f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified), int(r.accepted),
+                     f.tally && f.tally->read ? f.tally->lo : -1, f.tally && f.tally->read ? f.tally->hi : -1,
                      f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str());
       }
     // Accuracy against what was written (boxes) and marked (bubbles).
@@ -541,8 +543,10 @@ Status RunBench(const BenchCmd& c) {
         if (f != nullptr && f->box_digit[size_t(pos)] == d) ++boxes_ok;
         else if (f != nullptr && f->box_digit[size_t(pos)] < 0) ++boxes_missed;
         if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits) {
-          std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f width %d q %d\n", i, field.c_str(), pos, d,
-                       f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality);
+          const auto smp = p.samples.find(field);
+          std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f width %d q %d sample %d\n", i, field.c_str(),
+                       pos, d, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality,
+                       smp == p.samples.end() ? -1 : smp->second[size_t(pos)]);
           if (dump_crops) {
             const std::string name = std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
                                      std::to_string(d) + "-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png";
@@ -826,6 +830,15 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
     const auto pred = net.ClassifyBatch(set.images);
     int64_t wrong = 0;
     for (size_t i = 0; i < pred.size(); ++i) wrong += pred[i].digit != set.labels[i];
+    // Development aid: every digit's reading (index, label, read, p) to trace photo misreads
+    // (`rekap bench reader`, REKAP_BENCH_DUMP_DIGITS) back to the clean sample.
+    if (const char* d = std::getenv("REKAP_BENCH_DUMP_PREDICTIONS"))
+      if (FILE* out = std::fopen(d, "w")) {
+        for (size_t i = 0; i < pred.size(); ++i)
+          std::fprintf(out, "%zu %d %d %.6g %.6g\n", i, int(set.labels[i]), pred[i].digit, pred[i].confidence,
+                       pred[i].prob[set.labels[i]]);
+        std::fclose(out);
+      }
     return wrong;
   };
   const double n = double(set.size());
