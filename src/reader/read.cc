@@ -1476,7 +1476,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
         std::fprintf(stderr, "tally %s: %s cells %d (%d..%d) %s ink", fr.field.c_str(), fr.tally->read ? "read" : "not read",
                      fr.tally->cells, fr.tally->lo, fr.tally->hi, fr.tally->problem.c_str());
         for (float x : fr.tally->ink) std::fprintf(stderr, " %.1f", x);
-        std::fprintf(stderr, "\n");
+        std::fprintf(stderr, " last cell uprights %d\n", fr.tally->last_uprights);
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -14,6 +15,54 @@ namespace {
 cv::Point2d Map(const cv::Matx33d& H, double x, double y) {
   const cv::Vec3d p = H * cv::Vec3d(x, y, 1);
   return {p[0] / p[2], p[1] / p[2]};
+}
+
+// Upright strokes in one cell's column profile `col` (mean darkness per column): runs of
+// columns at least `stroke` x the highest column above the median. Returns the runs' widths in
+// px, or nothing when some run is faint (between `faint` and `stroke` x the highest) or has two
+// maxima, so the count would be a guess.
+std::optional<std::vector<int>> Uprights(const std::vector<double>& col, double px_per_mm, const TallyOptions& opt) {
+  if (col.size() < 3) return std::nullopt;
+  std::vector<double> sorted = col;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  const double med = sorted[sorted.size() / 2];
+  // Smoothed over about 0.3 mm, so pixel noise does not split a stroke.
+  const int r = std::max(0, int(std::lround(0.15 * px_per_mm)));
+  std::vector<double> e(col.size());
+  for (size_t x = 0; x < col.size(); ++x) {
+    double sum = 0;
+    int n = 0;
+    for (int d = -r; d <= r; ++d) {
+      const long i = long(x) + d;
+      if (i < 0 || i >= long(col.size())) continue;
+      sum += col[size_t(i)];
+      ++n;
+    }
+    e[x] = std::max(0.0, sum / n - med);
+  }
+  const double top = *std::max_element(e.begin(), e.end());
+  if (!(top > 0)) return std::nullopt;
+  std::vector<int> widths;
+  for (size_t x = 0; x < e.size();) {
+    if (e[x] < opt.faint * top) {
+      ++x;
+      continue;
+    }
+    size_t end = x;
+    double peak = 0;
+    while (end < e.size() && e[end] >= opt.faint * top) peak = std::max(peak, e[end++]);
+    if (peak < opt.stroke * top) return std::nullopt;  // a faint stroke: counting would guess
+    // Two strokes run together: two maxima in one run with a dip between them.
+    double rise = 0, dip = peak;
+    for (size_t i = x; i < end; ++i) {
+      if (rise >= opt.stroke * top && e[i] < 0.6 * rise) dip = std::min(dip, e[i]);
+      if (dip < peak && e[i] >= opt.stroke * top && e[i] > dip / 0.6) return std::nullopt;
+      rise = std::max(rise, e[i]);
+    }
+    widths.push_back(int(end - x));
+    x = end;
+  }
+  return widths;
 }
 
 }  // namespace
@@ -55,6 +104,7 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
   }
   const int n = g.cells();
   out.ink.resize(size_t(n));
+  std::vector<std::vector<double>> profiles(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     const Rect cell = g.Cell(i);
     const int x0 = int(std::lround((cell.x - g.box.x + opt.inset_mm) * s));
@@ -74,6 +124,7 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
       for (int x = 0; x < m.cols; ++x) col[size_t(x)] += std::max(0.0, double(q[x] - p[x]) / std::max<int>(1, q[x]));
     }
     for (double& c : col) c /= m.rows;
+    profiles[size_t(i)] = col;
     std::vector<double> sorted = col;
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
     const double med = sorted[sorted.size() / 2];
@@ -93,7 +144,9 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
   for (int j = 0; j <= n; ++j) {
     // No cell inked (no votes): every cell scores under what a stroke would need.
     const double in = j == 0 ? opt.inked : min_before[size_t(j)];
-    const double after = std::max<double>(opt.noise, max_after[size_t(j)]);
+    // Every cell inked (300 votes) has no empty cell to contrast with: its faintest cell must
+    // then be `ratio` times what a stroke needs.
+    const double after = std::max<double>(j == n ? opt.inked : opt.noise, max_after[size_t(j)]);
     if (in >= opt.inked && in >= opt.ratio * after) {
       k = j;
       ++splits;
@@ -107,6 +160,30 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
   out.cells = k;
   out.lo = k == 0 ? 0 : g.per_cell * (k - 1) + 1;
   out.hi = g.per_cell * k;
+  // The last cell's strokes, when the full cells before it show that strokes are told apart
+  // here: each counts per_cell - 1 uprights (the stroke across them is too faint in a column
+  // profile to count), with no run much wider than the others (two strokes run together).
+  if (opt.count_last && k >= 2 && g.per_cell >= 2 && s >= opt.count_px_per_mm) {
+    std::vector<int> full_widths;
+    bool clear = true;
+    for (int i = 0; i + 1 < k && clear; ++i) {
+      const auto w = Uprights(profiles[size_t(i)], s, opt);
+      clear = w && int(w->size()) == g.per_cell - 1;
+      if (clear) full_widths.insert(full_widths.end(), w->begin(), w->end());
+    }
+    const auto last = clear ? Uprights(profiles[size_t(k) - 1], s, opt) : std::nullopt;
+    if (last && !last->empty() && int(last->size()) <= g.per_cell - 1) {
+      std::nth_element(full_widths.begin(), full_widths.begin() + full_widths.size() / 2, full_widths.end());
+      const double typical = full_widths[full_widths.size() / 2];
+      const bool merged = std::any_of(last->begin(), last->end(), [&](int w) { return w > opt.wide * typical; });
+      if (!merged) {
+        const int u = int(last->size());
+        out.last_uprights = u;
+        out.lo = g.per_cell * (k - 1) + u;
+        out.hi = u == g.per_cell - 1 ? g.per_cell * k : out.lo;
+      }
+    }
+  }
   return out;
 }
 

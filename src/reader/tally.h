@@ -7,7 +7,9 @@
 // per_cell * (n - 1) + 1 .. per_cell * n: a third reading of the number, independent of the
 // digit boxes and the bubbles, coarse but enough to tell 98 from 8 or 78 (the leading digit of
 // a number whose bubble row was left empty). Anything else (ink after an empty cell, a cell
-// neither clearly inked nor clearly empty) is "not read", never a guess.
+// neither clearly inked nor clearly empty) is "not read", never a guess. The strokes of the
+// last cell are counted too, but only where the full cells before it each count four uprights
+// by the same measure (TallyOptions::count_last).
 #pragma once
 
 #include <string>
@@ -30,12 +32,26 @@ struct TallyOptions {
   double inked = 1.0;   // a cell with strokes scores at least this
   double ratio = 2.0;   // ... and at least this times any empty cell after it
   double noise = 0.5;   // empty cells are taken to score at least this
+  // The last inked cell's upright strokes are counted (narrowing the range to one count, or to
+  // 4..5 for four uprights, whose fifth stroke across may be there or not) only when every
+  // earlier cell, each a full group, counts exactly four uprights the same way: the photo shows
+  // strokes apart clearly enough. A stroke is a run of columns at least `stroke` times the
+  // cell's highest column (above its median); every run between `faint` and `stroke` times it,
+  // or wider than `wide` times the full cells' median run, makes the count unclear.
+  bool count_last = true;
+  double stroke = 0.4;
+  double faint = 0.2;
+  double wide = 1.5;
+  // Upright strokes stand 2-3 mm apart: below this resolution two of them may run together.
+  double count_px_per_mm = 1.5;
 };
 
 struct TallyReading {
   bool read = false;        // the inked cells are a clear prefix of the grid
   int cells = 0;            // cells with ink (when read)
-  int lo = 0, hi = 0;       // the counts the tally allows (when read): 0..0 or per*(n-1)+1..per*n
+  int lo = 0, hi = 0;       // the counts the tally allows (when read): 0..0 or per*(n-1)+1..per*n,
+                            // narrowed when the last cell's strokes are counted
+  int last_uprights = 0;    // upright strokes counted in the last inked cell (1..4); 0: not counted
   std::vector<float> ink;   // per cell, its score (diagnostics)
   std::string problem;      // when not read: "unclear" (no clear split) or "ambiguous" (several)
   bool Allows(int v) const { return read && v >= lo && v <= hi; }
