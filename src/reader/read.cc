@@ -2344,10 +2344,13 @@ nlohmann::json ToJson(const Reading& r) {
     jf["verified"] = f.verified;
     if (!f.confirmed_by.empty()) jf["confirmed_by"] = f.confirmed_by;
     if (f.tally) {
-      // The tally grid (KPU page 2): the cells with strokes and the counts they allow, or why
-      // it was not read.
+      // The tally grid (KPU page 2): the cells with strokes, the uprights counted in the last
+      // (null: not counted) and the counts they allow, or why it was not read.
       if (f.tally->read)
-        jf["tally"] = {{"cells", f.tally->cells}, {"min", f.tally->lo}, {"max", f.tally->hi},
+        jf["tally"] = {{"cells", f.tally->cells},
+                       {"last_cell_uprights", f.tally->last_uprights > 0 ? json(f.tally->last_uprights) : json(nullptr)},
+                       {"min", f.tally->lo},
+                       {"max", f.tally->hi},
                        {"agrees", f.value != kMissing && f.tally->Allows(f.value)}};
       else
         jf["tally"] = {{"cells", nullptr}, {"problem", f.tally->problem}};

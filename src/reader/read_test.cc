@@ -834,6 +834,12 @@ TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
           ++counted;
           EXPECT_EQ(f->tally->hi - f->tally->lo, f->tally->last_uprights == 4 ? 1 : 0) << field << " on " << p->file;
         }
+        const nlohmann::json jt = ToJson(r)["fields"][field]["tally"];
+        EXPECT_EQ(jt["cells"], f->tally->cells);
+        EXPECT_EQ(jt["min"], f->tally->lo);
+        EXPECT_EQ(jt["max"], f->tally->hi);
+        if (f->tally->last_uprights > 0) EXPECT_EQ(jt["last_cell_uprights"], f->tally->last_uprights);
+        else EXPECT_TRUE(jt["last_cell_uprights"].is_null());
       }
       // The bubbles spell another complete number: the leading digit's row was left empty.
       if (f->omr != kMissing && f->omr != v) ++leading_gap;
