@@ -17,15 +17,18 @@ cv::Point2d Map(const cv::Matx33d& H, double x, double y) {
   return {p[0] / p[2], p[1] / p[2]};
 }
 
+double Median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 // Upright strokes in one cell's column profile `col` (mean darkness per column): runs of
 // columns at least `stroke` x the highest column above the median. Returns the runs' widths in
 // px, or nothing when some run is faint (between `faint` and `stroke` x the highest) or has two
 // maxima, so the count would be a guess.
 std::optional<std::vector<int>> Uprights(const std::vector<double>& col, double px_per_mm, const TallyOptions& opt) {
   if (col.size() < 3) return std::nullopt;
-  std::vector<double> sorted = col;
-  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-  const double med = sorted[sorted.size() / 2];
+  const double med = Median(col);
   // Smoothed over about 0.3 mm, so pixel noise does not split a stroke.
   const int r = std::max(0, int(std::lround(0.15 * px_per_mm)));
   std::vector<double> e(col.size());
@@ -52,11 +55,12 @@ std::optional<std::vector<int>> Uprights(const std::vector<double>& col, double 
     double peak = 0;
     while (end < e.size() && e[end] >= opt.faint * top) peak = std::max(peak, e[end++]);
     if (peak < opt.stroke * top) return std::nullopt;  // a faint stroke: counting would guess
-    // Two strokes run together: two maxima in one run with a dip between them.
+    // Two strokes run together: two maxima in one run with a dip under 0.6 x either between.
+    constexpr double kDip = 0.6;
     double rise = 0, dip = peak;
     for (size_t i = x; i < end; ++i) {
-      if (rise >= opt.stroke * top && e[i] < 0.6 * rise) dip = std::min(dip, e[i]);
-      if (dip < peak && e[i] >= opt.stroke * top && e[i] > dip / 0.6) return std::nullopt;
+      if (rise >= opt.stroke * top && e[i] < kDip * rise) dip = std::min(dip, e[i]);
+      if (dip < peak && e[i] >= opt.stroke * top && e[i] > dip / kDip) return std::nullopt;
       rise = std::max(rise, e[i]);
     }
     widths.push_back(int(end - x));
@@ -125,9 +129,7 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
     }
     for (double& c : col) c /= m.rows;
     profiles[size_t(i)] = col;
-    std::vector<double> sorted = col;
-    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-    const double med = sorted[sorted.size() / 2];
+    const double med = Median(col);
     double peak = 0;
     for (double c : col) peak = std::max(peak, c - med);
     out.ink[size_t(i)] = float(peak * 100);  // per cent of the light
