@@ -1911,7 +1911,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // tally's range must be excluded by the bubbles' clear marks, so the digit missing from the
   // bubbles is read twice after all: by the CNN and by the tally. Boxes 98 with only the 8
   // bubbled and 20 cells of tally (96..100) are 98; boxes 98 with a tally of 2 cells (6..10)
-  // stay in review, and so does a units row left empty (the tally cannot tell 97 from 98).
+  // stay in review, and so does a units row left empty, unless the tally's last cell is counted
+  // (tally.h), which narrows 96..100 to one or two values.
   auto tally_confirms = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
