@@ -384,6 +384,16 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
     ++features;
     fitting += soff - son >= 0.04 * soff;
   };
+  // The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
+  // photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
+  constexpr double kGapPx = 1.5;
+  double gap_mm = 0;  // extra distance, in mm, for this homography's scale at the page centre
+  {
+    const double cx = L.width_mm / 2, cy = L.height_mm / 2;
+    const cv::Point2d c = Apply(H, cx, cy);
+    const double s = 0.5 * (cv::norm(Apply(H, cx + 10, cy) - c) + cv::norm(Apply(H, cx, cy + 10) - c)) / 10;
+    if (std::isfinite(s) && s > 0) gap_mm = kGapPx / s;
+  }
   std::vector<cv::Point2d> on, off;
   for (const NumberLayout& num : L.numbers) {
     for (const auto& row : num.bubbles)
@@ -395,7 +405,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
           on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
-          off.emplace_back(b.cx() + c * (R + 0.8), b.cy() + s * (R + 0.8));
+          off.emplace_back(b.cx() + c * (R + std::max(0.8, gap_mm)), b.cy() + s * (R + std::max(0.8, gap_mm)));
         }
         feature(on, off);
       }
@@ -409,7 +419,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
           const double y = e == 0 ? b.y + lw / 2 : e == 2 ? b.bottom() - lw / 2 : b.y + t * b.h;
           const double dx = e == 1 ? -1 : e == 3 ? 1 : 0, dy = e == 0 ? 1 : e == 2 ? -1 : 0;
           on.emplace_back(x, y);
-          off.emplace_back(x + dx * (lw / 2 + 0.6), y + dy * (lw / 2 + 0.6));
+          off.emplace_back(x + dx * (lw / 2 + std::max(0.6, gap_mm)), y + dy * (lw / 2 + std::max(0.6, gap_mm)));
         }
         feature(on, off);
       }
@@ -1933,6 +1943,24 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       }
     }
   }
+  // The tally against a weak confirmation (KPU page 2): a number the boxes and bubbles (or the
+  // bubbles and the boxes' second reading) confirmed, which the CNN reads with less than
+  // min_ocr_against_tally and whose tally, read, excludes: of the sheet's three copies the
+  // clearest disagrees and one of the two that agree is unsure. That is how a misread digit
+  // that happens to match the bubbles looks (boxes 42, bubbled 92, the CNN reading 92 at 0.65,
+  // a tally of 41..45), so a human looks. A number the CNN reads surely stands, with the
+  // turus_sesuai_angka warning (the tally miscounted, or a slip in both copies). A hard rule can
+  // still confirm it below.
+  std::vector<bool> tally_vetoed(form.size(), false);
+  for (int f : read_fields) {
+    const FieldReading& fr = *fr_of[size_t(f)];
+    const Value v = chosen[size_t(f)];
+    if (!verified[size_t(f)] || !fr.tally || !fr.tally->read || fr.tally->Allows(v)) continue;
+    if (cnn_p_of(f, v) >= o.min_ocr_against_tally) continue;
+    verified[size_t(f)] = false;
+    tally_vetoed[size_t(f)] = true;
+    how[size_t(f)].clear();
+  }
   // Rules: a number fixed by a hard rule to confirmed numbers is confirmed by whichever of the
   // boxes (confident) or the bubbles (clear) agrees with it, as long as the bubbles do not say
   // otherwise; or by both leaning to it: the bubbles hold its digits but for one row where the
@@ -2112,7 +2140,14 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     } else if (!fr.verified) {
       Reason r;
       r.field = fr.field;
-      if (!fr.has_bubbles) {
+      if (tally_vetoed[f]) {
+        r.code = reason::kTallyDisagrees;
+        r.p = cnn_p_of(int(f), fr.value);
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "turus/tally %d..%d, angka/number %d; CNN p(%d)=%.3g", fr.tally->lo,
+                      fr.tally->hi, fr.value, fr.value, r.p);
+        r.detail = buf;
+      } else if (!fr.has_bubbles) {
         r.code = reason::kUnconfirmed;
         r.p = fr.ocr_p;
         r.detail = "dibaca sekali (tanpa bulatan), tidak dikonfirmasi aturan / read once (no bubbles), "

@@ -112,6 +112,9 @@ struct ReadOptions {
   // when its tally grid is read, the CNN reads the number as v (>= min_pinned_probability), and
   // v is the only value in the tally's range the bubbles do not exclude (tally.h).
   bool accept_tally = true;
+  // ... and a confirmed number whose tally, read, excludes it goes to review when the CNN gives
+  // it less than this (read.cc: a misread digit that matches the bubbles).
+  double min_ocr_against_tally = 0.9;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
   // Digit boxes the CNN reads with less than this probability are read a second time from a
@@ -152,6 +155,8 @@ inline constexpr char kBubbleEmpty[] = "bubble_empty";
 inline constexpr char kNoSolution[] = "no_solution";
 inline constexpr char kFieldBlank[] = "field_blank";
 inline constexpr char kUnconfirmed[] = "unconfirmed";  // read once (no bubbles), no rule confirms it
+// KPU page 2: the tally excludes a number its boxes and bubbles gave, and the CNN is unsure of it
+inline constexpr char kTallyDisagrees[] = "tally_disagrees";
 }  // namespace reason
 
 // Warning (Reading::warnings, rule_id) when a number confirmed by its boxes and bubbles lies

@@ -716,6 +716,24 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
   }
 }
 
+// The smallest KPU photos, about 1,070 px wide (1 px per mm of the plano; seed 5, as `rekap bench
+// reader` makes them): the layout fit samples the paper beside each printed line at least 1.5 px
+// away, not on the blurred line itself, so the right homography fits and the page is found.
+TEST(ReadSynth, KpuPageFoundInThousandPixelPhotos) {
+  NEED_MNIST();
+  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 5);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (int i : {92, 137}) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    EXPECT_LT(p->image.cols, 1100) << p->file;
+    Reading r = ReadKpuPage(*p);
+    EXPECT_TRUE(r.page_found) << p->file;
+    EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
+    ExpectNoWrongAccepted(r, *p);
+  }
+}
+
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1,
 // as `rekap bench reader` makes them): found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
@@ -865,9 +883,12 @@ TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
   EXPECT_TRUE(contradicted);
 }
 
-// A tally that disagrees with a number its boxes and bubbles both confirm does not overrule
-// them: the number stands and the disagreement is a warning that names it.
-TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarning) {
+// A tally that disagrees with a number its boxes and bubbles both confirm, the CNN sure of it,
+// does not overrule them: the number stands and the disagreement is a warning that names it.
+// Were the CNN unsure of the value (here: the threshold set above any probability), the same
+// tally sends the number to review as `tally_disagrees`: how a misread digit that happens to
+// match the bubbles looks.
+TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarningUnlessTheCnnIsUnsure) {
   NEED_MNIST();
   auto s = MakeSynth(SynthForm::kKpuPpwpPage2, 77, 0, true, 3000);
   ASSERT_TRUE(s);
@@ -879,7 +900,9 @@ TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarning) {
     for (const auto& [field, v] : p->values) {
       const FieldReading* f = r.Find(field);
       ASSERT_NE(f, nullptr);
-      if (f->confirmed_by != "boxes+bubbles" || !f->tally || !f->tally->read || f->tally->cells > 50) continue;
+      if (f->confirmed_by != "boxes+bubbles" || !f->tally || !f->tally->read || f->tally->cells > 50 ||
+          f->ocr_p < ReadOptions{}.min_ocr_against_tally)
+        continue;
       for (const RuleFailure& w : r.warnings) EXPECT_NE(w.rule_id, kTallyWarning) << w.detail;
       // Ten more cells of strokes: the tally now says 50 more votes.
       Reading r2 = ReadKpuPage(*p, Encode(WithTallyStrokes(*p, field, f->tally->cells, 10)));
@@ -894,6 +917,24 @@ TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarning) {
       for (const RuleFailure& w : r2.warnings)
         warned += w.rule_id == kTallyWarning && w.fields == std::vector<std::string>{field};
       EXPECT_EQ(warned, 1) << field << " on " << p->file;
+      // The same photo, the CNN's reading taken as unsure.
+      ReadOptions strict = Opts(FormKind::kKpuPpwpPage2);
+      strict.expected_tps = p->tps;
+      strict.voters = p->voters;
+      strict.min_ocr_against_tally = 1.01;
+      Reading r3 = MustRead(Encode(WithTallyStrokes(*p, field, f->tally->cells, 10)), strict);
+      const FieldReading* f3 = r3.Find(field);
+      ASSERT_NE(f3, nullptr);
+      EXPECT_FALSE(f3->verified) << field << " on " << p->file << ": " << f3->confirmed_by;
+      EXPECT_FALSE(r3.accepted);
+      bool reason_named = false;
+      for (const Reason& q : r3.reasons) {
+        if (q.code != reason::kTallyDisagrees) continue;
+        reason_named = q.field == field && q.p >= 0 && q.p <= 1;
+        EXPECT_NE(q.detail.find("turus/tally"), std::string::npos) << q.detail;
+      }
+      EXPECT_TRUE(reason_named) << field << " on " << p->file;
+      EXPECT_EQ(ToJson(r3)["status"], "review");
       tested = true;
       break;
     }
