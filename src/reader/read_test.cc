@@ -716,53 +716,43 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
   }
 }
 
-// The smallest KPU photos, about 1,070 px wide (1 px per mm of the plano; seed 5, as `rekap bench
-// reader` makes them): the layout fit samples the paper beside each printed line at least 1.5 px
-// away, not on the blurred line itself, so the right homography fits and the page is found.
+// Pages `pages` of KPU page 2 as `rekap bench reader` makes them with `seed`: each is found and
+// identified, and read with no wrong value accepted. Photos at most `max_width` px wide.
+void ExpectKpuPagesFound(uint32_t seed, std::initializer_list<int> pages, int max_width = 1 << 30) {
+  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, seed);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (int i : pages) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    EXPECT_LE(p->image.cols, max_width) << p->file;
+    Reading r = ReadKpuPage(*p);
+    EXPECT_TRUE(r.page_found) << p->file;
+    EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
+    ExpectNoWrongAccepted(r, *p);
+  }
+}
+
+// The smallest KPU photos, about 1,070 px wide (1 px per mm of the plano; seed 5): the layout fit
+// samples the paper beside each printed line at least 1.5 px away, not on the blurred line
+// itself, so the right homography fits and the page is found.
 TEST(ReadSynth, KpuPageFoundInThousandPixelPhotos) {
   NEED_MNIST();
-  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 5);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  for (int i : {92, 137}) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok());
-    EXPECT_LT(p->image.cols, 1100) << p->file;
-    Reading r = ReadKpuPage(*p);
-    EXPECT_TRUE(r.page_found) << p->file;
-    EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
-    ExpectNoWrongAccepted(r, *p);
-  }
+  ExpectKpuPagesFound(5, {92, 137}, 1100);
 }
 
-// A dim, strongly tilted KPU photo, 2,430 px wide (seed 9, page 760, as `rekap bench reader` makes
-// it), where the corner checkers found put the printed lines a px or two beside the homography's
-// (layout fit 0.61): found once the checker centres are refined.
+// A dim, strongly tilted KPU photo, 2,430 px wide (seed 9, page 760), where the corner checkers
+// found put the printed lines a px or two beside the homography's (layout fit 0.61): found once
+// the checker centres are refined.
 TEST(ReadSynth, KpuCornerCheckersRefined) {
   NEED_MNIST();
-  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 9);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto p = (*s)->Make(760);
-  ASSERT_TRUE(p.ok());
-  Reading r = ReadKpuPage(*p);
-  EXPECT_TRUE(r.page_found) << p->file;
-  EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
-  ExpectNoWrongAccepted(r, *p);
+  ExpectKpuPagesFound(9, {760});
 }
 
-// Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1,
-// as `rekap bench reader` makes them): found by the bow-tie search, and read.
+// Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1):
+// found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
   NEED_MNIST();
-  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 1);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  for (int i : {3, 4, 45, 56}) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok());
-    Reading r = ReadKpuPage(*p);
-    EXPECT_TRUE(r.page_found) << p->file;
-    EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
-    ExpectNoWrongAccepted(r, *p);
-  }
+  ExpectKpuPagesFound(1, {3, 4, 45, 56});
 }
 
 // KPU page 2 photos (seed 31, 2500-3500 px) where every number has one bubble row left empty;
