@@ -910,7 +910,8 @@ TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarningUnlessTheCnnIsUnsure) {
         continue;
       for (const RuleFailure& w : r.warnings) EXPECT_NE(w.rule_id, kTallyWarning) << w.detail;
       // Ten more cells of strokes: the tally now says 50 more votes.
-      Reading r2 = ReadKpuPage(*p, Encode(WithTallyStrokes(*p, field, f->tally->cells, 10)));
+      const std::vector<uint8_t> more = Encode(WithTallyStrokes(*p, field, f->tally->cells, 10));
+      Reading r2 = ReadKpuPage(*p, more);
       ExpectNoWrongAccepted(r2, *p);
       const FieldReading* f2 = r2.Find(field);
       ASSERT_NE(f2, nullptr);
@@ -927,7 +928,7 @@ TEST(ReadSynth, TallyAgainstBoxesAndBubblesIsAWarningUnlessTheCnnIsUnsure) {
       strict.expected_tps = p->tps;
       strict.voters = p->voters;
       strict.min_ocr_against_tally = 1.01;
-      Reading r3 = MustRead(Encode(WithTallyStrokes(*p, field, f->tally->cells, 10)), strict);
+      Reading r3 = MustRead(more, strict);
       const FieldReading* f3 = r3.Find(field);
       ASSERT_NE(f3, nullptr);
       EXPECT_FALSE(f3->verified) << field << " on " << p->file << ": " << f3->confirmed_by;
