@@ -649,11 +649,15 @@ std::vector<CheckerHit> FindCheckerCandidates(const cv::Mat& work, const cv::Mat
     int h = 0;
     cv::Mat tpl = CheckerTemplate(T * H, box, &c, &h);
     if (tpl.empty()) continue;
+    auto fine = MatchAround(work, tpl, h, c, 2.5 / f);
+    // A turned variant can win on the reduced copy by a little where the predicted template
+    // itself fits best at full resolution: both are tried there.
     if (var.ang != 0 || var.sc != 1) {
       cv::Mat rot = cv::getRotationMatrix2D(cv::Point2f(float(h), float(h)), var.ang, var.sc);
       cv::warpAffine(tpl, tpl, rot, tpl.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(255));
+      auto turned = MatchAround(work, tpl, h, c, 2.5 / f);
+      if (turned && (!fine || turned->second > fine->second)) fine = turned;
     }
-    auto fine = MatchAround(work, tpl, h, c, 2.5 / f);
     if (!fine || fine->second < 0.5) continue;
     c = fine->first;
     // The saddle point, sub-pixel (not where a refinement wanders off to).

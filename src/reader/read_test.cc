@@ -748,6 +748,14 @@ TEST(ReadSynth, KpuCornerCheckersRefined) {
   ExpectKpuPagesFound(9, {760});
 }
 
+// A sharp 3,623 px photo of the page turned 90 degrees (seed 1, page 969): one corner checker's
+// coarse match is won by a template turned 30 degrees, which then fits poorly at full resolution;
+// the predicted template, tried there too, finds the checker and the page.
+TEST(ReadSynth, KpuCheckerFoundWhenATurnedTemplateWinsCoarsely) {
+  NEED_MNIST();
+  ExpectKpuPagesFound(1, {969});
+}
+
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1):
 // found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
