@@ -830,12 +830,21 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     }
   const Fiducial& pm0 = *layouts[0].page_marker;
   std::vector<Marker> tags;
-  for (int attempt = 0; attempt < 4 && tags.empty(); ++attempt) {
+  // Attempt 4, only for a photo under 2,000 px: the same at twice the size, where the tag's
+  // cells are 2-3 px and the contour approximation loses its corners.
+  const int attempts = std::max(work.cols, work.rows) < 2000 ? 5 : 4;
+  for (int attempt = 0; attempt < attempts && tags.empty(); ++attempt) {
     double to_work = 1;
-    cv::Mat det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    cv::Mat det;
+    if (attempt == 4) {
+      cv::resize(work, det, cv::Size(), 2, 2, cv::INTER_CUBIC);
+      to_work = 0.5;
+    } else {
+      det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    }
     Prof().Mark("prep");
     auto params = FastParams();
-    if (attempt == 3) {  // a small photo of the large sheet: the tag is a few dozen px
+    if (attempt >= 3) {  // a small photo of the large sheet: the tag is a few dozen px
       params->minMarkerPerimeterRate = 0.02;
       params->adaptiveThreshWinSizeMin = 3;
       params->adaptiveThreshWinSizeMax = 53;

@@ -756,6 +756,24 @@ TEST(ReadSynth, KpuCheckerFoundWhenATurnedTemplateWinsCoarsely) {
   ExpectKpuPagesFound(1, {969});
 }
 
+// Tilted KPU photos of 1,000-1,260 px whose AprilTag is about 20 px wide (seed 22, pages 334 and
+// 649): found by detecting the tag on the photo at twice its size.
+TEST(ReadSynth, KpuTagFoundInSmallPhotos) {
+  NEED_MNIST();
+  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 22, 1.0);  // every page inconsistent, as seed 22 is run
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (int i : {334, 649}) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    EXPECT_LT(p->image.cols, 1300) << p->file;
+    Reading r = ReadKpuPage(*p);
+    EXPECT_TRUE(r.page_found) << p->file;
+    EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;
+    EXPECT_TRUE(p->inconsistent) << p->file;
+    EXPECT_FALSE(r.accepted) << p->file;
+  }
+}
+
 // Strongly tilted KPU photos whose small corner checkers the tag cannot predict well (seed 1):
 // found by the bow-tie search, and read.
 TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
