@@ -389,13 +389,14 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
   // The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
   // photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
   constexpr double kGapPx = 1.5;
-  double gap_mm = 0;  // extra distance, in mm, for this homography's scale at the page centre
+  double gap_mm = 0;  // kGapPx in mm, at this homography's scale at the page centre
   {
     const double cx = L.width_mm / 2, cy = L.height_mm / 2;
     const cv::Point2d c = Apply(H, cx, cy);
     const double s = 0.5 * (cv::norm(Apply(H, cx + 10, cy) - c) + cv::norm(Apply(H, cx, cy + 10) - c)) / 10;
     if (std::isfinite(s) && s > 0) gap_mm = kGapPx / s;
   }
+  const double bubble_gap = std::max(0.8, gap_mm), edge_gap = std::max(0.6, gap_mm);  // mm
   std::vector<cv::Point2d> on, off;
   for (const NumberLayout& num : L.numbers) {
     for (const auto& row : num.bubbles)
@@ -407,7 +408,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
           on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
-          off.emplace_back(b.cx() + c * (R + std::max(0.8, gap_mm)), b.cy() + s * (R + std::max(0.8, gap_mm)));
+          off.emplace_back(b.cx() + c * (R + bubble_gap), b.cy() + s * (R + bubble_gap));
         }
         feature(on, off);
       }
@@ -421,7 +422,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
           const double y = e == 0 ? b.y + lw / 2 : e == 2 ? b.bottom() - lw / 2 : b.y + t * b.h;
           const double dx = e == 1 ? -1 : e == 3 ? 1 : 0, dy = e == 0 ? 1 : e == 2 ? -1 : 0;
           on.emplace_back(x, y);
-          off.emplace_back(x + dx * (lw / 2 + std::max(0.6, gap_mm)), y + dy * (lw / 2 + std::max(0.6, gap_mm)));
+          off.emplace_back(x + dx * (lw / 2 + edge_gap), y + dy * (lw / 2 + edge_gap));
         }
         feature(on, off);
       }
