@@ -1524,6 +1524,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
       be.prob = pred[k].prob;
       obs->fields[where[k].number].box_digit[size_t(where[k].pos)] = pred[k].digit;
       obs->fields[where[k].number].box_p[size_t(where[k].pos)] = pred[k].confidence;
+      obs->fields[where[k].number].box_prob[size_t(where[k].pos)] = pred[k].prob;
     }
   }
   obs->numbers.resize(L.numbers.size());
@@ -1945,8 +1946,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   }
   // Partly double-read: every bubble row but one confirms its digit, that row is empty or holds
   // the digit among several marks, and the digit box of that one position is read by the CNN
-  // very confidently (>= min_partial_probability) as the same digit. The number's other digits
-  // are then read twice and the one digit once, by a confident CNN. Never when the bubbles on
+  // very confidently (>= min_partial_probability) as the same digit: over all ten digits for an
+  // empty row, among the marked values for a row marked twice. The number's other digits are
+  // then read twice and the one digit once, by a confident CNN (or, in a row marked twice, once
+  // and a half: the bubbles narrow it to the marks, the CNN chooses among them). Never when the bubbles on
   // their own spell another complete number: boxes 98 with only the 8 bubbled reads "8" in the
   // bubbles, and a leading digit the boxes add that the bubbles do not have is the 2024 "58
   // read as 948" failure, which the bubbles are there to catch.
@@ -1959,8 +1962,20 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
     const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
     for (int j = first; j < 3; ++j) {
-      if (nr.rows[size_t(j)].marked == dig[j]) continue;  // confirmed by the bubbles
-      if (fr.box_digit[size_t(j)] != dig[j] || fr.box_p[size_t(j)] < o.min_partial_probability) return false;
+      const BubbleRow& row = nr.rows[size_t(j)];
+      if (row.marked == dig[j]) continue;  // confirmed by the bubbles
+      if (fr.box_digit[size_t(j)] != dig[j]) return false;
+      // The box's probability of the digit, or in a row marked twice (or more) its probability
+      // among the marked values (weighted by their likelihood): the bubbles have already
+      // excluded the others, so the box need only choose between the marks.
+      const auto& prob = fr.box_prob[size_t(j)];
+      double allowed = 1, p = prob[size_t(dig[j])];
+      if (row.marks >= 2) {
+        allowed = 0;
+        for (int c = 0; c < 10; ++c) allowed += double(prob[size_t(c)]) * row.likelihood[size_t(c)];
+        p *= row.likelihood[size_t(dig[j])];
+      }
+      if (allowed <= 0 || p < o.min_partial_probability * allowed) return false;
     }
     return true;
   };

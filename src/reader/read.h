@@ -94,7 +94,8 @@ struct ReadOptions {
   double min_pinned_probability = 0.5;
   // A number whose bubbles confirm all digits but one (that row empty, or the digit among two
   // marks) may be accepted if the CNN reads that one digit's box as the same digit with
-  // >= min_partial_probability, the CNN's reading of the whole number is that value, the
+  // >= min_partial_probability (in a row with two or more marks: its probability among the
+  // marked values), the CNN's reading of the whole number is that value, the
   // combined probability of the value is >= min_partial_combined, and the bubbles alone do not
   // spell another complete number.
   // Two numbers each read once by the digit boxes (their CNN probability of the whole number
@@ -189,6 +190,7 @@ struct FieldReading {
   // its probability; the bubble row's single clear mark or -1.
   std::array<int, 3> box_digit{-1, -1, -1};
   std::array<float, 3> box_p{};
+  std::array<std::array<float, 10>, 3> box_prob{};  // the CNN's probabilities per box
   std::array<int, 3> row_mark{-1, -1, -1};
   // Per bubble row and value: mean darkness and ink share inside the bubble (diagnostics).
   std::array<std::array<float, 10>, 3> bubble_dark{}, bubble_ink{};

@@ -831,6 +831,38 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
   EXPECT_GT(partial, 0);
 }
 
+// A bubble row marked twice leaves the box only two values to choose between: the CNN's
+// probability of the digit among the marked ones must reach min_partial_probability, not its
+// probability among all ten. Seed 1, page 211: 35 with a second mark in the units row, the
+// units box read 5 at 0.9994, far more surely than the other mark: accepted, with the right
+// value.
+TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
+  NEED_MNIST();
+  auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 1);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto p = (*s)->Make(211);
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE(p->double_marked.empty());
+  Reading r = ReadKpuPage(*p);
+  ExpectNoWrongAccepted(r, *p);
+  EXPECT_TRUE(r.accepted) << r.reasons.size() << " reasons";
+  int relaxed = 0;
+  for (const std::string& field : p->double_marked) {
+    const FieldReading* f = r.Find(field);
+    ASSERT_NE(f, nullptr) << field;
+    EXPECT_EQ(f->value, p->values.at(field)) << field;
+    if (f->confirmed_by != "boxes+some bubbles") continue;
+    // The box of the row the bubbles do not settle alone is read under 0.9995 over all ten
+    // digits: the rule as it was (the box's probability among all ten) would not confirm it.
+    const int v = f->value;
+    const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
+    for (int j = 0; j < 3; ++j)
+      relaxed += f->row_mark[size_t(j)] != dig[j] && f->box_digit[size_t(j)] == dig[j] &&
+                 f->box_p[size_t(j)] < ReadOptions{}.min_partial_probability;
+  }
+  EXPECT_GT(relaxed, 0);
+}
+
 // The photo of `p` with four upright strokes drawn into `count` cells of `field`'s tally grid
 // from cell `from` on (through the page's homography).
 cv::Mat WithTallyStrokes(const SynthPage& p, const std::string& field, int from, int count) {
