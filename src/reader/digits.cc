@@ -22,10 +22,11 @@ namespace rekap::reader {
 // =============================================================================================
 // The network
 //
-// Two valid 5x5 convolutions (32 and 64 filters), each with batch norm, ReLU and 2x2 max
-// pooling, then a 128-unit fully connected layer with dropout and a 10-way output:
+// Two architectures (DigitArch), both ending in a 128-unit fully connected layer with dropout
+// and a 10-way output. kLenet: two valid 5x5 convolutions (32 and 64 filters), each with batch
+// norm, ReLU and 2x2 max pooling:
 //   28x28 -> 24x24x32 -> 12x12x32 -> 8x8x64 -> 4x4x64 -> 128 -> 10
-// Training uses bn_con and dropout; inference uses the equivalent network with affine (the
+// kDeep: each 5x5 convolution replaced by two 3x3 ones (net::Deep below). Training uses bn_con and dropout; inference uses the equivalent network with affine (the
 // batch-norm statistics folded into a scale and shift) and multiply (dropout's expectation).
 namespace net {
 
