@@ -505,13 +505,16 @@ Status RunBench(const BenchCmd& c) {
         const auto tv = p.values.find(f.field);
         const auto bv = p.bubble_values.find(f.field);
         const int truth = tv == p.values.end() ? -1 : tv->second;
+        double p_truth = 0;  // the combined reading's probability of what was written
+        for (const Hypothesis& h : f.hypotheses)
+          if (h.value == truth) p_truth = h.p;
         std::fprintf(dump_fields,
                      "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d "
-                     "conf %.6g verified %d accepted %d tally %d %d by %s\n",
+                     "conf %.6g verified %d accepted %d tally %d %d p_truth %.6g by %s\n",
                      i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
                      f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified), int(r.accepted),
                      f.tally && f.tally->read ? f.tally->lo : -1, f.tally && f.tally->read ? f.tally->hi : -1,
-                     f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str());
+                     p_truth, f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str());
       }
     // Accuracy against what was written (boxes) and marked (bubbles).
     std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
