@@ -37,18 +37,23 @@ using pool2 = dlib::max_pool<2, 2, 2, 2, SUBNET>;
 
 constexpr char kFormatTag[] = "rekap-digits";
 
+// A network body, given its batch-norm and dropout layers (training: bn_con and dropout;
+// inference: affine and multiply), and the three network types made from it.
+template <template <template <typename> class, template <typename> class> class Body>
+struct Types {
+  using train_type = dlib::loss_multiclass_log<Body<dlib::bn_con, dlib::dropout>>;
+  using infer_type = dlib::loss_multiclass_log<Body<dlib::affine, dlib::multiply>>;
+  using prob_type = dlib::softmax<typename infer_type::subnet_type>;
+};
+
 // Architecture 1 (format version 1): LeNet-class, two 5x5 convolutions.
-struct Lenet {
-  template <template <typename> class BN, template <typename> class DROP>
-  using body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
-      pool2<dlib::relu<BN<vcon<64, 5,
-      pool2<dlib::relu<BN<vcon<32, 5,
-      dlib::input<dlib::matrix<float>>>>>>>>>>>>>>;
-  using train_type = dlib::loss_multiclass_log<body<dlib::bn_con, dlib::dropout>>;
-  using infer_type = dlib::loss_multiclass_log<body<dlib::affine, dlib::multiply>>;
-  using prob_type = dlib::softmax<infer_type::subnet_type>;
+template <template <typename> class BN, template <typename> class DROP>
+using lenet_body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
+    pool2<dlib::relu<BN<vcon<64, 5,
+    pool2<dlib::relu<BN<vcon<32, 5,
+    dlib::input<dlib::matrix<float>>>>>>>>>>>>>>;
+struct Lenet : Types<lenet_body> {
   static constexpr int kVersion = 1;
-  static constexpr char kName[] = "lenet";
   static constexpr char kDescription[] =
       "input 28x28 /255 | con5x5x32 valid, bn, relu, maxpool2 | con5x5x64 valid, bn, relu, "
       "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
@@ -57,17 +62,13 @@ struct Lenet {
 // Architecture 2 (format version 2): two pairs of 3x3 convolutions, a deeper network of about
 // the same size whose errors differ from the first's (an ensemble member).
 //   28x28 -> 26x26x32 -> 24x24x32 -> 12x12x32 -> 10x10x64 -> 8x8x64 -> 4x4x64 -> 128 -> 10
-struct Deep {
-  template <template <typename> class BN, template <typename> class DROP>
-  using body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
-      pool2<dlib::relu<BN<vcon<64, 3, dlib::relu<BN<vcon<64, 3,
-      pool2<dlib::relu<BN<vcon<32, 3, dlib::relu<BN<vcon<32, 3,
-      dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>>>>>>;
-  using train_type = dlib::loss_multiclass_log<body<dlib::bn_con, dlib::dropout>>;
-  using infer_type = dlib::loss_multiclass_log<body<dlib::affine, dlib::multiply>>;
-  using prob_type = dlib::softmax<infer_type::subnet_type>;
+template <template <typename> class BN, template <typename> class DROP>
+using deep_body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
+    pool2<dlib::relu<BN<vcon<64, 3, dlib::relu<BN<vcon<64, 3,
+    pool2<dlib::relu<BN<vcon<32, 3, dlib::relu<BN<vcon<32, 3,
+    dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>>>>>>;
+struct Deep : Types<deep_body> {
   static constexpr int kVersion = 2;
-  static constexpr char kName[] = "deep";
   static constexpr char kDescription[] =
       "input 28x28 /255 | con3x3x32 valid, bn, relu | con3x3x32 valid, bn, relu, maxpool2 | "
       "con3x3x64 valid, bn, relu | con3x3x64 valid, bn, relu, maxpool2 | fc128, relu, "
