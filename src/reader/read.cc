@@ -1948,8 +1948,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // the digit among several marks, and the digit box of that one position is read by the CNN
   // very confidently (>= min_partial_probability) as the same digit: over all ten digits for an
   // empty row, among the marked values for a row marked twice. The number's other digits are
-  // then read twice and the one digit once, by a confident CNN (or, in a row marked twice, once
-  // and a half: the bubbles narrow it to the marks, the CNN chooses among them). Never when the bubbles on
+  // then read twice and the one digit once, by a confident CNN (in a row marked twice the
+  // bubbles narrow it to the marks and the CNN chooses among them). Never when the bubbles on
   // their own spell another complete number: boxes 98 with only the 8 bubbled reads "8" in the
   // bubbles, and a leading digit the boxes add that the bubbles do not have is the 2024 "58
   // read as 948" failure, which the bubbles are there to catch.
