@@ -26,8 +26,9 @@ namespace rekap::reader {
 // and a 10-way output. kLenet: two valid 5x5 convolutions (32 and 64 filters), each with batch
 // norm, ReLU and 2x2 max pooling:
 //   28x28 -> 24x24x32 -> 12x12x32 -> 8x8x64 -> 4x4x64 -> 128 -> 10
-// kDeep: each 5x5 convolution replaced by two 3x3 ones (net::Deep below). Training uses bn_con and dropout; inference uses the equivalent network with affine (the
-// batch-norm statistics folded into a scale and shift) and multiply (dropout's expectation).
+// kDeep: each 5x5 convolution replaced by two 3x3 ones (net::Deep below). Training uses bn_con
+// and dropout; inference uses the equivalent network with affine (the batch-norm statistics
+// folded into a scale and shift) and multiply (dropout's expectation).
 namespace net {
 
 template <long N, long K, typename SUBNET>
