@@ -15,20 +15,17 @@
 #include <sstream>
 #include <thread>
 #include <type_traits>
-#include <variant>
 
 namespace rekap::reader {
 
 // =============================================================================================
 // The network
 //
-// Two architectures (DigitArch), both ending in a 128-unit fully connected layer with dropout
-// and a 10-way output. kLenet: two valid 5x5 convolutions (32 and 64 filters), each with batch
-// norm, ReLU and 2x2 max pooling:
+// Two valid 5x5 convolutions (32 and 64 filters), each with batch norm, ReLU and 2x2 max
+// pooling, then a 128-unit fully connected layer with dropout and a 10-way output:
 //   28x28 -> 24x24x32 -> 12x12x32 -> 8x8x64 -> 4x4x64 -> 128 -> 10
-// kDeep: each 5x5 convolution replaced by two 3x3 ones (net::Deep below). Training uses bn_con
-// and dropout; inference uses the equivalent network with affine (the batch-norm statistics
-// folded into a scale and shift) and multiply (dropout's expectation).
+// Training uses bn_con and dropout; inference uses the equivalent network with affine (the
+// batch-norm statistics folded into a scale and shift) and multiply (dropout's expectation).
 namespace net {
 
 template <long N, long K, typename SUBNET>
@@ -36,45 +33,21 @@ using vcon = dlib::add_layer<dlib::con_<N, K, K, 1, 1, 0, 0>, SUBNET>;  // "vali
 template <typename SUBNET>
 using pool2 = dlib::max_pool<2, 2, 2, 2, SUBNET>;
 
-constexpr char kFormatTag[] = "rekap-digits";
-
-// A network body, given its batch-norm and dropout layers (training: bn_con and dropout;
-// inference: affine and multiply), and the three network types made from it.
-template <template <template <typename> class, template <typename> class> class Body>
-struct Types {
-  using train_type = dlib::loss_multiclass_log<Body<dlib::bn_con, dlib::dropout>>;
-  using infer_type = dlib::loss_multiclass_log<Body<dlib::affine, dlib::multiply>>;
-  using prob_type = dlib::softmax<typename infer_type::subnet_type>;
-};
-
-// Architecture 1 (format version 1): LeNet-class, two 5x5 convolutions.
 template <template <typename> class BN, template <typename> class DROP>
-using lenet_body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
+using body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
     pool2<dlib::relu<BN<vcon<64, 5,
     pool2<dlib::relu<BN<vcon<32, 5,
     dlib::input<dlib::matrix<float>>>>>>>>>>>>>>;
-struct Lenet : Types<lenet_body> {
-  static constexpr int kVersion = 1;
-  static constexpr char kDescription[] =
-      "input 28x28 /255 | con5x5x32 valid, bn, relu, maxpool2 | con5x5x64 valid, bn, relu, "
-      "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
-};
 
-// Architecture 2 (format version 2): two pairs of 3x3 convolutions, a deeper network of about
-// the same size whose errors differ from the first's (an ensemble member).
-//   28x28 -> 26x26x32 -> 24x24x32 -> 12x12x32 -> 10x10x64 -> 8x8x64 -> 4x4x64 -> 128 -> 10
-template <template <typename> class BN, template <typename> class DROP>
-using deep_body = dlib::fc<10, DROP<dlib::relu<dlib::fc<128,
-    pool2<dlib::relu<BN<vcon<64, 3, dlib::relu<BN<vcon<64, 3,
-    pool2<dlib::relu<BN<vcon<32, 3, dlib::relu<BN<vcon<32, 3,
-    dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>>>>>>;
-struct Deep : Types<deep_body> {
-  static constexpr int kVersion = 2;
-  static constexpr char kDescription[] =
-      "input 28x28 /255 | con3x3x32 valid, bn, relu | con3x3x32 valid, bn, relu, maxpool2 | "
-      "con3x3x64 valid, bn, relu | con3x3x64 valid, bn, relu, maxpool2 | fc128, relu, "
-      "dropout0.5 | fc10 | softmax";
-};
+using train_type = dlib::loss_multiclass_log<body<dlib::bn_con, dlib::dropout>>;
+using infer_type = dlib::loss_multiclass_log<body<dlib::affine, dlib::multiply>>;
+using prob_type = dlib::softmax<infer_type::subnet_type>;
+
+constexpr char kDescription[] =
+    "input 28x28 /255 | con5x5x32 valid, bn, relu, maxpool2 | con5x5x64 valid, bn, relu, "
+    "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
+constexpr char kFormatTag[] = "rekap-digits";
+constexpr int kFormatVersion = 1;
 
 }  // namespace net
 
@@ -127,8 +100,7 @@ DigitPrediction FromProbabilities(const float* p) {
 // 1/(updates+1) with the update count capped at the window size; a window of 1 collapses the
 // count, and a window larger than the number of batches then gives a plain average over them
 // (the old statistics keep a weight of 1/(batches+1)).
-template <typename TrainNet>
-void RecalibrateBatchNorm(TrainNet& tnet, const DigitDataset& data, size_t count,
+void RecalibrateBatchNorm(net::train_type& tnet, const DigitDataset& data, size_t count,
                           size_t batch) {
   count = std::min(count, data.size());
   if (count < 2) return;
@@ -562,19 +534,13 @@ Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions&
 
 struct DigitModel::Impl {
   std::mutex mu;
-  std::variant<net::Lenet::prob_type, net::Deep::prob_type> probs;
+  net::prob_type probs;
 };
 
 DigitModel::DigitModel() : impl_(std::make_unique<Impl>()) {}
 DigitModel::~DigitModel() = default;
 DigitModel::DigitModel(DigitModel&&) noexcept = default;
 DigitModel& DigitModel::operator=(DigitModel&&) noexcept = default;
-
-namespace {
-template <typename Arch>
-using ArchOf = std::conditional_t<
-    std::is_same_v<std::decay_t<Arch>, net::Deep::prob_type>, net::Deep, net::Lenet>;
-}  // namespace
 
 Result<DigitModel> DigitModel::Load(const std::string& path) {
   std::error_code ec;
@@ -586,23 +552,13 @@ Result<DigitModel> DigitModel::Load(const std::string& path) {
     std::string tag;
     int version = 0;
     std::string description;
-    dlib::proxy_deserialize in(path);
-    in >> tag >> version >> description;
-    if (tag != net::kFormatTag ||
-        (version != net::Lenet::kVersion && version != net::Deep::kVersion)) {
+    net::infer_type inet;
+    dlib::deserialize(path) >> tag >> version >> description >> inet;
+    if (tag != net::kFormatTag || version != net::kFormatVersion) {
       return InvalidArgument("format model tidak dikenal / unknown model format in " + path +
                              ": tag '" + tag + "' version " + std::to_string(version));
     }
-    auto load = [&]<typename Arch>() {
-      typename Arch::infer_type inet;
-      in >> inet;
-      model.impl_->probs.template emplace<typename Arch::prob_type>().subnet() = inet.subnet();
-    };
-    if (version == net::Deep::kVersion) {
-      load.template operator()<net::Deep>();
-    } else {
-      load.template operator()<net::Lenet>();
-    }
+    model.impl_->probs.subnet() = inet.subnet();
   } catch (const std::exception& e) {
     return DataLoss("berkas model rusak / corrupt model file " + path + ": " + e.what());
   }
@@ -612,16 +568,11 @@ Result<DigitModel> DigitModel::Load(const std::string& path) {
 Status DigitModel::Save(const std::string& path) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   try {
-    std::visit(
-        [&](auto& probs) {
-          using Arch = ArchOf<decltype(probs)>;
-          typename Arch::infer_type inet;
-          inet.subnet() = probs.subnet();
-          inet.clean();
-          dlib::serialize(path) << std::string(net::kFormatTag) << Arch::kVersion
-                                << std::string(Arch::kDescription) << inet;
-        },
-        impl_->probs);
+    net::infer_type inet;
+    inet.subnet() = impl_->probs.subnet();
+    inet.clean();
+    dlib::serialize(path) << std::string(net::kFormatTag) << net::kFormatVersion
+                          << std::string(net::kDescription) << inet;
   } catch (const std::exception& e) {
     return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
                        e.what());
@@ -633,12 +584,8 @@ DigitPrediction DigitModel::Classify(const uint8_t* img28x28) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   dlib::matrix<float> m;
   ToInput(img28x28, m);
-  return std::visit(
-      [&](auto& probs) {
-        const dlib::matrix<float, 10, 1> p = dlib::mat(probs(m));
-        return FromProbabilities(&p(0));
-      },
-      impl_->probs);
+  const dlib::matrix<float, 10, 1> p = dlib::mat(impl_->probs(m));
+  return FromProbabilities(&p(0));
 }
 
 std::vector<DigitPrediction> DigitModel::ClassifyBatch(std::span<const Image28> images) const {
@@ -648,19 +595,15 @@ std::vector<DigitPrediction> DigitModel::ClassifyBatch(std::span<const Image28> 
   constexpr size_t kChunk = 256;
   std::vector<dlib::matrix<float>> in;
   dlib::resizable_tensor x;
-  std::visit(
-      [&](auto& probs) {
-        for (size_t i = 0; i < images.size(); i += kChunk) {
-          const size_t n = std::min(kChunk, images.size() - i);
-          in.resize(n);
-          for (size_t j = 0; j < n; ++j) ToInput(images[i + j].data(), in[j]);
-          probs.to_tensor(in.begin(), in.end(), x);
-          const dlib::tensor& y = probs.forward(x);
-          const float* p = y.host();
-          for (size_t j = 0; j < n; ++j) out.push_back(FromProbabilities(p + 10 * j));
-        }
-      },
-      impl_->probs);
+  for (size_t i = 0; i < images.size(); i += kChunk) {
+    const size_t n = std::min(kChunk, images.size() - i);
+    in.resize(n);
+    for (size_t j = 0; j < n; ++j) ToInput(images[i + j].data(), in[j]);
+    impl_->probs.to_tensor(in.begin(), in.end(), x);
+    const dlib::tensor& y = impl_->probs.forward(x);
+    const float* p = y.host();
+    for (size_t j = 0; j < n; ++j) out.push_back(FromProbabilities(p + 10 * j));
+  }
   return out;
 }
 
@@ -674,18 +617,10 @@ double DigitModel::Accuracy(const DigitDataset& data) const {
 
 size_t DigitModel::ParameterCount() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return std::visit([](auto& probs) { return size_t(dlib::count_parameters(probs)); },
-                    impl_->probs);
+  return dlib::count_parameters(impl_->probs);
 }
 
-std::string DigitModel::Describe() const {
-  return std::visit([](auto& probs) { return std::string(ArchOf<decltype(probs)>::kDescription); },
-                    impl_->probs);
-}
-
-DigitArch DigitModel::Architecture() const {
-  return impl_->probs.index() == 1 ? DigitArch::kDeep : DigitArch::kLenet;
-}
+std::string DigitModel::Describe() const { return net::kDescription; }
 
 Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptions& o) {
   if (train.size() == 0 || train.images.size() != train.labels.size()) {
@@ -697,164 +632,159 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
     return InvalidArgument("opsi pelatihan tidak sah / invalid training options: epochs >= 1, "
                            "batch_size >= 1, learning rates > 0");
   }
-  auto run = [&]<typename Arch>() -> Result<DigitModel> {
-    try {
-      // dlib initializes layer weights and dropout masks from std::rand(); seed it so a run is
-      // reproducible. Augmentation and shuffling use their own generator.
-      std::srand(o.seed);
-      std::mt19937 rng(o.seed);
-      // Data parallel on `threads` replicas of the network: each mini-batch is split into
-      // contiguous parts, every replica computes the gradient of its part on its own thread, the
-      // gradients are averaged (weighted by the parts' sizes, so the result is the whole batch's
-      // mean gradient), replica 0 takes the SGD step and the others copy its parameters. The
-      // batch-norm statistics of a step are those of each part. The result depends on `threads`
-      // (part of the recipe), not on how many cores run them, and is deterministic.
-      const int replicas = std::max(1, o.threads);
-      std::vector<typename Arch::train_type> nets;
-      nets.reserve(static_cast<size_t>(replicas));  // references below stay valid
-      nets.emplace_back();
-      typename Arch::train_type& tnet = nets[0];
-      {
-        // Set up (allocate and initialize) the layers with one forward pass, then copy. A copy's
-        // dropout layers take fresh seeds from std::rand(), so the replicas' masks differ.
-        std::vector<dlib::matrix<float>> one(1);
-        ToInput(train.images[0].data(), one[0]);
-        dlib::resizable_tensor x0;
-        tnet.to_tensor(one.begin(), one.end(), x0);
-        tnet.subnet().forward(x0);
-        for (int r = 1; r < replicas; ++r) nets.push_back(tnet);
-      }
-      constexpr size_t kLayers = Arch::train_type::num_computational_layers;
-      std::vector<dlib::sgd> solvers(kLayers,
-                                     dlib::sgd(o.weight_decay, o.momentum));
-      std::vector<std::vector<dlib::tensor*>> params(replicas), grads(replicas);
-      for (int r = 0; r < replicas; ++r) {
-        dlib::visit_layer_parameters(nets[r], [&](dlib::tensor& t) { params[r].push_back(&t); });
-        dlib::visit_layer_parameter_gradients(nets[r],
-                                              [&](dlib::tensor& t) { grads[r].push_back(&t); });
-        if (params[r].size() != grads[r].size()) {
-          return Internal("pelatihan: lapisan tidak cocok / training: layer lists differ");
-        }
-      }
-
-      // Explicit schedule: linear warm-up from peak/10 to peak, then cosine decay to final.
-      const size_t steps_per_epoch = (train.size() + o.batch_size - 1) / o.batch_size;
-      const size_t total = steps_per_epoch * static_cast<size_t>(o.epochs);
-      const size_t warm = std::min(
-          total / 2, static_cast<size_t>(o.warmup_epochs * static_cast<double>(steps_per_epoch)));
-      auto learning_rate = [&](size_t i) {
-        if (i < warm) return o.peak_learning_rate * (0.1 + 0.9 * static_cast<double>(i) / warm);
-        const double f = static_cast<double>(i - warm) / std::max<size_t>(1, total - warm);
-        return o.final_learning_rate + 0.5 * (o.peak_learning_rate - o.final_learning_rate) *
-                                           (1 + std::cos(std::numbers::pi * f));
-      };
-
-      std::vector<uint32_t> order(train.size());
-      for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::vector<std::vector<dlib::matrix<float>>> part(replicas);
-      std::vector<std::vector<unsigned long>> part_labels(replicas);
-      std::vector<dlib::resizable_tensor> part_x(replicas);
-      std::vector<double> part_loss(replicas);
-      std::vector<std::exception_ptr> part_error(replicas);
-      size_t step = 0;
-      for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-        const auto t0 = std::chrono::steady_clock::now();
-        for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with the portable helper
-          std::swap(order[i - 1], order[UniformInt(rng, static_cast<uint32_t>(i))]);
-        }
-        double loss_sum = 0;
-        size_t loss_steps = 0;
-        for (size_t s = 0; s < order.size(); s += o.batch_size, ++step) {
-          const size_t n = std::min(o.batch_size, order.size() - s);
-          for (int r = 0; r < replicas; ++r) {
-            part[r].clear();
-            part_labels[r].clear();
-          }
-          for (size_t j = 0; j < n; ++j) {  // augment in order, from the one generator
-            const uint32_t idx = order[s + j];
-            const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
-            const size_t r = j * static_cast<size_t>(replicas) / n;
-            part[r].emplace_back();
-            ToInput(aug.data(), part[r].back());
-            part_labels[r].push_back(train.labels[idx]);
-          }
-          auto work = [&](int r) {
-            part_loss[r] = 0;
-            if (part[r].empty()) return;
-            try {
-              nets[r].to_tensor(part[r].begin(), part[r].end(), part_x[r]);
-              part_loss[r] = nets[r].compute_parameter_gradients(part_x[r], part_labels[r].begin());
-            } catch (...) {  // rethrown below, after every thread has joined
-              part_error[r] = std::current_exception();
-            }
-          };
-          {
-            std::vector<std::jthread> workers;  // joined when they go out of scope, also on a throw
-            for (int r = 1; r < replicas; ++r) workers.emplace_back(work, r);
-            work(0);
-          }
-          for (const auto& e : part_error)
-            if (e) std::rethrow_exception(e);
-
-          // Replica 0's gradient becomes the size-weighted mean of all parts' gradients.
-          const float w0 = static_cast<float>(part[0].size()) / n;
-          double loss = w0 * part_loss[0];
-          for (size_t k = 0; k < grads[0].size(); ++k) {
-            if (grads[0][k]->size() == 0) continue;
-            float* g = grads[0][k]->host();
-            for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] *= w0;
-            for (int r = 1; r < replicas; ++r) {
-              if (part[r].empty()) continue;
-              const float wr = static_cast<float>(part[r].size()) / n;
-              const float* h = grads[r][k]->host();
-              for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] += wr * h[e];
-            }
-          }
-          for (int r = 1; r < replicas; ++r) {
-            loss += static_cast<double>(part[r].size()) / n * part_loss[r];
-          }
-          tnet.update_parameters(dlib::make_sstack(solvers), learning_rate(step));
-          for (int r = 1; r < replicas; ++r) {
-            for (size_t k = 0; k < params[0].size(); ++k) {
-              if (params[0][k]->size() != 0) memcpy(*params[r][k], *params[0][k]);  // dlib's, found by ADL
-            }
-          }
-          loss_sum += loss;
-          ++loss_steps;
-          if (o.verbose && step % 100 == 0) {
-            std::cerr << "step " << step << "/" << total << " lr " << learning_rate(step)
-                      << " loss " << loss << "\n";
-          }
-        }
-        EpochReport report;
-        report.epoch = epoch;
-        report.train_loss = loss_steps ? loss_sum / loss_steps : 0;
-        if (o.monitor != nullptr && o.monitor->size() > 0) {
-          DigitModel snapshot;
-          typename Arch::train_type copy = tnet;
-          RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size);
-          typename Arch::infer_type recal = copy;
-          snapshot.impl_->probs.template emplace<typename Arch::prob_type>().subnet() = recal.subnet();
-          report.monitor_accuracy = snapshot.Accuracy(*o.monitor);
-        }
-        report.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (o.on_epoch) o.on_epoch(report);
-      }
-      if (o.recalibrate_batch_norm) {
-        RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size);
-      }
-      tnet.clean();
-      DigitModel model;
-      typename Arch::infer_type inet = tnet;
-      model.impl_->probs.template emplace<typename Arch::prob_type>().subnet() = inet.subnet();
-      return model;
-    } catch (const std::exception& e) {
-      return Internal(std::string("pelatihan gagal / training failed: ") + e.what());
+  try {
+    // dlib initializes layer weights and dropout masks from std::rand(); seed it so a run is
+    // reproducible. Augmentation and shuffling use their own generator.
+    std::srand(o.seed);
+    std::mt19937 rng(o.seed);
+    // Data parallel on `threads` replicas of the network: each mini-batch is split into
+    // contiguous parts, every replica computes the gradient of its part on its own thread, the
+    // gradients are averaged (weighted by the parts' sizes, so the result is the whole batch's
+    // mean gradient), replica 0 takes the SGD step and the others copy its parameters. The
+    // batch-norm statistics of a step are those of each part. The result depends on `threads`
+    // (part of the recipe), not on how many cores run them, and is deterministic.
+    const int replicas = std::max(1, o.threads);
+    std::vector<net::train_type> nets;
+    nets.reserve(static_cast<size_t>(replicas));  // references below stay valid
+    nets.emplace_back();
+    net::train_type& tnet = nets[0];
+    {
+      // Set up (allocate and initialize) the layers with one forward pass, then copy. A copy's
+      // dropout layers take fresh seeds from std::rand(), so the replicas' masks differ.
+      std::vector<dlib::matrix<float>> one(1);
+      ToInput(train.images[0].data(), one[0]);
+      dlib::resizable_tensor x0;
+      tnet.to_tensor(one.begin(), one.end(), x0);
+      tnet.subnet().forward(x0);
+      for (int r = 1; r < replicas; ++r) nets.push_back(tnet);
     }
-  };
-  if (o.arch == DigitArch::kDeep) return run.template operator()<net::Deep>();
-  return run.template operator()<net::Lenet>();
+    std::vector<dlib::sgd> solvers(net::train_type::num_computational_layers,
+                                   dlib::sgd(o.weight_decay, o.momentum));
+    std::vector<std::vector<dlib::tensor*>> params(replicas), grads(replicas);
+    for (int r = 0; r < replicas; ++r) {
+      dlib::visit_layer_parameters(nets[r], [&](dlib::tensor& t) { params[r].push_back(&t); });
+      dlib::visit_layer_parameter_gradients(nets[r],
+                                            [&](dlib::tensor& t) { grads[r].push_back(&t); });
+      if (params[r].size() != grads[r].size()) {
+        return Internal("pelatihan: lapisan tidak cocok / training: layer lists differ");
+      }
+    }
+
+    // Explicit schedule: linear warm-up from peak/10 to peak, then cosine decay to final.
+    const size_t steps_per_epoch = (train.size() + o.batch_size - 1) / o.batch_size;
+    const size_t total = steps_per_epoch * static_cast<size_t>(o.epochs);
+    const size_t warm = std::min(
+        total / 2, static_cast<size_t>(o.warmup_epochs * static_cast<double>(steps_per_epoch)));
+    auto learning_rate = [&](size_t i) {
+      if (i < warm) return o.peak_learning_rate * (0.1 + 0.9 * static_cast<double>(i) / warm);
+      const double f = static_cast<double>(i - warm) / std::max<size_t>(1, total - warm);
+      return o.final_learning_rate + 0.5 * (o.peak_learning_rate - o.final_learning_rate) *
+                                         (1 + std::cos(std::numbers::pi * f));
+    };
+
+    std::vector<uint32_t> order(train.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::vector<std::vector<dlib::matrix<float>>> part(replicas);
+    std::vector<std::vector<unsigned long>> part_labels(replicas);
+    std::vector<dlib::resizable_tensor> part_x(replicas);
+    std::vector<double> part_loss(replicas);
+    std::vector<std::exception_ptr> part_error(replicas);
+    size_t step = 0;
+    for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with the portable helper
+        std::swap(order[i - 1], order[UniformInt(rng, static_cast<uint32_t>(i))]);
+      }
+      double loss_sum = 0;
+      size_t loss_steps = 0;
+      for (size_t s = 0; s < order.size(); s += o.batch_size, ++step) {
+        const size_t n = std::min(o.batch_size, order.size() - s);
+        for (int r = 0; r < replicas; ++r) {
+          part[r].clear();
+          part_labels[r].clear();
+        }
+        for (size_t j = 0; j < n; ++j) {  // augment in order, from the one generator
+          const uint32_t idx = order[s + j];
+          const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
+          const size_t r = j * static_cast<size_t>(replicas) / n;
+          part[r].emplace_back();
+          ToInput(aug.data(), part[r].back());
+          part_labels[r].push_back(train.labels[idx]);
+        }
+        auto work = [&](int r) {
+          part_loss[r] = 0;
+          if (part[r].empty()) return;
+          try {
+            nets[r].to_tensor(part[r].begin(), part[r].end(), part_x[r]);
+            part_loss[r] = nets[r].compute_parameter_gradients(part_x[r], part_labels[r].begin());
+          } catch (...) {  // rethrown below, after every thread has joined
+            part_error[r] = std::current_exception();
+          }
+        };
+        {
+          std::vector<std::jthread> workers;  // joined when they go out of scope, also on a throw
+          for (int r = 1; r < replicas; ++r) workers.emplace_back(work, r);
+          work(0);
+        }
+        for (const auto& e : part_error)
+          if (e) std::rethrow_exception(e);
+
+        // Replica 0's gradient becomes the size-weighted mean of all parts' gradients.
+        const float w0 = static_cast<float>(part[0].size()) / n;
+        double loss = w0 * part_loss[0];
+        for (size_t k = 0; k < grads[0].size(); ++k) {
+          if (grads[0][k]->size() == 0) continue;
+          float* g = grads[0][k]->host();
+          for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] *= w0;
+          for (int r = 1; r < replicas; ++r) {
+            if (part[r].empty()) continue;
+            const float wr = static_cast<float>(part[r].size()) / n;
+            const float* h = grads[r][k]->host();
+            for (size_t e = 0; e < grads[0][k]->size(); ++e) g[e] += wr * h[e];
+          }
+        }
+        for (int r = 1; r < replicas; ++r) {
+          loss += static_cast<double>(part[r].size()) / n * part_loss[r];
+        }
+        tnet.update_parameters(dlib::make_sstack(solvers), learning_rate(step));
+        for (int r = 1; r < replicas; ++r) {
+          for (size_t k = 0; k < params[0].size(); ++k) {
+            if (params[0][k]->size() != 0) memcpy(*params[r][k], *params[0][k]);  // dlib's, found by ADL
+          }
+        }
+        loss_sum += loss;
+        ++loss_steps;
+        if (o.verbose && step % 100 == 0) {
+          std::cerr << "step " << step << "/" << total << " lr " << learning_rate(step)
+                    << " loss " << loss << "\n";
+        }
+      }
+      EpochReport report;
+      report.epoch = epoch;
+      report.train_loss = loss_steps ? loss_sum / loss_steps : 0;
+      if (o.monitor != nullptr && o.monitor->size() > 0) {
+        DigitModel snapshot;
+        net::train_type copy = tnet;
+        RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size);
+        net::infer_type recal = copy;
+        snapshot.impl_->probs.subnet() = recal.subnet();
+        report.monitor_accuracy = snapshot.Accuracy(*o.monitor);
+      }
+      report.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (o.on_epoch) o.on_epoch(report);
+    }
+    if (o.recalibrate_batch_norm) {
+      RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size);
+    }
+    tnet.clean();
+    DigitModel model;
+    net::infer_type inet = tnet;
+    model.impl_->probs.subnet() = inet.subnet();
+    return model;
+  } catch (const std::exception& e) {
+    return Internal(std::string("pelatihan gagal / training failed: ") + e.what());
+  }
 }
 
 }  // namespace rekap::reader

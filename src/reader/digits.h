@@ -109,12 +109,7 @@ struct EpochReport {
   double monitor_accuracy = -1;       // with recalibrated batch norm (-1: no monitor set)
 };
 
-// The network's architecture (docs/digits.md): kLenet, two 5x5 convolutions (model format
-// version 1); kDeep, two pairs of 3x3 convolutions (format version 2).
-enum class DigitArch { kLenet = 1, kDeep = 2 };
-
 struct TrainOptions {
-  DigitArch arch = DigitArch::kLenet;
   int epochs = 12;
   uint32_t seed = 1;
   size_t batch_size = 128;
@@ -166,7 +161,6 @@ class DigitModel {
   // Number of trainable parameters, and a one-line description of the network.
   size_t ParameterCount() const;
   std::string Describe() const;
-  DigitArch Architecture() const;
 
  private:
   struct Impl;

@@ -24,23 +24,13 @@ using infer_type = dlib::loss_multiclass_log<dlib::fc<10, dlib::multiply<dlib::r
     pool2<dlib::relu<dlib::affine<vcon<64, 5,
     pool2<dlib::relu<dlib::affine<vcon<32, 5,
     dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>;
-// Format version 2 (digits.cc's net::Deep):
-//   28x28 -> con3x3x32 -> affine -> relu -> con3x3x32 -> affine -> relu -> maxpool2 ->
-//   con3x3x64 -> affine -> relu -> con3x3x64 -> affine -> relu -> maxpool2 -> fc128 -> relu ->
-//   multiply -> fc10 (-> softmax)
-using deep_type = dlib::loss_multiclass_log<dlib::fc<10, dlib::multiply<dlib::relu<dlib::fc<128,
-    pool2<dlib::relu<dlib::affine<vcon<64, 3, dlib::relu<dlib::affine<vcon<64, 3,
-    pool2<dlib::relu<dlib::affine<vcon<32, 3, dlib::relu<dlib::affine<vcon<32, 3,
-    dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>>>>>>>;
 constexpr char kFormatTag[] = "rekap-digits";
 constexpr int kFormatVersion = 1;
-constexpr int kDeepFormatVersion = 2;
 }  // namespace net
 
-// Convolution weights (nf x k x ks x ks, dlib order) and biases with the following affine layer
-// folded in.
+// Convolution weights (nf x k x 5 x 5, dlib order) and biases with the following affine layer folded in.
 template <typename ConLayer, typename AffineLayer>
-Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, int ks, std::vector<float>* w,
+Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, std::vector<float>* w,
                 std::vector<float>* b) {
   const dlib::tensor& p = con.layer_details().get_layer_params();
   // affine_ keeps gamma and beta outside its (empty) trainable parameters.
@@ -49,7 +39,7 @@ Status FoldConv(const ConLayer& con, const AffineLayer& aff, int k, int ks, std:
   const dlib::tensor& g = gi.get();
   const dlib::tensor& bt = bi.get();
   const long nf = con.layer_details().num_filters();
-  const long fsize = long(k) * ks * ks;
+  const long fsize = long(k) * 5 * 5;
   if (long(p.size()) != nf * fsize + nf || long(g.size()) != nf || long(bt.size()) != nf)
     return InvalidArgument("unexpected convolution/affine parameter sizes");
   const float* pp = p.host();
@@ -139,34 +129,6 @@ REKAP_INLINE void ReluPool2(const float* in, float* out) {
       }
 }
 
-// The two fully connected layers both networks end with: the pooled 4x4x64 map (channels last)
-// -> 128, ReLU -> 10 logits. w3: [(y*4+x)*64 + channel][out]; w4: [in][out].
-template <typename V>
-REKAP_INLINE void Head(const float* p2, const float* w3, const float* b3, const float* w4,
-                       const float* b4, float* logits) {
-  constexpr int L = sizeof(V) / sizeof(float);
-  alignas(64) float h[128];
-  const V zero = Splat<V>(0.f);
-  {
-    V acc[128 / L];
-#pragma GCC unroll 32
-    for (int b = 0; b < 128 / L; ++b) acc[b] = Load<V>(b3 + b * L);
-    for (int i = 0; i < 1024; ++i) {
-      const V s = Splat<V>(p2[i]);
-      const float* wp = w3 + i * 128;
-#pragma GCC unroll 32
-      for (int b = 0; b < 128 / L; ++b) acc[b] += s * Load<V>(wp + b * L);
-    }
-#pragma GCC unroll 32
-    for (int b = 0; b < 128 / L; ++b) Store(h + b * L, Max(acc[b], zero));
-  }
-  for (int o = 0; o < 10; ++o) {
-    float s = b4[o];
-    for (int i = 0; i < 128; ++i) s += h[i] * w4[i * 10 + o];
-    logits[o] = s;
-  }
-}
-
 // One image (28x28 in 0..1) to 10 logits. V: the vector type; P: output positions computed
 // together in the second convolution (register blocking: P x 4 accumulators).
 template <typename V, int P>
@@ -178,6 +140,8 @@ REKAP_INLINE void Forward(const Weights& w, const float* in, float* logits) {
   alignas(64) float p1[12 * 12 * 32];
   alignas(64) float c2[8 * 8 * 64];
   alignas(64) float p2[4 * 4 * 64];
+  alignas(64) float h[128];
+  const V zero = Splat<V>(0.f);
   // conv1 5x5, 1 -> 32 (batch norm folded).
   for (int y = 0; y < 24; ++y)
     for (int x = 0; x < 24; ++x) {
@@ -228,7 +192,26 @@ REKAP_INLINE void Forward(const Weights& w, const float* in, float* logits) {
           for (int b = 0; b < CB; ++b) Store(c2 + (y * 8 + x0 + p) * 64 + co + b * L, acc[p][b]);
       }
   ReluPool2<V, 8, 64>(c2, p2);
-  Head<V>(p2, w.w3, w.b3, w.w4, w.b4, logits);
+  // fc 1024 -> 128, relu.
+  {
+    V acc[128 / L];
+#pragma GCC unroll 32
+    for (int b = 0; b < 128 / L; ++b) acc[b] = Load<V>(w.b3 + b * L);
+    for (int i = 0; i < 1024; ++i) {
+      const V s = Splat<V>(p2[i]);
+      const float* wp = w.w3 + i * 128;
+#pragma GCC unroll 32
+      for (int b = 0; b < 128 / L; ++b) acc[b] += s * Load<V>(wp + b * L);
+    }
+#pragma GCC unroll 32
+    for (int b = 0; b < 128 / L; ++b) Store(h + b * L, Max(acc[b], zero));
+  }
+  // fc 128 -> 10.
+  for (int o = 0; o < 10; ++o) {
+    float s = w.b4[o];
+    for (int i = 0; i < 128; ++i) s += h[i] * w.w4[i * 10 + o];
+    logits[o] = s;
+  }
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -243,118 +226,17 @@ void ForwardBase(const Weights& w, const float* in, float* out, int n) {
   for (int i = 0; i < n; ++i) Forward<V4, 2>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
 }
 
-// The deep network (format version 2). Convolution weights [(ky*3+kx)*in + in channel][out
-// channel], batch norm folded; w5/b5 and w6/b6 the fully connected layers as in Weights.
-struct DeepWeights {
-  std::vector<float> w1, b1, w2, b2, w3, b3, w4, b4, w5, b5, w6, b6;
-};
-
-// A valid KxK convolution of an N x N x CI channels-last map to M x M x CO (M = N-K+1), P output
-// positions x CB channel vectors accumulating in registers; ReLU on the way out if RELU.
-template <typename V, int P, int N, int CI, int CO, int K, bool RELU>
-REKAP_INLINE void Conv(const float* in, const float* w, const float* bias, float* out) {
-  constexpr int L = sizeof(V) / sizeof(float);
-  constexpr int CB = CO / L < 4 ? CO / L : 4;
-  constexpr int M = N - K + 1;
-  static_assert(CO % (CB * L) == 0 && M % P == 0);
-  const V zero = Splat<V>(0.f);
-  for (int co = 0; co < CO; co += CB * L)
-    for (int y = 0; y < M; ++y)
-      for (int x0 = 0; x0 < M; x0 += P) {
-        V acc[P][CB];
-#pragma GCC unroll 4
-        for (int p = 0; p < P; ++p)
-#pragma GCC unroll 4
-          for (int b = 0; b < CB; ++b) acc[p][b] = Load<V>(bias + co + b * L);
-        for (int ky = 0; ky < K; ++ky)
-          for (int kx = 0; kx < K; ++kx) {
-            const float* ip = in + ((y + ky) * N + x0 + kx) * CI;
-            const float* wp = w + (ky * K + kx) * CI * CO + co;
-#pragma GCC unroll 2
-            for (int ci = 0; ci < CI; ++ci) {
-              V wv[CB];
-#pragma GCC unroll 4
-              for (int b = 0; b < CB; ++b) wv[b] = Load<V>(wp + ci * CO + b * L);
-#pragma GCC unroll 4
-              for (int p = 0; p < P; ++p) {
-                const V s = Splat<V>(ip[p * CI + ci]);
-#pragma GCC unroll 4
-                for (int b = 0; b < CB; ++b) acc[p][b] += s * wv[b];
-              }
-            }
-          }
-#pragma GCC unroll 4
-        for (int p = 0; p < P; ++p)
-#pragma GCC unroll 4
-          for (int b = 0; b < CB; ++b)
-            Store(out + (y * M + x0 + p) * CO + co + b * L, RELU ? Max(acc[p][b], zero) : acc[p][b]);
-      }
-}
-
-template <typename V>
-REKAP_INLINE void ForwardDeep(const DeepWeights& w, const float* in, float* logits) {
-  alignas(64) float c1[26 * 26 * 32];
-  alignas(64) float c2[24 * 24 * 32];
-  alignas(64) float p2[12 * 12 * 32];
-  alignas(64) float c3[10 * 10 * 64];
-  alignas(64) float c4[8 * 8 * 64];
-  alignas(64) float p4[4 * 4 * 64];
-  Conv<V, 2, 28, 1, 32, 3, true>(in, w.w1.data(), w.b1.data(), c1);
-  Conv<V, 2, 26, 32, 32, 3, false>(c1, w.w2.data(), w.b2.data(), c2);
-  ReluPool2<V, 24, 32>(c2, p2);
-  Conv<V, 2, 12, 32, 64, 3, true>(p2, w.w3.data(), w.b3.data(), c3);
-  Conv<V, 2, 10, 64, 64, 3, false>(c3, w.w4.data(), w.b4.data(), c4);
-  ReluPool2<V, 8, 64>(c4, p4);
-  Head<V>(p4, w.w5.data(), w.b5.data(), w.w6.data(), w.b6.data(), logits);
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx512f"))) void DeepAvx512(const DeepWeights& w, const float* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) ForwardDeep<V16>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
-}
-__attribute__((target("avx2,fma"))) void DeepAvx2(const DeepWeights& w, const float* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) ForwardDeep<V8>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
-}
-#endif
-void DeepBase(const DeepWeights& w, const float* in, float* out, int n) {
-  for (int i = 0; i < n; ++i) ForwardDeep<V4>(w, in + size_t(i) * kMnistPixels, out + size_t(i) * 10);
-}
-
 using ForwardFn = void (*)(const Weights&, const float*, float*, int);
-using DeepForwardFn = void (*)(const DeepWeights&, const float*, float*, int);
 
-// One network of an ensemble: either architecture.
-struct Member {
-  std::unique_ptr<Weights> lenet;
-  std::unique_ptr<DeepWeights> deep;
-};
-
-Result<Member> LoadMember(const std::string& path);
-
-// The widest instruction set this CPU has: 0 base (SSE2), 1 AVX2+FMA, 2 AVX-512.
-int PickIsa() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return 2;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
-  return 0;
-}
+Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path);
 
 ForwardFn PickForward() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (PickIsa() == 2) return ForwardAvx512;
-  if (PickIsa() == 1) return ForwardAvx2;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return ForwardAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ForwardAvx2;
 #endif
   return ForwardBase;
-}
-
-DeepForwardFn PickDeepForward() {
-#if defined(__x86_64__) || defined(__i386__)
-  if (PickIsa() == 2) return DeepAvx512;
-  if (PickIsa() == 1) return DeepAvx2;
-#endif
-  return DeepBase;
 }
 
 }  // namespace
@@ -368,9 +250,8 @@ constexpr size_t kAlwaysMembers = 1;
 constexpr double kCascadeConfidence = 0.9995;
 
 struct FastDigitNet::Impl {
-  std::vector<Member> members;  // one per model file; probabilities averaged
+  std::vector<std::unique_ptr<Weights>> members;  // one per model file; probabilities averaged
   ForwardFn forward = PickForward();
-  DeepForwardFn forward_deep = PickDeepForward();
 };
 
 FastDigitNet::FastDigitNet() : impl_(std::make_unique<Impl>()) {}
@@ -386,7 +267,7 @@ Result<FastDigitNet> FastDigitNet::LoadEnsemble(std::span<const std::string> pat
   if (paths.empty()) return InvalidArgument("tidak ada model / no model file given");
   FastDigitNet out;
   for (const std::string& path : paths) {
-    auto w = LoadMember(path);
+    auto w = LoadWeights(path);
     if (!w.ok()) return w.status();
     out.impl_->members.push_back(std::move(*w));
   }
@@ -395,103 +276,47 @@ Result<FastDigitNet> FastDigitNet::LoadEnsemble(std::span<const std::string> pat
 
 namespace {
 
-// dlib's convolution weights [out][in][tap] (FoldConv) to ours, [tap][in][out].
-std::vector<float> ConvTaps(const std::vector<float>& w, int in, int out, int taps) {
-  std::vector<float> r(w.size());
-  for (int t = 0; t < taps; ++t)
-    for (int ci = 0; ci < in; ++ci)
-      for (int co = 0; co < out; ++co) r[size_t((t * in + ci) * out + co)] = w[size_t((co * in + ci) * taps + t)];
-  return r;
-}
-
-// The fc128 and fc10 layers both networks end with (layers 4 and 1, the dropout's multiply 2),
-// rearranged as Head reads them.
-template <typename Net>
-Status HeadWeights(const Net& inet, std::vector<float>* w3, std::vector<float>* b3,
-                   std::vector<float>* w4, std::vector<float>* b4) {
-  std::vector<float> fw3, fw4;
-  REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<4>(inet), 64 * 4 * 4, 128, 1.0f, &fw3, b3));
-  const float drop = dlib::layer<2>(inet).layer_details().get_multiply_value();
-  REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<1>(inet), 128, 10, drop, &fw4, b4));
-  // dlib flattens the pooled 64x4x4 tensor channel-first (c*16 + y*4 + x); ours is (y*4+x)*64 + c.
-  w3->assign(fw3.size(), 0.f);
-  for (int c = 0; c < 64; ++c)
-    for (int yx = 0; yx < 16; ++yx)
-      for (int o = 0; o < 128; ++o) (*w3)[size_t((yx * 64 + c) * 128 + o)] = fw3[size_t(o * 1024 + c * 16 + yx)];
-  w4->assign(fw4.size(), 0.f);
-  for (int i = 0; i < 128; ++i)
-    for (int o = 0; o < 10; ++o) (*w4)[size_t(i * 10 + o)] = fw4[size_t(o * 128 + i)];
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<Weights>> LenetWeights(const net::infer_type& inet) {
-  // dlib::layer<i>: 1 fc10, 2 multiply, 3 relu, 4 fc128, 5 pool, 6 relu, 7 affine, 8 con64,
-  // 9 pool, 10 relu, 11 affine, 12 con32.
-  std::vector<float> w1, b1, w2, b2, w3, b3, w4, b4;
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<12>(inet), dlib::layer<11>(inet), 1, 5, &w1, &b1));
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<8>(inet), dlib::layer<7>(inet), 32, 5, &w2, &b2));
-  REKAP_RETURN_IF_ERROR(HeadWeights(inet, &w3, &b3, &w4, &b4));
-  auto out = std::make_unique<Weights>();
-  Weights& w = *out;
-  const std::vector<float> t1 = ConvTaps(w1, 1, 32, 25), t2 = ConvTaps(w2, 32, 64, 25);
-  std::copy(t1.begin(), t1.end(), w.w1);
-  std::copy(b1.begin(), b1.end(), w.b1);
-  std::copy(t2.begin(), t2.end(), w.w2);
-  std::copy(b2.begin(), b2.end(), w.b2);
-  std::copy(w3.begin(), w3.end(), w.w3);
-  std::copy(b3.begin(), b3.end(), w.b3);
-  std::copy(w4.begin(), w4.end(), w.w4);
-  std::copy(b4.begin(), b4.end(), w.b4);
-  return out;
-}
-
-Result<std::unique_ptr<DeepWeights>> DeepNetWeights(const net::deep_type& inet) {
-  // dlib::layer<i>: 1 fc10, 2 multiply, 3 relu, 4 fc128, 5 pool, 6 relu, 7 affine, 8 con64,
-  // 9 relu, 10 affine, 11 con64, 12 pool, 13 relu, 14 affine, 15 con32, 16 relu, 17 affine,
-  // 18 con32.
-  auto out = std::make_unique<DeepWeights>();
-  DeepWeights& w = *out;
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<18>(inet), dlib::layer<17>(inet), 1, 3, &w.w1, &w.b1));
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<15>(inet), dlib::layer<14>(inet), 32, 3, &w.w2, &w.b2));
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<11>(inet), dlib::layer<10>(inet), 32, 3, &w.w3, &w.b3));
-  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<8>(inet), dlib::layer<7>(inet), 64, 3, &w.w4, &w.b4));
-  w.w1 = ConvTaps(w.w1, 1, 32, 9);
-  w.w2 = ConvTaps(w.w2, 32, 32, 9);
-  w.w3 = ConvTaps(w.w3, 32, 64, 9);
-  w.w4 = ConvTaps(w.w4, 64, 64, 9);
-  REKAP_RETURN_IF_ERROR(HeadWeights(inet, &w.w5, &w.b5, &w.w6, &w.b6));
-  return out;
-}
-
-Result<Member> LoadMember(const std::string& path) {
+Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     return NotFound("berkas model tidak ditemukan / model file not found: " + path);
-  Member m;
+  net::infer_type inet;
   try {
     std::string tag, description;
     int version = 0;
-    dlib::proxy_deserialize in(path);
-    in >> tag >> version >> description;
-    if (tag != net::kFormatTag || (version != net::kFormatVersion && version != net::kDeepFormatVersion))
+    dlib::deserialize(path) >> tag >> version >> description >> inet;
+    if (tag != net::kFormatTag || version != net::kFormatVersion)
       return InvalidArgument("format model tidak dikenal / unknown model format: " + tag);
-    if (version == net::kDeepFormatVersion) {
-      net::deep_type inet;
-      in >> inet;
-      auto w = DeepNetWeights(inet);
-      if (!w.ok()) return w.status();
-      m.deep = std::move(*w);
-    } else {
-      net::infer_type inet;
-      in >> inet;
-      auto w = LenetWeights(inet);
-      if (!w.ok()) return w.status();
-      m.lenet = std::move(*w);
-    }
   } catch (const std::exception& e) {
     return DataLoss("model tidak cocok / model does not match the fast network: " + std::string(e.what()));
   }
-  return m;
+  // dlib::layer<i>: 1 fc10, 2 multiply, 3 relu, 4 fc128, 5 pool, 6 relu, 7 affine, 8 con64,
+  // 9 pool, 10 relu, 11 affine, 12 con32.
+  std::vector<float> w1, b1, w2, b2, w3, b3, w4, b4;
+  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<12>(inet), dlib::layer<11>(inet), 1, &w1, &b1));
+  REKAP_RETURN_IF_ERROR(FoldConv(dlib::layer<8>(inet), dlib::layer<7>(inet), 32, &w2, &b2));
+  REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<4>(inet), 64 * 4 * 4, 128, 1.0f, &w3, &b3));
+  const float drop = dlib::layer<2>(inet).layer_details().get_multiply_value();
+  REKAP_RETURN_IF_ERROR(FcWeights(dlib::layer<1>(inet), 128, 10, drop, &w4, &b4));
+
+  auto out = std::make_unique<Weights>();
+  Weights& w = *out;
+  for (int t = 0; t < 25; ++t)
+    for (int c = 0; c < 32; ++c) w.w1[t * 32 + c] = w1[size_t(c * 25 + t)];
+  std::copy(b1.begin(), b1.end(), w.b1);
+  for (int t = 0; t < 25; ++t)
+    for (int ci = 0; ci < 32; ++ci)
+      for (int co = 0; co < 64; ++co) w.w2[(t * 32 + ci) * 64 + co] = w2[size_t((co * 32 + ci) * 25 + t)];
+  std::copy(b2.begin(), b2.end(), w.b2);
+  // dlib flattens the pooled 64x4x4 tensor channel-first (c*16 + y*4 + x); ours is (y*4+x)*64 + c.
+  for (int c = 0; c < 64; ++c)
+    for (int yx = 0; yx < 16; ++yx)
+      for (int o = 0; o < 128; ++o) w.w3[(yx * 64 + c) * 128 + o] = w3[size_t(o * 1024 + c * 16 + yx)];
+  std::copy(b3.begin(), b3.end(), w.b3);
+  for (int i = 0; i < 128; ++i)
+    for (int o = 0; o < 10; ++o) w.w4[i * 10 + o] = w4[size_t(o * 128 + i)];
+  std::copy(b4.begin(), b4.end(), w.b4);
+  return out;
 }
 
 }  // namespace
@@ -528,12 +353,7 @@ std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28
         std::copy_n(&in[todo[t] * kMnistPixels], kMnistPixels, &sub[t * kMnistPixels]);
       x = sub.data();
     }
-    const Member& member = impl_->members[m];
-    if (member.deep) {
-      impl_->forward_deep(*member.deep, x, logits.data(), int(todo.size()));
-    } else {
-      impl_->forward(*member.lenet, x, logits.data(), int(todo.size()));
-    }
+    impl_->forward(*impl_->members[m], x, logits.data(), int(todo.size()));
     for (size_t t = 0; t < todo.size(); ++t) {
       const size_t i = todo[t];
       const float* z = &logits[t * 10];

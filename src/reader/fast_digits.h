@@ -30,10 +30,10 @@ class FastDigitNet {
   FastDigitNet(FastDigitNet&&) noexcept;
   FastDigitNet& operator=(FastDigitNet&&) noexcept;
 
-  // Loads a model file written by DigitModel::Save (format "rekap-digits" version 1 or 2: the
-  // two architectures of digits.cc, DigitArch). Fails for another format or architecture.
+  // Loads a model file written by DigitModel::Save (format "rekap-digits" version 1 with the
+  // network described in digits.cc). Fails for another format or architecture.
   static Result<FastDigitNet> Load(const std::string& path);
-  // Several model files, of either architecture: their probabilities are averaged (normalized
+  // Several model files of that architecture: their probabilities are averaged (normalized
   // geometric mean).
   static Result<FastDigitNet> LoadEnsemble(std::span<const std::string> paths);
 

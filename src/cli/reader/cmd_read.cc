@@ -911,13 +911,6 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "(part of the recipe: another N gives another model)")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
-  t->add_option("--arch", tc.opt.arch,
-                "arsitektur jaringan: lenet (dua konvolusi 5x5) atau deep (dua pasang 3x3) / network "
-                "architecture: lenet (two 5x5 convolutions) or deep (two pairs of 3x3)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, DigitArch>{{"lenet", DigitArch::kLenet}, {"deep", DigitArch::kDeep}},
-          CLI::ignore_case))
-      ->capture_default_str();
   t->add_option("--elastic", tc.opt.augment.elastic_probability,
                 "peluang distorsi elastis / share of digits elastically distorted (0 = none)")
       ->capture_default_str()
