@@ -1995,8 +1995,12 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // tally's range must be excluded by the bubbles' clear marks, so the digit missing from the
   // bubbles is read twice after all: by the CNN and by the tally. Boxes 98 with only the 8
   // bubbled and 20 cells of tally (96..100) are 98; boxes 98 with a tally of 2 cells (6..10)
-  // stay in review, and so does a units row left empty, unless the tally's last cell is counted
-  // (tally.h), which narrows 96..100 to one or two values.
+  // stay in review. A units row left empty under a coarse tally (26..30, boxes 27, the tens
+  // bubbled 2) leaves 26..29: the CNN must then choose 27 among them as surely as the
+  // one-digit-read-once rule asks among all ten (its probability of the units box's 7 among
+  // 6, 7, 8 and 9 >= min_partial_probability), the tally and the bubbles having excluded the
+  // rest; and a counted last cell (tally.h) narrows 96..100 to one or two values.
+  auto digit_at = [](Value x, int j) { return j == 0 ? x / 100 : j == 1 ? (x / 10) % 10 : x % 10; };
   auto tally_confirms = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
@@ -2004,9 +2008,22 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (fr.ocr != v || fr.ocr_p < o.min_pinned_probability) return false;
     int unconfirmed = 0;
     if (!OmrCompatible(nr, v, &unconfirmed)) return false;
-    for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt)
-      if (alt != v && OmrCompatible(nr, alt, &unconfirmed)) return false;
-    return true;
+    // The other values the tally and the bubbles allow: each may differ from v only in one and
+    // the same written box, whose CNN probabilities then weigh v against them.
+    int open = -1;
+    double others = 0;
+    for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt) {
+      if (alt == v || !OmrCompatible(nr, alt, &unconfirmed)) continue;
+      int diff = -1, ndiff = 0;
+      for (int j = 0; j < 3; ++j)
+        if (digit_at(alt, j) != digit_at(v, j)) diff = j, ++ndiff;
+      if (ndiff != 1 || (open >= 0 && diff != open) || fr.box_digit[size_t(diff)] < 0) return false;
+      open = diff;
+      others += fr.box_prob[size_t(open)][size_t(digit_at(alt, open))];
+    }
+    if (open < 0) return true;  // the tally and the bubbles leave v alone
+    const double pv = fr.box_prob[size_t(open)][size_t(digit_at(v, open))];
+    return fr.box_digit[size_t(open)] == digit_at(v, open) && pv >= o.min_partial_probability * (pv + others);
   };
   if (o.accept_tally) {
     for (int f : read_fields) {
