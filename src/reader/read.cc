@@ -1953,29 +1953,33 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // their own spell another complete number: boxes 98 with only the 8 bubbled reads "8" in the
   // bubbles, and a leading digit the boxes add that the bubbles do not have is the 2024 "58
   // read as 948" failure, which the bubbles are there to catch.
+  auto digit_at = [](Value x, int j) { return j == 0 ? x / 100 : j == 1 ? (x / 10) % 10 : x % 10; };
+  // Whether the CNN reads box j of number f as digit d with min_partial_probability among the
+  // digits the other readings leave (weighted by how much they leave each: w).
+  auto box_chooses = [&](const FieldReading& fr, int j, int d, const std::array<double, 10>& w) {
+    const auto& prob = fr.box_prob[size_t(j)];
+    double left = 0;
+    for (int c = 0; c < 10; ++c) left += double(prob[size_t(c)]) * w[size_t(c)];
+    return fr.box_digit[size_t(j)] == d && left > 0 &&
+           double(prob[size_t(d)]) * w[size_t(d)] >= o.min_partial_probability * left;
+  };
   auto partly_confirmed = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
     int unconfirmed = 0;
     if (nr.omr_empty || (nr.omr != kMissing && nr.omr != v)) return false;
     if (!OmrCompatible(nr, v, &unconfirmed) || unconfirmed > 1) return false;
-    const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
     const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
     for (int j = first; j < 3; ++j) {
       const BubbleRow& row = nr.rows[size_t(j)];
-      if (row.marked == dig[j]) continue;  // confirmed by the bubbles
-      if (fr.box_digit[size_t(j)] != dig[j]) return false;
+      if (row.marked == digit_at(v, j)) continue;  // confirmed by the bubbles
       // The box's probability of the digit, or in a row marked twice (or more) its probability
       // among the marked values (weighted by their likelihood): the bubbles have already
       // excluded the others, so the box need only choose between the marks.
-      const auto& prob = fr.box_prob[size_t(j)];
-      double allowed = 1, p = prob[size_t(dig[j])];
-      if (row.marks >= 2) {
-        allowed = 0;
-        for (int c = 0; c < 10; ++c) allowed += double(prob[size_t(c)]) * row.likelihood[size_t(c)];
-        p *= row.likelihood[size_t(dig[j])];
-      }
-      if (allowed <= 0 || p < o.min_partial_probability * allowed) return false;
+      std::array<double, 10> w;
+      w.fill(1.0);
+      if (row.marks >= 2) std::copy(row.likelihood.begin(), row.likelihood.end(), w.begin());
+      if (!box_chooses(fr, j, digit_at(v, j), w)) return false;
     }
     return true;
   };
@@ -2000,7 +2004,6 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // one-digit-read-once rule asks among all ten (its probability of the units box's 7 among
   // 6, 7, 8 and 9 >= min_partial_probability), the tally and the bubbles having excluded the
   // rest; and a counted last cell (tally.h) narrows 96..100 to one or two values.
-  auto digit_at = [](Value x, int j) { return j == 0 ? x / 100 : j == 1 ? (x / 10) % 10 : x % 10; };
   auto tally_confirms = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
@@ -2011,7 +2014,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     // The other values the tally and the bubbles allow: each may differ from v only in one and
     // the same written box, whose CNN probabilities then weigh v against them.
     int open = -1;
-    double others = 0;
+    std::array<double, 10> left{};  // the digits left in that box
     for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt) {
       if (alt == v || !OmrCompatible(nr, alt, &unconfirmed)) continue;
       int diff = -1, ndiff = 0;
@@ -2019,11 +2022,11 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         if (digit_at(alt, j) != digit_at(v, j)) diff = j, ++ndiff;
       if (ndiff != 1 || (open >= 0 && diff != open) || fr.box_digit[size_t(diff)] < 0) return false;
       open = diff;
-      others += fr.box_prob[size_t(open)][size_t(digit_at(alt, open))];
+      left[size_t(digit_at(alt, open))] = 1;
     }
     if (open < 0) return true;  // the tally and the bubbles leave v alone
-    const double pv = fr.box_prob[size_t(open)][size_t(digit_at(v, open))];
-    return fr.box_digit[size_t(open)] == digit_at(v, open) && pv >= o.min_partial_probability * (pv + others);
+    left[size_t(digit_at(v, open))] = 1;
+    return box_chooses(fr, open, digit_at(v, open), left);
   };
   if (o.accept_tally) {
     for (int f : read_fields) {
