@@ -549,6 +549,44 @@ TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
   ExpectMarkersAt(p->image, *L, 4, cv::aruco::DICT_4X4_50, L->fiducials);
 }
 
+// Other hands (SynthOptions::restyle): the same page, numbers, samples, bubbles and tallies,
+// with only the handwriting in the digit boxes changed.
+TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
+  NEED_MNIST();
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions o;
+  o.photograph = false;
+  o.px_per_mm = 4;
+  o.seed = 7;
+  for (SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
+    o.form = form;
+    o.restyle = 0;
+    auto plain = Synthesizer::Create(MnistTest(), form == SynthForm::kOwn ? &c : nullptr, o);
+    o.restyle = 1;
+    auto other = Synthesizer::Create(MnistTest(), form == SynthForm::kOwn ? &c : nullptr, o);
+    ASSERT_TRUE(plain.ok() && other.ok());
+    auto a = (*plain)->Make(1), b = (*other)->Make(1);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->TruthJson().dump(), b->TruthJson().dump());
+    ASSERT_EQ(a->image.size(), b->image.size());
+    cv::Mat diff;
+    cv::absdiff(a->image, b->image, diff);
+    if (diff.channels() > 1) cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    const int changed = cv::countNonZero(diff);
+    EXPECT_GT(changed, 0) << "the handwriting differs";
+    // Outside the digit boxes (a digit may reach 1 mm past its box) nothing moved.
+    auto L = form == SynthForm::kOwn ? LayoutOwnPage(*c.form, c, 1) : KpuPpwpPage2Layout();
+    ASSERT_TRUE(L.ok());
+    for (const NumberLayout& n : L->numbers)
+      for (const Rect& box : n.digit_boxes)
+        diff(cv::Rect(int((box.x - 1) * 4), int((box.y - 1) * 4), int((box.w + 2) * 4), int((box.h + 2) * 4)) &
+             cv::Rect(0, 0, diff.cols, diff.rows)) = 0;
+    EXPECT_EQ(cv::countNonZero(diff), 0);
+  }
+  o.restyle = 3;
+  EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
+}
+
 TEST(SynthTest, KpuPage) {
   SynthOptions o;
   o.form = SynthForm::kKpuPpwpPage2;

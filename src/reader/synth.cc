@@ -15,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "reader/digits.h"
 #include "reader/render.h"
 #include "rekap/region.h"
 
@@ -693,7 +694,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
     return InvalidArgument("lebar foto tidak sah / invalid photo widths");
   if (o.min_jpeg_quality < 1 || o.max_jpeg_quality > 100 || o.min_jpeg_quality > o.max_jpeg_quality)
     return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
-  if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60))
+  if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
+      !(o.restyle >= 0 && o.restyle <= 2))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -851,6 +853,22 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   tick("render");
   Canvas c(img, I.s);
   Ink ink = PickInk(r);
+  // Other hands (SynthOptions::restyle): a stream of its own, so nothing else on the page moves.
+  std::mt19937 hands(o.seed * 2654435761u ^ uint32_t(index) * 40503u ^ 0x68616e64u);
+  AugmentOptions style;
+  style.probability = 1;
+  style.max_rotation_deg = 20 * o.restyle;
+  style.min_scale = 1 - 0.2 * o.restyle, style.max_scale = 1 + 0.2 * o.restyle;
+  style.max_shear = 0.45 * o.restyle;
+  style.max_translate = 1;
+  style.thickness_probability = std::min(1.0, 0.5 * o.restyle);
+  style.blur_probability = style.noise_probability = style.border_probability = 0;
+  style.elastic_probability = std::min(1.0, 0.7 * o.restyle);
+  style.elastic_min_alpha = 34 * o.restyle, style.elastic_max_alpha = 45 * o.restyle;
+  auto hand = [&](int sample) {
+    const Image28& d = I.digits->images[size_t(sample)];
+    return o.restyle > 0 ? AugmentDigit(d, hands, style) : d;
+  };
   for (const NumberLayout& n : L.numbers) {
     auto it = vals.find(n.field);
     if (it == vals.end()) continue;
@@ -865,7 +883,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     for (int p = 0; p < 3; ++p)
       if (zeros || p >= first) {
         used[size_t(p)] = I.Sample(d[p], r);
-        c.Digit(I.digits->images[size_t(used[size_t(p)])], n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
+        c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
       }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
     // marked half of the time.
@@ -991,6 +1009,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   j["generator"] = "rekap forms synth";
   j["form"] = std::string(SynthFormName(impl_->o.form));
   j["seed"] = impl_->o.seed;
+  if (impl_->o.restyle > 0) j["restyle"] = impl_->o.restyle;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -306,6 +306,10 @@ void AddFormsCommands(CLI::App& app) {
                 "resolusi render (0 = otomatis) / render resolution (0 = automatic)")
       ->capture_default_str();
   s->add_flag("--clean", so.clean, "tanpa efek foto (pindaian bersih) / no photo effects (clean scan)");
+  s->add_option("--restyle", so.so.restyle,
+                "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
+                "each digit strongly distorted, 0 = off, 1 = full (stress test)")
+      ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

@@ -251,6 +251,7 @@ struct BenchCmd {
   int tesseract_sample = 2000;
   int min_width = 1000, max_width = 4000;  // synthetic photo width, px
   double inconsistent_rate = SynthOptions{}.inconsistent_rate;
+  double restyle = 0;
   bool no_tally = false;
 };
 
@@ -349,6 +350,7 @@ Status RunBench(const BenchCmd& c) {
     so.min_width = c.min_width;
     so.max_width = std::max(c.min_width, c.max_width);
     so.inconsistent_rate = c.inconsistent_rate;
+    so.restyle = c.restyle;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -625,6 +627,7 @@ Status RunBench(const BenchCmd& c) {
   json j;
   j["form"] = c.form;
   j["seed"] = c.seed;
+  if (c.restyle > 0) j["restyle"] = c.restyle;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -941,6 +944,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--inconsistent-rate", bc.inconsistent_rate,
                 "bagian halaman yang sengaja salah / share of deliberately wrong pages")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_option("--restyle", bc.restyle,
+                "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
+                "each digit strongly distorted, 0 = off, 1 = full (stress test)")
+      ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);
