@@ -102,6 +102,11 @@ struct ReadOptions {
   // >= min_cross_probability, the bubbles, if any, not against) confirm each other when a hard
   // rule ties them: given the confirmed numbers, either one fixes the other.
   double min_cross_probability = 0.5;
+  // ... unless the sheet shows that the CNN misreads this hand: some confirmed number's CNN
+  // reading is not its value. Then a number read by its boxes alone needs this much to confirm
+  // another, and no number is confirmed by the boxes' second reading while another number's
+  // misread is known (read.cc, "A misread known on the sheet"). More than 1 turns it off.
+  double min_cross_probability_after_misread = 0.9;
   // A number without bubbles that the rules fix to a value its boxes give only as a second
   // reading (>= min_support_probability) is accepted when the values chosen are at least this
   // many times as probable as any other values that satisfy every hard rule.
