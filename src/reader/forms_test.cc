@@ -535,12 +535,18 @@ TEST(SynthTest, OwnFormPagesAndTruth) {
   }
 }
 
-TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
-  NEED_MNIST();
-  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+// The clean filled scan (no photo effects) at 4 px/mm, where page geometry is exact.
+SynthOptions CleanScan() {
   SynthOptions o;
   o.photograph = false;
   o.px_per_mm = 4;
+  return o;
+}
+
+TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
+  NEED_MNIST();
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  const SynthOptions o = CleanScan();
   auto s = Synthesizer::Create(MnistTest(), &c, o);
   ASSERT_TRUE(s.ok());
   auto p = (*s)->Make(0);
@@ -554,9 +560,7 @@ TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
 TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
   NEED_MNIST();
   Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
-  SynthOptions o;
-  o.photograph = false;
-  o.px_per_mm = 4;
+  SynthOptions o = CleanScan();
   o.seed = 7;
   for (SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
     o.form = form;
