@@ -341,6 +341,9 @@ Status RunBench(const BenchCmd& c) {
   std::unique_ptr<Synthesizer> synth;
   json truth;
   int count = c.count;
+  if (!c.photos.empty() && c.restyle > 0)
+    return InvalidArgument("--restyle: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
+                           "photos (--digits), not with --photos (use `rekap forms synth --restyle`)");
   if (c.photos.empty()) {
     if (c.digits.empty() || c.labels.empty()) return InvalidArgument("--digits and --labels (or --photos DIR)");
     REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
