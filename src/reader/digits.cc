@@ -320,6 +320,7 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
     const bool touches = x == 0 || y == 0 || x + bw == w || y + bh == h;
     if (in_band && touches && area < 0.25 * largest) continue;  // border fragment
     keep[i] = 1;
+    out.stroke_extent = std::max(out.stroke_extent, double(std::max(bw, bh)) / std::max(h, w));
   }
   cv::Mat kept = cv::Mat::zeros(h, w, CV_8UC1);
   int ink_area = 0;
@@ -340,8 +341,9 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
                          static_cast<int>(std::ceil(box.width * to_crop)),
                          static_cast<int>(std::ceil(box.height * to_crop)));
   if (out.ink_fraction < opt.min_ink_fraction ||
-      std::max(box.width, box.height) < opt.min_ink_extent * std::max(h, w)) {
-    return out;  // a dot or a smudge, not a digit
+      std::max(box.width, box.height) < opt.min_ink_extent * std::max(h, w) ||
+      out.stroke_extent < opt.min_stroke_extent) {
+    return out;  // a dot, a smudge or scattered specks, not a digit
   }
 
   // 4. Ink intensity (MNIST convention: 255 = full ink), limited to the kept ink and a one-pixel

@@ -252,6 +252,29 @@ TEST(Normalize, EmptyBoxes) {
   EXPECT_TRUE(r->empty);
 }
 
+// Specks scattered over an empty box (JPEG noise around a small photo's printed guide) cover
+// enough of it, and spread wide enough, to pass for ink; none of them is a stroke.
+TEST(Normalize, ScatteredSpecksAreNotADigit) {
+  cv::Mat specks = Paper(60, 60);
+  for (int y = 10; y <= 50; y += 13)
+    for (int x = 10; x <= 50; x += 13) cv::circle(specks, {x, y}, 2, cv::Scalar(60), cv::FILLED);
+  NormalizeOptions no_rule;
+  no_rule.min_stroke_extent = 0;
+  auto r = NormalizeDigitCrop(specks, no_rule);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->empty) << "the specks should pass the ink-share and ink-extent tests";
+  r = NormalizeDigitCrop(specks);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty);
+  EXPECT_LT(r->stroke_extent, 0.2);
+  // One stroke among the specks makes it a digit again (a 1 written in a noisy box).
+  cv::line(specks, {30, 12}, {31, 48}, cv::Scalar(40), 3);
+  r = NormalizeDigitCrop(specks);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->empty);
+  EXPECT_GT(r->stroke_extent, 0.5);
+}
+
 TEST(Normalize, OutputLooksLikeMnist) {
   cv::Mat img = Paper(120, 90);
   cv::line(img, {60, 15}, {60, 75}, cv::Scalar(20), 8);  // a tall "1"
