@@ -171,8 +171,11 @@ int main(int argc, char** argv) {
   // 4b. Page 2: each paslon's tally grid ("rincian perolehan suara sah"), from its light-grey
   // cell rules left of x = 420 mm: the vertical ones crossing the paslon's band and the
   // horizontal ones starting at the grid's left edge; one pitch more on either side.
-  if (page == 2) {
+  // Page 3: the invalid votes' tally grid ("rincian perolehan suara tidak sah", V.B), found
+  // the same way.
+  {
     for (int p = 0; p < 3; ++p) {
+      if (page == 3 && p != 1) continue;
       const double top = boxes[size_t(p) * 3].y - 10, bottom = top + 90;
       std::vector<double> xs, ys;
       for (const auto& f : frames) {

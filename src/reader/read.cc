@@ -2021,11 +2021,14 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // bubbled 2) leaves 26..29: the CNN must then choose 27 among them as surely as the
   // one-digit-read-once rule asks among all ten (its probability of the units box's 7 among
   // 6, 7, 8 and 9 >= min_partial_probability), the tally and the bubbles having excluded the
-  // rest; and a counted last cell (tally.h) narrows 96..100 to one or two values.
+  // rest; and a counted last cell (tally.h) narrows 96..100 to one or two values. A number
+  // without bubbles (page 3's V.B, the invalid votes) is settled the same way by its boxes and
+  // its tally alone ("boxes+tally"): a tally counted to the value the boxes read, or a range in
+  // which the boxes choose their digit as surely as above (boxes 3 under a tally of 1..5).
   auto tally_confirms = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
-    if (!fr.tally || !fr.tally->Allows(v) || nr.omr_empty) return false;
+    if (!fr.tally || !fr.tally->Allows(v) || (nr.omr_empty && fr.has_bubbles)) return false;
     if (fr.ocr != v || fr.ocr_p < o.min_pinned_probability) return false;
     int unconfirmed = 0;
     if (!OmrCompatible(nr, v, &unconfirmed)) return false;
@@ -2051,7 +2054,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (verified[size_t(f)]) continue;
       if (tally_confirms(f, chosen[size_t(f)])) {
         verified[size_t(f)] = true;
-        how[size_t(f)] = "boxes+some bubbles+tally";
+        how[size_t(f)] = fr_of[size_t(f)]->has_bubbles ? "boxes+some bubbles+tally" : "boxes+tally";
       }
     }
   }
@@ -2064,6 +2067,16 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   // turus_sesuai_angka warning (the tally miscounted, or a slip in both copies). A hard rule can
   // still confirm it below.
   std::vector<bool> tally_vetoed(form.size(), false);
+  // A number without bubbles (page 3's V.B) whose tally, read, excludes the value its boxes
+  // are given, while the CNN gives that value less than min_ocr_against_tally: the rules may
+  // not confirm it (they rest on the CNN alone there, and the tally, the one other copy on
+  // the sheet, says otherwise). Boxes 6 under a tally of 1..5 go to review.
+  auto tally_against = [&](int f) {
+    const FieldReading& fr = *fr_of[size_t(f)];
+    const Value v = chosen[size_t(f)];
+    return !fr.has_bubbles && fr.tally && fr.tally->read && !fr.tally->Allows(v) &&
+           cnn_p_of(f, v) < o.min_ocr_against_tally;
+  };
   for (int f : read_fields) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const Value v = chosen[size_t(f)];
@@ -2102,7 +2115,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     for (bool changed = true; changed;) {
       changed = false;
       for (int f : read_fields) {
-        if (verified[size_t(f)]) continue;
+        if (verified[size_t(f)] || tally_against(f)) continue;
         const FieldReading& fr = *fr_of[size_t(f)];
         const Value v = chosen[size_t(f)];
         int unconfirmed = 0;
@@ -2134,7 +2147,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       // give that value at least min_support_probability, and no other assignment satisfying
       // the rules may come near in probability.
       for (int f : read_fields) {
-        if (verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles) continue;
+        if (verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles || tally_against(f)) continue;
         if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability || misread_known(f)) continue;
         if (!PinnedByRules(form, chosen, verified, f) || !clear_winner()) continue;
         verified[size_t(f)] = true;
@@ -2152,7 +2165,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         const FieldReading& fr = *fr_of[size_t(f)];
         const Value v = chosen[size_t(f)];
         int unconfirmed = 0;
-        if (verified[size_t(f)]) return false;
+        if (verified[size_t(f)] || tally_against(f)) return false;
         // The bubbles alone, clear in every row (as in "bubbles+rules", they outvote a CNN
         // misread when the rule agrees with them); or the boxes alone, the bubbles not against.
         if (omr_confirms(f, v)) return true;
@@ -2207,7 +2220,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         if (!single_read(g)) continue;
         for (size_t b = 0; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
           const int f = read_fields[b];
-          if (f == g || verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles) continue;
+          if (f == g || verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles || tally_against(f)) continue;
           if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability || misread_known(f)) continue;
           if (!tied_and_pinned(f, g)) continue;
           if (!clear_winner()) continue;
@@ -2221,6 +2234,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     }
   }
 
+  for (int f : read_fields)
+    if (!verified[size_t(f)] && tally_against(f)) tally_vetoed[size_t(f)] = true;
   bool all_verified = !read_fields.empty();
   for (int f : read_fields) all_verified = all_verified && verified[size_t(f)];
   std::vector<Reason> field_reasons;

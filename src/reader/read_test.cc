@@ -930,10 +930,11 @@ TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
 }
 
 // The photo of `p` with four upright strokes drawn into `count` cells of `field`'s tally grid
-// from cell `from` on (through the page's homography).
+// from cell `from` on (through the page's homography); `field` on KPU's page 2, or on page 3.
 cv::Mat WithTallyStrokes(const SynthPage& p, const std::string& field, int from, int count) {
   cv::Mat img = p.image.clone();
-  const TallyGrid& g = *KpuPpwpPage2Layout()->Find(field)->tally;
+  const PageLayout L = *(p.page == 3 ? KpuPpwpPage3Layout() : KpuPpwpPage2Layout());
+  const TallyGrid& g = *L.Find(field)->tally;
   for (int c = from; c < std::min(g.cells(), from + count); ++c) {
     const Rect cell = g.Cell(c);
     for (int k = 0; k < 4; ++k) {
@@ -1169,6 +1170,61 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
   EXPECT_GT(accepted, 0);
 }
 
+// Page 3's invalid votes (V.B) have their own tally grid. Where it is counted to the value the
+// boxes read, or leaves a range in which the boxes choose their digit surely, V.B is read twice
+// ("boxes+tally") instead of by the CNN alone. A tally that excludes the value (strokes added in
+// four more cells) sends V.B to review when the CNN is unsure of it (here: the threshold set
+// above any probability), with the reason naming the tally.
+TEST(ReadSynth, InvalidVotesSettledByTheirTally) {
+  NEED_MNIST();
+  auto s = KpuSheets(43, 0, 0, 0);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ReadOptions o = Opts(FormKind::kKpuPpwp);
+  int by_tally = 0;
+  bool contradicted = false;
+  for (int sheet = 0; sheet < 6; ++sheet) {
+    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
+    ASSERT_TRUE(p2.ok() && p3.ok());
+    ASSERT_EQ(p3->page, 3);
+    ASSERT_EQ(p3->tally_values.count("suara_tidak_sah"), 1u);  // the synthesizer draws it
+    SynthPage truth = *p2;
+    truth.values.insert(p3->values.begin(), p3->values.end());
+    o.expected_tps = p2->tps;
+    o.voters = p2->voters;
+    auto r = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p3->jpeg}, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ExpectNoWrongAccepted(*r, truth);
+    const FieldReading* vb = r->Find("suara_tidak_sah");
+    ASSERT_NE(vb, nullptr);
+    ASSERT_TRUE(vb->tally.has_value());
+    if (vb->tally->read) {
+      EXPECT_TRUE(vb->tally->Allows(p3->tally_values.at("suara_tidak_sah"))) << sheet;
+    }
+    if (vb->confirmed_by != "boxes+tally") continue;
+    ++by_tally;
+    EXPECT_EQ(vb->value, truth.values.at("suara_tidak_sah")) << sheet;
+    if (contradicted) continue;
+    contradicted = true;
+    ReadOptions strict = o;
+    strict.min_ocr_against_tally = 1.01;
+    const std::vector<uint8_t> more = Encode(WithTallyStrokes(*p3, "suara_tidak_sah", vb->tally->cells, 4));
+    auto r2 = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, more}, strict);
+    ASSERT_TRUE(r2.ok());
+    ExpectNoWrongAccepted(*r2, truth);
+    const FieldReading* vb2 = r2->Find("suara_tidak_sah");
+    ASSERT_NE(vb2, nullptr);
+    ASSERT_TRUE(vb2->tally && vb2->tally->read) << sheet;
+    EXPECT_FALSE(vb2->tally->Allows(truth.values.at("suara_tidak_sah")));
+    EXPECT_FALSE(vb2->verified) << vb2->confirmed_by;
+    EXPECT_FALSE(r2->accepted);
+    bool named = false;
+    for (const Reason& q : r2->reasons) named = named || (q.code == reason::kTallyDisagrees && q.field == "suara_tidak_sah");
+    EXPECT_TRUE(named) << sheet;
+  }
+  EXPECT_GT(by_tally, 0);
+  EXPECT_TRUE(contradicted);
+}
+
 // A total V.A that is not the sum of the paslon votes (digits and bubbles of page 2 agreeing), a
 // total V.C that is not V.A + V.B, and the other deliberate inconsistencies of the two-page
 // sheet: never accepted.
@@ -1208,6 +1264,9 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
     for (int i = 0; i < std::atoi(e); ++i) sheets.push_back(i);
   }
   ReadOptions o = Opts(FormKind::kKpuPpwp);
+  // V.B's tally would settle V.B first (InvalidVotesSettledByTheirTally); without it, as for a
+  // photo whose tally cannot be read, the pair of totals must.
+  o.accept_tally = false;
   int by_rule = 0, by_pair = 0;  // V.A fixed by page 2; V.B or V.C fixed by the other
   for (int sheet : sheets) {
     auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);

@@ -294,7 +294,7 @@ void AddFormsCommands(CLI::App& app) {
       ->capture_default_str();
   s->add_option("--tps", so.so.tps, "id TPS yang dipakai (boleh berulang) / TPS ids to use (repeatable)");
   s->add_option("--inconsistent-rate", so.so.inconsistent_rate,
-                "bagian halaman yang sengaja salah / share of deliberately wrong pages")
+                kInconsistentRateHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--min-width", so.so.min_width, "lebar foto minimum (px) / minimum photo width (px)")
       ->capture_default_str();
@@ -307,8 +307,7 @@ void AddFormsCommands(CLI::App& app) {
       ->capture_default_str();
   s->add_flag("--clean", so.clean, "tanpa efek foto (pindaian bersih) / no photo effects (clean scan)");
   s->add_option("--restyle", so.so.restyle,
-                "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
-                "each digit strongly distorted, 0 = off, 1 = full (stress test)")
+                kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   s->callback([] {
     Status st = RunSynth(so);

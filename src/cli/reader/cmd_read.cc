@@ -33,6 +33,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/reader/reader_commands.h"
 #include "reader/digits.h"
 #include "reader/idx.h"
 #include "reader/read.h"
@@ -945,11 +946,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--inconsistent-rate", bc.inconsistent_rate,
-                "bagian halaman yang sengaja salah / share of deliberately wrong pages")
+                kInconsistentRateHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--restyle", bc.restyle,
-                "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
-                "each digit strongly distorted, 0 = off, 1 = full (stress test)")
+                kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   b->callback([] {
     Status st = RunBench(bc);

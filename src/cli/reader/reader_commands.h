@@ -5,6 +5,13 @@
 
 namespace rekap::cli {
 
+// Help texts shared by `rekap forms synth` and `rekap bench reader`.
+inline constexpr const char* kInconsistentRateHelp =
+    "bagian halaman yang sengaja salah / share of deliberately wrong pages";
+inline constexpr const char* kRestyleHelp =
+    "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
+    "each digit strongly distorted, 0 = off, 1 = full (stress test)";
+
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
 
