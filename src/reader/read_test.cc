@@ -1092,6 +1092,16 @@ Result<std::unique_ptr<Synthesizer>> KpuSheets(uint32_t seed, double inconsisten
   return Synthesizer::Create(*F().mnist, &Ppwp(), so);
 }
 
+// Reads one sheet (its pages 2 and 3 as photographed) with `o` set for the sheet's TPS; the
+// sheet's values (both pages') go to `truth`.
+Result<Reading> ReadSheet(const SynthPage& p2, const SynthPage& p3, ReadOptions o, SynthPage* truth) {
+  *truth = p2;
+  truth->values.insert(p3.values.begin(), p3.values.end());
+  o.expected_tps = p2.tps;
+  o.voters = p2.voters;
+  return ReadPages(std::vector<std::vector<uint8_t>>{p2.jpeg, p3.jpeg}, o);
+}
+
 TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
   NEED_MNIST();
   auto s = KpuSheets(41, 0, 0.34, 0);
@@ -1187,11 +1197,8 @@ TEST(ReadSynth, InvalidVotesSettledByTheirTally) {
     ASSERT_TRUE(p2.ok() && p3.ok());
     ASSERT_EQ(p3->page, 3);
     ASSERT_EQ(p3->tally_values.count("suara_tidak_sah"), 1u);  // the synthesizer draws it
-    SynthPage truth = *p2;
-    truth.values.insert(p3->values.begin(), p3->values.end());
-    o.expected_tps = p2->tps;
-    o.voters = p2->voters;
-    auto r = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p3->jpeg}, o);
+    SynthPage truth;
+    auto r = ReadSheet(*p2, *p3, o, &truth);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ExpectNoWrongAccepted(*r, truth);
     const FieldReading* vb = r->Find("suara_tidak_sah");
@@ -1207,6 +1214,8 @@ TEST(ReadSynth, InvalidVotesSettledByTheirTally) {
     contradicted = true;
     ReadOptions strict = o;
     strict.min_ocr_against_tally = 1.01;
+    strict.expected_tps = p2->tps;
+    strict.voters = p2->voters;
     const std::vector<uint8_t> more = Encode(WithTallyStrokes(*p3, "suara_tidak_sah", vb->tally->cells, 4));
     auto r2 = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, more}, strict);
     ASSERT_TRUE(r2.ok());
@@ -1272,11 +1281,8 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
     auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
     ASSERT_TRUE(p2.ok() && p3.ok());
     if (p2->inconsistent) continue;
-    SynthPage truth = *p2;
-    truth.values.insert(p3->values.begin(), p3->values.end());
-    o.expected_tps = p2->tps;
-    o.voters = p2->voters;
-    auto r = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p3->jpeg}, o);
+    SynthPage truth;
+    auto r = ReadSheet(*p2, *p3, o, &truth);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ExpectNoWrongAccepted(*r, truth);
     bool here = false;
