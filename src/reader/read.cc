@@ -2036,8 +2036,14 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     // the same written box, whose CNN probabilities then weigh v against them.
     int open = -1;
     std::array<double, 10> left{};  // the digits left in that box
+    const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
     for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt) {
       if (alt == v || !OmrCompatible(nr, alt, &unconfirmed)) continue;
+      // A leading box left empty holds no digit: boxes "6" with the tens box empty are not 10
+      // (a tally of 6..10 then leaves 6..9, which differ in the units box alone).
+      bool excluded = false;
+      for (int j = 0; j < first; ++j) excluded = excluded || (fr.box_digit[size_t(j)] < 0 && digit_at(alt, j) != 0);
+      if (excluded) continue;
       int diff = -1, ndiff = 0;
       for (int j = 0; j < 3; ++j)
         if (digit_at(alt, j) != digit_at(v, j)) diff = j, ++ndiff;
