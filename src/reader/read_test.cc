@@ -1183,9 +1183,9 @@ TEST(ReadSynth, KpuPagesTwoAndThreeTogether) {
 // Page 3's invalid votes (V.B) have their own tally grid. Where it is counted to the value the
 // boxes read, or leaves a range in which the boxes choose their digit surely, V.B is read twice
 // ("boxes+tally") instead of by the CNN alone; a leading box left empty excludes the values that
-// need a digit there (boxes "6" under a tally of 6..10: not 10). A tally that excludes the value (strokes added in
-// four more cells) sends V.B to review when the CNN is unsure of it (here: the threshold set
-// above any probability), with the reason naming the tally.
+// need a digit there (boxes "6" under a tally of 6..10: not 10). A tally that excludes the
+// value (strokes added in four more cells) sends V.B to review when the CNN is unsure of it
+// (here: the threshold set above any probability), with the reason naming the tally.
 TEST(ReadSynth, InvalidVotesSettledByTheirTally) {
   NEED_MNIST();
   auto s = KpuSheets(46, 0, 0, 0);
