@@ -293,8 +293,7 @@ void AddFormsCommands(CLI::App& app) {
                 "berkas pemilihan atau builtin:NAMA / election file or builtin:NAME")
       ->capture_default_str();
   s->add_option("--tps", so.so.tps, "id TPS yang dipakai (boleh berulang) / TPS ids to use (repeatable)");
-  s->add_option("--inconsistent-rate", so.so.inconsistent_rate,
-                kInconsistentRateHelp)
+  s->add_option("--inconsistent-rate", so.so.inconsistent_rate, kInconsistentRateHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--min-width", so.so.min_width, "lebar foto minimum (px) / minimum photo width (px)")
       ->capture_default_str();
@@ -306,8 +305,7 @@ void AddFormsCommands(CLI::App& app) {
                 "resolusi render (0 = otomatis) / render resolution (0 = automatic)")
       ->capture_default_str();
   s->add_flag("--clean", so.clean, "tanpa efek foto (pindaian bersih) / no photo effects (clean scan)");
-  s->add_option("--restyle", so.so.restyle,
-                kRestyleHelp)
+  s->add_option("--restyle", so.so.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   s->callback([] {
     Status st = RunSynth(so);

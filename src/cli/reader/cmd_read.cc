@@ -945,11 +945,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
-  b->add_option("--inconsistent-rate", bc.inconsistent_rate,
-                kInconsistentRateHelp)
+  b->add_option("--inconsistent-rate", bc.inconsistent_rate, kInconsistentRateHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  b->add_option("--restyle", bc.restyle,
-                kRestyleHelp)
+  b->add_option("--restyle", bc.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   b->callback([] {
     Status st = RunBench(bc);
