@@ -2118,6 +2118,13 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       }
       return rule_members;
     };
+    // Whether number f, not yet confirmed and without bubbles, may be confirmed by the value its
+    // boxes give as a second reading (>= min_support_probability): not while its tally says
+    // otherwise or a misread is known elsewhere on the sheet.
+    auto second_reading_may_confirm = [&](int f) {
+      return !verified[size_t(f)] && !fr_of[size_t(f)]->has_bubbles && !tally_against(f) &&
+             cnn_p_of(f, chosen[size_t(f)]) >= o.min_support_probability && !misread_known(f);
+    };
     for (bool changed = true; changed;) {
       changed = false;
       for (int f : read_fields) {
@@ -2153,8 +2160,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       // give that value at least min_support_probability, and no other assignment satisfying
       // the rules may come near in probability.
       for (int f : read_fields) {
-        if (verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles || tally_against(f)) continue;
-        if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability || misread_known(f)) continue;
+        if (!second_reading_may_confirm(f)) continue;
         if (!PinnedByRules(form, chosen, verified, f) || !clear_winner()) continue;
         verified[size_t(f)] = true;
         how[size_t(f)] = "rules+boxes(2nd)";
@@ -2226,8 +2232,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         if (!single_read(g)) continue;
         for (size_t b = 0; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
           const int f = read_fields[b];
-          if (f == g || verified[size_t(f)] || fr_of[size_t(f)]->has_bubbles || tally_against(f)) continue;
-          if (cnn_p_of(f, chosen[size_t(f)]) < o.min_support_probability || misread_known(f)) continue;
+          if (f == g || !second_reading_may_confirm(f)) continue;
           if (!tied_and_pinned(f, g)) continue;
           if (!clear_winner()) continue;
           verified[size_t(f)] = verified[size_t(g)] = true;
