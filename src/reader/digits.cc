@@ -48,6 +48,10 @@ constexpr char kDescription[] =
     "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
 constexpr char kFormatTag[] = "rekap-digits";
 constexpr int kFormatVersion = 1;
+// Version 2: a string naming the input's preprocessing ("deskew") follows the description.
+// A model without preprocessing is still written as version 1, byte for byte as before.
+constexpr int kFormatVersionInput = 2;
+constexpr char kInputDeskew[] = "deskew";
 
 }  // namespace net
 
@@ -73,6 +77,14 @@ double Normal(std::mt19937& rng) {  // Box-Muller
 void ToInput(const uint8_t* img, dlib::matrix<float>& m) {
   m.set_size(kMnistSide, kMnistSide);
   for (int i = 0; i < kMnistPixels; ++i) m(i / kMnistSide, i % kMnistSide) = img[i] / 255.0f;
+}
+// The network's input for a model that may read deskewed digits.
+void ToInput(const uint8_t* img, bool deskew, dlib::matrix<float>& m) {
+  if (!deskew) return ToInput(img, m);
+  Image28 in;
+  std::copy_n(img, kMnistPixels, in.begin());
+  const Image28 d = DeskewDigit(in);
+  ToInput(d.data(), m);
 }
 
 DigitPrediction FromProbabilities(const float* p) {
@@ -101,7 +113,7 @@ DigitPrediction FromProbabilities(const float* p) {
 // count, and a window larger than the number of batches then gives a plain average over them
 // (the old statistics keep a weight of 1/(batches+1)).
 void RecalibrateBatchNorm(net::train_type& tnet, const DigitDataset& data, size_t count,
-                          size_t batch) {
+                          size_t batch, bool deskew) {
   count = std::min(count, data.size());
   if (count < 2) return;
   auto set_window = [&](unsigned long w) {
@@ -117,7 +129,7 @@ void RecalibrateBatchNorm(net::train_type& tnet, const DigitDataset& data, size_
   dlib::resizable_tensor x;
   auto forward = [&](size_t from, size_t n) {
     in.resize(n);
-    for (size_t j = 0; j < n; ++j) ToInput(data.images[from + j].data(), in[j]);
+    for (size_t j = 0; j < n; ++j) ToInput(data.images[from + j].data(), deskew, in[j]);
     tnet.to_tensor(in.begin(), in.end(), x);
     tnet.subnet().forward(x);
   };
@@ -531,12 +543,38 @@ Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions&
   return FromMat(img);
 }
 
+Image28 DeskewDigit(const Image28& in) {
+  double m = 0, sx = 0, sy = 0;
+  for (int y = 0; y < kMnistSide; ++y)
+    for (int x = 0; x < kMnistSide; ++x) {
+      const double v = in[size_t(y * kMnistSide + x)];
+      m += v, sx += v * x, sy += v * y;
+    }
+  if (m <= 0) return in;
+  const double cx = sx / m, cy = sy / m;
+  double mu11 = 0, mu02 = 0;
+  for (int y = 0; y < kMnistSide; ++y)
+    for (int x = 0; x < kMnistSide; ++x) {
+      const double v = in[size_t(y * kMnistSide + x)];
+      mu11 += v * (x - cx) * (y - cy), mu02 += v * (y - cy) * (y - cy);
+    }
+  if (mu02 < 1e-6 * m) return in;
+  const double alpha = std::clamp(mu11 / mu02, -1.0, 1.0);
+  // Output pixel (x, y) takes the input at (x + alpha (y - cy), y): the slant about the centre
+  // of mass is taken out and the centre stays where it was.
+  cv::Mat src(kMnistSide, kMnistSide, CV_8U, const_cast<uint8_t*>(in.data())), dst;
+  const cv::Matx23d M(1, alpha, -alpha * cy, 0, 1, 0);
+  cv::warpAffine(src, dst, M, src.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
+  return FromMat(dst);
+}
+
 // =============================================================================================
 // The model
 
 struct DigitModel::Impl {
   std::mutex mu;
   net::prob_type probs;
+  bool deskew = false;  // the network reads deskewed digits
 };
 
 DigitModel::DigitModel() : impl_(std::make_unique<Impl>()) {}
@@ -553,14 +591,23 @@ Result<DigitModel> DigitModel::Load(const std::string& path) {
   try {
     std::string tag;
     int version = 0;
-    std::string description;
+    std::string description, input;
     net::infer_type inet;
-    dlib::deserialize(path) >> tag >> version >> description >> inet;
-    if (tag != net::kFormatTag || version != net::kFormatVersion) {
+    auto in = dlib::deserialize(path);
+    in >> tag >> version;
+    if (tag != net::kFormatTag || (version != net::kFormatVersion && version != net::kFormatVersionInput)) {
       return InvalidArgument("format model tidak dikenal / unknown model format in " + path +
                              ": tag '" + tag + "' version " + std::to_string(version));
     }
+    in >> description;
+    if (version == net::kFormatVersionInput) {
+      in >> input;
+      if (input != net::kInputDeskew)
+        return InvalidArgument("praproses model tidak dikenal / unknown model input in " + path + ": '" + input + "'");
+    }
+    in >> inet;
     model.impl_->probs.subnet() = inet.subnet();
+    model.impl_->deskew = input == net::kInputDeskew;
   } catch (const std::exception& e) {
     return DataLoss("berkas model rusak / corrupt model file " + path + ": " + e.what());
   }
@@ -573,8 +620,13 @@ Status DigitModel::Save(const std::string& path) const {
     net::infer_type inet;
     inet.subnet() = impl_->probs.subnet();
     inet.clean();
-    dlib::serialize(path) << std::string(net::kFormatTag) << net::kFormatVersion
-                          << std::string(net::kDescription) << inet;
+    auto out = dlib::serialize(path);
+    if (impl_->deskew) {
+      out << std::string(net::kFormatTag) << net::kFormatVersionInput << std::string(net::kDescription)
+          << std::string(net::kInputDeskew) << inet;
+    } else {
+      out << std::string(net::kFormatTag) << net::kFormatVersion << std::string(net::kDescription) << inet;
+    }
   } catch (const std::exception& e) {
     return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
                        e.what());
@@ -585,7 +637,7 @@ Status DigitModel::Save(const std::string& path) const {
 DigitPrediction DigitModel::Classify(const uint8_t* img28x28) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   dlib::matrix<float> m;
-  ToInput(img28x28, m);
+  ToInput(img28x28, impl_->deskew, m);
   const dlib::matrix<float, 10, 1> p = dlib::mat(impl_->probs(m));
   return FromProbabilities(&p(0));
 }
@@ -600,7 +652,7 @@ std::vector<DigitPrediction> DigitModel::ClassifyBatch(std::span<const Image28> 
   for (size_t i = 0; i < images.size(); i += kChunk) {
     const size_t n = std::min(kChunk, images.size() - i);
     in.resize(n);
-    for (size_t j = 0; j < n; ++j) ToInput(images[i + j].data(), in[j]);
+    for (size_t j = 0; j < n; ++j) ToInput(images[i + j].data(), impl_->deskew, in[j]);
     impl_->probs.to_tensor(in.begin(), in.end(), x);
     const dlib::tensor& y = impl_->probs.forward(x);
     const float* p = y.host();
@@ -623,6 +675,8 @@ size_t DigitModel::ParameterCount() const {
 }
 
 std::string DigitModel::Describe() const { return net::kDescription; }
+
+bool DigitModel::deskew() const { return impl_->deskew; }
 
 Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptions& o) {
   if (train.size() == 0 || train.images.size() != train.labels.size()) {
@@ -710,7 +764,7 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
           const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
           const size_t r = j * static_cast<size_t>(replicas) / n;
           part[r].emplace_back();
-          ToInput(aug.data(), part[r].back());
+          ToInput(aug.data(), o.deskew, part[r].back());
           part_labels[r].push_back(train.labels[idx]);
         }
         auto work = [&](int r) {
@@ -767,9 +821,10 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
       if (o.monitor != nullptr && o.monitor->size() > 0) {
         DigitModel snapshot;
         net::train_type copy = tnet;
-        RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size);
+        RecalibrateBatchNorm(copy, train, o.monitor_recalibration_digits, o.batch_size, o.deskew);
         net::infer_type recal = copy;
         snapshot.impl_->probs.subnet() = recal.subnet();
+        snapshot.impl_->deskew = o.deskew;
         report.monitor_accuracy = snapshot.Accuracy(*o.monitor);
       }
       report.seconds =
@@ -777,12 +832,13 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
       if (o.on_epoch) o.on_epoch(report);
     }
     if (o.recalibrate_batch_norm) {
-      RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size);
+      RecalibrateBatchNorm(tnet, train, train.size(), o.batch_size, o.deskew);
     }
     tnet.clean();
     DigitModel model;
     net::infer_type inet = tnet;
     model.impl_->probs.subnet() = inet.subnet();
+    model.impl_->deskew = o.deskew;
     return model;
   } catch (const std::exception& e) {
     return Internal(std::string("pelatihan gagal / training failed: ") + e.what());

@@ -99,6 +99,13 @@ struct AugmentOptions {
 
 Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions& opt = {});
 
+// Shears a digit so that its slant is taken out: the shear along x that makes the ink's
+// second moments uncorrelated (x does not drift with y), about the centre of mass, as in the
+// classic "deskewing" of MNIST (LeCun et al. 1998). Slant is the commonest difference between
+// hands; a network given deskewed digits (`TrainOptions::deskew`) does not have to learn it.
+// The shear is limited to +-1; a digit with no ink or no height is returned unchanged.
+Image28 DeskewDigit(const Image28& in);
+
 // ---------------------------------------------------------------------------------------------
 // The classifier
 
@@ -140,6 +147,9 @@ struct TrainOptions {
   std::function<void(const EpochReport&)> on_epoch;
   const DigitDataset* monitor = nullptr;
   size_t monitor_recalibration_digits = 10000;
+  // The network is given deskewed digits (DeskewDigit, after the augmentation); the model
+  // file records it (format version 2) and Classify deskews what it is given.
+  bool deskew = false;
 };
 
 class DigitModel {
@@ -169,6 +179,8 @@ class DigitModel {
   // Number of trainable parameters, and a one-line description of the network.
   size_t ParameterCount() const;
   std::string Describe() const;
+  // Whether the network reads deskewed digits (Classify deskews its input itself).
+  bool deskew() const;
 
  private:
   struct Impl;

@@ -351,6 +351,52 @@ TEST(Augment, SeededAndReproducible) {
   EXPECT_EQ(AugmentDigit(img, a, never), img);
 }
 
+// The slant of a stroke, as DeskewDigit measures it: mu11 / mu02 of the ink about its centre
+// of mass, and the centre itself.
+std::array<double, 3> SlantAndCentre(const Image28& a) {
+  double m = 0, sx = 0, sy = 0, mu11 = 0, mu02 = 0;
+  for (int y = 0; y < kMnistSide; ++y)
+    for (int x = 0; x < kMnistSide; ++x) {
+      const double v = a[size_t(y * kMnistSide + x)];
+      m += v, sx += v * x, sy += v * y;
+    }
+  const double cx = sx / m, cy = sy / m;
+  for (int y = 0; y < kMnistSide; ++y)
+    for (int x = 0; x < kMnistSide; ++x) {
+      const double v = a[size_t(y * kMnistSide + x)];
+      mu11 += v * (x - cx) * (y - cy), mu02 += v * (y - cy) * (y - cy);
+    }
+  return {mu11 / mu02, cx, cy};
+}
+
+TEST(Deskew, TakesTheSlantOutAboutTheCentre) {
+  Image28 img{};
+  cv::Mat m = ToMat(img);
+  cv::line(m, {9, 5}, {18, 22}, cv::Scalar(255), 2);  // a "1" leaning right
+  img = FromMat(m);
+  const auto before = SlantAndCentre(img);
+  EXPECT_GT(before[0], 0.4);
+  const Image28 d = DeskewDigit(img);
+  const auto after = SlantAndCentre(d);
+  EXPECT_LT(std::abs(after[0]), 0.05) << "slant " << before[0] << " -> " << after[0];
+  EXPECT_NEAR(after[1], before[1], 0.5);
+  EXPECT_NEAR(after[2], before[2], 0.5);
+  // Leaning left, the same.
+  cv::Mat l = cv::Mat::zeros(kMnistSide, kMnistSide, CV_8U);
+  cv::line(l, {18, 5}, {9, 22}, cv::Scalar(255), 2);
+  EXPECT_LT(std::abs(SlantAndCentre(DeskewDigit(FromMat(l)))[0]), 0.05);
+  // An upright stroke, an empty image and a flat dash are left as they are.
+  Image28 up{};
+  cv::Mat u = ToMat(up);
+  cv::line(u, {14, 4}, {14, 23}, cv::Scalar(255), 2);
+  up = FromMat(u);
+  EXPECT_EQ(DeskewDigit(up), up);
+  EXPECT_EQ(DeskewDigit(Image28{}), Image28{});
+  Image28 dash{};
+  for (int x = 8; x < 20; ++x) dash[size_t(14 * kMnistSide + x)] = 255;
+  EXPECT_EQ(DeskewDigit(dash), dash);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The committed model
 
@@ -622,6 +668,49 @@ TEST(DigitTrain, ReplicasLearnLikeOneNetwork) {
     differs = differs || p1[i].prob != p3[i].prob;
   }
   EXPECT_TRUE(differs);
+}
+
+// A network trained on deskewed digits says so in its file (format version 2) and deskews what
+// it is given; one trained without stays version 1, as the committed models are.
+TEST(DigitTrain, DeskewIsRecordedInTheModelFile) {
+  const DigitDataset data = SmokeData();
+  TrainOptions opt = SmokeOptions(1, 5);
+  opt.deskew = true;
+  auto a = DigitModel::Train(data, opt);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->deskew());
+  TempDir dir;
+  ASSERT_TRUE(a->Save(dir.File("d.dnn")).ok());
+  auto loaded = DigitModel::Load(dir.File("d.dnn"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(loaded->deskew());
+  const std::span<const Image28> some(data.images.data(), 20);
+  const auto pa = a->ClassifyBatch(some), pl = loaded->ClassifyBatch(some);
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].prob, pl[i].prob) << i;
+  // Deskewing is applied in training and in classifying alike: without augmentation, a
+  // network trained with it reads each digit exactly as one trained without it reads the digit
+  // deskewed beforehand.
+  opt.augment.probability = 0;
+  auto with = DigitModel::Train(data, opt);
+  ASSERT_TRUE(with.ok());
+  DigitDataset pre = data;
+  for (Image28& x : pre.images) x = DeskewDigit(x);
+  opt.deskew = false;
+  auto without = DigitModel::Train(pre, opt);
+  ASSERT_TRUE(without.ok());
+  const std::span<const Image28> some_pre(pre.images.data(), 20);
+  const auto pw = with->ClassifyBatch(some), pp = without->ClassifyBatch(some_pre);
+  for (size_t i = 0; i < pw.size(); ++i) EXPECT_EQ(pw[i].prob, pp[i].prob) << i;
+  EXPECT_NE(with->ClassifyBatch(some)[0].prob, without->ClassifyBatch(some)[0].prob);
+  opt.augment.probability = 0.8;
+  auto plain = DigitModel::Train(data, opt);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->deskew());
+  ASSERT_TRUE(plain->Save(dir.File("p.dnn")).ok());
+  std::ifstream f1(dir.File("d.dnn"), std::ios::binary), f2(dir.File("p.dnn"), std::ios::binary);
+  const std::string b1((std::istreambuf_iterator<char>(f1)), {}), b2((std::istreambuf_iterator<char>(f2)), {});
+  EXPECT_NE(b1.find("deskew"), std::string::npos);
+  EXPECT_EQ(b2.find("deskew"), std::string::npos);
 }
 
 TEST(DigitTrain, RejectsBadInput) {

@@ -26,6 +26,8 @@ using infer_type = dlib::loss_multiclass_log<dlib::fc<10, dlib::multiply<dlib::r
     dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>;
 constexpr char kFormatTag[] = "rekap-digits";
 constexpr int kFormatVersion = 1;
+constexpr int kFormatVersionInput = 2;  // + the input's preprocessing (digits.cc)
+constexpr char kInputDeskew[] = "deskew";
 }  // namespace net
 
 // Convolution weights (nf x k x 5 x 5, dlib order) and biases with the following affine layer folded in.
@@ -86,6 +88,7 @@ struct Weights {
   alignas(64) float b3[128];
   alignas(64) float w4[128 * 10];    // [in][out], dropout scale folded in
   alignas(64) float b4[10];
+  bool deskew = false;  // reads deskewed digits (DeskewDigit)
 };
 
 typedef float V16 __attribute__((vector_size(64)));
@@ -281,12 +284,21 @@ Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec))
     return NotFound("berkas model tidak ditemukan / model file not found: " + path);
   net::infer_type inet;
+  std::string input;
   try {
     std::string tag, description;
     int version = 0;
-    dlib::deserialize(path) >> tag >> version >> description >> inet;
-    if (tag != net::kFormatTag || version != net::kFormatVersion)
+    auto in = dlib::deserialize(path);
+    in >> tag >> version;
+    if (tag != net::kFormatTag || (version != net::kFormatVersion && version != net::kFormatVersionInput))
       return InvalidArgument("format model tidak dikenal / unknown model format: " + tag);
+    in >> description;
+    if (version == net::kFormatVersionInput) {
+      in >> input;
+      if (input != net::kInputDeskew)
+        return InvalidArgument("praproses model tidak dikenal / unknown model input: '" + input + "'");
+    }
+    in >> inet;
   } catch (const std::exception& e) {
     return DataLoss("model tidak cocok / model does not match the fast network: " + std::string(e.what()));
   }
@@ -301,6 +313,7 @@ Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
 
   auto out = std::make_unique<Weights>();
   Weights& w = *out;
+  w.deskew = input == net::kInputDeskew;
   for (int t = 0; t < 25; ++t)
     for (int c = 0; c < 32; ++c) w.w1[t * 32 + c] = w1[size_t(c * 25 + t)];
   std::copy(b1.begin(), b1.end(), w.b1);
@@ -340,17 +353,26 @@ std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28
   };
   std::vector<size_t> todo(n);
   for (size_t i = 0; i < n; ++i) todo[i] = i;
-  std::vector<float> sub;
+  std::vector<float> sub, deskewed;  // deskewed: the inputs deskewed, made when a member asks
   for (size_t m = 0; m < impl_->members.size(); ++m) {
     if (m >= kAlwaysMembers) {  // later members only where the first are not sure
       std::erase_if(todo, [&](size_t i) { return top(i) >= kCascadeConfidence; });
       if (todo.empty()) break;
     }
-    const float* x = in.data();
+    const bool deskew = impl_->members[m]->deskew;
+    if (deskew && deskewed.empty()) {
+      deskewed.resize(n * kMnistPixels);
+      for (size_t i = 0; i < n; ++i) {
+        const Image28 d = DeskewDigit(images[i]);
+        for (int j = 0; j < kMnistPixels; ++j) deskewed[i * kMnistPixels + size_t(j)] = d[size_t(j)] / 255.0f;
+      }
+    }
+    const std::vector<float>& src = deskew ? deskewed : in;
+    const float* x = src.data();
     if (todo.size() < n) {
       sub.resize(todo.size() * kMnistPixels);
       for (size_t t = 0; t < todo.size(); ++t)
-        std::copy_n(&in[todo[t] * kMnistPixels], kMnistPixels, &sub[t * kMnistPixels]);
+        std::copy_n(&src[todo[t] * kMnistPixels], kMnistPixels, &sub[t * kMnistPixels]);
       x = sub.data();
     }
     impl_->forward(*impl_->members[m], x, logits.data(), int(todo.size()));

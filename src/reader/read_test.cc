@@ -1345,7 +1345,8 @@ namespace {
 TEST(FastDigits, CommittedEnsembleOnMnistTestSet) {
   NEED_MNIST();
   const std::string dir = Root() + "/data/models/";
-  const std::vector<std::string> members = {dir + "digits.dnn", dir + "digits-2.dnn", dir + "digits-3.dnn"};
+  const std::vector<std::string> members = {dir + "digits.dnn", dir + "digits-2.dnn", dir + "digits-3.dnn",
+                                            dir + "digits-4.dnn", dir + "digits-5.dnn"};
   auto test = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
                              std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
   ASSERT_TRUE(test.ok()) << test.status().ToString();
@@ -1373,6 +1374,26 @@ TEST(FastDigits, CommittedEnsembleOnMnistTestSet) {
   EXPECT_GT(a, best);
   EXPECT_FALSE(FastDigitNet::LoadEnsemble(std::vector<std::string>{}).ok());
   EXPECT_FALSE(FastDigitNet::LoadEnsemble(std::vector<std::string>{members[0], dir + "missing.dnn"}).ok());
+}
+
+// The members that read deskewed digits deskew in both paths alike.
+TEST(FastDigits, DeskewingMemberSameAsDlib) {
+  NEED_MNIST();
+  const std::string path = Root() + "/data/models/digits-4.dnn";
+  auto fast = FastDigitNet::Load(path);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  auto slow = DigitModel::Load(path);
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  ASSERT_TRUE(slow->deskew());
+  std::span<const Image28> imgs(F().mnist->images.data(), 300);
+  const auto a = slow->ClassifyBatch(imgs), b = fast->ClassifyBatch(imgs);
+  ASSERT_EQ(a.size(), b.size());
+  double maxdiff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].digit, b[i].digit) << i;
+    for (int k = 0; k < 10; ++k) maxdiff = std::max<double>(maxdiff, std::abs(a[i].prob[k] - b[i].prob[k]));
+  }
+  EXPECT_LT(maxdiff, 1e-4);
 }
 
 TEST(FastDigits, SameProbabilitiesAsDlib) {

@@ -81,9 +81,10 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
 }
 
 // The committed digit CNN is an ensemble: networks of one architecture trained with different
-// seeds and augmentation (data/models/digits.json); the reader averages them. Every member must
-// be there.
-constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn"};
+// seeds and augmentation (data/models/digits.json; the last two read deskewed digits); the
+// reader averages them. Every member must be there.
+constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn",
+                                          "models/digits-4.dnn", "models/digits-5.dnn"};
 
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
@@ -818,7 +819,7 @@ Status RunTrain(TrainCmd& c) {
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
             {"photo_seed", c.photo_seed}, {"elastic", c.opt.augment.elastic_probability},
-            {"threads", c.opt.threads}, {"network", m.Describe()},
+            {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
@@ -886,7 +887,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("--voters", rc.voters, "formulir KPU: pemilih TPS (batas suara paslon) / KPU forms: the TPS's voters (bound of a paslon's votes)")
       ->check(CLI::Range(1, 999));
   r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
-  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
+  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn,digits-4.dnn,digits-5.dnn; the first reads every box)");
   r->add_option("--debug", rc.debug, "tulis gambar tiap tahap ke DIR / write an image per stage to DIR");
   r->add_option("--crops", rc.crops, "tulis potongan tiap angka ke DIR / write a crop per number to DIR");
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
@@ -922,6 +923,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "peluang distorsi elastis / share of digits elastically distorted (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  t->add_flag("--deskew", tc.opt.deskew,
+              "jaringan membaca digit yang kemiringannya diluruskan / the network reads deskewed digits "
+              "(slant taken out; recorded in the model file)");
   t->callback([] {
     Status st = RunTrain(tc);
     if (!st.ok()) ExitCode() = Fail(st);
@@ -936,7 +940,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2 | kpu-ppwp (lembar = halaman 2 + 3 / a sheet = pages 2 + 3)")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
-  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn; the first reads every box)");
+  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn,digits-4.dnn,digits-5.dnn; the first reads every box)");
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
