@@ -293,6 +293,10 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   ASSERT_TRUE(bj.is_object()) << b.out << Stderr();
   EXPECT_EQ(bj["pages"], 2);
   EXPECT_EQ(bj["wrong_accepted"], 0);
+  const auto& m = bj["bubbles_against_boxes"];
+  EXPECT_EQ(m["threshold"], 0.2) << b.out;
+  EXPECT_LE(m["misread_below_threshold"].get<int>(), m["misread"].get<int>());
+  EXPECT_LE(m["written_otherwise_at_or_above_threshold"].get<int>(), m["written_otherwise"].get<int>());
   CmdRun d = Rekap("--json bench digits " + digits);
   ASSERT_EQ(d.code, 0) << Stderr();
   const auto dj = Json(d);

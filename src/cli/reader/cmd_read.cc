@@ -430,6 +430,10 @@ Status RunBench(const BenchCmd& c) {
   json kept_truth = json::array();  // --keep: truth.json of the photos kept, as `rekap forms synth` writes it
   json review = json::array();  // consistent pages sent to review, with their reasons
   std::vector<int> not_found;
+  struct {
+    int misread = 0, misread_below = 0, written_otherwise = 0, written_otherwise_at_or_above = 0;
+    double written_otherwise_max_p = 0;
+  } margin;
   Progress prog("bench reader", count);
   FILE* dump = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
@@ -507,6 +511,25 @@ Status RunBench(const BenchCmd& c) {
       }
     }
     for (const auto& x : r.reasons) reasons[x.code]++;
+    // The margin of the fail-closed rule: numbers whose bubbles read their bubbled value and
+    // whose boxes' best reading differs, split by what was written. A misread (written as
+    // bubbled) is settled by the boxes' second reading only at >= min_support_probability; a
+    // number written otherwise must stay below it.
+    for (const FieldReading& f : r.fields) {
+      const auto tv = p.values.find(f.field);
+      if (!f.has_bubbles || f.omr < 0 || f.ocr == f.omr || tv == p.values.end()) continue;
+      const auto bv = p.bubble_values.find(f.field);
+      const int bubbled = bv == p.bubble_values.end() ? tv->second : bv->second;
+      if (f.omr != bubbled) continue;  // the bubbles misread
+      if (tv->second == bubbled) {
+        ++margin.misread;
+        margin.misread_below += f.ocr_p_of_omr < o.min_support_probability;
+      } else {
+        ++margin.written_otherwise;
+        margin.written_otherwise_max_p = std::max(margin.written_otherwise_max_p, f.ocr_p_of_omr);
+        margin.written_otherwise_at_or_above += f.ocr_p_of_omr >= o.min_support_probability;
+      }
+    }
     if (dump_fields != nullptr)  // development aid: every number read, with both channels
       for (const FieldReading& f : r.fields) {
         const auto tv = p.values.find(f.field);
@@ -667,6 +690,13 @@ Status RunBench(const BenchCmd& c) {
   j["tesseract_sample"] = tr ? tr->second : 0;
   j["tesseract_seconds"] = tess_seconds;
   j["reasons"] = reasons;
+  j["bubbles_against_boxes"] = {
+      {"threshold", o.min_support_probability},
+      {"misread", margin.misread},
+      {"misread_below_threshold", margin.misread_below},
+      {"written_otherwise", margin.written_otherwise},
+      {"written_otherwise_at_or_above_threshold", margin.written_otherwise_at_or_above},
+      {"written_otherwise_max_p", margin.written_otherwise_max_p}};
   j["pages_not_found"] = not_found;
   if (!wrong.empty()) j["wrong"] = wrong;
   if (!unflagged.empty()) j["inconsistent_accepted"] = unflagged;
@@ -686,6 +716,10 @@ Status RunBench(const BenchCmd& c) {
                                 "  page 3 confirmed " + std::to_string(page_confirmed[1]) + "\n"
                           : std::string())
               << "  inconsistent " << inconsistent << "  flagged " << inconsistent_flagged << "\n"
+              << "  bubbles against boxes: misread " << margin.misread << " (" << margin.misread_below
+              << " below " << o.min_support_probability << "), written otherwise " << margin.written_otherwise
+              << " (" << margin.written_otherwise_at_or_above << " at or above; highest "
+              << margin.written_otherwise_max_p << ")\n"
               << "  median " << j["median_ms"].get<double>() << " ms  p95 " << j["p95_ms"].get<double>()
               << " ms\n"
               << "  Tesseract digits-only on " << j["tesseract_sample"] << " boxes: "
