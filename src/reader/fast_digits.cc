@@ -353,18 +353,24 @@ std::vector<DigitPrediction> FastDigitNet::ClassifyBatch(std::span<const Image28
   };
   std::vector<size_t> todo(n);
   for (size_t i = 0; i < n; ++i) todo[i] = i;
-  std::vector<float> sub, deskewed;  // deskewed: the inputs deskewed, made when a member asks
+  // The inputs deskewed, for the members that read them so: made for an image when a member
+  // first needs it (the later members read only the images the first is unsure of).
+  std::vector<float> sub, deskewed;
+  std::vector<char> is_deskewed;
   for (size_t m = 0; m < impl_->members.size(); ++m) {
     if (m >= kAlwaysMembers) {  // later members only where the first are not sure
       std::erase_if(todo, [&](size_t i) { return top(i) >= kCascadeConfidence; });
       if (todo.empty()) break;
     }
     const bool deskew = impl_->members[m]->deskew;
-    if (deskew && deskewed.empty()) {
+    if (deskew) {
       deskewed.resize(n * kMnistPixels);
-      for (size_t i = 0; i < n; ++i) {
+      is_deskewed.resize(n, 0);
+      for (size_t i : todo) {
+        if (is_deskewed[i]) continue;
         const Image28 d = DeskewDigit(images[i]);
         for (int j = 0; j < kMnistPixels; ++j) deskewed[i * kMnistPixels + size_t(j)] = d[size_t(j)] / 255.0f;
+        is_deskewed[i] = 1;
       }
     }
     const std::vector<float>& src = deskew ? deskewed : in;
