@@ -1,4 +1,5 @@
 #include "reader/digits.h"
+#include "reader/model_format.h"
 
 #include <dlib/dnn.h>
 
@@ -46,12 +47,6 @@ using prob_type = dlib::softmax<infer_type::subnet_type>;
 constexpr char kDescription[] =
     "input 28x28 /255 | con5x5x32 valid, bn, relu, maxpool2 | con5x5x64 valid, bn, relu, "
     "maxpool2 | fc128, relu, dropout0.5 | fc10 | softmax";
-constexpr char kFormatTag[] = "rekap-digits";
-constexpr int kFormatVersion = 1;
-// Version 2: a string naming the input's preprocessing ("deskew") follows the description.
-// A model without preprocessing is still written as version 1, byte for byte as before.
-constexpr int kFormatVersionInput = 2;
-constexpr char kInputDeskew[] = "deskew";
 
 }  // namespace net
 
@@ -589,25 +584,13 @@ Result<DigitModel> DigitModel::Load(const std::string& path) {
   }
   DigitModel model;
   try {
-    std::string tag;
-    int version = 0;
-    std::string description, input;
     net::infer_type inet;
     auto in = dlib::deserialize(path);
-    in >> tag >> version;
-    if (tag != net::kFormatTag || (version != net::kFormatVersion && version != net::kFormatVersionInput)) {
-      return InvalidArgument("format model tidak dikenal / unknown model format in " + path +
-                             ": tag '" + tag + "' version " + std::to_string(version));
-    }
-    in >> description;
-    if (version == net::kFormatVersionInput) {
-      in >> input;
-      if (input != net::kInputDeskew)
-        return InvalidArgument("praproses model tidak dikenal / unknown model input in " + path + ": '" + input + "'");
-    }
+    auto deskew = model_format::ReadHeader(in, path);
+    if (!deskew.ok()) return deskew.status();
     in >> inet;
     model.impl_->probs.subnet() = inet.subnet();
-    model.impl_->deskew = input == net::kInputDeskew;
+    model.impl_->deskew = *deskew;
   } catch (const std::exception& e) {
     return DataLoss("berkas model rusak / corrupt model file " + path + ": " + e.what());
   }
@@ -620,13 +603,12 @@ Status DigitModel::Save(const std::string& path) const {
     net::infer_type inet;
     inet.subnet() = impl_->probs.subnet();
     inet.clean();
+    // A network without preprocessing is written as version 1, byte for byte as before.
     auto out = dlib::serialize(path);
-    if (impl_->deskew) {
-      out << std::string(net::kFormatTag) << net::kFormatVersionInput << std::string(net::kDescription)
-          << std::string(net::kInputDeskew) << inet;
-    } else {
-      out << std::string(net::kFormatTag) << net::kFormatVersion << std::string(net::kDescription) << inet;
-    }
+    out << std::string(model_format::kTag) << (impl_->deskew ? model_format::kVersionInput : model_format::kVersion)
+        << std::string(net::kDescription);
+    if (impl_->deskew) out << std::string(model_format::kInputDeskew);
+    out << inet;
   } catch (const std::exception& e) {
     return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
                        e.what());

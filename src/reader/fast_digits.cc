@@ -1,5 +1,6 @@
 // rekap reader: the digit CNN for inference, hand-vectorized. See fast_digits.h.
 #include "reader/fast_digits.h"
+#include "reader/model_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,10 +25,6 @@ using infer_type = dlib::loss_multiclass_log<dlib::fc<10, dlib::multiply<dlib::r
     pool2<dlib::relu<dlib::affine<vcon<64, 5,
     pool2<dlib::relu<dlib::affine<vcon<32, 5,
     dlib::input<dlib::matrix<float>>>>>>>>>>>>>>>;
-constexpr char kFormatTag[] = "rekap-digits";
-constexpr int kFormatVersion = 1;
-constexpr int kFormatVersionInput = 2;  // + the input's preprocessing (digits.cc)
-constexpr char kInputDeskew[] = "deskew";
 }  // namespace net
 
 // Convolution weights (nf x k x 5 x 5, dlib order) and biases with the following affine layer folded in.
@@ -284,20 +281,12 @@ Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec))
     return NotFound("berkas model tidak ditemukan / model file not found: " + path);
   net::infer_type inet;
-  std::string input;
+  bool deskew = false;
   try {
-    std::string tag, description;
-    int version = 0;
     auto in = dlib::deserialize(path);
-    in >> tag >> version;
-    if (tag != net::kFormatTag || (version != net::kFormatVersion && version != net::kFormatVersionInput))
-      return InvalidArgument("format model tidak dikenal / unknown model format: " + tag);
-    in >> description;
-    if (version == net::kFormatVersionInput) {
-      in >> input;
-      if (input != net::kInputDeskew)
-        return InvalidArgument("praproses model tidak dikenal / unknown model input: '" + input + "'");
-    }
+    auto header = model_format::ReadHeader(in, path);
+    if (!header.ok()) return header.status();
+    deskew = *header;
     in >> inet;
   } catch (const std::exception& e) {
     return DataLoss("model tidak cocok / model does not match the fast network: " + std::string(e.what()));
@@ -313,7 +302,7 @@ Result<std::unique_ptr<Weights>> LoadWeights(const std::string& path) {
 
   auto out = std::make_unique<Weights>();
   Weights& w = *out;
-  w.deskew = input == net::kInputDeskew;
+  w.deskew = deskew;
   for (int t = 0; t < 25; ++t)
     for (int c = 0; c < 32; ++c) w.w1[t * 32 + c] = w1[size_t(c * 25 + t)];
   std::copy(b1.begin(), b1.end(), w.b1);
