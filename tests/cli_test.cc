@@ -293,6 +293,11 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   ASSERT_TRUE(bj.is_object()) << b.out << Stderr();
   EXPECT_EQ(bj["pages"], 2);
   EXPECT_EQ(bj["wrong_accepted"], 0);
+  const int consistent = bj["consistent_pages"].get<int>();
+  EXPECT_EQ(consistent, 2 - bj["inconsistent"].get<int>()) << b.out;
+  const int unflagged = bj["inconsistent"].get<int>() - bj["inconsistent_flagged"].get<int>();
+  EXPECT_NEAR(bj["consistent_accepted_rate"].get<double>() * consistent + unflagged, bj["accepted"].get<double>(), 1e-9)
+      << b.out;
   const auto& m = bj["bubbles_against_boxes"];
   EXPECT_EQ(m["threshold"], 0.2) << b.out;
   EXPECT_LE(m["misread_below_threshold"].get<int>(), m["misread"].get<int>());
