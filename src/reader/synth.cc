@@ -520,6 +520,38 @@ struct PhotoResult {
   cv::Matx33d page_px_to_image;
 };
 
+// A page that does not lie flat: every pixel moved by a smooth random displacement field (a 4 x 4
+// grid of random vectors, bicubic in between) scaled so that the largest displacement is
+// `max_px`. The content moves; the page's outline stays (the corners are the grid's too, so
+// they move as well, as a curled page's do).
+cv::Mat Bend(const cv::Mat& page, double max_px, Rng& r) {
+  cv::Mat gx(4, 4, CV_32F), gy(4, 4, CV_32F);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) {
+      gx.at<float>(y, x) = float(U(r, -1, 1));
+      gy.at<float>(y, x) = float(U(r, -1, 1));
+    }
+  cv::Mat dx, dy;
+  cv::resize(gx, dx, page.size(), 0, 0, cv::INTER_CUBIC);
+  cv::resize(gy, dy, page.size(), 0, 0, cv::INTER_CUBIC);
+  cv::Mat mag;
+  cv::magnitude(dx, dy, mag);
+  double peak = 0;
+  cv::minMaxLoc(mag, nullptr, &peak);
+  const float f = float(peak > 0 ? max_px / peak : 0);
+  cv::Mat mx(page.size(), CV_32F), my(page.size(), CV_32F);
+  for (int y = 0; y < page.rows; ++y) {
+    const float* ax = dx.ptr<float>(y);
+    const float* ay = dy.ptr<float>(y);
+    float* ox = mx.ptr<float>(y);
+    float* oy = my.ptr<float>(y);
+    for (int x = 0; x < page.cols; ++x) ox[x] = float(x) + f * ax[x], oy[x] = float(y) + f * ay[x];
+  }
+  cv::Mat out;
+  cv::remap(page, out, mx, my, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  return out;
+}
+
 PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   const double pw = page.cols, ph = page.rows;
   // 3-D pose: in-plane rotation, then a tilt of up to max_tilt about a random in-plane axis.
@@ -695,7 +727,7 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
   if (o.min_jpeg_quality < 1 || o.max_jpeg_quality > 100 || o.min_jpeg_quality > o.max_jpeg_quality)
     return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
-      !(o.restyle >= 0 && o.restyle <= 2))
+      !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -946,6 +978,10 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   tick("fill");
   // 3. Photograph.
   cv::Matx33d mm_to_render(I.s, 0, 0, 0, I.s, 0, 0, 0, 1);
+  if (o.bend_mm > 0) {  // a stream of its own: the rest of the page is the same without it
+    Rng br = MakeRng(o.seed, uint64_t(index), 4);
+    img = Bend(img, o.bend_mm * I.s, br);
+  }
   if (o.photograph) {
     PhotoResult ph = Photograph(img, o, r);
     P.image = ph.image;
@@ -1010,6 +1046,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   j["form"] = std::string(SynthFormName(impl_->o.form));
   j["seed"] = impl_->o.seed;
   if (impl_->o.restyle > 0) j["restyle"] = impl_->o.restyle;
+  if (impl_->o.bend_mm > 0) j["bend_mm"] = impl_->o.bend_mm;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -67,6 +67,12 @@ struct SynthOptions {
   // reader's fail-closed rules on handwriting unlike its training data. Drawn from a stream of
   // its own per page, so the rest of the page is the same with or without it.
   double restyle = 0;
+  // A page that does not lie flat (a fold, a curl, a bulge), in mm: before the camera's
+  // perspective, every point of the page is moved by a smooth random field (a 4 x 4 grid of
+  // displacements, bicubic between them) whose largest displacement is this many mm, so a
+  // single homography no longer fits the whole page. 0 = flat. Drawn from a stream of its own
+  // per page, so the rest of the page is the same with or without it.
+  double bend_mm = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };

@@ -307,6 +307,7 @@ void AddFormsCommands(CLI::App& app) {
   s->add_flag("--clean", so.clean, "tanpa efek foto (pindaian bersih) / no photo effects (clean scan)");
   s->add_option("--restyle", so.so.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
+  s->add_option("--bend", so.so.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

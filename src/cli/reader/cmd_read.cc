@@ -254,6 +254,7 @@ struct BenchCmd {
   int min_width = 1000, max_width = 4000;  // synthetic photo width, px
   double inconsistent_rate = SynthOptions{}.inconsistent_rate;
   double restyle = 0;
+  double bend_mm = 0;
   bool no_tally = false;
 };
 
@@ -343,6 +344,9 @@ Status RunBench(const BenchCmd& c) {
   std::unique_ptr<Synthesizer> synth;
   json truth;
   int count = c.count;
+  if (!c.photos.empty() && c.bend_mm > 0)
+    return InvalidArgument("--bend: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
+                           "photos (--digits), not with --photos (use `rekap forms synth --bend`)");
   if (!c.photos.empty() && c.restyle > 0)
     return InvalidArgument("--restyle: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
                            "photos (--digits), not with --photos (use `rekap forms synth --restyle`)");
@@ -356,6 +360,7 @@ Status RunBench(const BenchCmd& c) {
     so.max_width = std::max(c.min_width, c.max_width);
     so.inconsistent_rate = c.inconsistent_rate;
     so.restyle = c.restyle;
+    so.bend_mm = c.bend_mm;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -656,6 +661,7 @@ Status RunBench(const BenchCmd& c) {
   j["form"] = c.form;
   j["seed"] = c.seed;
   if (c.restyle > 0) j["restyle"] = c.restyle;
+  if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -993,6 +999,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--restyle", bc.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
+  b->add_option("--bend", bc.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

@@ -11,6 +11,9 @@ inline constexpr const char* kInconsistentRateHelp =
 inline constexpr const char* kRestyleHelp =
     "tulisan tangan lain: distorsi kuat tiap angka, 0 = mati, 1 = penuh (uji tahan) / other hands: "
     "each digit strongly distorted, 0 = off, 1 = full (stress test)";
+inline constexpr const char* kBendHelp =
+    "kertas tidak rata: geseran halus acak sampai MM mm, 0 = rata (uji tahan) / a page that does not lie flat: "
+    "a smooth random displacement of up to MM mm, 0 = flat (stress test)";
 
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
