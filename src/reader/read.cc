@@ -360,32 +360,39 @@ constexpr double kMinLayoutFit = 0.7;
 // A combination of corner checkers fitting at least this well is refined (LocateKpu).
 constexpr double kRefineFrom = 0.4;
 
-double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
-  int features = 0, fitting = 0;
-  auto sample = [&](double x, double y, double* v) {
-    const cv::Vec3d q = H * cv::Vec3d(x, y, 1);
-    if (!(q[2] > 1e-9)) return false;
-    const double px = q[0] / q[2], py = q[1] / q[2];
-    if (!(px >= 0 && py >= 0 && px < work.cols - 1 && py < work.rows - 1)) return false;
-    *v = work.at<uint8_t>(int(py + 0.5), int(px + 0.5));
-    return true;
-  };
-  // One feature: `on` points on a printed line, `off` points on the paper beside them.
-  auto feature = [&](const std::vector<cv::Point2d>& on, const std::vector<cv::Point2d>& off) {
-    double son = 0, soff = 0, v = 0;
-    for (const auto& p : on) {
-      if (!sample(p.x, p.y, &v)) return;
-      son += v;
-    }
-    for (const auto& p : off) {
-      if (!sample(p.x, p.y, &v)) return;
-      soff += v;
-    }
-    son /= double(on.size());
-    soff /= double(off.size());
-    ++features;
-    fitting += soff - son >= 0.04 * soff;
-  };
+// A page that does not lie flat (a fold, a curl; `rekap forms synth --bend`) is not one plane:
+// a single homography puts some numbers a millimetre or more beside where they are printed, and
+// the page as a whole fails the fit. Such a page is aligned number by number: each number's
+// boxes and bubbles are moved together by the offset (up to kAlignMaxMm, and under half a
+// bubble's pitch, so no row can slip onto its neighbour) that fits its own printed lines best,
+// and the page is found if the aligned fit reaches kMinLayoutFit like any other. Only for a
+// homography that fits at least kAlignFrom; one that fits as a whole is read as it is.
+constexpr double kAlignFrom = 0.25;
+constexpr double kAlignMaxMm = 4.0;
+
+// Per number (PageLayout::numbers), the page-mm offset its structure was found at.
+struct Alignment {
+  std::vector<cv::Point2d> offset_mm;
+  bool aligned = false;  // some offset is not zero
+  // The homography of number i: page mm moved by its offset, then H.
+  cv::Matx33d For(const cv::Matx33d& H, size_t i) const {
+    if (i >= offset_mm.size()) return H;
+    const cv::Point2d d = offset_mm[i];
+    return H * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+  }
+};
+
+namespace {
+
+// One printed feature: `on` points on a printed line, `off` points on the paper beside them
+// (page mm).
+struct LayoutFeature {
+  std::vector<cv::Point2d> on, off;
+};
+
+// The features LayoutFit checks, per number: some bubbles of every row (the outline against
+// the paper just outside it) and every edge of every digit box.
+std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, const PageLayout& L) {
   // The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
   // photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
   constexpr double kGapPx = 1.5;
@@ -397,37 +404,138 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L)
     if (std::isfinite(s) && s > 0) gap_mm = kGapPx / s;
   }
   const double bubble_gap = std::max(0.8, gap_mm), edge_gap = std::max(0.6, gap_mm);  // mm
-  std::vector<cv::Point2d> on, off;
-  for (const NumberLayout& num : L.numbers) {
+  std::vector<std::vector<LayoutFeature>> out(L.numbers.size());
+  for (size_t i = 0; i < L.numbers.size(); ++i) {
+    const NumberLayout& num = L.numbers[i];
     for (const auto& row : num.bubbles)
       for (size_t v = 0; v < row.size() && num.has_bubbles; v += 3) {
         const Rect& b = row[v];
         const double R = b.w / 2;
-        on.clear();
-        off.clear();
+        LayoutFeature f;
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
-          on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
-          off.emplace_back(b.cx() + c * (R + bubble_gap), b.cy() + s * (R + bubble_gap));
+          f.on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
+          f.off.emplace_back(b.cx() + c * (R + bubble_gap), b.cy() + s * (R + bubble_gap));
         }
-        feature(on, off);
+        out[i].push_back(std::move(f));
       }
     const double lw = std::max(0.2, num.box_line_mm);
     for (const Rect& b : num.digit_boxes)
       for (int e = 0; e < 4; ++e) {  // top, right, bottom, left
-        on.clear();
-        off.clear();
+        LayoutFeature f;
         for (double t : {0.3, 0.5, 0.7}) {
           const double x = e == 1 ? b.right() - lw / 2 : e == 3 ? b.x + lw / 2 : b.x + t * b.w;
           const double y = e == 0 ? b.y + lw / 2 : e == 2 ? b.bottom() - lw / 2 : b.y + t * b.h;
           const double dx = e == 1 ? -1 : e == 3 ? 1 : 0, dy = e == 0 ? 1 : e == 2 ? -1 : 0;
-          on.emplace_back(x, y);
-          off.emplace_back(x + dx * (lw / 2 + edge_gap), y + dy * (lw / 2 + edge_gap));
+          f.on.emplace_back(x, y);
+          f.off.emplace_back(x + dx * (lw / 2 + edge_gap), y + dy * (lw / 2 + edge_gap));
         }
-        feature(on, off);
+        out[i].push_back(std::move(f));
       }
   }
-  return features >= 8 ? double(fitting) / features : 0;
+  return out;
+}
+
+// One number's features moved by `d` mm: how many are inside the photo and how many fit (the
+// printed line darker than the paper beside it by at least 4 % of that paper), and their summed
+// contrast (a tie-break between offsets that fit as many).
+struct FitCount {
+  int features = 0, fitting = 0;
+  double contrast = 0;
+};
+FitCount CountFit(const cv::Mat& work, const cv::Matx33d& H, const std::vector<LayoutFeature>& fs, cv::Point2d d) {
+  FitCount n;
+  auto sample = [&](const cv::Point2d& p, double* v) {
+    const cv::Vec3d q = H * cv::Vec3d(p.x + d.x, p.y + d.y, 1);
+    if (!(q[2] > 1e-9)) return false;
+    const double px = q[0] / q[2], py = q[1] / q[2];
+    if (!(px >= 0 && py >= 0 && px < work.cols - 1 && py < work.rows - 1)) return false;
+    *v = work.at<uint8_t>(int(py + 0.5), int(px + 0.5));
+    return true;
+  };
+  for (const LayoutFeature& f : fs) {
+    double son = 0, soff = 0, v = 0;
+    bool inside = true;
+    for (const auto& p : f.on) {
+      if (!(inside = sample(p, &v))) break;
+      son += v;
+    }
+    for (size_t k = 0; inside && k < f.off.size(); ++k) {
+      if (!(inside = sample(f.off[k], &v))) break;
+      soff += v;
+    }
+    if (!inside) continue;
+    son /= double(f.on.size());
+    soff /= double(f.off.size());
+    ++n.features;
+    n.fitting += soff - son >= 0.04 * soff;
+    n.contrast += (soff - son) / std::max(1.0, soff);
+  }
+  return n;
+}
+
+// The largest offset number `num` may be moved by: under half the pitch of its bubbles (or of
+// its digit boxes), and at most kAlignMaxMm.
+double AlignRadius(const NumberLayout& num) {
+  double pitch = num.digit_boxes.size() > 1 ? std::abs(num.digit_boxes[1].cx() - num.digit_boxes[0].cx()) : 10;
+  if (num.has_bubbles && !num.bubbles.empty() && num.bubbles[0].size() > 1) {
+    const Rect &a = num.bubbles[0][0], &b = num.bubbles[0][1];
+    pitch = std::min(pitch, std::hypot(b.cx() - a.cx(), b.cy() - a.cy()));
+  }
+  return std::min(kAlignMaxMm, 0.45 * pitch);
+}
+
+}  // namespace
+
+double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr) {
+  const auto fs = LayoutFeatures(H, L);
+  std::vector<FitCount> at0(fs.size());
+  int features = 0, fitting = 0;
+  for (size_t i = 0; i < fs.size(); ++i) {
+    at0[i] = CountFit(work, H, fs[i], {0, 0});
+    features += at0[i].features;
+    fitting += at0[i].fitting;
+  }
+  const double fit = features >= 8 ? double(fitting) / features : 0;
+  if (align != nullptr) align->offset_mm.assign(L.numbers.size(), {0, 0}), align->aligned = false;
+  if (align == nullptr || fit >= kMinLayoutFit || fit < kAlignFrom) return fit;
+  // Number by number: the offset on a 0.5 mm grid that fits most features (then the most
+  // contrast, then the smallest), refined once at 0.25 mm. A feature outside the photo at some
+  // offset does not fit there.
+  int afit = 0;
+  for (size_t i = 0; i < fs.size(); ++i) {
+    const double R = AlignRadius(L.numbers[i]);
+    FitCount best = at0[i];
+    cv::Point2d bd(0, 0);
+    auto better = [&](const FitCount& c, cv::Point2d d) {
+      if (c.features < at0[i].features) return false;
+      if (c.fitting != best.fitting) return c.fitting > best.fitting;
+      if (std::abs(c.contrast - best.contrast) > 1e-9) return c.contrast > best.contrast;
+      return std::hypot(d.x, d.y) < std::hypot(bd.x, bd.y);
+    };
+    if (best.fitting < best.features) {
+      const int n = int(std::floor(R / 0.5));
+      for (int gy = -n; gy <= n; ++gy)
+        for (int gx = -n; gx <= n; ++gx) {
+          const cv::Point2d d(gx * 0.5, gy * 0.5);
+          if (std::hypot(d.x, d.y) > R + 1e-9) continue;
+          const FitCount c = CountFit(work, H, fs[i], d);
+          if (better(c, d)) best = c, bd = d;
+        }
+      const cv::Point2d c0 = bd;
+      for (int gy = -1; gy <= 1; ++gy)
+        for (int gx = -1; gx <= 1; ++gx) {
+          const cv::Point2d d(c0.x + gx * 0.25, c0.y + gy * 0.25);
+          if ((gx == 0 && gy == 0) || std::hypot(d.x, d.y) > R + 1e-9) continue;
+          const FitCount c = CountFit(work, H, fs[i], d);
+          if (better(c, d)) best = c, bd = d;
+        }
+    }
+    align->offset_mm[i] = bd;
+    align->aligned = align->aligned || bd != cv::Point2d(0, 0);
+    afit += best.fitting;
+  }
+  return features >= 8 ? double(afit) / features : 0;
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
@@ -1099,6 +1207,13 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
                      cand[0].size(), cand[1].size(), cand[2].size(), cand[3].size(), best_fit);
       }
       Prof().Mark("blobs");
+      // A page that does not lie flat: the best combination aligned number by number.
+      if (best_fit >= kAlignFrom && best_fit < kMinLayoutFit) {
+        cv::Matx33d H4;
+        Alignment al;
+        if (through(best_pts, &H4)) best_fit = LayoutFit(work, H4, L, &al);
+        if (Prof().on) std::fprintf(stderr, "blob checkers aligned number by number: layout fit %.3f\n", best_fit);
+      }
       if (best_fit >= kMinLayoutFit) {
         for (size_t k = 0; k < 4; ++k) at[k] = best_pts[k];
         found = 4;
@@ -1142,7 +1257,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     // printed lines beside where the homography looks for them. Each centre is moved, one
     // after the other, by up to 0.6 mm where that fits the layout better (the tag must stay
     // where it was seen); the page is found only if the result fits as any other must.
-    if (best >= kRefineFrom && best < kMinLayoutFit && at[order[0]] && b2 && b3 && b4) {
+    if (best >= std::min(kRefineFrom, kAlignFrom) && best < kMinLayoutFit && at[order[0]] && b2 && b3 && b4) {
       std::vector<cv::Point2f> pts(4);
       for (size_t k = 0; k < 4; ++k) pts[k] = *at[k];
       pts[order[1]] = *b2;
@@ -1173,6 +1288,13 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
           std::fprintf(stderr, "  refined corners: layout fit %.3f (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f)\n", best, pts[0].x,
                        pts[0].y, pts[1].x, pts[1].y, pts[2].x, pts[2].y, pts[3].x, pts[3].y);
         if (!moved) break;
+      }
+      // Still not fitting as a whole: a page that does not lie flat, aligned number by number.
+      if (best < kMinLayoutFit) {
+        cv::Matx33d H4;
+        Alignment al;
+        if (through(pts, &H4)) best = LayoutFit(work, H4, L, &al);
+        if (Prof().on) std::fprintf(stderr, "  aligned number by number: layout fit %.3f\n", best);
       }
       if (best >= kMinLayoutFit) {
         b2 = pts[order[1]];
@@ -1359,8 +1481,8 @@ void WhitenEdges(cv::Mat* crop, int w) {
 }
 
 // Reads the numbers of a located page.
-void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, const PageLayout& L,
-                 const Form& form, const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
+void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& align, double px_per_mm,
+                 const PageLayout& L, const Form& form, const ReadOptions& o, PageObservation* obs, cv::Mat* overlay) {
   constexpr double kGuideCut = 0.2;  // KPU's dotted guides absorb < 20 % of the light (after blur)
   // ... but so does a faint stroke (a blue ballpoint, blurred): light regions that survive an
   // opening of radius 1 px (wider than 3 px, 0.4-0.7 mm at these scales, where a guide's dots
@@ -1381,6 +1503,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
   const OmrOptions omr_opt;
   for (size_t i = 0; i < L.numbers.size(); ++i) {
     const NumberLayout& n = L.numbers[i];
+    const cv::Matx33d H = align.For(H0, i);
     FieldReading& fr = obs->fields[i];
     fr.field = n.field;
     fr.page = L.page;
@@ -1541,7 +1664,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H, double px_per_mm, co
     fr.double_marked = nr.double_marked;
     for (const auto& [v, p] : nr.hypotheses) fr.hypotheses.push_back({v, p});
     if (L.numbers[i].tally) {
-      fr.tally = MeasureTally(work, H, *L.numbers[i].tally);
+      fr.tally = MeasureTally(work, align.For(H0, i), *L.numbers[i].tally);
       if (Prof().on) {
         std::fprintf(stderr, "tally %s: %s cells %d (%d..%d) %s ink", fr.field.c_str(), fr.tally->read ? "read" : "not read",
                      fr.tally->cells, fr.tally->lo, fr.tally->hi, fr.tally->problem.c_str());
@@ -1678,10 +1801,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     }
   }
   // Fail closed on a misregistered page: the printed boxes and bubbles must be where the
-  // homography puts them.
+  // homography puts them (each number moved by its own small offset on a page that does not lie
+  // flat).
+  Alignment align;
+  double fit = 0;
   {
-    const double fit = LayoutFit(work, loc.H, *L);
-    if (Prof().on) std::fprintf(stderr, "layout fit %.3f\n", fit);
+    fit = LayoutFit(work, loc.H, *L, &align);
+    if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, align.aligned ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
                                        "tata letak tidak cocok / the layout does not fit the photo (" +
@@ -1700,7 +1826,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     stage.Write("2-rectified", overlay);
     cv::cvtColor(overlay, overlay, cv::COLOR_GRAY2BGR);
   }
-  ReadNumbers(work, loc.H, loc.px_per_mm, *L, form, o, &obs, overlay.empty() ? nullptr : &overlay);
+  ReadNumbers(work, loc.H, align, loc.px_per_mm, *L, form, o, &obs, overlay.empty() ? nullptr : &overlay);
   if (!overlay.empty()) stage.Write("3-boxes", overlay);
   return obs;
 }
