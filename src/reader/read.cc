@@ -362,23 +362,29 @@ constexpr double kRefineFrom = 0.4;
 
 // A page that does not lie flat (a fold, a curl; `rekap forms synth --bend`) is not one plane:
 // a single homography puts some numbers a millimetre or more beside where they are printed, and
-// the page as a whole fails the fit. Such a page is aligned number by number: each number's
-// boxes and bubbles are moved together by the offset (up to kAlignMaxMm, and under half a
-// bubble's pitch, so no row can slip onto its neighbour) that fits its own printed lines best,
-// and the page is found if the aligned fit reaches kMinLayoutFit like any other. Only for a
-// homography that fits at least kAlignFrom; one that fits as a whole is read as it is.
-constexpr double kAlignFrom = 0.25;
+// the page as a whole fails the fit. Such a page is aligned number by number (LayoutFit with an
+// Alignment): each number's boxes and bubbles are moved together by the offset (up to
+// kAlignMaxMm, and under half a bubble's pitch, so no row can slip onto its neighbour) that fits
+// its own printed lines best; the numbers that fit well give a homography of their own for a
+// second pass; then each part of a number (its boxes, each bubble row) by up to 1 mm more. The
+// page is found if the aligned fit reaches kMinLayoutFit like any other. Only for a homography
+// that fits at least kAlignFrom (one that fits as a whole is read as it is), and only on our own
+// form, whose four markers name their corners, so that its homography is right but for the bend.
+// On KPU's page the corner checkers are chosen among look-alikes, and a combination that fits
+// badly may be a wrong one: aligned, one that fitted 0.31 (validation seed 60, page 241, a
+// combination a box off) reached 0.75 and its boxes were read a box off (544 as 42). KPU's page
+// is not aligned until a guard against that is measured.
+constexpr double kAlignFrom = 0.1;
 constexpr double kAlignMaxMm = 4.0;
 
-// Per number (PageLayout::numbers), the page-mm offset its structure was found at.
+// Per number (PageLayout::numbers) and part (0: the digit boxes, 1..3: the bubble rows), the
+// homography its printed structure was found through.
+constexpr int kParts = 4;
 struct Alignment {
-  std::vector<cv::Point2d> offset_mm;
-  bool aligned = false;  // some offset is not zero
-  // The homography of number i: page mm moved by its offset, then H.
-  cv::Matx33d For(const cv::Matx33d& H, size_t i) const {
-    if (i >= offset_mm.size()) return H;
-    const cv::Point2d d = offset_mm[i];
-    return H * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+  std::vector<std::array<cv::Matx33d, kParts>> H;  // empty: the page's own for every number
+  bool aligned = false;                            // some number has its own
+  cv::Matx33d For(const cv::Matx33d& page, size_t i, int part = 0) const {
+    return i < H.size() ? H[i][size_t(part)] : page;
   }
 };
 
@@ -388,6 +394,7 @@ namespace {
 // (page mm).
 struct LayoutFeature {
   std::vector<cv::Point2d> on, off;
+  int part = 0;  // 0: a digit box edge; 1 + r: a bubble of row r
 };
 
 // The features LayoutFit checks, per number: some bubbles of every row (the outline against
@@ -407,11 +414,12 @@ std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, con
   std::vector<std::vector<LayoutFeature>> out(L.numbers.size());
   for (size_t i = 0; i < L.numbers.size(); ++i) {
     const NumberLayout& num = L.numbers[i];
-    for (const auto& row : num.bubbles)
-      for (size_t v = 0; v < row.size() && num.has_bubbles; v += 3) {
-        const Rect& b = row[v];
+    for (size_t r = 0; r < num.bubbles.size(); ++r)
+      for (size_t v = 0; v < num.bubbles[r].size() && num.has_bubbles; v += 3) {
+        const Rect& b = num.bubbles[r][v];
         const double R = b.w / 2;
         LayoutFeature f;
+        f.part = int(std::min<size_t>(1 + r, kParts - 1));
         for (int k = 0; k < 8; ++k) {
           const double t = k * CV_PI / 4, c = std::cos(t), s = std::sin(t);
           f.on.emplace_back(b.cx() + c * (R - 0.15), b.cy() + s * (R - 0.15));
@@ -443,7 +451,8 @@ struct FitCount {
   int features = 0, fitting = 0;
   double contrast = 0;
 };
-FitCount CountFit(const cv::Mat& work, const cv::Matx33d& H, const std::vector<LayoutFeature>& fs, cv::Point2d d) {
+FitCount CountFit(const cv::Mat& work, const cv::Matx33d& H, const std::vector<LayoutFeature>& fs, cv::Point2d d,
+                  int part = -1) {
   FitCount n;
   auto sample = [&](const cv::Point2d& p, double* v) {
     const cv::Vec3d q = H * cv::Vec3d(p.x + d.x, p.y + d.y, 1);
@@ -454,6 +463,7 @@ FitCount CountFit(const cv::Mat& work, const cv::Matx33d& H, const std::vector<L
     return true;
   };
   for (const LayoutFeature& f : fs) {
+    if (part >= 0 && f.part != part) continue;
     double son = 0, soff = 0, v = 0;
     bool inside = true;
     for (const auto& p : f.on) {
@@ -487,55 +497,125 @@ double AlignRadius(const NumberLayout& num) {
 
 }  // namespace
 
-double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr) {
-  const auto fs = LayoutFeatures(H, L);
-  std::vector<FitCount> at0(fs.size());
-  int features = 0, fitting = 0;
-  for (size_t i = 0; i < fs.size(); ++i) {
-    at0[i] = CountFit(work, H, fs[i], {0, 0});
-    features += at0[i].features;
-    fitting += at0[i].fitting;
-  }
-  const double fit = features >= 8 ? double(fitting) / features : 0;
-  if (align != nullptr) align->offset_mm.assign(L.numbers.size(), {0, 0}), align->aligned = false;
-  if (align == nullptr || fit >= kMinLayoutFit || fit < kAlignFrom) return fit;
-  // Number by number: the offset on a 0.5 mm grid that fits most features (then the most
-  // contrast, then the smallest), refined once at 0.25 mm. A feature outside the photo at some
-  // offset does not fit there.
-  int afit = 0;
+namespace {
+
+// One pass of the alignment: number by number, the offset (page mm, applied before H) on a
+// 0.5 mm grid within each number's radius that fits most of its features (then the most
+// contrast, then the smallest), refined once at 0.25 mm; then each part of the number (its
+// digit boxes, each bubble row) by a residual of up to 1 mm of its own on a 0.25 mm grid (the
+// bend differs across a number a few centimetres wide; 1 mm is under a bubble's half pitch). A
+// feature outside the photo at some offset does not fit there. Returns the fitting features;
+// `offset` gets each number's per part, `counts` each number's at its whole offset.
+using PartOffsets = std::array<cv::Point2d, kParts>;
+int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
+              const std::vector<std::vector<LayoutFeature>>& fs, std::vector<PartOffsets>* offset,
+              std::vector<FitCount>* counts) {
+  int fitting = 0;
+  offset->assign(fs.size(), {});
+  counts->assign(fs.size(), {});
+  // The best of the offsets `c + (gx, gy) * step` within `R` of the origin (or of `c` when
+  // `around`), for `part` (-1: all), starting from `best` at `bd`.
+  auto search = [&](size_t i, int part, cv::Point2d c, int n, double step, double R, bool around, FitCount* best,
+                    cv::Point2d* bd) {
+    const FitCount floor = *best;
+    for (int gy = -n; gy <= n; ++gy)
+      for (int gx = -n; gx <= n; ++gx) {
+        const cv::Point2d d(c.x + gx * step, c.y + gy * step);
+        const cv::Point2d from = around ? c : cv::Point2d(0, 0);
+        if (std::hypot(d.x - from.x, d.y - from.y) > R + 1e-9) continue;
+        const FitCount k = CountFit(work, H, fs[i], d, part);
+        if (k.features < floor.features) continue;
+        const bool better = k.fitting != best->fitting ? k.fitting > best->fitting
+                            : std::abs(k.contrast - best->contrast) > 1e-9
+                                ? k.contrast > best->contrast
+                                : std::hypot(d.x - from.x, d.y - from.y) < std::hypot(bd->x - from.x, bd->y - from.y);
+        if (better) *best = k, *bd = d;
+      }
+  };
   for (size_t i = 0; i < fs.size(); ++i) {
     const double R = AlignRadius(L.numbers[i]);
-    FitCount best = at0[i];
+    FitCount best = CountFit(work, H, fs[i], {0, 0});
     cv::Point2d bd(0, 0);
-    auto better = [&](const FitCount& c, cv::Point2d d) {
-      if (c.features < at0[i].features) return false;
-      if (c.fitting != best.fitting) return c.fitting > best.fitting;
-      if (std::abs(c.contrast - best.contrast) > 1e-9) return c.contrast > best.contrast;
-      return std::hypot(d.x, d.y) < std::hypot(bd.x, bd.y);
-    };
     if (best.fitting < best.features) {
-      const int n = int(std::floor(R / 0.5));
-      for (int gy = -n; gy <= n; ++gy)
-        for (int gx = -n; gx <= n; ++gx) {
-          const cv::Point2d d(gx * 0.5, gy * 0.5);
-          if (std::hypot(d.x, d.y) > R + 1e-9) continue;
-          const FitCount c = CountFit(work, H, fs[i], d);
-          if (better(c, d)) best = c, bd = d;
-        }
-      const cv::Point2d c0 = bd;
-      for (int gy = -1; gy <= 1; ++gy)
-        for (int gx = -1; gx <= 1; ++gx) {
-          const cv::Point2d d(c0.x + gx * 0.25, c0.y + gy * 0.25);
-          if ((gx == 0 && gy == 0) || std::hypot(d.x, d.y) > R + 1e-9) continue;
-          const FitCount c = CountFit(work, H, fs[i], d);
-          if (better(c, d)) best = c, bd = d;
-        }
+      search(i, -1, {0, 0}, int(std::floor(R / 0.5)), 0.5, R, false, &best, &bd);
+      search(i, -1, bd, 1, 0.25, R, false, &best, &bd);
     }
-    align->offset_mm[i] = bd;
-    align->aligned = align->aligned || bd != cv::Point2d(0, 0);
-    afit += best.fitting;
+    (*counts)[i] = best;
+    int parts_fitting = 0;
+    for (int part = 0; part < kParts; ++part) {
+      FitCount pb = CountFit(work, H, fs[i], bd, part);
+      cv::Point2d pd = bd;
+      if (pb.fitting < pb.features) search(i, part, bd, 4, 0.25, 1.0, true, &pb, &pd);
+      (*offset)[i][size_t(part)] = pd;
+      parts_fitting += pb.fitting;
+    }
+    fitting += parts_fitting;
   }
-  return features >= 8 ? double(afit) / features : 0;
+  return fitting;
+}
+
+// A number's centre (page mm): of its digit boxes and bubbles.
+cv::Point2d NumberCentre(const NumberLayout& n) {
+  Rect r = Union(n.digit_boxes[0], n.digit_boxes[2]);
+  if (n.has_bubbles)
+    for (const auto& row : n.bubbles)
+      for (const Rect& b : row) r = Union(r, b);
+  return {r.cx(), r.cy()};
+}
+
+}  // namespace
+
+double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
+                 double align_from = 1) {
+  const auto fs = LayoutFeatures(H, L);
+  int features = 0, fitting = 0;
+  for (size_t i = 0; i < fs.size(); ++i) {
+    const FitCount c = CountFit(work, H, fs[i], {0, 0});
+    features += c.features;
+    fitting += c.fitting;
+  }
+  const double fit = features >= 8 ? double(fitting) / features : 0;
+  if (align != nullptr) align->H.clear(), align->aligned = false;
+  if (align == nullptr || fit >= kMinLayoutFit || fit < align_from || features < 8) return fit;
+  // First pass against H. The offsets of the numbers that fit well then give a homography of
+  // their own (the page's smooth part of the bend: RANSAC, 1.5 mm), and a second pass against it
+  // catches the numbers the first could not reach within their radius. The better pass is kept.
+  std::vector<PartOffsets> off;
+  std::vector<FitCount> counts;
+  int best = AlignPass(work, H, L, fs, &off, &counts);
+  cv::Matx33d base = H;
+  std::vector<PartOffsets> best_off = off;
+  std::vector<cv::Point2f> mm, px;
+  for (size_t i = 0; i < fs.size(); ++i) {
+    if (counts[i].features == 0 || counts[i].fitting < 0.8 * counts[i].features) continue;
+    const cv::Point2d c = NumberCentre(L.numbers[i]);
+    const cv::Point2d q = Apply(H, c.x + off[i][0].x, c.y + off[i][0].y);
+    mm.emplace_back(float(c.x), float(c.y));
+    px.emplace_back(float(q.x), float(q.y));
+  }
+  if (mm.size() >= 6) {
+    const cv::Point2d c = Apply(H, L.width_mm / 2, L.height_mm / 2);
+    const double px_per_mm = cv::norm(Apply(H, L.width_mm / 2 + 10, L.height_mm / 2) - c) / 10;
+    try {
+      cv::Mat h = cv::findHomography(mm, px, cv::RANSAC, std::max(1.0, 1.5 * px_per_mm));
+      if (!h.empty()) {
+        const cv::Matx33d H2(h);
+        std::vector<PartOffsets> off2;
+        std::vector<FitCount> counts2;
+        const int f2 = AlignPass(work, H2, L, fs, &off2, &counts2);
+        if (f2 > best) best = f2, base = H2, best_off = off2;
+      }
+    } catch (const cv::Exception&) {
+    }
+  }
+  align->H.resize(fs.size());
+  for (size_t i = 0; i < fs.size(); ++i)
+    for (int part = 0; part < kParts; ++part) {
+      const cv::Point2d d = best_off[i][size_t(part)];
+      align->H[i][size_t(part)] = base * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+    }
+  align->aligned = true;
+  return double(best) / features;
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
@@ -1207,13 +1287,6 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
                      cand[0].size(), cand[1].size(), cand[2].size(), cand[3].size(), best_fit);
       }
       Prof().Mark("blobs");
-      // A page that does not lie flat: the best combination aligned number by number.
-      if (best_fit >= kAlignFrom && best_fit < kMinLayoutFit) {
-        cv::Matx33d H4;
-        Alignment al;
-        if (through(best_pts, &H4)) best_fit = LayoutFit(work, H4, L, &al);
-        if (Prof().on) std::fprintf(stderr, "blob checkers aligned number by number: layout fit %.3f\n", best_fit);
-      }
       if (best_fit >= kMinLayoutFit) {
         for (size_t k = 0; k < 4; ++k) at[k] = best_pts[k];
         found = 4;
@@ -1257,7 +1330,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     // printed lines beside where the homography looks for them. Each centre is moved, one
     // after the other, by up to 0.6 mm where that fits the layout better (the tag must stay
     // where it was seen); the page is found only if the result fits as any other must.
-    if (best >= std::min(kRefineFrom, kAlignFrom) && best < kMinLayoutFit && at[order[0]] && b2 && b3 && b4) {
+    if (best >= kRefineFrom && best < kMinLayoutFit && at[order[0]] && b2 && b3 && b4) {
       std::vector<cv::Point2f> pts(4);
       for (size_t k = 0; k < 4; ++k) pts[k] = *at[k];
       pts[order[1]] = *b2;
@@ -1288,13 +1361,6 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
           std::fprintf(stderr, "  refined corners: layout fit %.3f (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f) (%.0f,%.0f)\n", best, pts[0].x,
                        pts[0].y, pts[1].x, pts[1].y, pts[2].x, pts[2].y, pts[3].x, pts[3].y);
         if (!moved) break;
-      }
-      // Still not fitting as a whole: a page that does not lie flat, aligned number by number.
-      if (best < kMinLayoutFit) {
-        cv::Matx33d H4;
-        Alignment al;
-        if (through(pts, &H4)) best = LayoutFit(work, H4, L, &al);
-        if (Prof().on) std::fprintf(stderr, "  aligned number by number: layout fit %.3f\n", best);
       }
       if (best >= kMinLayoutFit) {
         b2 = pts[order[1]];
@@ -1556,7 +1622,8 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // Bubbles: sampled straight from the photo through the homography. A number without
     // bubbles keeps three empty rows (no marks: the bubbles say nothing).
     for (int p = 0; p < 3 && n.has_bubbles; ++p) {
-      ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work, H, n.bubbles[size_t(p)], omr_opt);
+      ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work, align.For(H0, i, std::min(1 + p, kParts - 1)),
+                                                     n.bubbles[size_t(p)], omr_opt);
       for (int v = 0; v < 10; ++v) {
         fr.bubble_dark[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].dark[size_t(v)]);
         fr.bubble_ink[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].ink[size_t(v)]);
@@ -1806,7 +1873,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   Alignment align;
   double fit = 0;
   {
-    fit = LayoutFit(work, loc.H, *L, &align);
+    fit = LayoutFit(work, loc.H, *L, &align, L->qr ? kAlignFrom : 1.0);
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, align.aligned ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
