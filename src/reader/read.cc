@@ -382,7 +382,7 @@ constexpr double kAlignMaxMm = 4.0;
 constexpr int kParts = 4;
 struct Alignment {
   std::vector<std::array<cv::Matx33d, kParts>> H;  // empty: the page's own for every number
-  bool aligned = false;                            // some number has its own
+  bool aligned = false;                            // H is filled: the page was aligned
   cv::Matx33d For(const cv::Matx33d& page, size_t i, int part = 0) const {
     return i < H.size() ? H[i][size_t(part)] : page;
   }
@@ -494,10 +494,6 @@ double AlignRadius(const NumberLayout& num) {
   }
   return std::min(kAlignMaxMm, 0.45 * pitch);
 }
-
-}  // namespace
-
-namespace {
 
 // One pass of the alignment: number by number, the offset (page mm, applied before H) on a
 // 0.5 mm grid within each number's radius that fits most of its features (then the most
@@ -1871,9 +1867,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // homography puts them (each number moved by its own small offset on a page that does not lie
   // flat).
   Alignment align;
-  double fit = 0;
   {
-    fit = LayoutFit(work, loc.H, *L, &align, L->qr ? kAlignFrom : 1.0);
+    const double fit = LayoutFit(work, loc.H, *L, &align, L->qr ? kAlignFrom : 1.0);
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, align.aligned ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
