@@ -100,8 +100,10 @@ struct SynthPage {
   int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
   int jpeg_quality = 0;
   cv::Mat image;                    // BGR photo (or the clean scan when !photograph)
-  cv::Matx33d page_to_image;        // homography: page mm -> image px
-  std::array<cv::Point2d, 4> page_corners{};  // image px of the page's TL, TR, BR, BL corners
+  // Homography: page mm -> image px, and the image px of the page's TL, TR, BR, BL corners;
+  // of the flat page (with bend_mm, points are up to that far from where they put them).
+  cv::Matx33d page_to_image;
+  std::array<cv::Point2d, 4> page_corners{};
   std::vector<uint8_t> jpeg;        // the encoded JPEG
 
   // The truth.json entry for this page.
