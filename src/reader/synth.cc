@@ -522,8 +522,8 @@ struct PhotoResult {
 
 // A page that does not lie flat: every pixel moved by a smooth random displacement field (a 4 x 4
 // grid of random vectors, bicubic in between) scaled so that the largest displacement is
-// `max_px`. The content moves; the page's outline stays (the corners are the grid's too, so
-// they move as well, as a curled page's do).
+// `max_px`. Everything printed moves, the corner markers too (as on a curled page); the image
+// keeps its size, its edges replicated.
 cv::Mat Bend(const cv::Mat& page, double max_px, Rng& r) {
   cv::Mat gx(4, 4, CV_32F), gy(4, 4, CV_32F);
   for (int y = 0; y < 4; ++y)
