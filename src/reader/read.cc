@@ -382,7 +382,6 @@ constexpr double kAlignMaxMm = 4.0;
 constexpr int kParts = 4;
 struct Alignment {
   std::vector<std::array<cv::Matx33d, kParts>> H;  // empty: the page's own for every number
-  bool aligned = false;                            // H is filled: the page was aligned
   cv::Matx33d For(const cv::Matx33d& page, size_t i, int part = 0) const {
     return i < H.size() ? H[i][size_t(part)] : page;
   }
@@ -571,7 +570,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     fitting += c.fitting;
   }
   const double fit = features >= 8 ? double(fitting) / features : 0;
-  if (align != nullptr) align->H.clear(), align->aligned = false;
+  if (align != nullptr) align->H.clear();
   if (align == nullptr || fit >= kMinLayoutFit || fit < align_from || features < 8) return fit;
   // First pass against H. The offsets of the numbers that fit well then give a homography of
   // their own (the page's smooth part of the bend: RANSAC, 1.5 mm), and a second pass against it
@@ -610,7 +609,6 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       const cv::Point2d d = best_off[i][size_t(part)];
       align->H[i][size_t(part)] = base * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
     }
-  align->aligned = true;
   return double(best) / features;
 }
 
@@ -1869,7 +1867,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   Alignment align;
   {
     const double fit = LayoutFit(work, loc.H, *L, &align, L->qr ? kAlignFrom : 1.0);
-    if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, align.aligned ? " (aligned number by number)" : "");
+    if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, !align.H.empty() ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
                                        "tata letak tidak cocok / the layout does not fit the photo (" +
