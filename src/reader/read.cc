@@ -376,6 +376,8 @@ constexpr double kRefineFrom = 0.4;
 // is not aligned until a guard against that is measured.
 constexpr double kAlignFrom = 0.1;
 constexpr double kAlignMaxMm = 4.0;
+// On KPU's page, how many of the best-fitting checker combinations are tried aligned.
+constexpr size_t kAlignCombinations = 3;
 
 // Per number (PageLayout::numbers) and part (0: the digit boxes, 1..3: the bubble rows), the
 // homography its printed structure was found through.
@@ -398,17 +400,19 @@ struct LayoutFeature {
 
 // The features LayoutFit checks, per number: some bubbles of every row (the outline against
 // the paper just outside it) and every edge of every digit box.
-std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, const PageLayout& L) {
-  // The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
-  // photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
+// The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
+// photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
+// kGapPx in mm, at homography H's scale at the page centre.
+double GapMm(const cv::Matx33d& H, const PageLayout& L) {
   constexpr double kGapPx = 1.5;
-  double gap_mm = 0;  // kGapPx in mm, at this homography's scale at the page centre
-  {
-    const double cx = L.width_mm / 2, cy = L.height_mm / 2;
-    const cv::Point2d c = Apply(H, cx, cy);
-    const double s = 0.5 * (cv::norm(Apply(H, cx + 10, cy) - c) + cv::norm(Apply(H, cx, cy + 10) - c)) / 10;
-    if (std::isfinite(s) && s > 0) gap_mm = kGapPx / s;
-  }
+  const double cx = L.width_mm / 2, cy = L.height_mm / 2;
+  const cv::Point2d c = Apply(H, cx, cy);
+  const double s = 0.5 * (cv::norm(Apply(H, cx + 10, cy) - c) + cv::norm(Apply(H, cx, cy + 10) - c)) / 10;
+  return std::isfinite(s) && s > 0 ? kGapPx / s : 0;
+}
+
+std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, const PageLayout& L) {
+  const double gap_mm = GapMm(H, L);
   const double bubble_gap = std::max(0.8, gap_mm), edge_gap = std::max(0.6, gap_mm);  // mm
   std::vector<std::vector<LayoutFeature>> out(L.numbers.size());
   for (size_t i = 0; i < L.numbers.size(); ++i) {
@@ -549,6 +553,54 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   return fitting;
 }
 
+// The printed rules (the layout's dark frames) within kRuleNearMm of a number's digit boxes,
+// as features: pieces of a rule (three points on it, the paper on both sides of it) every
+// kRulePieceMm. `across[0]` holds the pieces of vertical rules (they place the boxes in x),
+// `across[1]` those of horizontal ones (in y).
+constexpr double kRuleNearMm = 10, kRulePieceMm = 4;
+constexpr int kMinRulePieces = 3;  // fewer in one direction: nothing to check there
+struct BoxRules {
+  std::array<std::vector<LayoutFeature>, 2> across;
+};
+BoxRules RulesNearBoxes(const PageLayout& L, const NumberLayout& num, double gap_mm) {
+  BoxRules out;
+  Rect near = Union(num.digit_boxes.front(), num.digit_boxes.back());
+  near = {near.x - kRuleNearMm, near.y - kRuleNearMm, near.w + 2 * kRuleNearMm, near.h + 2 * kRuleNearMm};
+  const double gap = std::max(0.6, gap_mm);
+  // One straight rule from a to b (axis-parallel); `vertical` when it runs along y.
+  auto add = [&](cv::Point2d a, cv::Point2d b, double lw, bool vertical) {
+    const double lo = vertical ? std::max(a.y, near.y) : std::max(a.x, near.x);
+    const double hi = vertical ? std::min(b.y, near.bottom()) : std::min(b.x, near.right());
+    const double at = vertical ? a.x : a.y;
+    if (vertical ? at < near.x || at > near.right() : at < near.y || at > near.bottom()) return;
+    const double side = lw / 2 + gap;
+    for (double t = lo + 1; t + 1 <= hi; t += kRulePieceMm) {
+      LayoutFeature f;
+      for (double u : {-1.0, 0.0, 1.0}) {
+        const cv::Point2d on = vertical ? cv::Point2d(at, t + u) : cv::Point2d(t + u, at);
+        const cv::Point2d n = vertical ? cv::Point2d(side, 0) : cv::Point2d(0, side);
+        f.on.push_back(on);
+        f.off.push_back(on + n);
+        f.off.push_back(on - n);
+      }
+      out.across[vertical ? 0 : 1].push_back(std::move(f));
+    }
+  };
+  for (const Frame& fr : L.frames) {
+    if (fr.gray > 0.5 || fr.line_mm <= 0) continue;  // light guides (a tally grid) are not rules
+    const Rect& r = fr.box;
+    if (r.h == 0 || r.w > 0) {  // top (the whole rule when it is a horizontal line), bottom
+      add({r.x, r.y}, {r.right(), r.y}, fr.line_mm, false);
+      if (r.h > 0) add({r.x, r.bottom()}, {r.right(), r.bottom()}, fr.line_mm, false);
+    }
+    if (r.w == 0 || r.h > 0) {  // left, right
+      add({r.x, r.y}, {r.x, r.bottom()}, fr.line_mm, true);
+      if (r.w > 0) add({r.right(), r.y}, {r.right(), r.bottom()}, fr.line_mm, true);
+    }
+  }
+  return out;
+}
+
 // A number's centre (page mm): of its digit boxes and bubbles.
 cv::Point2d NumberCentre(const NumberLayout& n) {
   Rect r = Union(n.digit_boxes[0], n.digit_boxes[2]);
@@ -609,6 +661,22 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       const cv::Point2d d = best_off[i][size_t(part)];
       align->H[i][size_t(part)] = base * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
     }
+  // Boxes and bubbles repeat: moved by a box's pitch, most of their lines fit again, and a
+  // homography a box off (a wrong corner mark) aligns onto its neighbours. The rules around
+  // each number's boxes do not repeat with them: where the alignment puts the boxes, the
+  // rules beside them in each direction must fit too, or the page is not aligned at all.
+  for (size_t i = 0; i < fs.size(); ++i) {
+    const BoxRules rules = RulesNearBoxes(L, L.numbers[i], GapMm(H, L));
+    for (int k = 0; k < 2; ++k) {
+      const FitCount c = CountFit(work, align->H[i][0], rules.across[size_t(k)], {0, 0});
+      if (Prof().on)
+        std::fprintf(stderr, "  number %zu rules %s: %d of %d fit\n", i, k == 0 ? "x" : "y", c.fitting, c.features);
+      if (c.features >= kMinRulePieces && c.fitting < kMinLayoutFit * c.features) {
+        align->H.clear();
+        return fit;
+      }
+    }
+  }
   return double(best) / features;
 }
 
@@ -1245,6 +1313,9 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     // tag's affine fit puts it; the combination that puts the tag where it was seen and fits
     // the printed layout best.
     bool blob_found = false;
+    // Combinations that fit too little as a whole but at least kAlignFrom: a page that does not
+    // lie flat may fit once aligned number by number (below).
+    std::vector<std::pair<double, std::vector<cv::Point2f>>> bent;
     {
       const std::vector<CheckerHit> blobs = BlobCheckers(work, quarter_px, 40);
       std::array<std::vector<cv::Point2f>, 4> cand;
@@ -1271,6 +1342,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
                 cv::Matx33d H4;
                 if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
                 const double fit = LayoutFit(work, H4, L);
+                if (fit >= kAlignFrom) bent.emplace_back(fit, pts);
                 if (fit > best_fit) {
                   best_fit = fit;
                   best_pts = pts;
@@ -1361,7 +1433,16 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
         b3 = pts[order[2]];
         b4 = pts[order[3]];
         at[order[0]] = pts[order[0]];
+      } else {
+        bent.emplace_back(best, pts);
       }
+    } else if (best >= kAlignFrom && best < kMinLayoutFit && at[order[0]] && b2 && b3 && b4) {
+      std::vector<cv::Point2f> pts(4);
+      pts[order[0]] = *at[order[0]];
+      pts[order[1]] = *b2;
+      pts[order[2]] = *b3;
+      pts[order[3]] = *b4;
+      bent.emplace_back(best, pts);
     }
     if (best >= kMinLayoutFit) {
       at[order[1]] = b2;
@@ -1372,6 +1453,25 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
       at = {};
     }
     }  // !blob_found
+    // Nothing fits as a whole: the best few combinations aligned number by number (a page that
+    // does not lie flat), the one that then fits best if it reaches kMinLayoutFit.
+    if (found < 4 && !bent.empty()) {
+      std::stable_sort(bent.begin(), bent.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      double best_aligned = -1;
+      for (size_t c = 0; c < bent.size() && c < kAlignCombinations; ++c) {
+        cv::Matx33d H4;
+        if (!through(bent[c].second, &H4) || tag_error(H4) > tag_tol) continue;
+        Alignment align;
+        const double fit = LayoutFit(work, H4, L, &align, kAlignFrom);
+        if (Prof().on) std::fprintf(stderr, "  combination %.3f aligned: layout fit %.3f\n", bent[c].first, fit);
+        if (fit >= kMinLayoutFit && fit > best_aligned) {
+          best_aligned = fit;
+          at.assign(4, std::nullopt);  // emptied above when nothing fitted
+          for (size_t k = 0; k < 4; ++k) at[k] = bent[c].second[k];
+          found = 4;
+        }
+      }
+    }
   }
   if (found < 3) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
@@ -1866,7 +1966,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // flat).
   Alignment align;
   {
-    const double fit = LayoutFit(work, loc.H, *L, &align, L->qr ? kAlignFrom : 1.0);
+    const double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom);
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, !align.H.empty() ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
