@@ -376,6 +376,7 @@ constexpr double kRefineFrom = 0.4;
 // is not aligned until a guard against that is measured.
 constexpr double kAlignFrom = 0.1;
 constexpr double kAlignMaxMm = 4.0;
+constexpr double kRealignBelow = 0.9;
 // On KPU's page, how many of the best-fitting checker combinations are tried aligned.
 constexpr size_t kAlignCombinations = 3;
 
@@ -553,14 +554,18 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   return fitting;
 }
 
-// The printed rules (the layout's dark frames) within kRuleNearMm of a number's digit boxes,
+// The printed rules (the layout's black frames) within kRuleNearMm of a number's digit boxes,
 // as features: pieces of a rule (three points on it, the paper on both sides of it) every
-// kRulePieceMm. `across[0]` holds the pieces of vertical rules (they place the boxes in x),
-// `across[1]` those of horizontal ones (in y).
+// kRulePieceMm. `across[0]` holds the vertical rules (they place the boxes in x), `across[1]`
+// the horizontal ones (in y).
 constexpr double kRuleNearMm = 10, kRulePieceMm = 4;
 constexpr int kMinRulePieces = 3;  // fewer in one direction: nothing to check there
+struct Rule {
+  std::vector<LayoutFeature> pieces;
+  cv::Point2d normal;  // page mm, unit
+};
 struct BoxRules {
-  std::array<std::vector<LayoutFeature>, 2> across;
+  std::array<std::vector<Rule>, 2> across;
 };
 BoxRules RulesNearBoxes(const PageLayout& L, const NumberLayout& num, double gap_mm) {
   BoxRules out;
@@ -573,21 +578,25 @@ BoxRules RulesNearBoxes(const PageLayout& L, const NumberLayout& num, double gap
     const double hi = vertical ? std::min(b.y, near.bottom()) : std::min(b.x, near.right());
     const double at = vertical ? a.x : a.y;
     if (vertical ? at < near.x || at > near.right() : at < near.y || at > near.bottom()) return;
-    const double side = lw / 2 + gap;
+    Rule rule;
+    rule.normal = vertical ? cv::Point2d(1, 0) : cv::Point2d(0, 1);
+    const cv::Point2d n = rule.normal * (lw / 2 + gap);
     for (double t = lo + 1; t + 1 <= hi; t += kRulePieceMm) {
       LayoutFeature f;
       for (double u : {-1.0, 0.0, 1.0}) {
         const cv::Point2d on = vertical ? cv::Point2d(at, t + u) : cv::Point2d(t + u, at);
-        const cv::Point2d n = vertical ? cv::Point2d(side, 0) : cv::Point2d(0, side);
         f.on.push_back(on);
         f.off.push_back(on + n);
         f.off.push_back(on - n);
       }
-      out.across[vertical ? 0 : 1].push_back(std::move(f));
+      rule.pieces.push_back(std::move(f));
     }
+    if (!rule.pieces.empty()) out.across[vertical ? 0 : 1].push_back(std::move(rule));
   };
   for (const Frame& fr : L.frames) {
-    if (fr.gray > 0.5 || fr.line_mm <= 0) continue;  // light guides (a tally grid) are not rules
+    // Only rules a photo of a few px per mm shows: black and at least 0.5 mm (not a tally grid's
+    // grey guides, nor our own form's 0.3 mm grey section lines, which blur away).
+    if (fr.gray > 0.2 || fr.line_mm < 0.5) continue;
     const Rect& r = fr.box;
     if (r.h == 0 || r.w > 0) {  // top (the whole rule when it is a horizontal line), bottom
       add({r.x, r.y}, {r.right(), r.y}, fr.line_mm, false);
@@ -599,6 +608,24 @@ BoxRules RulesNearBoxes(const PageLayout& L, const NumberLayout& num, double gap
     }
   }
   return out;
+}
+
+// How many of the pieces of `rules` fit through H, each rule at the best of its own offsets
+// across it within kRuleResidualMm (the page bends between two rules a few centimetres apart
+// as it does between the parts of a number), and how many are inside the photo.
+constexpr double kRuleResidualMm = 1.0;
+FitCount CountRules(const cv::Mat& work, const cv::Matx33d& H, const std::vector<Rule>& rules) {
+  FitCount total;
+  for (const Rule& rule : rules) {
+    FitCount best;
+    for (double r = -kRuleResidualMm; r <= kRuleResidualMm + 1e-9; r += 0.25) {
+      const FitCount c = CountFit(work, H, rule.pieces, rule.normal * r);
+      if (c.fitting > best.fitting || (c.fitting == best.fitting && c.features > best.features)) best = c;
+    }
+    total.features += best.features;
+    total.fitting += best.fitting;
+  }
+  return total;
 }
 
 // A number's centre (page mm): of its digit boxes and bubbles.
@@ -623,7 +650,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   }
   const double fit = features >= 8 ? double(fitting) / features : 0;
   if (align != nullptr) align->H.clear();
-  if (align == nullptr || fit >= kMinLayoutFit || fit < align_from || features < 8) return fit;
+  if (align == nullptr || fit >= kRealignBelow || fit < align_from || features < 8) return fit;
   // First pass against H. The offsets of the numbers that fit well then give a homography of
   // their own (the page's smooth part of the bend: RANSAC, 1.5 mm), and a second pass against it
   // catches the numbers the first could not reach within their radius. The better pass is kept.
@@ -668,7 +695,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   for (size_t i = 0; i < fs.size(); ++i) {
     const BoxRules rules = RulesNearBoxes(L, L.numbers[i], GapMm(H, L));
     for (int k = 0; k < 2; ++k) {
-      const FitCount c = CountFit(work, align->H[i][0], rules.across[size_t(k)], {0, 0});
+      const FitCount c = CountRules(work, align->H[i][0], rules.across[size_t(k)]);
       if (Prof().on)
         std::fprintf(stderr, "  number %zu rules %s: %d of %d fit\n", i, k == 0 ? "x" : "y", c.fitting, c.features);
       if (c.features >= kMinRulePieces && c.fitting < kMinLayoutFit * c.features) {
@@ -676,6 +703,10 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
         return fit;
       }
     }
+  }
+  if (fit >= kMinLayoutFit && best <= fitting) {  // fits as a whole, and no better aligned
+    align->H.clear();
+    return fit;
   }
   return double(best) / features;
 }
@@ -2661,6 +2692,12 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+
+double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned) {
+  if (gray.empty() || gray.type() != CV_8UC1) return 0;
+  Alignment align;
+  return LayoutFit(gray, H, L, aligned ? &align : nullptr, kAlignFrom);
+}
 
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};

@@ -253,4 +253,10 @@ struct ImageHeader {
 };
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> bytes);
 
+// The share of layout `L`'s printed features (digit box edges, bubbles) that homography `H`
+// (page mm -> px of `gray`, an 8-bit photo) puts on printed lines. With `aligned`, a page that
+// fits under 0.7 as a whole is aligned number by number, as the reader aligns a page that does
+// not lie flat, and the rules beside each number's boxes must then fit too.
+double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned);
+
 }  // namespace rekap::reader
