@@ -591,6 +591,36 @@ TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
   EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
 }
 
+// A page folded and opened again (SynthOptions::folds): the same page and truth, the photo
+// changed (the panel beyond a crease shortened, the crease drawn); drawn the same every time.
+TEST(SynthTest, FoldsChangeOnlyThePhoto) {
+  NEED_MNIST();
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions o = CleanScan();
+  o.seed = 7;
+  auto flat = Synthesizer::Create(MnistTest(), &c, o);
+  o.folds = 2;
+  auto folded = Synthesizer::Create(MnistTest(), &c, o);
+  auto again = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(flat.ok() && folded.ok() && again.ok());
+  auto a = (*flat)->Make(1), b = (*folded)->Make(1), b2 = (*again)->Make(1);
+  ASSERT_TRUE(a.ok() && b.ok() && b2.ok());
+  EXPECT_EQ(a->TruthJson().dump(), b->TruthJson().dump());
+  ASSERT_EQ(a->image.size(), b->image.size());
+  cv::Mat diff;
+  cv::absdiff(a->image, b->image, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  // Everything beyond a crease moved or changed its light: a good share of the page.
+  EXPECT_GT(cv::countNonZero(diff > 8), int(diff.total() / 20));
+  cv::absdiff(b->image, b2->image, diff);
+  cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(diff), 0);
+  o.folds = 4;
+  EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
+  o.folds = -1;
+  EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
+}
+
 TEST(SynthTest, KpuPage) {
   SynthOptions o;
   o.form = SynthForm::kKpuPpwpPage2;

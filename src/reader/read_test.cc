@@ -662,6 +662,32 @@ TEST(ReadSynth, BentKpuPageAlignedNumberByNumber) {
   EXPECT_GE(accepted, pages - 3);
 }
 
+// KPU's plano travels folded: creases, each panel a little tilted (SynthOptions::folds).
+TEST(ReadSynth, FoldedKpuPageRead) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 75;
+  so.inconsistent_rate = 0;
+  so.min_width = 2000;
+  so.max_width = 3000;
+  so.folds = 2;
+  auto s = Synthesizer::Create(*F().mnist, nullptr, so);
+  ASSERT_TRUE(s.ok());
+  int found = 0, accepted = 0, pages = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    Reading r = ReadKpuPage(*p);
+    ++pages;
+    found += r.page_found;
+    accepted += r.accepted;
+    ExpectNoWrongAccepted(r, *p);
+  }
+  EXPECT_EQ(found, pages);
+  EXPECT_GE(accepted, pages - 3);
+}
+
 // Digit boxes and bubble columns repeat every 23.5 mm on KPU's page: a homography a box off
 // puts most of their lines on their neighbours', and aligning each number by a few mm would
 // make it fit. The rules beside the boxes do not repeat, so it must not.

@@ -73,6 +73,13 @@ struct SynthOptions {
   // single homography no longer fits the whole page. 0 = flat. Drawn from a stream of its own
   // per page, so the rest of the page is the same with or without it.
   double bend_mm = 0;
+  // A page that was folded and opened again (KPU's 60 x 90 cm plano travels folded), how many
+  // creases (0-3): each a straight line across the page, near upright or level, at 25-75 % of
+  // its width or height. The panel beyond a crease stays tilted by 3-10 degrees, so the camera
+  // sees it shortened toward the crease (by up to 1.5 % of its length, a few mm on the plano),
+  // a little lighter or darker, and the crease itself as a thin dark line with a light edge.
+  // Before the camera's perspective, like bend_mm; from a stream of its own per page.
+  int folds = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };

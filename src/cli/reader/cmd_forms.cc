@@ -308,6 +308,7 @@ void AddFormsCommands(CLI::App& app) {
   s->add_option("--restyle", so.so.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   s->add_option("--bend", so.so.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
+  s->add_option("--fold", so.so.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

@@ -255,6 +255,7 @@ struct BenchCmd {
   double inconsistent_rate = SynthOptions{}.inconsistent_rate;
   double restyle = 0;
   double bend_mm = 0;
+  int folds = 0;
   bool no_tally = false;
 };
 
@@ -347,6 +348,9 @@ Status RunBench(const BenchCmd& c) {
   if (!c.photos.empty() && c.bend_mm > 0)
     return InvalidArgument("--bend: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
                            "photos (--digits), not with --photos (use `rekap forms synth --bend`)");
+  if (!c.photos.empty() && c.folds > 0)
+    return InvalidArgument("--fold: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
+                           "photos (--digits), not with --photos (use `rekap forms synth --fold`)");
   if (!c.photos.empty() && c.restyle > 0)
     return InvalidArgument("--restyle: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
                            "photos (--digits), not with --photos (use `rekap forms synth --restyle`)");
@@ -361,6 +365,7 @@ Status RunBench(const BenchCmd& c) {
     so.inconsistent_rate = c.inconsistent_rate;
     so.restyle = c.restyle;
     so.bend_mm = c.bend_mm;
+    so.folds = c.folds;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -662,6 +667,7 @@ Status RunBench(const BenchCmd& c) {
   j["seed"] = c.seed;
   if (c.restyle > 0) j["restyle"] = c.restyle;
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
+  if (c.folds > 0) j["folds"] = c.folds;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -1000,6 +1006,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--restyle", bc.restyle, kRestyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   b->add_option("--bend", bc.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
+  b->add_option("--fold", bc.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

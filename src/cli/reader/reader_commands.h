@@ -14,6 +14,9 @@ inline constexpr const char* kRestyleHelp =
 inline constexpr const char* kBendHelp =
     "kertas tidak rata: geseran halus acak sampai MM mm, 0 = rata (uji tahan) / a page that does not lie flat: "
     "a smooth random displacement of up to MM mm, 0 = flat (stress test)";
+inline constexpr const char* kFoldHelp =
+    "bekas lipatan: N garis lipat (0-3), panel di baliknya sedikit miring (uji tahan) / creases of a page folded and "
+    "opened again: N fold lines (0-3), the panel beyond each a little tilted (stress test)";
 
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
