@@ -560,6 +560,9 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
 // the horizontal ones (in y).
 constexpr double kRuleNearMm = 10, kRulePieceMm = 4;
 constexpr int kMinRulePieces = 3;  // fewer in one direction: nothing to check there
+// A rule is checked in runs of up to this many pieces (20 mm), each at its own offset: a page
+// that does not lie flat turns a rule a little against the boxes, not only shifts it.
+constexpr size_t kRuleRunPieces = 5;
 struct Rule {
   std::vector<LayoutFeature> pieces;
   cv::Point2d normal;  // page mm, unit
@@ -582,6 +585,10 @@ BoxRules RulesNearBoxes(const PageLayout& L, const NumberLayout& num, double gap
     rule.normal = vertical ? cv::Point2d(1, 0) : cv::Point2d(0, 1);
     const cv::Point2d n = rule.normal * (lw / 2 + gap);
     for (double t = lo + 1; t + 1 <= hi; t += kRulePieceMm) {
+      if (rule.pieces.size() == kRuleRunPieces) {  // a run of its own from here
+        out.across[vertical ? 0 : 1].push_back(std::move(rule));
+        rule.pieces.clear();
+      }
       LayoutFeature f;
       for (double u : {-1.0, 0.0, 1.0}) {
         const cv::Point2d on = vertical ? cv::Point2d(at, t + u) : cv::Point2d(t + u, at);
