@@ -1354,9 +1354,9 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     // Combinations that fit too little as a whole but at least kAlignFrom: a page that does not
     // lie flat may fit once aligned number by number (below).
     std::vector<std::pair<double, std::vector<cv::Point2f>>> bent;
+    std::array<std::vector<cv::Point2f>, 4> cand;  // per corner, the checkers found near it
     {
       const std::vector<CheckerHit> blobs = BlobCheckers(work, quarter_px, 40);
-      std::array<std::vector<cv::Point2f>, 4> cand;
       for (size_t k = 0; k < 4; ++k) {
         const Rect& b = L.fiducials[k].box;
         const cv::Point2d pr = Apply(Hc, b.cx(), b.cy());
@@ -1508,6 +1508,42 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
           for (size_t k = 0; k < 4; ++k) at[k] = bent[c].second[k];
           found = 4;
         }
+      }
+    }
+    // A corner covered or outside the photo (a thumb, a weight, a tight frame on a 60 x 90 cm
+    // sheet): the other three checkers and the tag, the combination that fits best, as a whole
+    // or aligned, if it reaches kMinLayoutFit.
+    if (found < 4) {
+      double best3 = -1;
+      for (size_t miss = 0; miss < 4; ++miss) {
+        std::array<size_t, 3> k3{};
+        for (size_t j = 0, n = 0; j < 4; ++j)
+          if (j != miss) k3[n++] = j;
+        for (const auto& p0 : cand[k3[0]])
+          for (const auto& p1 : cand[k3[1]])
+            for (const auto& p2 : cand[k3[2]]) {
+              std::vector<cv::Point2f> mm = tmm, px = tpx;
+              for (const auto& [k, p] : {std::pair{k3[0], p0}, std::pair{k3[1], p1}, std::pair{k3[2], p2}}) {
+                mm.emplace_back(float(L.fiducials[k].box.cx()), float(L.fiducials[k].box.cy()));
+                px.push_back(p);
+              }
+              cv::Matx33d H3;
+              double ppm = 0;
+              int rot = 0;
+              if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), 3, &H3) || !PlausiblePage(H3, L, &ppm, &rot))
+                continue;
+              Alignment align;
+              const double fit = LayoutFit(work, H3, L, &align, kAlignFrom);
+              if (Prof().on) std::fprintf(stderr, "  three checkers (not %zu): layout fit %.3f\n", miss, fit);
+              if (fit >= kMinLayoutFit && fit > best3) {
+                best3 = fit;
+                at.assign(4, std::nullopt);
+                at[k3[0]] = p0;
+                at[k3[1]] = p1;
+                at[k3[2]] = p2;
+                found = 3;
+              }
+            }
       }
     }
   }

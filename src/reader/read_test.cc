@@ -688,6 +688,34 @@ TEST(ReadSynth, FoldedKpuPageRead) {
   EXPECT_GE(accepted, pages - 3);
 }
 
+// A corner of the 60 x 90 cm sheet covered or out of the frame (SynthOptions::cover_corner):
+// the other three checkers and the tag locate the page. Before, not one such page was found.
+TEST(ReadSynth, KpuPageWithACornerCovered) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 76;
+  so.inconsistent_rate = 0;
+  so.min_width = 2000;
+  so.max_width = 3000;
+  so.cover_corner = true;
+  auto s = Synthesizer::Create(*F().mnist, nullptr, so);
+  ASSERT_TRUE(s.ok());
+  int found = 0, accepted = 0, pages = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    Reading r = ReadKpuPage(*p);
+    ++pages;
+    found += r.page_found;
+    accepted += r.accepted;
+    ExpectNoWrongAccepted(r, *p);
+    if (!r.page_found) ExpectFailure(r, "page_not_found");
+  }
+  EXPECT_GE(found, pages - 1);
+  EXPECT_GE(accepted, pages - 3);
+}
+
 // Digit boxes and bubble columns repeat every 23.5 mm on KPU's page: a homography a box off
 // puts most of their lines on their neighbours', and aligning each number by a few mm would
 // make it fit. The rules beside the boxes do not repeat, so it must not.
@@ -1523,6 +1551,8 @@ TEST(FastDigits, SameProbabilitiesAsDlib) {
               std::chrono::duration<double, std::micro>(t2 - t1).count() / 600, maxdiff);
 }
 
+
 }  // namespace
 }  // namespace rekap::reader
+
 

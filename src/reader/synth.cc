@@ -1035,6 +1035,14 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     Rng fr = MakeRng(o.seed, uint64_t(index), 5);
     img = Fold(img, o.folds, I.s, fr);
   }
+  if (o.cover_corner) {  // a stream of its own, like the bend
+    Rng cr = MakeRng(o.seed, uint64_t(index), 6);
+    const int corner = UI(cr, 0, 3);
+    const cv::Point c(corner == 1 || corner == 2 ? img.cols - 1 : 0, corner >= 2 ? img.rows - 1 : 0);
+    const double radius = U(cr, 0.08, 0.12) * std::hypot(img.cols, img.rows);
+    const cv::Scalar color(U(cr, 30, 90), U(cr, 40, 100), U(cr, 50, 120));  // BGR: a hand, a table
+    cv::circle(img, c, int(radius), color, cv::FILLED, cv::LINE_AA);
+  }
   if (o.photograph) {
     PhotoResult ph = Photograph(img, o, r);
     P.image = ph.image;
@@ -1101,6 +1109,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.restyle > 0) j["restyle"] = impl_->o.restyle;
   if (impl_->o.bend_mm > 0) j["bend_mm"] = impl_->o.bend_mm;
   if (impl_->o.folds > 0) j["folds"] = impl_->o.folds;
+  if (impl_->o.cover_corner) j["cover_corner"] = true;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -80,6 +80,11 @@ struct SynthOptions {
   // a little lighter or darker, and the crease itself as a thin dark line with a light edge.
   // Before the camera's perspective, like bend_mm; from a stream of its own per page.
   int folds = 0;
+  // Something over one corner of the page (a thumb, a weight holding the sheet down, a corner
+  // out of the frame): a dark disc of 8-12 % of the page's diagonal centred on a random page
+  // corner, hiding that corner's marker (and on KPU's page 2 the AprilTag, when it is that
+  // corner's). Before the camera, from a stream of its own per page.
+  bool cover_corner = false;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };

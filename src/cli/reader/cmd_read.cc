@@ -256,6 +256,7 @@ struct BenchCmd {
   double restyle = 0;
   double bend_mm = 0;
   int folds = 0;
+  bool cover_corner = false;
   bool no_tally = false;
 };
 
@@ -348,6 +349,9 @@ Status RunBench(const BenchCmd& c) {
   if (!c.photos.empty() && c.bend_mm > 0)
     return InvalidArgument("--bend: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
                            "photos (--digits), not with --photos (use `rekap forms synth --bend`)");
+  if (!c.photos.empty() && c.cover_corner)
+    return InvalidArgument("--cover-corner: hanya saat membuat foto (--digits), bukan dengan --photos / only when "
+                           "making the photos (--digits), not with --photos (use `rekap forms synth --cover-corner`)");
   if (!c.photos.empty() && c.folds > 0)
     return InvalidArgument("--fold: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
                            "photos (--digits), not with --photos (use `rekap forms synth --fold`)");
@@ -366,6 +370,7 @@ Status RunBench(const BenchCmd& c) {
     so.restyle = c.restyle;
     so.bend_mm = c.bend_mm;
     so.folds = c.folds;
+    so.cover_corner = c.cover_corner;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -668,6 +673,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.restyle > 0) j["restyle"] = c.restyle;
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
   if (c.folds > 0) j["folds"] = c.folds;
+  if (c.cover_corner) j["cover_corner"] = true;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -1007,6 +1013,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 2.0));
   b->add_option("--bend", bc.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   b->add_option("--fold", bc.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
+  b->add_flag("--cover-corner", bc.cover_corner, kCoverCornerHelp);
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

@@ -17,6 +17,9 @@ inline constexpr const char* kBendHelp =
 inline constexpr const char* kFoldHelp =
     "bekas lipatan: N garis lipat (0-3), panel di baliknya sedikit miring (uji tahan) / creases of a page folded and "
     "opened again: N fold lines (0-3), the panel beyond each a little tilted (stress test)";
+inline constexpr const char* kCoverCornerHelp =
+    "satu sudut halaman tertutup (jari, pemberat, di luar bingkai; uji tahan) / one corner of the page covered (a "
+    "thumb, a weight, out of the frame; stress test)";
 
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
