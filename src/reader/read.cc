@@ -360,20 +360,22 @@ constexpr double kMinLayoutFit = 0.7;
 // A combination of corner checkers fitting at least this well is refined (LocateKpu).
 constexpr double kRefineFrom = 0.4;
 
-// A page that does not lie flat (a fold, a curl; `rekap forms synth --bend`) is not one plane:
-// a single homography puts some numbers a millimetre or more beside where they are printed, and
-// the page as a whole fails the fit. Such a page is aligned number by number (LayoutFit with an
-// Alignment): each number's boxes and bubbles are moved together by the offset (up to
-// kAlignMaxMm, and under half a bubble's pitch, so no row can slip onto its neighbour) that fits
-// its own printed lines best; the numbers that fit well give a homography of their own for a
-// second pass; then each part of a number (its boxes, each bubble row) by up to 1 mm more. The
-// page is found if the aligned fit reaches kMinLayoutFit like any other. Only for a homography
-// that fits at least kAlignFrom (one that fits as a whole is read as it is), and only on our own
-// form, whose four markers name their corners, so that its homography is right but for the bend.
-// On KPU's page the corner checkers are chosen among look-alikes, and a combination that fits
-// badly may be a wrong one: aligned, one that fitted 0.31 (validation seed 60, page 241, a
-// combination a box off) reached 0.75 and its boxes were read a box off (544 as 42). KPU's page
-// is not aligned until a guard against that is measured.
+// A page that does not lie flat (a fold, a curl; `rekap forms synth --bend`, `--fold`) is not
+// one plane: a single homography puts some numbers a millimetre or more beside where they are
+// printed, and the page as a whole fails the fit. Such a page is aligned number by number
+// (LayoutFit with an Alignment): each number's boxes and bubbles are moved together by the
+// offset (up to kAlignMaxMm, and under half a bubble's pitch, so no row can slip onto its
+// neighbour) that fits its own printed lines best; the numbers that fit well give a homography
+// of their own for a second pass; then each part of a number (its boxes, each bubble row) by up
+// to 1 mm more. The page is found if the aligned fit reaches kMinLayoutFit like any other. Only
+// for a homography that fits at least kAlignFrom and under kRealignBelow; from kMinLayoutFit up
+// the alignment is kept only where it fits more lines than the homography alone (a bent page
+// that only just fits as a whole is read a number off otherwise).
+// On KPU's page the corner checkers are chosen among look-alikes, and the best
+// kAlignCombinations combinations are tried aligned. A combination a box off aligns onto the
+// neighbouring boxes (validation seed 60, page 241: 0.31 aligned to 0.75, 544 read as 42), so
+// the aligned page must also fit the printed rules beside each number's boxes, which do not
+// repeat with them (RulesNearBoxes, in LayoutFit).
 constexpr double kAlignFrom = 0.1;
 constexpr double kAlignMaxMm = 4.0;
 constexpr double kRealignBelow = 0.9;
