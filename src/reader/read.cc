@@ -701,8 +701,9 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   // homography a box off (a wrong corner mark) aligns onto its neighbours. The rules around
   // each number's boxes do not repeat with them: where the alignment puts the boxes, the
   // rules beside them in each direction must fit too, or the page is not aligned at all.
+  const double gap_mm = GapMm(H, L);
   for (size_t i = 0; i < fs.size(); ++i) {
-    const BoxRules rules = RulesNearBoxes(L, L.numbers[i], GapMm(H, L));
+    const BoxRules rules = RulesNearBoxes(L, L.numbers[i], gap_mm);
     for (int k = 0; k < 2; ++k) {
       const FitCount c = CountRules(work, align->H[i][0], rules.across[size_t(k)]);
       if (Prof().on)

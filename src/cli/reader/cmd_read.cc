@@ -346,18 +346,15 @@ Status RunBench(const BenchCmd& c) {
   std::unique_ptr<Synthesizer> synth;
   json truth;
   int count = c.count;
-  if (!c.photos.empty() && c.bend_mm > 0)
-    return InvalidArgument("--bend: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
-                           "photos (--digits), not with --photos (use `rekap forms synth --bend`)");
-  if (!c.photos.empty() && c.cover_corner)
-    return InvalidArgument("--cover-corner: hanya saat membuat foto (--digits), bukan dengan --photos / only when "
-                           "making the photos (--digits), not with --photos (use `rekap forms synth --cover-corner`)");
-  if (!c.photos.empty() && c.folds > 0)
-    return InvalidArgument("--fold: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
-                           "photos (--digits), not with --photos (use `rekap forms synth --fold`)");
-  if (!c.photos.empty() && c.restyle > 0)
-    return InvalidArgument("--restyle: hanya saat membuat foto (--digits), bukan dengan --photos / only when making the "
-                           "photos (--digits), not with --photos (use `rekap forms synth --restyle`)");
+  // Options that shape the photos made here: photos read from a directory are already made.
+  for (const auto& [flag, on] : {std::pair<const char*, bool>{"--bend", c.bend_mm > 0},
+                                 {"--cover-corner", c.cover_corner},
+                                 {"--fold", c.folds > 0},
+                                 {"--restyle", c.restyle > 0}})
+    if (!c.photos.empty() && on)
+      return InvalidArgument(std::string(flag) +
+                             ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
+                             "(--digits), not with --photos (use `rekap forms synth " + flag + "`)");
   if (c.photos.empty()) {
     if (c.digits.empty() || c.labels.empty()) return InvalidArgument("--digits and --labels (or --photos DIR)");
     REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
