@@ -621,6 +621,72 @@ TEST(SynthTest, FoldsChangeOnlyThePhoto) {
   EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
 }
 
+// Digits written along KPU's 8-segment guide (SynthOptions::segment_style): the same page and
+// truth but for the boxes' samples (-2, no IDX sample), the ink only inside the digit boxes
+// changed, drawn the same every time; our own form, whose boxes carry no guide, unchanged.
+TEST(SynthTest, SegmentStyleChangesOnlyTheDigitBoxes) {
+  NEED_MNIST();
+  SynthOptions o = CleanScan();
+  o.form = SynthForm::kKpuPpwpPage2;
+  o.seed = 7;
+  auto plain = Synthesizer::Create(MnistTest(), nullptr, o);
+  o.segment_style = 1;
+  auto seg = Synthesizer::Create(MnistTest(), nullptr, o);
+  auto again = Synthesizer::Create(MnistTest(), nullptr, o);
+  ASSERT_TRUE(plain.ok() && seg.ok() && again.ok());
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok());
+  for (int i = 0; i < 3; ++i) {
+    auto a = (*plain)->Make(i), b = (*seg)->Make(i), b2 = (*again)->Make(i);
+    ASSERT_TRUE(a.ok() && b.ok() && b2.ok());
+    nlohmann::json ta = a->TruthJson(), tb = b->TruthJson();
+    int written = 0;
+    for (const auto& [field, s] : b->samples)
+      for (int k : s) {
+        EXPECT_TRUE(k == -1 || k == -2) << field;
+        written += k == -2;
+      }
+    EXPECT_GT(written, 0);
+    ta.erase("samples"), tb.erase("samples");
+    EXPECT_EQ(ta.dump(), tb.dump());
+    ASSERT_EQ(a->image.size(), b->image.size());
+    cv::Mat diff;
+    cv::absdiff(a->image, b->image, diff);
+    cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    const int changed = cv::countNonZero(diff);
+    EXPECT_GT(changed, 0);
+    // Nothing changed outside the digit boxes.
+    for (const NumberLayout& n : L->numbers)
+      for (const Rect& r : n.digit_boxes) {
+        const cv::Rect px(int(r.x * o.px_per_mm) - 1, int(r.y * o.px_per_mm) - 1, int(r.w * o.px_per_mm) + 3,
+                          int(r.h * o.px_per_mm) + 3);
+        diff(px & cv::Rect(0, 0, diff.cols, diff.rows)).setTo(0);
+      }
+    EXPECT_EQ(cv::countNonZero(diff), 0) << "of " << changed << " changed pixels, on page " << i;
+    cv::absdiff(b->image, b2->image, diff);
+    cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    EXPECT_EQ(cv::countNonZero(diff), 0);
+  }
+  // Our own form's boxes have no guide: nothing is written otherwise.
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions own = CleanScan();
+  auto x = Synthesizer::Create(MnistTest(), &c, own);
+  own.segment_style = 1;
+  auto y = Synthesizer::Create(MnistTest(), &c, own);
+  ASSERT_TRUE(x.ok() && y.ok());
+  auto px = (*x)->Make(2), py = (*y)->Make(2);
+  ASSERT_TRUE(px.ok() && py.ok());
+  EXPECT_EQ(px->TruthJson().dump(), py->TruthJson().dump());
+  cv::Mat d;
+  cv::absdiff(px->image, py->image, d);
+  cv::cvtColor(d, d, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(cv::countNonZero(d), 0);
+  for (double bad : {-0.1, 1.5}) {
+    o.segment_style = bad;
+    EXPECT_FALSE(Synthesizer::Create(MnistTest(), nullptr, o).ok()) << bad;
+  }
+}
+
 TEST(SynthTest, KpuPage) {
   SynthOptions o;
   o.form = SynthForm::kKpuPpwpPage2;

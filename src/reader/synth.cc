@@ -312,8 +312,25 @@ class Canvas {
     Composite(img_, roi, a, ink);
   }
 
+  // Where a hand puts a digit in a box: its height (share of the box's inside), width factor,
+  // offset of its centre (share of the inside) and slant. Drawn the same way for every digit,
+  // so a page's random stream does not depend on how its digits are written.
+  struct Placement {
+    double height, widen, dx, dy, angle_deg;
+  };
+  static Placement Place(Rng& r) {
+    Placement p{};
+    p.height = U(r, 0.55, 0.82);
+    p.widen = U(r, 0.9, 1.15);
+    p.dx = U(r, -0.08, 0.08);
+    p.dy = U(r, -0.07, 0.07);
+    p.angle_deg = U(r, -7, 7);
+    return p;
+  }
+
   // Pastes an MNIST digit (white on black) as ink into the box `b` (mm).
-  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, Rng& r) {
+  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, Rng& r) { Digit(d, b, line_mm, ink, Place(r)); }
+  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl) {
     cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
     cv::Mat bin = m > 40;
     cv::Rect bb = cv::boundingRect(bin);
@@ -321,16 +338,16 @@ class Canvas {
     cv::Mat crop = m(bb).clone();
     // Target size inside the box.
     double inner_w = b.w - 2 * line_mm, inner_h = b.h - 2 * line_mm;
-    double th = inner_h * U(r, 0.55, 0.82);
+    double th = inner_h * pl.height;
     double scale = th / bb.height;                // mm per MNIST pixel
-    double tw = bb.width * scale * U(r, 0.9, 1.15);
+    double tw = bb.width * scale * pl.widen;
     if (tw > inner_w * 0.85) {
       double k = inner_w * 0.85 / tw;
       tw *= k;
       th *= k;
     }
-    double cx = b.cx() + U(r, -0.08, 0.08) * inner_w, cy = b.cy() + U(r, -0.07, 0.07) * inner_h;
-    double angle = U(r, -7, 7);
+    double cx = b.cx() + pl.dx * inner_w, cy = b.cy() + pl.dy * inner_h;
+    double angle = pl.angle_deg;
     // Build the warped alpha directly in page pixels.
     int pw = std::max(2, int(std::lround(tw * s_))), ph = std::max(2, int(std::lround(th * s_)));
     cv::Mat scaled;
@@ -350,6 +367,101 @@ class Canvas {
     a.convertTo(a, CV_8U, 1.4, -20);
     cv::Rect roi(int(cx * s_) - side / 2, int(cy * s_) - side / 2, side, side);
     Composite(img_, roi, a, ink);
+  }
+
+  // Writes `digit` along the dotted 8-segment guide of box `b` (the guide as render.cc draws it:
+  // corners at a third of the width in from each side and a fifth of the height in from top and
+  // bottom), as a seven-segment display shows it, by a hand: the pen's strokes run between the
+  // guide's corners, each corner moved a little, the whole scaled, shifted and slanted as the
+  // placement says (less than a free digit: the guide holds the hand), corners rounded or
+  // overshot, a stroke now and then lifted short of its corner. The common variants: a 7 with
+  // or without the upper-left bar, a 6 and a 9 with or without their tails, a 1 on the right
+  // segments or in the middle.
+  void SegmentDigit(int digit, const Rect& b, const Ink& ink, const Placement& pl, Rng& h) {
+    const double gw = b.w * 0.34, gh = b.h * 0.6;
+    const double sx = U(h, 0.85, 1.25) * pl.widen, sy = U(h, 0.9, 1.1) * (0.6 + 0.5 * pl.height);
+    const double cx = b.cx() + 0.5 * pl.dx * b.w, cy = b.cy() + 0.5 * pl.dy * b.h;
+    const double shear = U(h, -0.12, 0.18);  // most hands lean right (positive: top to the right)
+    const double rot = 0.5 * pl.angle_deg * CV_PI / 180;
+    const double jit = 0.025 * b.h;
+    // The six corners of the guide, in units of its half-width and half-height: row 0 top,
+    // 1 middle, 2 bottom; column 0 left, 1 right. Each moved once, so strokes meet.
+    cv::Point2d corner[3][2];
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 2; ++x) {
+        const double u = (x == 0 ? -1 : 1) * gw / 2 * sx + U(h, -jit, jit);
+        const double v = (y - 1) * gh / 2 * sy + U(h, -jit, jit);
+        const double us = u - shear * v;
+        corner[y][x] = {cx + us * std::cos(rot) - v * std::sin(rot), cy + us * std::sin(rot) + v * std::cos(rot)};
+      }
+    auto C = [&](int y, int x) { return corner[y][x]; };
+    auto mid = [](cv::Point2d a, cv::Point2d b2) { return (a + b2) * 0.5; };
+    using Path = std::vector<cv::Point2d>;
+    std::vector<Path> paths;
+    switch (digit) {
+      case 0: paths = {{C(0, 0), C(0, 1), C(2, 1), C(2, 0), C(0, 0)}}; break;
+      case 1:
+        if (Coin(h, 0.6)) paths = {{C(0, 1), C(2, 1)}};
+        else paths = {{mid(C(0, 0), C(0, 1)), mid(C(2, 0), C(2, 1))}};
+        break;
+      case 2: paths = {{C(0, 0), C(0, 1), C(1, 1), C(1, 0), C(2, 0), C(2, 1)}}; break;
+      case 3: paths = {{C(0, 0), C(0, 1), C(2, 1), C(2, 0)}, {C(1, 0), C(1, 1)}}; break;
+      case 4: paths = {{C(0, 0), C(1, 0), C(1, 1)}, {C(0, 1), C(2, 1)}}; break;
+      case 5: paths = {{C(0, 1), C(0, 0), C(1, 0), C(1, 1), C(2, 1), C(2, 0)}}; break;
+      case 6:
+        if (Coin(h, 0.7)) paths = {{C(0, 1), C(0, 0), C(2, 0), C(2, 1), C(1, 1), C(1, 0)}};
+        else paths = {{C(0, 0), C(2, 0), C(2, 1), C(1, 1), C(1, 0)}};
+        break;
+      case 7:
+        if (Coin(h, 0.7)) paths = {{C(0, 0), C(0, 1), C(2, 1)}};
+        else paths = {{C(1, 0), C(0, 0), C(0, 1), C(2, 1)}};
+        break;
+      case 8: paths = {{C(0, 0), C(0, 1), C(2, 1), C(2, 0), C(0, 0)}, {C(1, 0), C(1, 1)}}; break;
+      default:
+        if (Coin(h, 0.7)) paths = {{C(1, 1), C(1, 0), C(0, 0), C(0, 1), C(2, 1), C(2, 0)}};
+        else paths = {{C(1, 1), C(1, 0), C(0, 0), C(0, 1), C(2, 1)}};
+        break;
+    }
+    const double width = ink.width_mm * U(h, 0.9, 1.15);
+    for (Path& p : paths) {
+      // A pen overshoots or stops short at the ends of a stroke.
+      auto reach = [&](cv::Point2d from, cv::Point2d to) {
+        const double k = Coin(h, 0.15) ? U(h, -0.25, -0.1) : U(h, -0.05, 0.12);
+        return to + (to - from) * k;
+      };
+      if (p.size() >= 2) {
+        p.front() = reach(p[1], p.front());
+        p.back() = reach(p[p.size() - 2], p.back());
+      }
+      // Corners rounded: each inner corner cut to a short arc on most strokes.
+      Path q;
+      q.push_back(p.front());
+      for (size_t i = 1; i + 1 < p.size(); ++i) {
+        const double cut = Coin(h, 0.6) ? U(h, 0.1, 0.3) : 0;
+        if (cut == 0) {
+          q.push_back(p[i]);
+          continue;
+        }
+        const cv::Point2d a = p[i] + (p[i - 1] - p[i]) * cut, c2 = p[i] + (p[i + 1] - p[i]) * cut;
+        for (int k = 0; k <= 4; ++k) {
+          const double t = k / 4.0;
+          q.push_back(a * ((1 - t) * (1 - t)) + p[i] * (2 * t * (1 - t)) + c2 * (t * t));
+        }
+      }
+      q.push_back(p.back());
+      // A slight waver along long strokes.
+      Path w;
+      for (size_t i = 0; i + 1 < q.size(); ++i) {
+        w.push_back(q[i]);
+        const double len = cv::norm(q[i + 1] - q[i]);
+        if (len > 0.3 * b.h) {
+          const cv::Point2d n((q[i].y - q[i + 1].y) / len, (q[i + 1].x - q[i].x) / len);
+          w.push_back(mid(q[i], q[i + 1]) + n * U(h, -0.012, 0.012) * b.h);
+        }
+      }
+      w.push_back(q.back());
+      Stroke(w, ink, width);
+    }
   }
 
  private:
@@ -776,7 +888,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
   if (o.min_jpeg_quality < 1 || o.max_jpeg_quality > 100 || o.min_jpeg_quality > o.max_jpeg_quality)
     return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
-      !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3)
+      !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
+      !(o.segment_style >= 0 && o.segment_style <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -950,6 +1063,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     const Image28& d = I.digits->images[size_t(sample)];
     return o.restyle > 0 ? AugmentDigit(d, hands, style) : d;
   };
+  Rng seg = MakeRng(o.seed, uint64_t(index), 7);  // segment-style digits: a stream of their own
   for (const NumberLayout& n : L.numbers) {
     auto it = vals.find(n.field);
     if (it == vals.end()) continue;
@@ -964,7 +1078,13 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     for (int p = 0; p < 3; ++p)
       if (zeros || p >= first) {
         used[size_t(p)] = I.Sample(d[p], r);
-        c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, r);
+        const Canvas::Placement pl = Canvas::Place(r);
+        if (n.segment_guides && o.segment_style > 0 && Coin(seg, o.segment_style)) {
+          c.SegmentDigit(d[p], n.digit_boxes[size_t(p)], ink, pl, seg);
+          used[size_t(p)] = -2;
+        } else {
+          c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl);
+        }
       }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
     // marked half of the time.
@@ -1110,6 +1230,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.bend_mm > 0) j["bend_mm"] = impl_->o.bend_mm;
   if (impl_->o.folds > 0) j["folds"] = impl_->o.folds;
   if (impl_->o.cover_corner) j["cover_corner"] = true;
+  if (impl_->o.segment_style > 0) j["segment_style"] = impl_->o.segment_style;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -85,6 +85,12 @@ struct SynthOptions {
   // corner, hiding that corner's marker (and on KPU's page 2 the AprilTag, when it is that
   // corner's). Before the camera, from a stream of its own per page.
   bool cover_corner = false;
+  // Digits written along the box's dotted 8-segment guide, the way KPU's boxes ask for
+  // (straight strokes between the guide's corners, as on a seven-segment display, with a
+  // hand's jitter, slant and rounded corners): the share of the written digits in boxes that
+  // carry a guide (KPU page 2) drawn so instead of from the IDX set. 0 = none. From a stream of
+  // its own per page; such a box's `samples` entry is -2.
+  double segment_style = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -97,7 +103,8 @@ struct SynthPage {
   std::string tps;
   std::map<std::string, int> values;  // field id -> the value written in the digit boxes
   // Field id -> the index in the IDX set of the sample written in each of its three boxes
-  // (-1: the box left blank), so a misread box can be traced to its source digit.
+  // (-1: the box left blank; -2: written in seven-segment style, SynthOptions::segment_style),
+  // so a misread box can be traced to its source digit.
   std::map<std::string, std::array<int, 3>> samples;
   // Per field, the value the bubbles encode where it differs from `values` (KPU page
   // inconsistencies); -1 digits of a bubble position left empty count as missing.

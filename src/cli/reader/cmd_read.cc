@@ -257,6 +257,7 @@ struct BenchCmd {
   double bend_mm = 0;
   int folds = 0;
   bool cover_corner = false;
+  double segment_style = 0;
   bool no_tally = false;
 };
 
@@ -350,7 +351,8 @@ Status RunBench(const BenchCmd& c) {
   for (const auto& [flag, on] : {std::pair<const char*, bool>{"--bend", c.bend_mm > 0},
                                  {"--cover-corner", c.cover_corner},
                                  {"--fold", c.folds > 0},
-                                 {"--restyle", c.restyle > 0}})
+                                 {"--restyle", c.restyle > 0},
+                                 {"--segment-style", c.segment_style > 0}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -368,6 +370,7 @@ Status RunBench(const BenchCmd& c) {
     so.bend_mm = c.bend_mm;
     so.folds = c.folds;
     so.cover_corner = c.cover_corner;
+    so.segment_style = c.segment_style;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -671,6 +674,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
   if (c.folds > 0) j["folds"] = c.folds;
   if (c.cover_corner) j["cover_corner"] = true;
+  if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -760,13 +764,14 @@ struct TrainCmd {
   size_t limit = 0;
   int photo_pages = 0;
   uint32_t photo_seed = 7;
+  double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
 // and KPU's page 2) written with the *training* digits, read back through the reader's own
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
-                                        uint32_t seed) {
+                                        uint32_t seed, double segment_style) {
   SynthOptions so;
   so.seed = seed;
   so.form = SynthForm::kOwn;
@@ -777,6 +782,7 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
   REKAP_ASSIGN_OR_RETURN(auto own, Synthesizer::Create(train, contest, so));
   so.form = SynthForm::kKpuPpwpPage2;
   so.seed = seed + 1;
+  so.segment_style = segment_style;  // a stream of its own: 0 harvests exactly as before
   REKAP_ASSIGN_OR_RETURN(auto kpu, Synthesizer::Create(train, contest, so));
   DigitDataset out;
   std::mutex mu;
@@ -850,7 +856,8 @@ Status RunTrain(TrainCmd& c) {
   size_t photo_digits = 0;
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
-    REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed));
+    REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
+                                                                             c.photo_segment_style));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
     train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
@@ -873,7 +880,8 @@ Status RunTrain(TrainCmd& c) {
   REKAP_RETURN_IF_ERROR(m.Save(c.out));
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
-            {"photo_seed", c.photo_seed}, {"elastic", c.opt.augment.elastic_probability},
+            {"photo_seed", c.photo_seed}, {"photo_segment_style", c.photo_segment_style},
+            {"elastic", c.opt.augment.elastic_probability},
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
   if (test) j["test_accuracy"] = m.Accuracy(*test);
@@ -968,6 +976,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "written with the training digits, as the reader sees them")
       ->check(CLI::Range(0, 100000));
   t->add_option("--photo-seed", tc.photo_seed)->capture_default_str();
+  t->add_option("--photo-segment-style", tc.photo_segment_style,
+                "pada foto KPU: bagian angka yang ditulis mengikuti panduan 8 segmen / on the KPU photos: share of "
+                "the digits written along the 8-segment guide (rekap forms synth --segment-style)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   t->add_option("--threads", tc.opt.threads,
                 "bagi tiap mini-batch ke N salinan jaringan, satu thread masing-masing (bagian dari resep: N "
                 "lain, model lain) / split each mini-batch across N replicas of the network, one thread each "
@@ -1011,6 +1024,8 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--bend", bc.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   b->add_option("--fold", bc.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   b->add_flag("--cover-corner", bc.cover_corner, kCoverCornerHelp);
+  b->add_option("--segment-style", bc.segment_style, kSegmentStyleHelp)
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

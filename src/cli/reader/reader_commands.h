@@ -20,6 +20,9 @@ inline constexpr const char* kFoldHelp =
 inline constexpr const char* kCoverCornerHelp =
     "satu sudut halaman tertutup (jari, pemberat, di luar bingkai; uji tahan) / one corner of the page covered (a "
     "thumb, a weight, out of the frame; stress test)";
+inline constexpr const char* kSegmentStyleHelp =
+    "bagian angka yang ditulis mengikuti panduan 8 segmen kotak KPU (0-1) / share of digits written along the "
+    "KPU boxes' 8-segment guide, seven-segment style (0-1)";
 
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
