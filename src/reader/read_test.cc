@@ -704,6 +704,20 @@ TEST(ReadSynth, KpuPageWithACornerCovered) {
   EXPECT_GE(c.accepted, c.pages - 3);
 }
 
+// KPU's boxes print a dotted 8-segment guide, and a KPPS that follows it writes its digits as a
+// seven-segment display shows them (SynthOptions::segment_style): a 6 with a flat top bar, a 4
+// open at the top, a 1 as one upright. A network that has only seen MNIST's hands reads such
+// a 6 as a 5; the committed networks were also trained on such digits (docs/digits.md).
+TEST(ReadSynth, KpuDigitsWrittenAlongTheSegmentGuideRead) {
+  NEED_MNIST();
+  SynthOptions so = Stress(SynthForm::kKpuPpwpPage2, 77);
+  so.segment_style = 1;
+  const PagesRead c = ReadStressPhotos(so, 10);
+  EXPECT_EQ(c.pages, 10);
+  EXPECT_EQ(c.found, c.pages);
+  EXPECT_GE(c.accepted, c.pages - 2);
+}
+
 // Digit boxes and bubble columns repeat every 23.5 mm on KPU's page: a homography a box off
 // puts most of their lines on their neighbours', and aligning each number by a few mm would
 // make it fit. The rules beside the boxes do not repeat, so it must not.
@@ -844,13 +858,20 @@ TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
   NEED_MNIST();
   SynthOptions so;
   so.form = SynthForm::kKpuPpwp;
-  so.seed = 1;
+  so.seed = std::getenv("REKAP_TEST_SCAN_SEED") ? uint32_t(std::atoi(std::getenv("REKAP_TEST_SCAN_SEED"))) : 1;
   so.restyle = 1;
   auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  for (int sheet : {1043, 1375}) {
+  std::vector<int> sheets = {1043, 1375};  // REKAP_TEST_SCAN=N lists the sheets 0..N-1 that qualify
+  const bool scan = std::getenv("REKAP_TEST_SCAN") != nullptr;
+  if (scan) {
+    sheets.clear();
+    for (int i = 0; i < std::atoi(std::getenv("REKAP_TEST_SCAN")); ++i) sheets.push_back(i);
+  }
+  for (int sheet : sheets) {
     auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
     ASSERT_TRUE(p2.ok() && p3.ok());
+    if (scan && p2->inconsistent) continue;
     ASSERT_FALSE(p2->inconsistent);
     std::map<std::string, int> truth = p2->values;
     truth.insert(p3->values.begin(), p3->values.end());
@@ -866,6 +887,8 @@ TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
     o.min_cross_probability_after_misread = 2;  // off: how the sheet read before
     auto before = ReadPages(photos, o);
     ASSERT_TRUE(before.ok()) << before.status().ToString();
+    if (scan && (!before->accepted || wrong_values(*before) != 2)) continue;
+    if (scan) std::printf("sheet %d accepted with 2 wrong values\n", sheet);
     EXPECT_TRUE(before->accepted) << "sheet " << sheet;
     EXPECT_EQ(wrong_values(*before), 2) << "sheet " << sheet;
     o.min_cross_probability_after_misread = ReadOptions{}.min_cross_probability_after_misread;
@@ -1016,15 +1039,25 @@ TEST(ReadSynth, OneEmptyBubbleRowLeavesOneDigitReadOnce) {
 
 // A bubble row marked twice leaves the box only two values to choose between: the CNN's
 // probability of the digit among the marked ones must reach min_partial_probability, not its
-// probability among all ten. Seed 1, page 211: 35 with a second mark in the units row, the
-// units box read 5 at 0.9994, far more surely than the other mark: accepted, with the right
-// value.
+// probability among all ten. Seed 1, page 90 (REKAP_TEST_SCAN=1000 lists 90, 490, 503, 540,
+// 652, ... for the committed digits.dnn; with the networks before the segment-digit retraining
+// it was page 211, 35 with a second mark in the units row and its box read 5 at 0.9994): a
+// row marked twice, its box read under 0.9995 over all ten digits but far more surely than the
+// other mark: accepted, with the right value.
 TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
   NEED_MNIST();
   auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto p = (*s)->Make(211);
+  std::vector<int> pages = {90};  // REKAP_TEST_SCAN=N lists the pages 0..N-1 that qualify
+  const bool scan = std::getenv("REKAP_TEST_SCAN") != nullptr;
+  if (scan) {
+    pages.clear();
+    for (int i = 0; i < std::atoi(std::getenv("REKAP_TEST_SCAN")); ++i) pages.push_back(i);
+  }
+  for (int page : pages) {
+  auto p = (*s)->Make(page);
   ASSERT_TRUE(p.ok());
+  if (scan && p->double_marked.empty()) continue;
   ASSERT_FALSE(p->double_marked.empty());
   Reading r = ReadKpuPage(*p);
   ExpectNoWrongAccepted(r, *p);
@@ -1043,7 +1076,11 @@ TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
       relaxed += f->row_mark[size_t(j)] != dig[j] && f->box_digit[size_t(j)] == dig[j] &&
                  f->box_p[size_t(j)] < ReadOptions{}.min_partial_probability;
   }
-  EXPECT_GT(relaxed, 0);
+  if (scan && r.accepted && relaxed > 0) std::printf("page %d qualifies\n", page);
+  if (!scan) {
+    EXPECT_GT(relaxed, 0);
+  }
+  }
 }
 
 // The photo of `p` with four upright strokes drawn into `count` cells of `field`'s tally grid
@@ -1390,7 +1427,7 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
   NEED_MNIST();
   auto s = DefaultSynth(SynthForm::kKpuPpwp, 5);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  std::vector<int> sheets = {3, 21, 86, 133};  // REKAP_TEST_SCAN=150 lists the sheets that qualify
+  std::vector<int> sheets = {21, 89, 133, 135};  // REKAP_TEST_SCAN=150 lists the sheets that qualify
   if (const char* e = std::getenv("REKAP_TEST_SCAN")) {
     sheets.clear();
     for (int i = 0; i < std::atoi(e); ++i) sheets.push_back(i);
