@@ -850,19 +850,21 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
 // A misread known on the sheet tightens the confirmations that rest on the CNN alone. Sheets of
 // KPU pages 2 + 3 in "other hands" (SynthOptions::restyle 1, seed 1, the tests' 2,000 MNIST
 // digits and one network), found by reading sheets 0..1499 with the check off: V.B and V.C are
-// both misread (V.B = 3 read 5 as the boxes' second reading, V.C = 107 read 109; V.B = 4 read
-// 3, V.C = 103 read 102) so that V.C = V.A + V.B still holds, and the sheet was accepted with
-// two wrong values. Each sheet shows the CNN misreading this hand elsewhere (a number whose
+// both misread (with the networks of then: V.B = 3 read 5 as the boxes' second reading, V.C =
+// 107 read 109; V.B = 4 read 3, V.C = 103 read 102) so that V.C = V.A + V.B still holds, and
+// the sheet was accepted with two wrong values. Each sheet shows the CNN misreading this hand elsewhere (a number whose
 // confirmed value is not the CNN's reading). With the check they go to review.
 TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
   NEED_MNIST();
   SynthOptions so;
   so.form = SynthForm::kKpuPpwp;
-  so.seed = std::getenv("REKAP_TEST_SCAN_SEED") ? uint32_t(std::atoi(std::getenv("REKAP_TEST_SCAN_SEED"))) : 1;
+  so.seed = 1;
   so.restyle = 1;
   auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  std::vector<int> sheets = {1043, 1375};  // REKAP_TEST_SCAN=N lists the sheets 0..N-1 that qualify
+  // REKAP_TEST_SCAN=N lists the sheets 0..N-1 that qualify: with the committed digits.dnn, of
+  // 0..1499 only 1043 (before the segment-digit retraining, 1043 and 1375).
+  std::vector<int> sheets = {1043};
   const bool scan = std::getenv("REKAP_TEST_SCAN") != nullptr;
   if (scan) {
     sheets.clear();
