@@ -1057,31 +1057,31 @@ TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
     for (int i = 0; i < std::atoi(std::getenv("REKAP_TEST_SCAN")); ++i) pages.push_back(i);
   }
   for (int page : pages) {
-  auto p = (*s)->Make(page);
-  ASSERT_TRUE(p.ok());
-  if (scan && p->double_marked.empty()) continue;
-  ASSERT_FALSE(p->double_marked.empty());
-  Reading r = ReadKpuPage(*p);
-  ExpectNoWrongAccepted(r, *p);
-  EXPECT_TRUE(r.accepted) << r.reasons.size() << " reasons";
-  int relaxed = 0;
-  for (const std::string& field : p->double_marked) {
-    const FieldReading* f = r.Find(field);
-    ASSERT_NE(f, nullptr) << field;
-    EXPECT_EQ(f->value, p->values.at(field)) << field;
-    if (f->confirmed_by != "boxes+some bubbles") continue;
-    // The box of the row the bubbles do not settle alone is read under 0.9995 over all ten
-    // digits: the rule as it was (the box's probability among all ten) would not confirm it.
-    const int v = f->value;
-    const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
-    for (int j = 0; j < 3; ++j)
-      relaxed += f->row_mark[size_t(j)] != dig[j] && f->box_digit[size_t(j)] == dig[j] &&
-                 f->box_p[size_t(j)] < ReadOptions{}.min_partial_probability;
-  }
-  if (scan && r.accepted && relaxed > 0) std::printf("page %d qualifies\n", page);
-  if (!scan) {
-    EXPECT_GT(relaxed, 0);
-  }
+    auto p = (*s)->Make(page);
+    ASSERT_TRUE(p.ok());
+    if (scan && p->double_marked.empty()) continue;
+    ASSERT_FALSE(p->double_marked.empty());
+    Reading r = ReadKpuPage(*p);
+    ExpectNoWrongAccepted(r, *p);
+    EXPECT_TRUE(r.accepted) << r.reasons.size() << " reasons";
+    int relaxed = 0;
+    for (const std::string& field : p->double_marked) {
+      const FieldReading* f = r.Find(field);
+      ASSERT_NE(f, nullptr) << field;
+      EXPECT_EQ(f->value, p->values.at(field)) << field;
+      if (f->confirmed_by != "boxes+some bubbles") continue;
+      // The box of the row the bubbles do not settle alone is read under 0.9995 over all ten
+      // digits: the rule as it was (the box's probability among all ten) would not confirm it.
+      const int v = f->value;
+      const int dig[3] = {v / 100, (v / 10) % 10, v % 10};
+      for (int j = 0; j < 3; ++j)
+        relaxed += f->row_mark[size_t(j)] != dig[j] && f->box_digit[size_t(j)] == dig[j] &&
+                   f->box_p[size_t(j)] < ReadOptions{}.min_partial_probability;
+    }
+    if (scan && r.accepted && relaxed > 0) std::printf("page %d qualifies\n", page);
+    if (!scan) {
+      EXPECT_GT(relaxed, 0);
+    }
   }
 }
 
