@@ -328,8 +328,7 @@ class Canvas {
     return p;
   }
 
-  // Pastes an MNIST digit (white on black) as ink into the box `b` (mm).
-  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, Rng& r) { Digit(d, b, line_mm, ink, Place(r)); }
+  // Pastes an MNIST digit (white on black) as ink into the box `b` (mm), placed as `pl` says.
   void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl) {
     cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
     cv::Mat bin = m > 40;
@@ -384,8 +383,8 @@ class Canvas {
     const double shear = U(h, -0.12, 0.18);  // most hands lean right (positive: top to the right)
     const double rot = 0.5 * pl.angle_deg * CV_PI / 180;
     const double jit = 0.025 * b.h;
-    // The six corners of the guide, in units of its half-width and half-height: row 0 top,
-    // 1 middle, 2 bottom; column 0 left, 1 right. Each moved once, so strokes meet.
+    // The six corners of the guide as this hand draws them (mm on the page): row 0 top,
+    // 1 middle, 2 bottom; column 0 left, 1 right. Each moved once, so the strokes meet.
     cv::Point2d corner[3][2];
     for (int y = 0; y < 3; ++y)
       for (int x = 0; x < 2; ++x) {
