@@ -85,6 +85,16 @@ const Fixture& F() {
 
 const Contest& Ppwp() { return F().election->contests[0]; }
 
+// The photos (pages or sheets) a test reads: `fixed`, or 0..N-1 with REKAP_TEST_SCAN=N set, to
+// list again the photos that show the test's case when the committed networks change.
+bool Scanning() { return std::getenv("REKAP_TEST_SCAN") != nullptr; }
+std::vector<int> FixedOrScanned(std::vector<int> fixed) {
+  if (!Scanning()) return fixed;
+  std::vector<int> all(size_t(std::max(0, std::atoi(std::getenv("REKAP_TEST_SCAN")))));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = int(i);
+  return all;
+}
+
 #define NEED_MODEL()                                                        \
   do {                                                                      \
     ASSERT_TRUE(F().election) << F().error;                                 \
@@ -864,13 +874,8 @@ TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   // REKAP_TEST_SCAN=N lists the sheets 0..N-1 that qualify: with the committed digits.dnn, of
   // 0..1499 only 1043 (before the segment-digit retraining, 1043 and 1375).
-  std::vector<int> sheets = {1043};
-  const bool scan = std::getenv("REKAP_TEST_SCAN") != nullptr;
-  if (scan) {
-    sheets.clear();
-    for (int i = 0; i < std::atoi(std::getenv("REKAP_TEST_SCAN")); ++i) sheets.push_back(i);
-  }
-  for (int sheet : sheets) {
+  const bool scan = Scanning();
+  for (int sheet : FixedOrScanned({1043})) {
     auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
     ASSERT_TRUE(p2.ok() && p3.ok());
     if (scan && p2->inconsistent) continue;
@@ -1050,13 +1055,8 @@ TEST(ReadSynth, DoubleMarkedRowNeedsTheBoxOnlyToChooseBetweenTheMarks) {
   NEED_MNIST();
   auto s = DefaultSynth(SynthForm::kKpuPpwpPage2, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  std::vector<int> pages = {90};  // REKAP_TEST_SCAN=N lists the pages 0..N-1 that qualify
-  const bool scan = std::getenv("REKAP_TEST_SCAN") != nullptr;
-  if (scan) {
-    pages.clear();
-    for (int i = 0; i < std::atoi(std::getenv("REKAP_TEST_SCAN")); ++i) pages.push_back(i);
-  }
-  for (int page : pages) {
+  const bool scan = Scanning();  // REKAP_TEST_SCAN=N lists the pages 0..N-1 that qualify
+  for (int page : FixedOrScanned({90})) {
     auto p = (*s)->Make(page);
     ASSERT_TRUE(p.ok());
     if (scan && p->double_marked.empty()) continue;
@@ -1429,11 +1429,7 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
   NEED_MNIST();
   auto s = DefaultSynth(SynthForm::kKpuPpwp, 5);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  std::vector<int> sheets = {21, 89, 133, 135};  // REKAP_TEST_SCAN=150 lists the sheets that qualify
-  if (const char* e = std::getenv("REKAP_TEST_SCAN")) {
-    sheets.clear();
-    for (int i = 0; i < std::atoi(e); ++i) sheets.push_back(i);
-  }
+  const std::vector<int> sheets = FixedOrScanned({21, 89, 133, 135});  // REKAP_TEST_SCAN=150 lists those that qualify
   ReadOptions o = Opts(FormKind::kKpuPpwp);
   // V.B's tally would settle V.B first (InvalidVotesSettledByTheirTally); without it, as for a
   // photo whose tally cannot be read, the pair of totals must.
@@ -1456,7 +1452,7 @@ TEST(ReadSynth, KpuTotalsSettledBySecondReading) {
       by_pair += f.confirmed_by == "boxes+rules+boxes(2nd)";
       here = here || f.confirmed_by.find("(2nd)") != std::string::npos;
     }
-    if (std::getenv("REKAP_TEST_SCAN") && here) {
+    if (Scanning() && here) {
       std::printf("sheet %d accepted %d:", sheet, int(r->accepted));
       for (const auto& f : r->fields) std::printf(" %s=%s", f.field.c_str(), f.confirmed_by.c_str());
       std::printf("\n");
