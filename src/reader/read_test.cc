@@ -862,8 +862,9 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
 // digits and one network), found by reading sheets 0..1499 with the check off: V.B and V.C are
 // both misread (with the networks of then: V.B = 3 read 5 as the boxes' second reading, V.C =
 // 107 read 109; V.B = 4 read 3, V.C = 103 read 102) so that V.C = V.A + V.B still holds, and
-// the sheet was accepted with two wrong values. Each sheet shows the CNN misreading this hand elsewhere (a number whose
-// confirmed value is not the CNN's reading). With the check they go to review.
+// the sheet was accepted with two wrong values. Each sheet shows the CNN misreading this hand
+// elsewhere (a number whose confirmed value is not the CNN's reading). With the check they go
+// to review.
 TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
   NEED_MNIST();
   SynthOptions so;
