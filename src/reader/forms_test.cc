@@ -687,6 +687,85 @@ TEST(SynthTest, SegmentStyleChangesOnlyTheDigitBoxes) {
   }
 }
 
+// Digits at the pen's own width (SynthOptions::pen_strokes): the same page and truth but for
+// the pen's width in truth.json, the ink only inside the digit boxes changed, and a thin pen's
+// digits drawn with much less ink than the MNIST sample's stroke, but not erased; with a share
+// below 1, the pages not drawn so are exactly the plain ones (a stream of its own).
+TEST(SynthTest, PenStrokesRedrawOnlyTheDigits) {
+  NEED_MNIST();
+  SynthOptions o = CleanScan();
+  o.form = SynthForm::kKpuPpwpPage2;
+  o.seed = 7;
+  auto plain = Synthesizer::Create(MnistTest(), nullptr, o);
+  o.pen_strokes = 1;
+  auto pen = Synthesizer::Create(MnistTest(), nullptr, o);
+  o.pen_strokes = 0.5;
+  auto half = Synthesizer::Create(MnistTest(), nullptr, o);
+  ASSERT_TRUE(plain.ok() && pen.ok() && half.ok());
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok());
+  auto in_boxes = [&](const cv::Mat& m, bool inside) {  // m with everything outside (inside) the boxes zeroed
+    cv::Mat mask(m.size(), CV_8U, cv::Scalar(inside ? 0 : 255));
+    for (const NumberLayout& n : L->numbers)
+      for (const Rect& r : n.digit_boxes) {
+        const cv::Rect px(int(r.x * o.px_per_mm) - 1, int(r.y * o.px_per_mm) - 1, int(r.w * o.px_per_mm) + 3,
+                          int(r.h * o.px_per_mm) + 3);
+        mask(px & cv::Rect(0, 0, m.cols, m.rows)).setTo(inside ? 255 : 0);
+      }
+    cv::Mat out;
+    m.copyTo(out, mask);
+    return out;
+  };
+  auto ink = [&](const cv::Mat& bgr) {  // dark pixels inside the digit boxes' printed borders
+    cv::Mat g;
+    cv::cvtColor(bgr, g, cv::COLOR_BGR2GRAY);
+    int n_ink = 0;
+    for (const NumberLayout& n : L->numbers)
+      for (const Rect& r : n.digit_boxes) {
+        const double m = n.box_line_mm + 0.3;
+        const cv::Rect px(int((r.x + m) * o.px_per_mm), int((r.y + m) * o.px_per_mm), int((r.w - 2 * m) * o.px_per_mm),
+                          int((r.h - 2 * m) * o.px_per_mm));
+        n_ink += cv::countNonZero(g(px & cv::Rect(0, 0, g.cols, g.rows)) < 160);
+      }
+    return n_ink;
+  };
+  int thin = 0, drawn_plain = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto a = (*plain)->Make(i), b = (*pen)->Make(i), h = (*half)->Make(i);
+    ASSERT_TRUE(a.ok() && b.ok() && h.ok());
+    nlohmann::json ta = a->TruthJson(), tb = b->TruthJson();
+    ASSERT_TRUE(tb.contains("pen_mm"));
+    const double mm = tb["pen_mm"];
+    EXPECT_GE(mm, 0.25);
+    EXPECT_LE(mm, 1.1);
+    tb.erase("pen_mm");
+    EXPECT_EQ(ta.dump(), tb.dump());
+    cv::Mat diff;
+    cv::absdiff(a->image, b->image, diff);
+    cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    EXPECT_GT(cv::countNonZero(diff), 0);
+    EXPECT_EQ(cv::countNonZero(in_boxes(diff, false)), 0) << "page " << i;
+    const int ia = ink(a->image), ib = ink(b->image);
+    if (mm <= 0.6) {
+      ++thin;
+      EXPECT_LT(ib, 0.75 * ia) << "page " << i << ", pen " << mm << " mm";
+      EXPECT_GT(ib, 0.1 * ia) << "page " << i << ", pen " << mm << " mm";
+    }
+    if (!h->TruthJson().contains("pen_mm")) {
+      ++drawn_plain;
+      cv::absdiff(a->image, h->image, diff);
+      cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+      EXPECT_EQ(cv::countNonZero(diff), 0) << "page " << i;
+    }
+  }
+  EXPECT_GT(thin, 0);
+  EXPECT_GT(drawn_plain, 0);
+  for (double bad : {-0.1, 1.5}) {
+    o.pen_strokes = bad;
+    EXPECT_FALSE(Synthesizer::Create(MnistTest(), nullptr, o).ok()) << bad;
+  }
+}
+
 TEST(SynthTest, KpuPage) {
   SynthOptions o;
   o.form = SynthForm::kKpuPpwpPage2;

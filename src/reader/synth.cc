@@ -14,6 +14,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/ximgproc.hpp>
 
 #include "reader/digits.h"
 #include "reader/render.h"
@@ -58,6 +59,7 @@ nlohmann::json SynthPage::TruthJson() const {
     j["tally_slips"] = tally_slips;
   }
   if (voters > 0) j["voters"] = voters;
+  if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
   j["jpeg_quality"] = jpeg_quality;
   j["page_corners"] = nlohmann::json::array();
   for (const auto& p : page_corners)
@@ -329,7 +331,10 @@ class Canvas {
   }
 
   // Pastes an MNIST digit (white on black) as ink into the box `b` (mm), placed as `pl` says.
-  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl) {
+  // `pen_mm` > 0: the digit's strokes are redrawn along their centre lines at that width
+  // (SynthOptions::pen_strokes) instead of keeping the sample's own.
+  void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl,
+             double pen_mm = 0) {
     cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
     cv::Mat bin = m > 40;
     cv::Rect bb = cv::boundingRect(bin);
@@ -353,7 +358,9 @@ class Canvas {
     cv::resize(crop, scaled, cv::Size(pw, ph), 0, 0, cv::INTER_LINEAR);
     // Stroke weight: markers are thicker than MNIST's pen.
     double stroke = ink.width_mm * s_;
-    if (stroke > 4.5) {
+    if (pen_mm > 0) {
+      scaled = PenStrokes(scaled, pen_mm * s_);
+    } else if (stroke > 4.5) {
       int k = int(std::min(4.0, stroke / 3));
       cv::dilate(scaled, scaled, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(k, k)));
     }
@@ -366,6 +373,94 @@ class Canvas {
     a.convertTo(a, CV_8U, 1.4, -20);
     cv::Rect roi(int(cx * s_) - side / 2, int(cy * s_) - side / 2, side, side);
     Composite(img_, roi, a, ink);
+  }
+
+  // The centre lines of the strokes of `gray` (white on black) drawn again `width_px` wide, with
+  // an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
+  // line pixel.
+  // Prunes the one-pixel skeleton `skel` (0 / 255) of branches shorter than `len` pixels that end
+  // free: thinning a thick stroke leaves such spurs at its ends and corners, which no pen draws.
+  // The classic way: every free end is eaten back `len` times, then what is left grows back from
+  // its ends `len` steps along the original skeleton.
+  static void PruneSpurs(cv::Mat& skel, int len) {
+    static const int kDx[8] = {0, 1, 1, 1, 0, -1, -1, -1}, kDy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
+    auto ends = [](const cv::Mat& m) {
+      // A free end: its ring of eight neighbours holds one run of at most three set pixels.
+      cv::Mat e(m.size(), CV_8U, cv::Scalar(0));
+      for (int y = 1; y + 1 < m.rows; ++y)
+        for (int x = 1; x + 1 < m.cols; ++x) {
+          if (!m.at<uint8_t>(y, x)) continue;
+          int on = 0, runs = 0;
+          for (int k = 0; k < 8; ++k) {
+            const bool a = m.at<uint8_t>(y + kDy[k], x + kDx[k]) != 0;
+            const bool b = m.at<uint8_t>(y + kDy[(k + 1) % 8], x + kDx[(k + 1) % 8]) != 0;
+            on += a;
+            runs += !a && b;
+          }
+          if (on <= 3 && runs <= 1) e.at<uint8_t>(y, x) = 255;
+        }
+      return e;
+    };
+    const cv::Mat original = skel.clone();
+    for (int i = 0; i < len; ++i) skel -= ends(skel);
+    // A stroke of its own shorter than twice `len` (a 5's top bar, a dot) is eaten whole; it is
+    // no spur, and comes back as it was.
+    cv::Mat labels;
+    const int n = cv::connectedComponents(original, labels, 8, CV_32S);
+    std::vector<char> kept(size_t(std::max(n, 1)), 0);
+    for (int y = 0; y < skel.rows; ++y)
+      for (int x = 0; x < skel.cols; ++x)
+        if (skel.at<uint8_t>(y, x)) kept[size_t(labels.at<int>(y, x))] = 1;
+    cv::Mat whole = skel.clone();
+    for (int y = 0; y < skel.rows; ++y)
+      for (int x = 0; x < skel.cols; ++x) {
+        const int l = labels.at<int>(y, x);
+        if (l > 0 && !kept[size_t(l)]) whole.at<uint8_t>(y, x) = 255;
+      }
+    cv::Mat grow = ends(skel);
+    const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+    for (int i = 0; i < len; ++i) {
+      cv::Mat next;
+      cv::dilate(grow, next, k3);
+      next &= original;
+      next -= skel;
+      skel |= next;
+      grow = next;
+    }
+    skel |= whole;
+  }
+
+  static cv::Mat PenStrokes(const cv::Mat& gray0, double width_px) {
+    // Padded, so that neither the smoothing nor the thinning meets the edge of the digit's box.
+    const double sigma = std::max(1.0, gray0.rows / 40.0);
+    const int pad = int(3 * sigma) + 2;
+    cv::Mat gray;
+    cv::copyMakeBorder(gray0, gray, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(0));
+    // Smoothed first: MNIST's anti-aliased strokes, scaled up, leave specks and pin holes at any
+    // threshold, which thin into spurs and little loops.
+    cv::Mat smooth, skel;
+    cv::GaussianBlur(gray, smooth, cv::Size(), sigma);
+    cv::Mat bin = smooth > 90;
+    cv::morphologyEx(bin, bin, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
+    // The sample's stroke width, 2 x area / perimeter: the forks that thinning leaves at a thick
+    // stroke's ends and corners are about that long.
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(bin.clone(), contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+    double perimeter = 0;
+    for (const auto& c : contours) perimeter += cv::arcLength(c, true);
+    const double stroke = perimeter > 0 ? 2.0 * cv::countNonZero(bin) / perimeter : 1;
+    cv::ximgproc::thinning(bin, skel, cv::ximgproc::THINNING_ZHANGSUEN);
+    PruneSpurs(skel, std::max(3, int(std::lround(1.2 * stroke))));
+    cv::Mat dist;
+    cv::distanceTransform(255 - skel, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+    cv::Mat out(gray0.size(), CV_8U);
+    const double half = std::max(0.5, width_px / 2);
+    for (int y = 0; y < out.rows; ++y) {
+      const float* dr = dist.ptr<float>(y + pad) + pad;
+      uint8_t* o = out.ptr<uint8_t>(y);
+      for (int x = 0; x < out.cols; ++x) o[x] = cv::saturate_cast<uint8_t>(255 * (half + 0.5 - dr[x]));
+    }
+    return out;
   }
 
   // Writes `digit` along the dotted 8-segment guide of box `b` (the guide as render.cc draws it:
@@ -888,7 +983,7 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
     return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
-      !(o.segment_style >= 0 && o.segment_style <= 1))
+      !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1063,6 +1158,10 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     return o.restyle > 0 ? AugmentDigit(d, hands, style) : d;
   };
   Rng seg = MakeRng(o.seed, uint64_t(index), 7);  // segment-style digits: a stream of their own
+  // Pen strokes (SynthOptions::pen_strokes): the page's pen, from a stream of its own.
+  Rng pen = MakeRng(o.seed, uint64_t(index), 8);
+  const double pen_mm = o.pen_strokes > 0 && Coin(pen, o.pen_strokes) ? ink.width_mm * U(pen, 0.85, 1.1) : 0;
+  if (pen_mm > 0) P.pen_mm = pen_mm;
   for (const NumberLayout& n : L.numbers) {
     auto it = vals.find(n.field);
     if (it == vals.end()) continue;
@@ -1082,7 +1181,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
           c.SegmentDigit(d[p], n.digit_boxes[size_t(p)], ink, pl, seg);
           used[size_t(p)] = -2;
         } else {
-          c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl);
+          c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl, pen_mm);
         }
       }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
@@ -1230,6 +1329,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.folds > 0) j["folds"] = impl_->o.folds;
   if (impl_->o.cover_corner) j["cover_corner"] = true;
   if (impl_->o.segment_style > 0) j["segment_style"] = impl_->o.segment_style;
+  if (impl_->o.pen_strokes > 0) j["pen_strokes"] = impl_->o.pen_strokes;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -91,6 +91,12 @@ struct SynthOptions {
   // carry a guide (KPU page 2) drawn so instead of from the IDX set. 0 = none. From a stream of
   // its own per page; such a box's `samples` entry is -2.
   double segment_style = 0;
+  // Pen strokes: the share of pages whose digits are redrawn along their centre lines at the
+  // width of the page's pen (a ballpoint 0.3-0.6 mm, a pencil 0.35-0.5 mm, a marker 0.5-1 mm)
+  // instead of the MNIST sample's own stroke, which at a box's size is about 1 mm. A thin
+  // ballpoint or pencil digit is then one or two pixels wide in a small photo. 0 = none. From a
+  // stream of its own per page, so the rest of the page is the same with or without it.
+  double pen_strokes = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -117,6 +123,7 @@ struct SynthPage {
   std::map<std::string, int> tally_values;  // KPU page 2: field -> the count its tally shows
   std::vector<std::string> tally_slips;     // tallies with a skipped cell or a miscount
   int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
+  double pen_mm = 0;                // digits drawn at this pen width (SynthOptions::pen_strokes)
   int jpeg_quality = 0;
   cv::Mat image;                    // BGR photo (or the clean scan when !photograph)
   // Homography: page mm -> image px, and the image px of the page's TL, TR, BR, BL corners;

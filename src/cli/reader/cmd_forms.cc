@@ -312,6 +312,8 @@ void AddFormsCommands(CLI::App& app) {
   s->add_flag("--cover-corner", so.so.cover_corner, kCoverCornerHelp);
   s->add_option("--segment-style", so.so.segment_style, kSegmentStyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  s->add_option("--pen-strokes", so.so.pen_strokes, kPenStrokesHelp)
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

@@ -258,6 +258,7 @@ struct BenchCmd {
   int folds = 0;
   bool cover_corner = false;
   double segment_style = 0;
+  double pen_strokes = 0;
   bool no_tally = false;
 };
 
@@ -352,7 +353,8 @@ Status RunBench(const BenchCmd& c) {
                                  {"--cover-corner", c.cover_corner},
                                  {"--fold", c.folds > 0},
                                  {"--restyle", c.restyle > 0},
-                                 {"--segment-style", c.segment_style > 0}})
+                                 {"--segment-style", c.segment_style > 0},
+                                 {"--pen-strokes", c.pen_strokes > 0}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -371,6 +373,7 @@ Status RunBench(const BenchCmd& c) {
     so.folds = c.folds;
     so.cover_corner = c.cover_corner;
     so.segment_style = c.segment_style;
+    so.pen_strokes = c.pen_strokes;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -675,6 +678,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.folds > 0) j["folds"] = c.folds;
   if (c.cover_corner) j["cover_corner"] = true;
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
+  if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -1025,6 +1029,8 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--fold", bc.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   b->add_flag("--cover-corner", bc.cover_corner, kCoverCornerHelp);
   b->add_option("--segment-style", bc.segment_style, kSegmentStyleHelp)
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_option("--pen-strokes", bc.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->callback([] {
     Status st = RunBench(bc);
