@@ -2574,12 +2574,20 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         with_f[size_t(f)] = true;
         return PinnedByRules(form, chosen, with_g, f) && PinnedByRules(form, chosen, with_f, g);
       };
+      // Two numbers read by their boxes alone are two readings by the same CNN: where the sheet
+      // shows that it misreads this hand, they do not confirm each other (either may still be
+      // confirmed with a number its bubbles read). Thin pencil digits (`rekap bench reader
+      // --form kpu-ppwp --pen-strokes 1`, seed 81, sheet 60) had page 2's 27 and 58 misread as
+      // 17 and 50, then page 3's V.B 0 and V.C 154 read as 7 (0.93) and 161 (0.96), which
+      // satisfy V.C = V.A + V.B together (ReadSynth.NoBoxesOnlyPairAfterAMisread).
+      auto boxes_only = [&](int f) { return !omr_confirms(f, chosen[size_t(f)]); };
       for (size_t a = 0; a < read_fields.size() && !changed && pair_checks < kMaxPairChecks; ++a) {
         const int f = read_fields[a];
         if (!single_read(f)) continue;
         for (size_t b = a + 1; b < read_fields.size() && pair_checks < kMaxPairChecks; ++b) {
           const int g = read_fields[b];
           if (!single_read(g)) continue;
+          if (boxes_only(f) && boxes_only(g) && (misread_known(f) || misread_known(g))) continue;
           if (!tied_and_pinned(f, g)) continue;
           verified[size_t(f)] = verified[size_t(g)] = true;
           how[size_t(f)] = how[size_t(g)] = "boxes+boxes+rules";
