@@ -375,9 +375,6 @@ class Canvas {
     Composite(img_, roi, a, ink);
   }
 
-  // The centre lines of the strokes of `gray` (white on black) drawn again `width_px` wide, with
-  // an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
-  // line pixel.
   // Prunes the one-pixel skeleton `skel` (0 / 255) of branches shorter than `len` pixels that end
   // free: thinning a thick stroke leaves such spurs at its ends and corners, which no pen draws.
   // The classic way: every free end is eaten back `len` times, then what is left grows back from
@@ -411,7 +408,7 @@ class Canvas {
     for (int y = 0; y < skel.rows; ++y)
       for (int x = 0; x < skel.cols; ++x)
         if (skel.at<uint8_t>(y, x)) kept[size_t(labels.at<int>(y, x))] = 1;
-    cv::Mat whole = skel.clone();
+    cv::Mat whole(skel.size(), CV_8U, cv::Scalar(0));
     for (int y = 0; y < skel.rows; ++y)
       for (int x = 0; x < skel.cols; ++x) {
         const int l = labels.at<int>(y, x);
@@ -430,6 +427,9 @@ class Canvas {
     skel |= whole;
   }
 
+  // The centre lines of the strokes of `gray0` (white on black) drawn again `width_px` wide, with
+  // an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
+  // line pixel.
   static cv::Mat PenStrokes(const cv::Mat& gray0, double width_px) {
     // Padded, so that neither the smoothing nor the thinning meets the edge of the digit's box.
     const double sigma = std::max(1.0, gray0.rows / 40.0);
