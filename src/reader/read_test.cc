@@ -888,6 +888,43 @@ TEST(ReadSynth, KpuLeadingZeroDisagreementFlagged) {
   }
 }
 
+// KPU sheet `sheet` (pages 2 and 3) of `s` as the tests read it: both photos, the values
+// written on both pages, and the reading options with the sheet's TPS and voters.
+struct KpuSheet {
+  std::vector<std::vector<uint8_t>> photos;
+  std::map<std::string, int> truth;
+  ReadOptions o;
+  bool inconsistent = false;
+};
+KpuSheet MakeKpuSheet(const Synthesizer& s, int sheet) {
+  KpuSheet k;
+  auto p2 = s.Make(2 * sheet), p3 = s.Make(2 * sheet + 1);
+  EXPECT_TRUE(p2.ok() && p3.ok());
+  if (!p2.ok() || !p3.ok()) return k;
+  k.photos = {p2->jpeg, p3->jpeg};
+  k.truth = p2->values;
+  k.truth.insert(p3->values.begin(), p3->values.end());
+  k.o = Opts(FormKind::kKpuPpwp);
+  k.o.expected_tps = p2->tps;
+  k.o.voters = p2->voters;
+  k.inconsistent = p2->inconsistent;
+  return k;
+}
+
+// A sheet the misread check sends to review: a misread is known on it, and nothing it confirms
+// is wrong.
+void ExpectReviewedWithMisreadKnown(const Reading& r, const KpuSheet& k, int sheet) {
+  EXPECT_FALSE(r.accepted) << "sheet " << sheet;
+  bool misread_known = false;
+  for (const auto& f : r.fields) {
+    misread_known = misread_known || (f.verified && f.ocr >= 0 && f.ocr != f.value);
+    if (f.verified && k.truth.count(f.field)) {
+      EXPECT_EQ(f.value, k.truth.at(f.field)) << "sheet " << sheet << " " << f.field << " " << f.confirmed_by;
+    }
+  }
+  EXPECT_TRUE(misread_known) << "sheet " << sheet;
+}
+
 // A misread known on the sheet tightens the confirmations that rest on the CNN alone. Sheets of
 // KPU pages 2 + 3 in "other hands" (SynthOptions::restyle 1, seed 1, the tests' 2,000 MNIST
 // digits and one network), found by reading sheets 0..1499 with the check off: V.B and V.C are
@@ -908,40 +945,25 @@ TEST(ReadSynth, MisreadKnownOnTheSheetTightensCnnOnlyConfirmations) {
   // 0..1499 only 1043 (before the segment-digit retraining, 1043 and 1375).
   const bool scan = Scanning();
   for (int sheet : FixedOrScanned({1043})) {
-    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
-    ASSERT_TRUE(p2.ok() && p3.ok());
-    if (scan && p2->inconsistent) continue;
-    ASSERT_FALSE(p2->inconsistent);
-    std::map<std::string, int> truth = p2->values;
-    truth.insert(p3->values.begin(), p3->values.end());
-    ReadOptions o = Opts(FormKind::kKpuPpwp);
-    o.expected_tps = p2->tps;
-    o.voters = p2->voters;
+    KpuSheet k = MakeKpuSheet(**s, sheet);
+    if (scan && k.inconsistent) continue;
+    ASSERT_FALSE(k.inconsistent);
     auto wrong_values = [&](const Reading& r) {
       int n = 0;
-      for (const auto& f : r.fields) n += truth.count(f.field) && truth.at(f.field) != f.value;
+      for (const auto& f : r.fields) n += k.truth.count(f.field) && k.truth.at(f.field) != f.value;
       return n;
     };
-    const std::vector<std::vector<uint8_t>> photos{p2->jpeg, p3->jpeg};
-    o.min_cross_probability_after_misread = 2;  // off: how the sheet read before
-    auto before = ReadPages(photos, o);
+    k.o.min_cross_probability_after_misread = 2;  // off: how the sheet read before
+    auto before = ReadPages(k.photos, k.o);
     ASSERT_TRUE(before.ok()) << before.status().ToString();
     if (scan && (!before->accepted || wrong_values(*before) != 2)) continue;
     if (scan) std::printf("sheet %d accepted with 2 wrong values\n", sheet);
     EXPECT_TRUE(before->accepted) << "sheet " << sheet;
     EXPECT_EQ(wrong_values(*before), 2) << "sheet " << sheet;
-    o.min_cross_probability_after_misread = ReadOptions{}.min_cross_probability_after_misread;
-    auto r = ReadPages(photos, o);
+    k.o.min_cross_probability_after_misread = ReadOptions{}.min_cross_probability_after_misread;
+    auto r = ReadPages(k.photos, k.o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_FALSE(r->accepted) << "sheet " << sheet;
-    bool misread_known = false;
-    for (const auto& f : r->fields) {
-      misread_known = misread_known || (f.verified && f.ocr >= 0 && f.ocr != f.value);
-      if (f.verified && truth.count(f.field)) {
-        EXPECT_EQ(f.value, truth.at(f.field)) << "sheet " << sheet << " " << f.field;
-      }
-    }
-    EXPECT_TRUE(misread_known) << "sheet " << sheet;
+    ExpectReviewedWithMisreadKnown(*r, k, sheet);
   }
 }
 
@@ -972,40 +994,25 @@ TEST(ReadSynth, NoBoxesOnlyPairAfterAMisread) {
   ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
   const bool scan = Scanning();
   for (int sheet : FixedOrScanned({60})) {
-    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
-    ASSERT_TRUE(p2.ok() && p3.ok());
-    if (scan && p2->inconsistent) continue;
-    ASSERT_FALSE(p2->inconsistent);
-    std::map<std::string, int> truth = p2->values;
-    truth.insert(p3->values.begin(), p3->values.end());
-    ReadOptions o = Opts(FormKind::kKpuPpwp);
-    o.fast = &*ensemble;
-    o.expected_tps = p2->tps;
-    o.voters = p2->voters;
-    const std::vector<std::vector<uint8_t>> photos{p2->jpeg, p3->jpeg};
-    o.min_cross_probability_after_misread = 2;  // off: neither the 0.9 nor the pair check
-    auto before = ReadPages(photos, o);
+    KpuSheet k = MakeKpuSheet(**s, sheet);
+    if (scan && k.inconsistent) continue;
+    ASSERT_FALSE(k.inconsistent);
+    k.o.fast = &*ensemble;
+    k.o.min_cross_probability_after_misread = 2;  // off: neither the 0.9 nor the pair check
+    auto before = ReadPages(k.photos, k.o);
     ASSERT_TRUE(before.ok()) << before.status().ToString();
     int wrong_pair = 0;
     for (const auto& f : before->fields)
-      wrong_pair += truth.count(f.field) && truth.at(f.field) != f.value && f.confirmed_by == "boxes+boxes+rules" &&
-                    f.ocr_p >= 0.9;
+      wrong_pair += k.truth.count(f.field) && k.truth.at(f.field) != f.value &&
+                    f.confirmed_by == "boxes+boxes+rules" && f.ocr_p >= 0.9;
     if (scan && (!before->accepted || wrong_pair < 2)) continue;
     if (scan) std::printf("sheet %d accepted with a wrong pair\n", sheet);
     ASSERT_TRUE(before->accepted) << "the premise, sheet " << sheet;
     ASSERT_GE(wrong_pair, 2) << "the premise, sheet " << sheet;
-    o.min_cross_probability_after_misread = ReadOptions{}.min_cross_probability_after_misread;
-    auto r = ReadPages(photos, o);
+    k.o.min_cross_probability_after_misread = ReadOptions{}.min_cross_probability_after_misread;
+    auto r = ReadPages(k.photos, k.o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    bool misread_known = false;
-    for (const auto& f : r->fields) {
-      misread_known = misread_known || (f.verified && f.ocr >= 0 && f.ocr != f.value);
-      if (f.verified && truth.count(f.field)) {
-        EXPECT_EQ(f.value, truth.at(f.field)) << "sheet " << sheet << " " << f.field << " " << f.confirmed_by;
-      }
-    }
-    EXPECT_TRUE(misread_known) << "sheet " << sheet;
-    EXPECT_FALSE(r->accepted) << "sheet " << sheet;
+    ExpectReviewedWithMisreadKnown(*r, k, sheet);
   }
 }
 
