@@ -97,8 +97,8 @@ struct ReadOptions {
   // >= min_partial_probability (in a row with two or more marks: its probability among the
   // marked values), the CNN's reading of the whole number is that value with at least
   // min_ocr_probability (as for a number read twice throughout: the digits the bubbles do
-  // confirm are read no more loosely than there), the combined probability of the value is >= min_partial_combined, and the bubbles alone do not
-  // spell another complete number.
+  // confirm are read no more loosely than there), the combined probability of the value is
+  // >= min_partial_combined, and the bubbles alone do not spell another complete number.
   // Two numbers each read once by the digit boxes (their CNN probability of the whole number
   // >= min_cross_probability, the bubbles, if any, not against) confirm each other when a hard
   // rule ties them: given the confirmed numbers, either one fixes the other.
