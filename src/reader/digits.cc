@@ -202,6 +202,14 @@ void RemoveBorderLines(cv::Mat& mask) {
 
 }  // namespace
 
+double StrokeWidth(const cv::Mat& mask) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+  double perimeter = 0;
+  for (const auto& c : contours) perimeter += cv::arcLength(c, true);
+  return perimeter > 0 ? 2.0 * cv::countNonZero(mask) / perimeter : 1.0;
+}
+
 Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt) {
   if (crop.empty()) return InvalidArgument("potongan kotak kosong / empty crop image");
   if (crop.depth() != CV_8U) {
@@ -395,13 +403,7 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
 
   // 5. Stroke width (2 * area / perimeter of the kept ink), normalized towards the target
   // width it will have after scaling to the fit box.
-  {
-    std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(kept, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
-    double perimeter = 0;
-    for (const auto& c : contours) perimeter += cv::arcLength(c, true);
-    out.stroke_width = perimeter > 0 ? 2.0 * ink_area / perimeter : 1.0;
-  }
+  out.stroke_width = StrokeWidth(kept);
   const double scale0 = static_cast<double>(opt.fit_box) / std::max(box.width, box.height);
   const double scaled_stroke = out.stroke_width * scale0;
   if (opt.target_stroke > 0 && scaled_stroke < 0.7 * opt.target_stroke) {

@@ -71,6 +71,10 @@ struct NormalizedDigit {
 // treated as border, not as a stroke.
 Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt = {});
 
+// The mean width of the strokes in `mask` (CV_8UC1, ink non-zero): 2 x area / perimeter of
+// their outlines; 1 where there is no ink.
+double StrokeWidth(const cv::Mat& mask);
+
 // Image28 <-> cv::Mat (CV_8UC1, 28x28). The Mat returned by ToMat owns a copy.
 cv::Mat ToMat(const Image28& img);
 Image28 FromMat(const cv::Mat& m28);

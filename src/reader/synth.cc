@@ -442,13 +442,9 @@ class Canvas {
     cv::GaussianBlur(gray, smooth, cv::Size(), sigma);
     cv::Mat bin = smooth > 90;
     cv::morphologyEx(bin, bin, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
-    // The sample's stroke width, 2 x area / perimeter: the forks that thinning leaves at a thick
-    // stroke's ends and corners are about that long.
-    std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(bin.clone(), contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
-    double perimeter = 0;
-    for (const auto& c : contours) perimeter += cv::arcLength(c, true);
-    const double stroke = perimeter > 0 ? 2.0 * cv::countNonZero(bin) / perimeter : 1;
+    // The sample's stroke width: the forks that thinning leaves at a thick stroke's ends and
+    // corners are about that long.
+    const double stroke = StrokeWidth(bin);
     cv::ximgproc::thinning(bin, skel, cv::ximgproc::THINNING_ZHANGSUEN);
     PruneSpurs(skel, std::max(3, int(std::lround(1.2 * stroke))));
     cv::Mat dist;
