@@ -848,6 +848,11 @@ TEST(ReadSynth, BoxReadEmptyDoesNotConfirmTheBubbles) {
   ASSERT_EQ(f->omr, 60) << "the premise: the bubbles spell 60";
   EXPECT_FALSE(f->verified) << f->confirmed_by;
   EXPECT_FALSE(r.accepted);
+  // The person checking it is told which box to look at.
+  bool told = false;
+  for (const Reason& why : r.reasons)
+    told = told || (why.field == "suara_2" && why.detail.find("box 3 read as empty") != std::string::npos);
+  EXPECT_TRUE(told);
 }
 
 // A synthesizer with the default options (as `rekap bench reader` makes its photos), the share
