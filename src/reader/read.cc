@@ -2651,18 +2651,6 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
                  ", angka/number " + std::to_string(fr.value);
       rd.warnings.push_back(std::move(w));
     }
-    // A box judged empty after a written digit (a number has no gaps): ink too faint or too thin
-    // for the empty-box test, which the person checking the crop should look for.
-    int empty_box = 0;  // 1-based; 0: none
-    for (int j = 1; j < 3 && !empty_box; ++j)
-      if (fr.box_digit[size_t(j)] < 0 && std::any_of(fr.box_digit.begin(), fr.box_digit.begin() + j,
-                                                     [](int d) { return d >= 0; }))
-        empty_box = j + 1;
-    const std::string empty_note =
-        empty_box ? "kotak " + std::to_string(empty_box) + " terbaca kosong setelah angka tertulis (tinta terlalu "
-                    "tipis atau samar?) / box " + std::to_string(empty_box) + " read as empty after a written "
-                    "digit (ink too thin or faint?)"
-                  : "";
     if (nr.blank && nr.omr_empty) {
       field_reasons.push_back({reason::kFieldBlank, fr.field, "", -1, "kosong / not filled in"});
     } else if (!fr.verified) {
@@ -2699,7 +2687,17 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         r.code = reason::kLowConfidence;
         r.p = std::min(fr.confidence, fr.ocr_p);
       }
-      if (!empty_note.empty()) r.detail += (r.detail.empty() ? "" : "; ") + empty_note;
+      // A box judged empty after a written digit (a number has no gaps): ink too faint or too
+      // thin for the empty-box test, which the person checking the crop should look for.
+      for (int j = 1; j < 3; ++j) {
+        if (fr.box_digit[size_t(j)] >= 0 || *std::max_element(fr.box_digit.begin(), fr.box_digit.begin() + j) < 0)
+          continue;
+        const std::string n = std::to_string(j + 1);
+        r.detail += (r.detail.empty() ? "" : "; ") + ("kotak " + n + " terbaca kosong setelah angka tertulis (tinta " +
+                    "terlalu tipis atau samar?) / box " + n + " read as empty after a written digit (ink too thin "
+                    "or faint?)");
+        break;
+      }
       field_reasons.push_back(r);
       if (r.code != reason::kLowConfidence && fr.value != kMissing && fr.confidence < o.min_probability) {
         Reason lc;
