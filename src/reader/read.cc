@@ -1668,7 +1668,7 @@ Result<std::vector<PageLayout>> Layouts(const ReadOptions& o) {
 
 // Whether a digit box crop has ink in its central part (a digit always crosses it; leftovers
 // of the printed border, blurred into the crop's edges, do not).
-bool InkInCentre(const cv::Mat& crop) {
+bool InkInCentre(const cv::Mat& crop, int min_contrast = 40) {
   const cv::Rect c(crop.cols / 5, crop.rows / 6, crop.cols - 2 * (crop.cols / 5), crop.rows - 2 * (crop.rows / 6));
   if (c.width < 2 || c.height < 2) return true;
   const double paper = PaperLevel(crop, 0.75);
@@ -1676,8 +1676,8 @@ bool InkInCentre(const cv::Mat& crop) {
   cv::blur(crop(c), centre, cv::Size(3, 3));
   double lo = 0;
   cv::minMaxLoc(centre, &lo, nullptr);
-  // NormalizeDigitCrop's minimum contrast is 40 of 255 below the paper.
-  return (paper - lo) * 255.0 / std::max(paper, 64.0) >= 40;
+  // NormalizeDigitCrop's minimum contrast, by default 40 of 255 below the paper.
+  return (paper - lo) * 255.0 / std::max(paper, 64.0) >= min_contrast;
 }
 
 // A copy of `crop` where every pixel absorbing less than `share` of the paper's light (the
@@ -1736,6 +1736,9 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   std::vector<Pending> where;
   std::vector<cv::Mat> cleaned;  // per batch entry: the crop it was normalized from
   std::vector<NumberEvidence> ev(L.numbers.size());
+  // Boxes judged empty that hold some ink at the faint contrast: looked at again below where
+  // the number says a digit must be there.
+  std::vector<std::array<cv::Mat, 3>> faint_crops(L.numbers.size());
   obs->fields.resize(L.numbers.size());
   const OmrOptions omr_opt;
   for (size_t i = 0; i < L.numbers.size(); ++i) {
@@ -1775,12 +1778,16 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       if (n.segment_guides) crop = SuppressLightGrey(crop, kGuideCut, kFaintStrokePx);
       if (o.box_crops || !o.debug_dir.empty()) fr.box_crops[size_t(p)] = crop.clone();
       BoxEvidence& be = ev[i].boxes[size_t(p)];
-      if (!InkInCentre(crop)) continue;  // an empty box (residue of the border is not ink)
+      // An empty box (residue of the border is not ink); a box with fainter ink is kept for
+      // the second look below.
+      const bool centre = InkInCentre(crop);
+      if (!centre && !(o.faint_contrast > 0 && InkInCentre(crop, o.faint_contrast))) continue;
       cv::Mat clean = crop.clone();
       WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
       const double tn0 = Prof().on ? ThreadCpuMs() : 0;
-      auto nd = NormalizeDigitCrop(clean);
+      Result<NormalizedDigit> nd = centre ? NormalizeDigitCrop(clean) : NormalizedDigit{};
       if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
+      if (o.faint_contrast > 0 && (!nd.ok() || nd->empty)) faint_crops[i][size_t(p)] = clean;
       if (nd.ok() && !nd->empty) {
         be.empty = false;
         if (o.digit_inputs) fr.box_input[size_t(p)] = nd->pixels;
@@ -1823,6 +1830,53 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
         ScoreBubbleRow(&ev[i].rows[size_t(p)], all.size() >= 6 ? &base : nullptr, omr_opt);
         obs->fields[i].row_mark[size_t(p)] = ev[i].rows[size_t(p)].marked;
       }
+  }
+  // A box judged empty where the number must hold a digit, after a written digit (a number has
+  // no gaps) or where its bubbles spell a digit (a mark above 0 in this row or a row before):
+  // looked at again for fainter ink, a light ballpoint or pencil stroke under the normal ink
+  // contrast. Whatever it reads still has to agree with the bubbles or the form's rules.
+  {
+    bool added = false;
+    for (size_t i = 0; i < L.numbers.size(); ++i) {
+      bool written_before = false, bubbled_before = false;
+      for (int p = 0; p < 3; ++p) {
+        const BubbleRow& row = ev[i].rows[size_t(p)];
+        bubbled_before = bubbled_before || (L.numbers[i].has_bubbles && row.marked > 0);
+        BoxEvidence& be = ev[i].boxes[size_t(p)];
+        if (be.empty && (written_before || bubbled_before) && !faint_crops[i][size_t(p)].empty()) {
+          NormalizeOptions faint;
+          faint.min_contrast = o.faint_contrast;
+          auto nd = NormalizeDigitCrop(faint_crops[i][size_t(p)], faint);
+          if (nd.ok() && !nd->empty) {
+            be.empty = false;
+            if (o.digit_inputs) obs->fields[i].box_input[size_t(p)] = nd->pixels;
+            batch.push_back(nd->pixels);
+            where.push_back({i, p});
+            cleaned.push_back(faint_crops[i][size_t(p)]);
+            added = true;
+          }
+        }
+        written_before = written_before || !be.empty;
+      }
+    }
+    if (added) {  // back in the order of the numbers and their boxes
+      std::vector<size_t> order(where.size());
+      for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return std::make_pair(where[a].number, where[a].pos) < std::make_pair(where[b].number, where[b].pos);
+      });
+      std::vector<Image28> b2;
+      std::vector<Pending> w2;
+      std::vector<cv::Mat> c2;
+      for (size_t k : order) {
+        b2.push_back(batch[k]);
+        w2.push_back(where[k]);
+        c2.push_back(cleaned[k]);
+      }
+      batch.swap(b2);
+      where.swap(w2);
+      cleaned.swap(c2);
+    }
   }
   if (!o.debug_dir.empty()) {  // per number a row: the three boxes as the CNN sees them, then
                                 // the three crops they came from

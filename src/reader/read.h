@@ -128,6 +128,10 @@ struct ReadOptions {
   // normalization that keeps the fainter stretches of the strokes; the two readings are
   // averaged. 0 = never.
   double second_look_below = 0.99;
+  // A digit box judged empty at the normal ink contrast (40 of 255 below the paper) where the
+  // number must hold a digit (after a written digit, or where its bubbles spell one) is looked
+  // at again at this contrast: a light ballpoint or pencil stroke. 0 = never.
+  int faint_contrast = 24;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };

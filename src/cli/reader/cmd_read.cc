@@ -85,6 +85,10 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
 // reader averages them. Every member must be there.
 constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn",
                                           "models/digits-4.dnn", "models/digits-5.dnn"};
+constexpr const char* kFaintContrastHelp =
+    "kotak tampak kosong padahal angkanya perlu digit di situ dibaca lagi pada kontras tinta ini, 0 = tidak "
+    "pernah / a box that looks empty where the number needs a digit is read again at this ink contrast "
+    "(of 255 below the paper; 0 = never)";
 
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
@@ -152,6 +156,7 @@ struct ReadCmd {
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
   bool each = false, no_tally = false;
+  int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
 std::string V(Value v) { return v == kMissing ? "-" : std::to_string(v); }
@@ -205,6 +210,7 @@ Status RunRead(const ReadCmd& c) {
   o.debug_dir = c.debug;
   o.crops = !c.crops.empty();
   o.accept_tally = !c.no_tally;
+  o.faint_contrast = c.faint_contrast;
 
   std::vector<std::vector<std::string>> groups;
   if (c.each)
@@ -260,6 +266,7 @@ struct BenchCmd {
   double segment_style = 0;
   double pen_strokes = 0;
   bool no_tally = false;
+  int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
 // The digit written in box `pos` of `v` (-1: left blank).
@@ -429,6 +436,7 @@ Status RunBench(const BenchCmd& c) {
   o.model = &model;
   o.fast = fast.ok() ? &*fast : nullptr;
   o.accept_tally = !c.no_tally;
+  o.faint_contrast = c.faint_contrast;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
   const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
   o.box_crops = c.tesseract_sample > 0 || dump_crops != nullptr;
@@ -960,6 +968,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
   r->add_flag("--no-tally", rc.no_tally,
               "formulir KPU: jangan pakai turus untuk mengonfirmasi / KPU forms: never confirm a number by its tally grid");
+  r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   r->callback([] {
     Status st = RunRead(rc);
     if (!st.ok()) ExitCode() = Fail(st);
@@ -1017,6 +1026,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
   b->add_flag("--no-tally", bc.no_tally, "never confirm a number by its tally grid (KPU page 2; for comparison)");
+  b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
