@@ -507,11 +507,14 @@ double AlignRadius(const NumberLayout& num) {
 // digit boxes, each bubble row) by a residual of up to 1 mm of its own on a 0.25 mm grid (the
 // bend differs across a number a few centimetres wide; 1 mm is under a bubble's half pitch). A
 // feature outside the photo at some offset does not fit there. Returns the fitting features;
-// `offset` gets each number's per part, `counts` each number's at its whole offset.
+// `offset` gets each number's per part, `counts` each number's at its whole offset. With
+// `part_h` (BendField) each part is searched only by its residual, through its own homography,
+// and `offset` gets the residuals.
 using PartOffsets = std::array<cv::Point2d, kParts>;
 int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
               const std::vector<std::vector<LayoutFeature>>& fs, std::vector<PartOffsets>* offset,
-              std::vector<FitCount>* counts) {
+              std::vector<FitCount>* counts,
+              const std::vector<std::array<cv::Matx33d, kParts>>* part_h = nullptr) {
   int fitting = 0;
   offset->assign(fs.size(), {});
   counts->assign(fs.size(), {});
@@ -535,6 +538,32 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       }
   };
   for (size_t i = 0; i < fs.size(); ++i) {
+    if (part_h != nullptr) {  // each part through its own homography, within the residual
+      int parts_fitting = 0;
+      for (int part = 0; part < kParts; ++part) {
+        const cv::Matx33d& Hp = (*part_h)[i][size_t(part)];
+        cv::Point2d pd(0, 0);
+        FitCount pb = CountFit(work, Hp, fs[i], pd, part);
+        const FitCount floor = pb;
+        for (int gy = -4; gy <= 4 && pb.fitting < pb.features; ++gy)
+          for (int gx = -4; gx <= 4; ++gx) {
+            const cv::Point2d d(gx * 0.25, gy * 0.25);
+            if (std::hypot(d.x, d.y) > 1.0 + 1e-9) continue;
+            const FitCount k = CountFit(work, Hp, fs[i], d, part);
+            if (k.features < floor.features) continue;
+            const bool better = k.fitting != pb.fitting ? k.fitting > pb.fitting
+                                : std::abs(k.contrast - pb.contrast) > 1e-9 ? k.contrast > pb.contrast
+                                                                             : std::hypot(d.x, d.y) < std::hypot(pd.x, pd.y);
+            if (better) pb = k, pd = d;
+          }
+        (*offset)[i][size_t(part)] = pd;
+        parts_fitting += pb.fitting;
+        (*counts)[i].features += pb.features;
+        (*counts)[i].fitting += pb.fitting;
+      }
+      fitting += parts_fitting;
+      continue;
+    }
     const double R = AlignRadius(L.numbers[i]);
     FitCount best = CountFit(work, H, fs[i], {0, 0});
     cv::Point2d bd(0, 0);
@@ -646,6 +675,93 @@ cv::Point2d NumberCentre(const NumberLayout& n) {
   return {r.cx(), r.cy()};
 }
 
+// A page that does not lie flat bends more smoothly than its numbers' own offsets say, and
+// more than a homography follows: the synthesizer's bend (and a curled sheet) moves the page by
+// a field that changes across a number a few centimetres wide. The offsets that fit (each
+// part of each number at `off` through H: every feature of it fits) are points of that field at
+// the parts' centres; a cubic in x and y (10 terms, least squares; points more than 0.75 mm
+// off it dropped and the rest fitted again, three times) describes it. Per part, `part_h`
+// gets H times the field's affine approximation at the part's centre (its offset there and its
+// derivative), to be searched from by a residual of its own. False when fewer than 20 parts
+// fit (a page of few numbers: KPU's page 2 has 12 parts at most).
+bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
+               const std::vector<std::vector<LayoutFeature>>& fs, const std::vector<PartOffsets>& off,
+               std::vector<std::array<cv::Matx33d, kParts>>* part_h) {
+  constexpr size_t kTerms = 10;
+  constexpr int kMinPoints = 20;
+  constexpr double kInlierMm = 0.75;
+  auto terms = [&](const cv::Point2d& p) {
+    const double x = (p.x - L.width_mm / 2) / L.width_mm, y = (p.y - L.height_mm / 2) / L.height_mm;
+    return std::array<double, kTerms>{1, x, y, x * x, x * y, y * y, x * x * x, x * x * y, x * y * y, y * y * y};
+  };
+  // Each part's centre: the mean of its features' points on the print.
+  std::vector<std::array<cv::Point2d, kParts>> centre(fs.size());
+  std::vector<std::array<int, kParts>> count(fs.size());
+  struct Point {
+    cv::Point2d at, d;
+  };
+  std::vector<Point> points;
+  for (size_t i = 0; i < fs.size(); ++i) {
+    for (const LayoutFeature& f : fs[i]) {
+      cv::Point2d c(0, 0);
+      for (const auto& q : f.on) c += q;
+      centre[i][size_t(f.part)] += c * (1.0 / double(f.on.size()));
+      ++count[i][size_t(f.part)];
+    }
+    for (int part = 0; part < kParts; ++part) {
+      if (count[i][size_t(part)] == 0) {
+        centre[i][size_t(part)] = NumberCentre(L.numbers[i]);
+        continue;
+      }
+      centre[i][size_t(part)] *= 1.0 / count[i][size_t(part)];
+      const FitCount c = CountFit(work, H, fs[i], off[i][size_t(part)], part);
+      if (c.features >= 2 && c.fitting == c.features) points.push_back({centre[i][size_t(part)], off[i][size_t(part)]});
+    }
+  }
+  std::vector<uint8_t> use(points.size(), 1);
+  cv::Mat coef;
+  auto field = [&](const cv::Point2d& p) {
+    const auto t = terms(p);
+    cv::Point2d v(0, 0);
+    for (size_t j = 0; j < kTerms; ++j) {
+      v.x += t[j] * coef.at<double>(int(j), 0);
+      v.y += t[j] * coef.at<double>(int(j), 1);
+    }
+    return v;
+  };
+  for (int round = 0; round < 3; ++round) {
+    const int n = int(std::count(use.begin(), use.end(), uint8_t{1}));
+    if (n < kMinPoints) return false;
+    cv::Mat A(n, int(kTerms), CV_64F), B(n, 2, CV_64F);
+    int r = 0;
+    for (size_t k = 0; k < points.size(); ++k) {
+      if (!use[k]) continue;
+      const auto t = terms(points[k].at);
+      for (size_t j = 0; j < kTerms; ++j) A.at<double>(r, int(j)) = t[j];
+      B.at<double>(r, 0) = points[k].d.x;
+      B.at<double>(r, 1) = points[k].d.y;
+      ++r;
+    }
+    if (!cv::solve(A, B, coef, cv::DECOMP_SVD)) return false;
+    for (size_t k = 0; k < points.size(); ++k) use[k] = cv::norm(field(points[k].at) - points[k].d) <= kInlierMm;
+  }
+  part_h->assign(fs.size(), {});
+  for (size_t i = 0; i < fs.size(); ++i)
+    for (int part = 0; part < kParts; ++part) {
+      const cv::Point2d c = centre[i][size_t(part)];
+      const cv::Point2d f0 = field(c);
+      constexpr double e = 1.0;  // mm, for the derivative
+      const cv::Point2d fx = (field(c + cv::Point2d(e, 0)) - field(c - cv::Point2d(e, 0))) * (0.5 / e);
+      const cv::Point2d fy = (field(c + cv::Point2d(0, e)) - field(c - cv::Point2d(0, e))) * (0.5 / e);
+      // x -> x + f(c) + J (x - c)
+      const cv::Matx33d A(1 + fx.x, fy.x, f0.x - fx.x * c.x - fy.x * c.y,  //
+                          fx.y, 1 + fy.y, f0.y - fx.y * c.x - fy.y * c.y,  //
+                          0, 0, 1);
+      (*part_h)[i][size_t(part)] = H * A;
+    }
+  return true;
+}
+
 }  // namespace
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
@@ -691,11 +807,30 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     } catch (const cv::Exception&) {
     }
   }
+  // Third pass: through a smooth field of offsets over the page, where the parts that fit
+  // give one (BendField).
+  std::vector<std::array<cv::Matx33d, kParts>> part_h;
+  bool use_part_h = false;
+  if (BendField(work, base, L, fs, best_off, &part_h)) {
+    std::vector<PartOffsets> off3;
+    std::vector<FitCount> counts3;
+    const int f3 = AlignPass(work, base, L, fs, &off3, &counts3, &part_h);
+    if (Prof().on) std::fprintf(stderr, "  bend field pass: %d fitting, before %d\n", f3, best);
+    if (f3 > best) {
+      best = f3;
+      use_part_h = true;
+      for (size_t i = 0; i < fs.size(); ++i)
+        for (int part = 0; part < kParts; ++part) {
+          const cv::Point2d d = off3[i][size_t(part)];
+          part_h[i][size_t(part)] = part_h[i][size_t(part)] * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+        }
+    }
+  }
   align->H.resize(fs.size());
   for (size_t i = 0; i < fs.size(); ++i)
     for (int part = 0; part < kParts; ++part) {
       const cv::Point2d d = best_off[i][size_t(part)];
-      align->H[i][size_t(part)] = base * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+      align->H[i][size_t(part)] = use_part_h ? part_h[i][size_t(part)] : base * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
     }
   // Boxes and bubbles repeat: moved by a box's pitch, most of their lines fit again, and a
   // homography a box off (a wrong corner mark) aligns onto its neighbours. The rules around
