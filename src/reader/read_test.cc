@@ -711,7 +711,7 @@ TEST(ReadSynth, BentPageReadThroughTheBendField) {
       }
     }
   }
-  // Measured (2026-12-04): 9 of 12 accepted and 612 of 628 written boxes read right; without the
+  // Measured (2026-12-04): 9 of 12 accepted and 613 of 628 written boxes read right; without the
   // field 6 and 599.
   EXPECT_EQ(found, pages);
   EXPECT_GE(accepted, 8);
