@@ -679,10 +679,10 @@ cv::Point2d NumberCentre(const NumberLayout& n) {
 // more than a homography follows: the synthesizer's bend (and a curled sheet) moves the page by
 // a field that changes across a number a few centimetres wide. The offsets that fit (each
 // part of each number at `off` through H: every feature of it fits) are points of that field at
-// the parts' centres; a cubic in x and y (10 terms, least squares; points more than 0.75 mm
+// the parts' centres; a quartic in x and y (15 terms, least squares; points more than 0.75 mm
 // off it dropped and the rest fitted again, three times) describes it. Per part, `part_h`
 // gets H times the field's affine approximation at the part's centre (its offset there and its
-// derivative), to be searched from by a residual of its own. False when fewer than 20 parts
+// derivative), to be searched from by a residual of its own. False when fewer than 30 parts
 // fit (a page of few numbers: KPU's page 2 has 12 parts at most). With `prev_h` the parts lie
 // where those homographies put them (a later round), moved by `off` from there.
 bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
@@ -690,12 +690,13 @@ bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
                std::vector<std::array<cv::Matx33d, kParts>>* part_h,
                const std::vector<std::array<cv::Matx33d, kParts>>* prev_h = nullptr) {
   const cv::Matx33d Hinv = H.inv();
-  constexpr size_t kTerms = 10;
-  constexpr int kMinPoints = 20;
+  constexpr size_t kTerms = 15;
+  constexpr int kMinPoints = 30;
   constexpr double kInlierMm = 0.75;
   auto terms = [&](const cv::Point2d& p) {
     const double x = (p.x - L.width_mm / 2) / L.width_mm, y = (p.y - L.height_mm / 2) / L.height_mm;
-    return std::array<double, kTerms>{1, x, y, x * x, x * y, y * y, x * x * x, x * x * y, x * y * y, y * y * y};
+    return std::array<double, kTerms>{1, x, y, x * x, x * y, y * y, x * x * x, x * x * y, x * y * y, y * y * y,
+                                      x * x * x * x, x * x * x * y, x * x * y * y, x * y * y * y, y * y * y * y};
   };
   // Each part's centre: the mean of its features' points on the print.
   std::vector<std::array<cv::Point2d, kParts>> centre(fs.size());
@@ -825,8 +826,8 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   bool use_part_h = false;
   std::vector<PartOffsets> residual = best_off;
   // Up to three rounds, each field fitted to where the round before put the parts, while the
-  // page fits more lines (our form at 3 mm of bend, seed 70: 89 pages of 200 accepted after
-  // one round, 98 after three, 98 after five).
+  // page fits more lines (our form at 3 mm of bend, seed 70, with a cubic field: 89 pages of
+  // 200 accepted after one round, 98 after three, 98 after five; with the quartic, 108).
   constexpr int kBendRounds = 3;
   for (int round = 0; round < kBendRounds; ++round) {
     if (!BendField(work, base, L, fs, residual, &field_h, use_part_h ? &part_h : nullptr)) break;

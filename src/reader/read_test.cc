@@ -711,11 +711,11 @@ TEST(ReadSynth, BentPageReadThroughTheBendField) {
       }
     }
   }
-  // Measured (2026-12-04): 9 of 12 accepted and 613 of 628 written boxes read right; without the
-  // field 6 and 599.
+  // Measured (2026-12-04): 10 of 12 accepted and 618 of 628 written boxes read right; without
+  // the field 6 and 599.
   EXPECT_EQ(found, pages);
-  EXPECT_GE(accepted, 8);
-  EXPECT_GE(boxes_right, 0.965 * boxes) << boxes_right << " of " << boxes;
+  EXPECT_GE(accepted, 9);
+  EXPECT_GE(boxes_right, 0.97 * boxes) << boxes_right << " of " << boxes;
 }
 
 // KPU's page does not lie flat either (a 60 x 90 cm sheet). Its corner checkers are chosen among
