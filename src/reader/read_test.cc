@@ -858,6 +858,16 @@ TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
   EXPECT_GT(contradicted, 0);
 }
 
+// KPU page-2 photos written with thin pens (SynthOptions::pen_strokes 1) on the tests' digits.
+Result<std::unique_ptr<Synthesizer>> ThinPenKpuPages(uint32_t seed, double inconsistent = SynthOptions{}.inconsistent_rate) {
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = seed;
+  so.inconsistent_rate = inconsistent;
+  so.pen_strokes = 1;
+  return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+}
+
 // A digit box read as empty is no reading of its digit, even where the bubbles spell the whole
 // number. Thin-pen photos (SynthOptions::pen_strokes), every page inconsistent, seed 82: page 168
 // has 60 written and bubbled as suara_2, in pencil; the units box's faint 0 is judged empty, and
@@ -868,12 +878,7 @@ TEST(ReadSynth, KpuInconsistentPagesWithMarksLeftOutFlagged) {
 // empty, and 60 was accepted. Now such a number needs the CNN's min_ocr_probability.
 TEST(ReadSynth, BoxReadEmptyDoesNotConfirmTheBubbles) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 82;
-  so.inconsistent_rate = 1;
-  so.pen_strokes = 1;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = ThinPenKpuPages(82, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto p = (*s)->Make(168);
   ASSERT_TRUE(p.ok());
@@ -914,11 +919,7 @@ TEST(ReadSynth, BoxReadEmptyDoesNotConfirmTheBubbles) {
 // value right.
 TEST(ReadSynth, FaintDigitWhereTheNumberNeedsOneIsRead) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 80;
-  so.pen_strokes = 1;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = ThinPenKpuPages(80);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   const bool scan = Scanning();  // REKAP_TEST_SCAN=N lists the pages 0..N-1 that qualify
   int after_digit = 0, bubbles_only = 0;
