@@ -541,6 +541,8 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     if (part_h != nullptr) {  // each part through its own homography, within the residual
       int parts_fitting = 0;
       for (int part = 0; part < kParts; ++part) {
+        // The residual search of the passes before, on Hp, stopping at the first row of offsets
+        // where every feature fits.
         const cv::Matx33d& Hp = (*part_h)[i][size_t(part)];
         cv::Point2d pd(0, 0);
         FitCount pb = CountFit(work, Hp, fs[i], pd, part);
@@ -1822,18 +1824,18 @@ Result<std::vector<PageLayout>> Layouts(const ReadOptions& o) {
   return out;
 }
 
-// Whether a digit box crop has ink in its central part (a digit always crosses it; leftovers
-// of the printed border, blurred into the crop's edges, do not).
-bool InkInCentre(const cv::Mat& crop, int min_contrast = 40) {
+// How dark the darkest ink in a digit box crop's central part is, 0..255 below the paper (a
+// digit always crosses that part; leftovers of the printed border, blurred into the crop's
+// edges, do not). NormalizeDigitCrop's minimum contrast is 40.
+double CentreContrast(const cv::Mat& crop) {
   const cv::Rect c(crop.cols / 5, crop.rows / 6, crop.cols - 2 * (crop.cols / 5), crop.rows - 2 * (crop.rows / 6));
-  if (c.width < 2 || c.height < 2) return true;
+  if (c.width < 2 || c.height < 2) return 255;
   const double paper = PaperLevel(crop, 0.75);
   cv::Mat centre;
   cv::blur(crop(c), centre, cv::Size(3, 3));
   double lo = 0;
   cv::minMaxLoc(centre, &lo, nullptr);
-  // NormalizeDigitCrop's minimum contrast, by default 40 of 255 below the paper.
-  return (paper - lo) * 255.0 / std::max(paper, 64.0) >= min_contrast;
+  return (paper - lo) * 255.0 / std::max(paper, 64.0);
 }
 
 // A copy of `crop` where every pixel absorbing less than `share` of the paper's light (the
@@ -1936,8 +1938,9 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       BoxEvidence& be = ev[i].boxes[size_t(p)];
       // An empty box (residue of the border is not ink); a box with fainter ink is kept for
       // the second look below.
-      const bool centre = InkInCentre(crop);
-      if (!centre && !(o.faint_contrast > 0 && InkInCentre(crop, o.faint_contrast))) continue;
+      const double contrast = CentreContrast(crop);
+      const bool centre = contrast >= NormalizeOptions{}.min_contrast;
+      if (!centre && !(o.faint_contrast > 0 && contrast >= o.faint_contrast)) continue;
       cv::Mat clean = crop.clone();
       WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
       const double tn0 = Prof().on ? ThreadCpuMs() : 0;
