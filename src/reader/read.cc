@@ -2610,7 +2610,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   auto tally_confirms = [&](int f, Value v) {
     const FieldReading& fr = *fr_of[size_t(f)];
     const NumberReading& nr = *nr_of[size_t(f)];
-    if (!fr.tally || !fr.tally->Allows(v) || (nr.omr_empty && fr.has_bubbles)) return false;
+    if (!fr.tally || !fr.tally->Allows(v) || (nr.omr_empty && fr.has_bubbles && !o.tally_without_bubbles))
+      return false;
     if (fr.ocr != v || fr.ocr_p < o.min_pinned_probability) return false;
     int unconfirmed = 0;
     if (!OmrCompatible(nr, v, &unconfirmed)) return false;
@@ -2642,7 +2643,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (verified[size_t(f)]) continue;
       if (tally_confirms(f, chosen[size_t(f)])) {
         verified[size_t(f)] = true;
-        how[size_t(f)] = fr_of[size_t(f)]->has_bubbles ? "boxes+some bubbles+tally" : "boxes+tally";
+        how[size_t(f)] = fr_of[size_t(f)]->has_bubbles && !nr_of[size_t(f)]->omr_empty ? "boxes+some bubbles+tally"
+                                                                                       : "boxes+tally";
       }
     }
   }

@@ -119,6 +119,9 @@ struct ReadOptions {
   // when its tally grid is read, the CNN reads the number as v (>= min_pinned_probability), and
   // v is the only value in the tally's range the bubbles do not exclude (tally.h).
   bool accept_tally = true;
+  // ... and a page-2 number whose bubbles are all left empty is settled by its boxes and its
+  // tally alone, as page 3's V.B is ("boxes+tally"): the two other copies on the sheet.
+  bool tally_without_bubbles = true;
   // ... and a confirmed number whose tally, read, excludes it goes to review when the CNN gives
   // it less than this (read.cc: a misread digit that matches the bubbles).
   double min_ocr_against_tally = 0.9;

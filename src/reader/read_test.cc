@@ -1394,6 +1394,83 @@ TEST(ReadSynth, TallySettlesADigitTheBubblesLack) {
   EXPECT_TRUE(contradicted);
 }
 
+// The photo of `p` with every bubble of `field` painted over in the paper's colour (taken just
+// left of the column, through the page's homography): the KPPS left that number's bubbles
+// empty.
+cv::Mat WithoutBubbles(const SynthPage& p, const std::string& field) {
+  cv::Mat img = p.image.clone();
+  const NumberLayout& n = *KpuPpwpPage2Layout()->Find(field);
+  auto to_image = [&](double x, double y) {
+    const cv::Vec3d a = p.page_to_image * cv::Vec3d(x, y, 1);
+    return cv::Point2d(a[0] / a[2], a[1] / a[2]);
+  };
+  for (const auto& row : n.bubbles)
+    for (const Rect& b : row) {
+      const cv::Point2d c = to_image(b.x + b.w / 2, b.y + b.h / 2);
+      const cv::Point2d paper = to_image(b.x - 0.3 * b.w, b.y + b.h / 2);
+      const cv::Scalar colour = img.at<cv::Vec3b>(cv::Point(paper));
+      const double r = cv::norm(to_image(b.x + b.w * 1.1, b.y + b.h / 2) - c);  // 0.6 of its width
+      cv::circle(img, cv::Point(c), int(std::ceil(r)), colour, cv::FILLED);
+    }
+  return img;
+}
+
+// A number whose bubbles were all left empty has two copies left on the sheet: its boxes and
+// its tally. They settle it as they settle page 3's invalid votes ("boxes+tally"): the tally
+// counted to the boxes' value, or a range whose other values differ in one box that the CNN
+// reads surely. Right where accepted; without the rule, in review; a tally that says otherwise
+// (strokes added to the next cells) settles nothing.
+TEST(ReadSynth, EmptyBubbleColumnSettledByBoxesAndTally) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 33;
+  so.inconsistent_rate = 0;
+  so.missing_mark_rate = 0;
+  so.double_mark_rate = 0;
+  so.tally_slip_rate = 0;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int settled = 0, empty_columns = 0;
+  bool contradicted = false;
+  for (int i = 0; i < 12; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    const std::string field = "suara_" + std::to_string(1 + i % 3);
+    const std::vector<uint8_t> photo = Encode(WithoutBubbles(*p, field));
+    Reading r = ReadKpuPage(*p, photo);
+    ExpectNoWrongAccepted(r, *p);
+    const FieldReading* f = r.Find(field);
+    ASSERT_NE(f, nullptr);
+    if (f->omr != kMissing || f->row_mark != std::array<int, 3>{-1, -1, -1}) continue;  // a mark survived
+    ++empty_columns;
+    if (!f->verified) continue;
+    EXPECT_EQ(f->confirmed_by, "boxes+tally") << field << " on " << p->file;
+    EXPECT_EQ(f->value, p->values.at(field)) << field << " on " << p->file;
+    ++settled;
+    ReadOptions off = Opts(FormKind::kKpuPpwpPage2);
+    off.expected_tps = p->tps;
+    off.voters = p->voters;
+    off.tally_without_bubbles = false;
+    const FieldReading* f0 = MustRead(photo, off).Find(field);
+    ASSERT_NE(f0, nullptr);
+    EXPECT_FALSE(f0->verified) << field << " on " << p->file << " without the rule: " << f0->confirmed_by;
+    if (contradicted) continue;
+    contradicted = true;
+    p->image = WithoutBubbles(*p, field);
+    Reading r2 = ReadKpuPage(*p, Encode(WithTallyStrokes(*p, field, f->tally->cells, 4)));
+    const FieldReading* f2 = r2.Find(field);
+    ASSERT_NE(f2, nullptr);
+    EXPECT_FALSE(f2->verified) << field << " on " << p->file << ": " << f2->confirmed_by;
+    EXPECT_FALSE(r2.accepted) << p->file;
+  }
+  EXPECT_GE(empty_columns, 10);
+  EXPECT_GE(settled, 4);
+  EXPECT_TRUE(contradicted);
+}
+
 // A tally that disagrees with a number its boxes and bubbles both confirm, the CNN sure of it,
 // does not overrule them: the number stands and the disagreement is a warning that names it.
 // Were the CNN unsure of the value (here: the threshold set above any probability), the same
