@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -125,6 +126,11 @@ struct ReadOptions {
   // ... and a confirmed number whose tally, read, excludes it goes to review when the CNN gives
   // it less than this (read.cc: a misread digit that matches the bubbles).
   double min_ocr_against_tally = 0.9;
+  // A page in review whose box borders look wider than this (mm; Reading::line_mm) gets the
+  // reason photo_blurred (take the photo again). 0 = the form's own limit: where, on synthetic
+  // photos blurred more and more, most pages stopped being read (docs/reader.md, "Photo
+  // sharpness"): 1.35 mm on our form, 1.9 mm on KPU's page.
+  double blurred_line_mm = 0;
   // Bound on the constraint search: complete assignments checked.
   int max_search_states = 20000;
   // Digit boxes the CNN reads with less than this probability are read a second time from a
@@ -171,6 +177,9 @@ inline constexpr char kFieldBlank[] = "field_blank";
 inline constexpr char kUnconfirmed[] = "unconfirmed";  // read once (no bubbles), no rule confirms it
 // KPU page 2: the tally excludes a number its boxes and bubbles gave, and the CNN is unsure of it
 inline constexpr char kTallyDisagrees[] = "tally_disagrees";
+// A page in review whose photo is too blurred to read reliably: take it again (only beside the
+// reasons that keep it in review; never on an accepted page)
+inline constexpr char kPhotoBlurred[] = "photo_blurred";
 }  // namespace reason
 
 // Warning (Reading::warnings, rule_id) when a number confirmed by its boxes and bubbles lies
@@ -229,6 +238,10 @@ struct Reading {
   std::vector<Reason> reasons;       // empty iff accepted
   std::vector<RuleFailure> warnings; // failed plausibility rules (do not block)
   int search_states = 0;             // assignments checked by the constraint search
+  // How sharp each page's photo is: the apparent width (mm) of its printed digit-box borders
+  // (median over the page; a sharp photo shows them about as printed: 0.5 mm on our form, 0.89
+  // mm on KPU's). Per page read; see ReadOptions::blurred_line_mm.
+  std::map<int, double> line_mm;
   double ms = 0;                     // wall time of the read
   double cpu_ms = 0;                 // CPU time of the reading thread
 

@@ -61,6 +61,7 @@ nlohmann::json SynthPage::TruthJson() const {
   if (voters > 0) j["voters"] = voters;
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
   j["jpeg_quality"] = jpeg_quality;
+  if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
   j["page_corners"] = nlohmann::json::array();
   for (const auto& p : page_corners)
     j["page_corners"].push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
@@ -720,6 +721,7 @@ cv::Mat Background(cv::Size size, Rng& r) {
 struct PhotoResult {
   cv::Mat image;
   cv::Matx33d page_px_to_image;
+  double blur_px = 0;  // the camera's blur: sigma of the Gaussian, photo px
 };
 
 // A page that does not lie flat: every pixel moved by a smooth random displacement field (a 4 x 4
@@ -851,9 +853,10 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   cv::Mat Hm = cv::getPerspectiveTransform(src, dst);
   // Blur (focus / shake), applied to the page before the warp: cheaper, and the same to the eye.
   // `sigma` is in photo pixels; k (photo px per render px) converts it.
-  double sigma = U(r, 0.2, 1.4) * W / 2000.0;
+  double sigma = U(r, 0.2, 1.4) * W / 2000.0 * o.blur_scale;
   cv::Mat src_page = page;
   if (sigma / k > 0.3) cv::GaussianBlur(page, src_page, cv::Size(0, 0), sigma / k);
+  const double blur_px = sigma;
   cv::Mat out = Background(cv::Size(W, H), r);
   cv::warpPerspective(src_page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
 
@@ -916,6 +919,7 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) Hx(i, j) = Hm.at<double>(i, j);
   res.page_px_to_image = Hx;
+  res.blur_px = blur_px;
   return res;
 }
 
@@ -979,7 +983,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
     return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
-      !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1))
+      !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
+      !(o.blur_scale >= 0 && o.blur_scale <= 10))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1261,6 +1266,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     PhotoResult ph = Photograph(img, o, r);
     P.image = ph.image;
     P.page_to_image = ph.page_px_to_image * mm_to_render;
+    P.blur_px = ph.blur_px;
   } else {
     P.image = img;
     P.page_to_image = mm_to_render;
@@ -1326,6 +1332,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.cover_corner) j["cover_corner"] = true;
   if (impl_->o.segment_style > 0) j["segment_style"] = impl_->o.segment_style;
   if (impl_->o.pen_strokes > 0) j["pen_strokes"] = impl_->o.pen_strokes;
+  if (impl_->o.blur_scale != 1) j["blur_scale"] = impl_->o.blur_scale;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -97,6 +97,10 @@ struct SynthOptions {
   // ballpoint or pencil digit is then one or two pixels wide in a small photo. 0 = none. From a
   // stream of its own per page, so the rest of the page is the same with or without it.
   double pen_strokes = 0;
+  // The camera's blur (focus, shake) times this: 1 = the usual range (a Gaussian of 0.2-1.4 px
+  // at 2,000 px, scaled with the photo's width). For stress tests of photos too blurred to read
+  // (docs/reader.md, "Photo sharpness"). The same random draws, so at 1 the photos are as before.
+  double blur_scale = 1;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -125,6 +129,7 @@ struct SynthPage {
   int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
   double pen_mm = 0;                // digits drawn at this pen width (SynthOptions::pen_strokes)
   int jpeg_quality = 0;
+  double blur_px = 0;               // the camera's blur, sigma of a Gaussian in photo px (0: not photographed)
   cv::Mat image;                    // BGR photo (or the clean scan when !photograph)
   // Homography: page mm -> image px, and the image px of the page's TL, TR, BR, BL corners;
   // of the flat page (with bend_mm, points are up to that far from where they put them).

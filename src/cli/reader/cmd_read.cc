@@ -265,6 +265,7 @@ struct BenchCmd {
   bool cover_corner = false;
   double segment_style = 0;
   double pen_strokes = 0;
+  double blur_scale = 1;
   bool no_tally = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
@@ -361,7 +362,8 @@ Status RunBench(const BenchCmd& c) {
                                  {"--fold", c.folds > 0},
                                  {"--restyle", c.restyle > 0},
                                  {"--segment-style", c.segment_style > 0},
-                                 {"--pen-strokes", c.pen_strokes > 0}})
+                                 {"--pen-strokes", c.pen_strokes > 0},
+                                 {"--blur-scale", c.blur_scale != 1}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -381,6 +383,7 @@ Status RunBench(const BenchCmd& c) {
     so.cover_corner = c.cover_corner;
     so.segment_style = c.segment_style;
     so.pen_strokes = c.pen_strokes;
+    so.blur_scale = c.blur_scale;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -566,11 +569,12 @@ Status RunBench(const BenchCmd& c) {
           if (h.value == truth) p_truth = h.p;
         std::fprintf(dump_fields,
                      "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d "
-                     "conf %.6g verified %d accepted %d tally %d %d p_truth %.6g by %s\n",
+                     "conf %.6g verified %d accepted %d tally %d %d p_truth %.6g by %s line %.3f\n",
                      i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
                      f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified), int(r.accepted),
                      f.tally && f.tally->read ? f.tally->lo : -1, f.tally && f.tally->read ? f.tally->hi : -1,
-                     p_truth, f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str());
+                     p_truth, f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str(),
+                     r.line_mm.empty() ? 0.0 : r.line_mm.begin()->second);
       }
     // Accuracy against what was written (boxes) and marked (bubbles).
     std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
@@ -687,6 +691,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.cover_corner) j["cover_corner"] = true;
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
+  if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -1042,6 +1047,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--pen-strokes", bc.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

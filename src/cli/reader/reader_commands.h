@@ -23,6 +23,9 @@ inline constexpr const char* kCoverCornerHelp =
 inline constexpr const char* kSegmentStyleHelp =
     "bagian angka yang ditulis mengikuti panduan 8 segmen kotak KPU (0-1) / share of digits written along the "
     "KPU boxes' 8-segment guide, seven-segment style (0-1)";
+inline constexpr const char* kBlurScaleHelp =
+    "kekaburan kamera kali ini (1 = biasa; untuk uji foto yang terlalu kabur) / the camera's blur times this (1 = "
+    "the usual; to test photos too blurred to read)";
 inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
