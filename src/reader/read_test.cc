@@ -1244,20 +1244,23 @@ TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
   ExpectKpuPagesFound(1, {3, 4, 45, 56});
 }
 
-// KPU page 2 photos (seed 31, 2500-3500 px) where every number has one bubble row left empty;
-// no other flaw (no inconsistency, double mark or tally slip).
-Result<std::unique_ptr<Synthesizer>> EveryNumberWithAMarkLeftOut() {
+// KPU page 2 photos (2500-3500 px) without flaws (no inconsistency, double mark or tally slip)
+// but bubble marks left out at `missing_mark_rate` (one row of a number).
+Result<std::unique_ptr<Synthesizer>> KpuPagesMarksLeftOut(uint32_t seed, double missing_mark_rate) {
   SynthOptions so;
   so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 31;
+  so.seed = seed;
   so.inconsistent_rate = 0;
-  so.missing_mark_rate = 1;
+  so.missing_mark_rate = missing_mark_rate;
   so.double_mark_rate = 0;
   so.tally_slip_rate = 0;
   so.min_width = 2500;
   so.max_width = 3500;
   return Synthesizer::Create(*F().mnist, &Ppwp(), so);
 }
+
+// Seed 31: every number has one bubble row left empty.
+Result<std::unique_ptr<Synthesizer>> EveryNumberWithAMarkLeftOut() { return KpuPagesMarksLeftOut(31, 1); }
 
 // Every number with one bubble left empty (KPU's page has no totals to pin it): the number is
 // accepted only through the one-digit-read-once rule, with that box read very confidently, or
@@ -1468,16 +1471,7 @@ cv::Mat WithoutBubbles(const SynthPage& p, const std::string& field) {
 // (strokes added to the next cells) settles nothing.
 TEST(ReadSynth, EmptyBubbleColumnSettledByBoxesAndTally) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 33;
-  so.inconsistent_rate = 0;
-  so.missing_mark_rate = 0;
-  so.double_mark_rate = 0;
-  so.tally_slip_rate = 0;
-  so.min_width = 2500;
-  so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = KpuPagesMarksLeftOut(33, 0);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   int settled = 0, empty_columns = 0;
   bool contradicted = false;
