@@ -3001,8 +3001,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (rd.reasons.empty())
       rd.reasons.push_back(MakeReason(reason::kPageNotFound, "tidak ada angka terbaca / no numbers read"));
     // A photo too blurred to read reliably: a person could read it, but the KPPS can still take
-    // it again while the sheet is at hand.
+    // it again while the sheet is at hand. First, as the one reason the KPPS can act on.
     const double limit = o.blurred_line_mm > 0 ? o.blurred_line_mm : IsKpu(o.form) ? 1.9 : 1.35;
+    std::vector<Reason> blurred;
     for (const auto& [page, w] : rd.line_mm)
       if (w > limit) {
         char mm[64];
@@ -3011,8 +3012,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
                                                          " kurang tajam, ambil ulang / the photo of page " +
                                                          std::to_string(page) + " is too blurred, take it again (" +
                                                          "garis kotak / box borders " + mm + ")");
-        rd.reasons.push_back(std::move(r));
+        blurred.push_back(std::move(r));
       }
+    rd.reasons.insert(rd.reasons.begin(), blurred.begin(), blurred.end());
   }
   return rd;
 }
