@@ -1957,7 +1957,8 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     const double bh = std::max(1.0, n.digit_boxes[0].h);
     const double ds = std::clamp(px_per_mm, 50.0 / bh, 90.0 / bh);
     const cv::Mat dc = WarpRegion(work, H, dregion, ds);
-    // The box borders' apparent width (PageObservation::line_mm): three places on each side.
+    // The box borders' apparent width (PageObservation::line_widths, Reading::line_mm): three
+    // places on each side.
     for (const Rect& b : n.digit_boxes) {
       const double h = n.box_line_mm / 2;
       for (double f : {0.3, 0.5, 0.7}) {
