@@ -782,17 +782,15 @@ struct TrainCmd {
   int photo_pages = 0;
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
-  double photo_blur_scale = 1;     // the harvest photos' camera blur times this (SynthOptions::blur_scale)
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
 // and KPU's page 2) written with the *training* digits, read back through the reader's own
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
-                                        uint32_t seed, double segment_style, double blur_scale) {
+                                        uint32_t seed, double segment_style) {
   SynthOptions so;
   so.seed = seed;
-  so.blur_scale = blur_scale;  // 1: the photos exactly as before
   so.form = SynthForm::kOwn;
   // The committed networks' recorded recipes harvested pages without tally strokes (the tally
   // came later; docs/digits.md). It is drawn from a random stream of its own: the digits
@@ -876,7 +874,7 @@ Status RunTrain(TrainCmd& c) {
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
     REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
-                                                                             c.photo_segment_style, c.photo_blur_scale));
+                                                                             c.photo_segment_style));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
     train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
@@ -900,7 +898,6 @@ Status RunTrain(TrainCmd& c) {
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
             {"photo_seed", c.photo_seed}, {"photo_segment_style", c.photo_segment_style},
-            {"photo_blur_scale", c.photo_blur_scale},
             {"elastic", c.opt.augment.elastic_probability},
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
@@ -1002,11 +999,6 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "the digits written along the 8-segment guide (rekap forms synth --segment-style)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  t->add_option("--photo-blur-scale", tc.photo_blur_scale,
-                "kekaburan kamera foto-foto itu kali ini / the camera's blur in those photos times this "
-                "(rekap forms synth --blur-scale)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 10.0));
   t->add_option("--threads", tc.opt.threads,
                 "bagi tiap mini-batch ke N salinan jaringan, satu thread masing-masing (bagian dari resep: N "
                 "lain, model lain) / split each mini-batch across N replicas of the network, one thread each "
