@@ -856,7 +856,6 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   double sigma = U(r, 0.2, 1.4) * W / 2000.0 * o.blur_scale;
   cv::Mat src_page = page;
   if (sigma / k > 0.3) cv::GaussianBlur(page, src_page, cv::Size(0, 0), sigma / k);
-  const double blur_px = sigma;
   cv::Mat out = Background(cv::Size(W, H), r);
   cv::warpPerspective(src_page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
 
@@ -919,7 +918,7 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) Hx(i, j) = Hm.at<double>(i, j);
   res.page_px_to_image = Hx;
-  res.blur_px = blur_px;
+  res.blur_px = sigma;
   return res;
 }
 
