@@ -63,8 +63,7 @@ BubbleRow MeasureBubbleRow(const cv::Mat& grey, const cv::Mat& paper_img,
   return row;
 }
 
-namespace {
-inline double Bilinear(const cv::Mat& img, double x, double y, bool* ok) {
+double SampleBilinear(const cv::Mat& img, double x, double y, bool* ok) {
   if (!(x >= 0 && y >= 0 && x < img.cols - 1 && y < img.rows - 1)) {
     *ok = false;
     return 0;
@@ -75,7 +74,6 @@ inline double Bilinear(const cv::Mat& img, double x, double y, bool* ok) {
   const uint8_t* r1 = img.ptr<uint8_t>(y0 + 1) + x0;
   return (r0[0] * (1 - fx) + r0[1] * fx) * (1 - fy) + (r1[0] * (1 - fx) + r1[1] * fx) * fy;
 }
-}  // namespace
 
 BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
                                  const std::array<Rect, 10>& bubbles, const OmrOptions& opt) {
@@ -89,7 +87,7 @@ BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
         *ok = false;
         return 0.0;
       }
-      return Bilinear(grey, q[0] / q[2], q[1] / q[2], ok);
+      return SampleBilinear(grey, q[0] / q[2], q[1] / q[2], ok);
     };
     // The paper: a high percentile of 16 samples on a ring just outside the printed outline.
     std::array<double, 16> ring{};

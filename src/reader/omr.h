@@ -85,6 +85,10 @@ struct NumberReading {
 // (then counted in `*unconfirmed`). False if some row's marks exclude the digit.
 bool OmrCompatible(const NumberReading& n, Value v, int* unconfirmed);
 
+// The grey level of 8-bit `img` at (x, y), interpolated bilinearly; *ok = false (and 0) when
+// the 2x2 neighbourhood leaves the image.
+double SampleBilinear(const cv::Mat& img, double x, double y, bool* ok);
+
 // The same, sampled straight from the photo through homography H (layout mm -> photo px): a
 // grid of ~50 points on each bubble's inner disc, 16 on a ring around it for the paper.
 BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,

@@ -1178,12 +1178,9 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
     return out;
   }
   auto bilinear = [&](double x, double y) {
-    const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
-    if (x0 < 0 || y0 < 0 || x0 + 1 >= small.cols || y0 + 1 >= small.rows) return -1.0;
-    const double fx = x - x0, fy = y - y0;
-    const uint8_t* r0 = small.ptr<uint8_t>(y0);
-    const uint8_t* r1 = small.ptr<uint8_t>(y0 + 1);
-    return (r0[x0] * (1 - fx) + r0[x0 + 1] * fx) * (1 - fy) + (r1[x0] * (1 - fx) + r1[x0 + 1] * fx) * fy;
+    bool ok = true;
+    const double v = SampleBilinear(small, x, y, &ok);
+    return ok ? v : -1.0;
   };
   // Ring test at p for squares of side s: score in (0, 1], or 0.
   auto ring = [&](cv::Point2d p, double s) {
@@ -1889,12 +1886,9 @@ double ApparentLineWidthMm(const cv::Mat& gray, const cv::Matx33d& H, cv::Point2
   for (int k = 0; k < n; ++k) {
     const double t = -half + k * step;
     const cv::Point2d q = Apply(H, c.x + nrm.x * t, c.y + nrm.y * t);
-    const int x0 = int(std::floor(q.x)), y0 = int(std::floor(q.y));
-    if (x0 < 0 || y0 < 0 || x0 + 1 >= gray.cols || y0 + 1 >= gray.rows) return std::nan("");
-    const double fx = q.x - x0, fy = q.y - y0;
-    const uint8_t* r0 = gray.ptr<uint8_t>(y0);
-    const uint8_t* r1 = gray.ptr<uint8_t>(y0 + 1);
-    v[size_t(k)] = (1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x0 + 1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x0 + 1]);
+    bool ok = true;
+    v[size_t(k)] = SampleBilinear(gray, q.x, q.y, &ok);
+    if (!ok) return std::nan("");
   }
   const int e = std::max(2, n / 8);  // the paper: the lighter of the profile's two ends
   double a = 0, b = 0;
