@@ -782,15 +782,18 @@ struct TrainCmd {
   int photo_pages = 0;
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
+  double photo_pen_strokes = 0;    // pages whose digits are drawn at the page's pen width (SynthOptions)
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
 // and KPU's page 2) written with the *training* digits, read back through the reader's own
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
-                                        uint32_t seed, double segment_style) {
+                                        uint32_t seed, double segment_style, double pen_strokes) {
   SynthOptions so;
   so.seed = seed;
+  // Thin pens (a stream of its own per page: 0 harvests exactly as before).
+  so.pen_strokes = pen_strokes;
   so.form = SynthForm::kOwn;
   // The committed networks' recorded recipes harvested pages without tally strokes (the tally
   // came later; docs/digits.md). It is drawn from a random stream of its own: the digits
@@ -874,7 +877,7 @@ Status RunTrain(TrainCmd& c) {
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
     REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
-                                                                             c.photo_segment_style));
+                                                                             c.photo_segment_style, c.photo_pen_strokes));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
     train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
@@ -898,6 +901,7 @@ Status RunTrain(TrainCmd& c) {
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
             {"photo_seed", c.photo_seed}, {"photo_segment_style", c.photo_segment_style},
+            {"photo_pen_strokes", c.photo_pen_strokes},
             {"elastic", c.opt.augment.elastic_probability},
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
@@ -997,6 +1001,12 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   t->add_option("--photo-segment-style", tc.photo_segment_style,
                 "pada foto KPU: bagian angka yang ditulis mengikuti panduan 8 segmen / on the KPU photos: share of "
                 "the digits written along the 8-segment guide (rekap forms synth --segment-style)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  t->add_option("--photo-pen-strokes", tc.photo_pen_strokes,
+                "bagian foto yang angkanya ditulis setebal pena halaman itu (rekap forms synth --pen-strokes) / "
+                "share of the photos whose digits are drawn at the width of the page's pen (rekap forms synth "
+                "--pen-strokes)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   t->add_option("--threads", tc.opt.threads,
