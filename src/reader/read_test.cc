@@ -959,8 +959,10 @@ TEST(ReadSynth, BoxReadEmptyDoesNotConfirmTheBubbles) {
 
 // A box judged empty at the normal ink contrast where the number must hold a digit is looked at
 // again for fainter ink (ReadOptions::faint_contrast): a thin, light pen stroke. Thin-pen pages
-// of seed 80: on page 17 the box follows a digit read (a number has no gaps), on page 15 the
-// number's bubbles spell a digit there while no box before it was read. Without the second
+// of seed 80: on page 17 the box follows a digit read (a number has no gaps), on page 8 one box
+// follows a digit and in another number the bubbles spell a digit there while no box before it
+// was read (pages found by REKAP_TEST_SCAN for the networks of 2026-12-04; page 15, found for
+// the ones before, now stays in review). Without the second
 // look each page goes to review with the box read empty; with it, each is accepted with every
 // value right.
 TEST(ReadSynth, FaintDigitWhereTheNumberNeedsOneIsRead) {
@@ -969,7 +971,7 @@ TEST(ReadSynth, FaintDigitWhereTheNumberNeedsOneIsRead) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   const bool scan = Scanning();  // REKAP_TEST_SCAN=N lists the pages 0..N-1 that qualify
   int after_digit = 0, bubbles_only = 0;
-  for (int page : FixedOrScanned({15, 17})) {
+  for (int page : FixedOrScanned({8, 17})) {
     auto p = (*s)->Make(page);
     ASSERT_TRUE(p.ok());
     if (scan && p->inconsistent) continue;
@@ -1144,16 +1146,17 @@ TEST(ReadSynth, NoBoxesOnlyPairAfterAMisread) {
   so.form = SynthForm::kKpuPpwp;
   so.seed = 81;
   so.pen_strokes = 1;
+  so.restyle = 1;
   // All 10,000 MNIST test digits, as `rekap bench reader` writes its sheets.
   auto all = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
                             std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   auto s = Synthesizer::Create(*all, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  // Read by the committed ensemble, as `rekap read` and `rekap bench reader` read.
+  // Read by one committed network, digits-3.dnn alone (the ensemble of 2026-12-04 misreads no
+  // such pair on the first 1,000 sheets of this seed; the rule does not depend on the network).
   const std::string dir = Root() + "/data/models/";
-  auto ensemble = FastDigitNet::LoadEnsemble(std::vector<std::string>{
-      dir + "digits-3.dnn", dir + "digits-2.dnn", dir + "digits.dnn", dir + "digits-4.dnn", dir + "digits-5.dnn"});
+  auto ensemble = FastDigitNet::Load(dir + "digits-3.dnn");
   ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
   const bool scan = Scanning();
   for (int sheet : FixedOrScanned({60})) {
