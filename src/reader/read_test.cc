@@ -1076,18 +1076,22 @@ KpuSheet MakeKpuSheet(const Synthesizer& s, int sheet) {
   return k;
 }
 
+// A misread is known on the sheet: a confirmed number whose CNN reading is not its value.
+bool MisreadKnown(const Reading& r) {
+  return std::any_of(r.fields.begin(), r.fields.end(),
+                     [](const FieldReading& f) { return f.verified && f.ocr >= 0 && f.ocr != f.value; });
+}
+
 // A sheet the misread check sends to review: a misread is known on it, and nothing it confirms
 // is wrong.
 void ExpectReviewedWithMisreadKnown(const Reading& r, const KpuSheet& k, int sheet) {
   EXPECT_FALSE(r.accepted) << "sheet " << sheet;
-  bool misread_known = false;
   for (const auto& f : r.fields) {
-    misread_known = misread_known || (f.verified && f.ocr >= 0 && f.ocr != f.value);
     if (f.verified && k.truth.count(f.field)) {
       EXPECT_EQ(f.value, k.truth.at(f.field)) << "sheet " << sheet << " " << f.field << " " << f.confirmed_by;
     }
   }
-  EXPECT_TRUE(misread_known) << "sheet " << sheet;
+  EXPECT_TRUE(MisreadKnown(r)) << "sheet " << sheet;
 }
 
 // A misread known on the sheet tightens the confirmations that rest on the CNN alone. Sheets of
@@ -1171,13 +1175,12 @@ TEST(ReadSynth, NoBoxesOnlyPairAfterAMisread) {
     auto before = ReadPages(k.photos, k.o);
     ASSERT_TRUE(before.ok()) << before.status().ToString();
     int pair = 0, wrong_pair = 0;
-    bool misread_known = false;
     for (const auto& f : before->fields) {
       const bool paired = f.confirmed_by == "boxes+boxes+rules" && f.ocr_p >= 0.9;
       pair += paired;
       wrong_pair += paired && k.truth.count(f.field) && k.truth.at(f.field) != f.value;
-      misread_known = misread_known || (f.verified && f.ocr >= 0 && f.ocr != f.value);
     }
+    const bool misread_known = MisreadKnown(*before);
     if (scan && (!before->accepted || pair < 2 || !misread_known)) continue;
     if (scan) std::printf("sheet %d accepted with a pair, %d wrong\n", sheet, wrong_pair);
     ASSERT_TRUE(before->accepted) << "the premise, sheet " << sheet;
