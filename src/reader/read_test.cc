@@ -427,6 +427,36 @@ TEST(Omr, MeasureRow) {
   EXPECT_EQ(r.marked, -1);
 }
 
+// Against the page's baseline, a row the photo shows darker all along (validation seed 9, page
+// 662: an empty hundreds row 0.01-0.04 above the baseline, its "1" at 0.098, past `clear`) is
+// scored against its own level: empty, not unclear. A row darker than `clear` all along (a
+// scribble across it) keeps its marks, and a mark in a shifted row is still read.
+TEST(Omr, RowScoredAgainstPageBaselineAtItsOwnLevel) {
+  const OmrOptions opt;
+  std::array<double, 10> base;
+  for (int v = 0; v < 10; ++v) base[size_t(v)] = 0.12 + 0.01 * v;  // labels of more or less ink
+  BubbleRow r;
+  const double above[10] = {-0.009, 0.098, 0.029, 0.005, -0.028, 0.032, 0.007, 0.031, 0.043, 0.024};
+  for (int v = 0; v < 10; ++v) r.dark[size_t(v)] = base[size_t(v)] + above[v];
+  ScoreBubbleRow(&r, &base, opt);
+  EXPECT_TRUE(r.empty()) << "unclear " << r.unclear << " marks " << r.marks;
+  // The same row scored against its own median (no baseline) agrees.
+  BubbleRow own = r;
+  ScoreBubbleRow(&own, nullptr, opt);
+  EXPECT_TRUE(own.empty());
+  // A mark in the shifted row: read.
+  r.dark[4] = base[4] + 0.55;
+  ScoreBubbleRow(&r, &base, opt);
+  EXPECT_EQ(r.marked, 4);
+  EXPECT_EQ(r.marks, 1);
+  // Scribbled across: every bubble 0.3 above the baseline. The shift stops at `clear`: all ten
+  // stay marks and the row is not read.
+  for (int v = 0; v < 10; ++v) r.dark[size_t(v)] = base[size_t(v)] + 0.3;
+  ScoreBubbleRow(&r, &base, opt);
+  EXPECT_EQ(r.marks, 10);
+  EXPECT_EQ(r.marked, -1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tally grid (tally.h), on KPU's printed page 2 at 2 px/mm
 
