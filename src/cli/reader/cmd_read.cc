@@ -783,14 +783,13 @@ struct TrainCmd {
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
   double photo_pen_strokes = 0;    // pages whose digits are drawn at the page's pen width (SynthOptions)
-  int photo_kpu_pages = 0;         // further photos of KPU's page 2 alone (a seed of their own)
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
 // and KPU's page 2) written with the *training* digits, read back through the reader's own
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
-                                        uint32_t seed, double segment_style, double pen_strokes, int kpu_pages) {
+                                        uint32_t seed, double segment_style, double pen_strokes) {
   SynthOptions so;
   so.seed = seed;
   // Thin pens (a stream of its own per page: 0 harvests exactly as before).
@@ -805,22 +804,15 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
   so.seed = seed + 1;
   so.segment_style = segment_style;  // a stream of its own: 0 harvests exactly as before
   REKAP_ASSIGN_OR_RETURN(auto kpu, Synthesizer::Create(train, contest, so));
-  // The further KPU pages (--photo-kpu-pages): a page-2 photo holds about 7 written boxes, our
-  // form's about 68, so alternating the forms harvests KPU's conditions (its print at 1-3 px
-  // per mm, its segment guides) for only a tenth of the photo digits.
-  so.seed = seed + 2;
-  REKAP_ASSIGN_OR_RETURN(auto kpu_more, Synthesizer::Create(train, contest, so));
-  const int total = pages + kpu_pages;
   DigitDataset out;
   std::mutex mu;
   std::atomic<int> next{0}, done{0}, found{0};
   Status failure;
-  std::atomic<int> kpu_digits{0};
-  Progress prog("photo digits", total);
+  Progress prog("photo digits", pages);
   auto worker = [&] {
-    for (int i = next++; i < total; i = next++) {
-      const bool is_kpu = i >= pages || i % 2 == 1;
-      auto sp = i >= pages ? kpu_more->Make(i - pages) : (is_kpu ? kpu : own)->Make(i / 2);
+    for (int i = next++; i < pages; i = next++) {
+      const bool is_kpu = i % 2 == 1;
+      auto sp = (is_kpu ? kpu : own)->Make(i / 2);
       if (!sp.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         failure = sp.status();
@@ -850,7 +842,6 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
           local.labels.push_back(uint8_t(d));
         }
       }
-      if (is_kpu) kpu_digits += int(local.size());
       std::lock_guard<std::mutex> lock(mu);
       out.images.insert(out.images.end(), local.images.begin(), local.images.end());
       out.labels.insert(out.labels.end(), local.labels.begin(), local.labels.end());
@@ -873,8 +864,7 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
     sorted.images.push_back(out.images[i]);
     sorted.labels.push_back(out.labels[i]);
   }
-  std::cerr << "photo digits: " << sorted.size() << " (KPU page 2: " << kpu_digits.load() << ") from " << found.load()
-            << " of " << total << " pages\n";
+  std::cerr << "photo digits: " << sorted.size() << " from " << found.load() << " of " << pages << " pages\n";
   return sorted;
 }
 
@@ -887,8 +877,7 @@ Status RunTrain(TrainCmd& c) {
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
     REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
-                                                                             c.photo_segment_style, c.photo_pen_strokes,
-                                                                             c.photo_kpu_pages));
+                                                                             c.photo_segment_style, c.photo_pen_strokes));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
     train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
@@ -912,7 +901,7 @@ Status RunTrain(TrainCmd& c) {
   json j = {{"out", c.out},         {"train", train.size()},        {"photo_digits", photo_digits},
             {"epochs", c.opt.epochs}, {"seed", c.opt.seed},           {"photo_pages", c.photo_pages},
             {"photo_seed", c.photo_seed}, {"photo_segment_style", c.photo_segment_style},
-            {"photo_pen_strokes", c.photo_pen_strokes}, {"photo_kpu_pages", c.photo_kpu_pages},
+            {"photo_pen_strokes", c.photo_pen_strokes},
             {"elastic", c.opt.augment.elastic_probability},
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
@@ -1020,11 +1009,6 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "--pen-strokes)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  t->add_option("--photo-kpu-pages", tc.photo_kpu_pages,
-                "foto halaman 2 KPU tambahan untuk panen digit (benih sendiri) / further photos of KPU's page 2 "
-                "alone for the harvest (a seed of their own; 0 = as before)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
   t->add_option("--threads", tc.opt.threads,
                 "bagi tiap mini-batch ke N salinan jaringan, satu thread masing-masing (bagian dari resep: N "
                 "lain, model lain) / split each mini-batch across N replicas of the network, one thread each "
