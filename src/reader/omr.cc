@@ -131,13 +131,15 @@ void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, cons
     // the photo shows darker or more blurred all along (perspective, a shadow's edge) lifts
     // every printed label a little, and one label past `clear` would make the row unclear
     // (validation seed 9, page 662: a hundreds row left empty, its "1" 0.098 above the page's
-    // baseline and the row's median 0.027). The shift is bounded by `clear`: a row darker than
-    // that all along (a scribble across it) keeps its marks and is not read.
+    // baseline and the row's median 0.027). The shift only lowers scores, and by at most
+    // `clear`: a row darker than that all along (a scribble across it) keeps its marks and is
+    // not read, and a row lighter than the baseline is scored as before (a faint stray mark
+    // there is not made a mark).
     base = *baseline;
     std::array<double, 10> above;
     for (int v = 0; v < 10; ++v) above[size_t(v)] = row->dark[size_t(v)] - base[size_t(v)];
     std::sort(above.begin(), above.end());
-    const double shift = std::clamp((above[4] + above[5]) / 2, -opt.clear, opt.clear);
+    const double shift = std::clamp((above[4] + above[5]) / 2, 0.0, opt.clear);
     for (double& b : base) b += shift;
   } else {
     // The row's median: most bubbles of a row are empty.

@@ -95,8 +95,8 @@ BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
                                  const std::array<Rect, 10>& bubbles, const OmrOptions& opt = {});
 
 // (Re)computes a measured row's scores, marks and likelihoods against `baseline` (per value:
-// the ink share of an unmarked bubble, e.g. its printed label) shifted by the row's median
-// above it (at most OmrOptions::clear either way), or against the row's own median when null.
+// the ink share of an unmarked bubble, e.g. its printed label) raised by the row's median
+// above it (0 .. OmrOptions::clear), or against the row's own median when null.
 void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, const OmrOptions& opt = {});
 
 // Per value, the median ink share over all the rows of a page: an unmarked bubble's printed

@@ -430,7 +430,8 @@ TEST(Omr, MeasureRow) {
 // Against the page's baseline, a row the photo shows darker all along (validation seed 9, page
 // 662: an empty hundreds row 0.01-0.04 above the baseline, its "1" at 0.098, past `clear`) is
 // scored against its own level: empty, not unclear. A row darker than `clear` all along (a
-// scribble across it) keeps its marks, and a mark in a shifted row is still read.
+// scribble across it) keeps its marks, a mark in a shifted row is still read, and a row lighter
+// than the baseline is not shifted up (its faint stray mark stays unclear, not a mark).
 TEST(Omr, RowScoredAgainstPageBaselineAtItsOwnLevel) {
   const OmrOptions opt;
   std::array<double, 10> base;
@@ -454,6 +455,14 @@ TEST(Omr, RowScoredAgainstPageBaselineAtItsOwnLevel) {
   for (int v = 0; v < 10; ++v) r.dark[size_t(v)] = base[size_t(v)] + 0.3;
   ScoreBubbleRow(&r, &base, opt);
   EXPECT_EQ(r.marks, 10);
+  EXPECT_EQ(r.marked, -1);
+  // Lighter than the baseline all along (0.05), one stray touch 0.10 above the baseline: it
+  // scores 0.10, unclear; shifted down to the row's level it would be a mark (0.15).
+  for (int v = 0; v < 10; ++v) r.dark[size_t(v)] = base[size_t(v)] - 0.05;
+  r.dark[3] = base[3] + 0.10;
+  ScoreBubbleRow(&r, &base, opt);
+  EXPECT_EQ(r.marks, 0);
+  EXPECT_EQ(r.unclear, 1);
   EXPECT_EQ(r.marked, -1);
 }
 
