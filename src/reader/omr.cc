@@ -124,6 +124,18 @@ BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
   return row;
 }
 
+namespace {
+
+// The median of a row's ten values: the mean of the fifth and sixth smallest.
+double Median10(std::array<double, 10> x) {
+  std::nth_element(x.begin(), x.begin() + 4, x.end());
+  const double lo = x[4];
+  std::nth_element(x.begin(), x.begin() + 5, x.end());
+  return (lo + x[5]) / 2;
+}
+
+}  // namespace
+
 void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, const OmrOptions& opt) {
   std::array<double, 10> base{};
   if (baseline != nullptr) {
@@ -138,16 +150,10 @@ void ScoreBubbleRow(BubbleRow* row, const std::array<double, 10>* baseline, cons
     base = *baseline;
     std::array<double, 10> above;
     for (int v = 0; v < 10; ++v) above[size_t(v)] = row->dark[size_t(v)] - base[size_t(v)];
-    std::sort(above.begin(), above.end());
-    const double shift = std::clamp((above[4] + above[5]) / 2, 0.0, opt.clear);
+    const double shift = std::clamp(Median10(above), 0.0, opt.clear);
     for (double& b : base) b += shift;
   } else {
-    // The row's median: most bubbles of a row are empty.
-    std::array<double, 10> sorted = row->dark;
-    std::nth_element(sorted.begin(), sorted.begin() + 4, sorted.end());
-    const double lo4 = sorted[4];
-    std::nth_element(sorted.begin(), sorted.begin() + 5, sorted.end());
-    base.fill((lo4 + sorted[5]) / 2);
+    base.fill(Median10(row->dark));  // the row's median: most bubbles of a row are empty
   }
   row->marks = row->unclear = 0;
   row->marked = -1;
