@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <queue>
 #include <set>
@@ -226,17 +227,27 @@ cv::Ptr<cv::aruco::DetectorParameters> FastParams() {
   return p;
 }
 
+// `rejected`, if given, receives the quads the detector found but could not decode (in
+// working px): on a blurred photo the tag's outline survives where its cells do not.
 std::vector<Marker> DetectMarkers(const cv::Mat& det, double to_work, int dict_id,
-                                  const cv::Ptr<cv::aruco::DetectorParameters>& params) {
+                                  const cv::Ptr<cv::aruco::DetectorParameters>& params,
+                                  std::vector<std::array<cv::Point2f, 4>>* rejected = nullptr) {
   std::vector<Marker> out;
-  std::vector<std::vector<cv::Point2f>> corners;
+  std::vector<std::vector<cv::Point2f>> corners, rej;
   std::vector<int> ids;
   try {
     const auto dict = cv::aruco::getPredefinedDictionary(dict_id);
-    cv::aruco::detectMarkers(det, dict, corners, ids, params);
+    cv::aruco::detectMarkers(det, dict, corners, ids, params, rej);
   } catch (const cv::Exception&) {
     return out;
   }
+  if (rejected != nullptr)
+    for (const auto& q : rej) {
+      if (q.size() != 4) continue;
+      std::array<cv::Point2f, 4> a;
+      for (int k = 0; k < 4; ++k) a[size_t(k)] = q[size_t(k)] * float(to_work);
+      rejected->push_back(a);
+    }
   for (size_t i = 0; i < ids.size(); ++i) {
     if (corners[i].size() != 4) continue;
     Marker m;
@@ -263,6 +274,208 @@ void RefineCorners(const cv::Mat& work, std::vector<cv::Point2f>* pts, double si
   }
 }
 
+// A quad the detector rejected, read again cell by cell without a hard threshold. Blur
+// spreads a 4 mm cell of KPU's AprilTag over its neighbours, so the detector's binarized
+// cells come out wrong while the cells' mean darkness still follows the code. The 8 x 8 cells
+// (black border and 6 x 6 code) are sampled through the quad's homography (the mean over the
+// middle of each cell) and correlated with every code of the dictionary in each of the four
+// rotations. The quad is taken as marker `ids[i]` only when that code correlates best, at
+// least `min_r`, and better by `min_margin` than any other code or rotation; the page's
+// layout fit decides after that whether the homography it gives is right.
+struct SoftTag {
+  Marker marker;
+  double r = 0, runner_up = 0;
+};
+
+// Every code of a dictionary in each of its four rotations as the 8 x 8 cells of a marker seen
+// upright (border black), centred and scaled to unit length: correlating a quad's centred cell
+// darkness with them is a dot product each.
+struct CodeTable {
+  int cells = 0;
+  std::vector<float> rows;  // (id * 4 + rot) * cells^2
+};
+const CodeTable& CodesOf(int dict_id) {
+  static std::mutex mu;
+  static std::map<int, CodeTable> tables;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = tables.find(dict_id);
+  if (it != tables.end()) return it->second;
+  CodeTable& t = tables[dict_id];
+  const auto dict = cv::aruco::getPredefinedDictionary(dict_id);
+  const int n = dict->markerSize, cells = n + 2, nn = cells * cells;
+  t.cells = cells;
+  t.rows.assign(size_t(dict->bytesList.rows) * 4 * size_t(nn), 0.f);
+  for (int id = 0; id < dict->bytesList.rows; ++id) {
+    const cv::Mat bits = cv::aruco::Dictionary::getBitsFromByteList(dict->bytesList.rowRange(id, id + 1), n);
+    for (int rot = 0; rot < 4; ++rot) {
+      float* e = &t.rows[(size_t(id) * 4 + size_t(rot)) * size_t(nn)];
+      double mean = 0;
+      for (int r = 0; r < cells; ++r)
+        for (int c = 0; c < cells; ++c) {
+          int rr = r, cc = c;
+          for (int k = 0; k < rot; ++k) {  // undo one clockwise quarter turn
+            const int tr = cells - 1 - cc, tc = rr;
+            rr = tr;
+            cc = tc;
+          }
+          const bool border = rr == 0 || cc == 0 || rr == cells - 1 || cc == cells - 1;
+          e[r * cells + c] = border ? 0.f : float(bits.at<uint8_t>(rr - 1, cc - 1));
+          mean += e[r * cells + c];
+        }
+      mean /= nn;
+      double ss = 0;
+      for (int k = 0; k < nn; ++k) ss += (e[k] - mean) * (e[k] - mean);
+      const double inv = ss > 0 ? 1 / std::sqrt(ss) : 0;
+      for (int k = 0; k < nn; ++k) e[k] = float((e[k] - mean) * inv);
+    }
+  }
+  return t;
+}
+
+std::optional<SoftTag> SoftDecodeQuad(const cv::Mat& work, const std::array<cv::Point2f, 4>& quad, int dict_id,
+                                      const std::vector<int>& ids, double min_r = 0.7, double min_margin = 0.15) {
+  const CodeTable& codes = CodesOf(dict_id);
+  const int cells = codes.cells, nn = cells * cells;
+  // Clockwise in the image (y down), as the detector orders a marker's corners.
+  std::array<cv::Point2f, 4> q = quad;
+  double area2 = 0;
+  for (int k = 0; k < 4; ++k)
+    area2 += double(q[size_t(k)].x) * q[size_t((k + 1) % 4)].y - double(q[size_t((k + 1) % 4)].x) * q[size_t(k)].y;
+  if (area2 < 0) std::swap(q[1], q[3]);
+  // A marker seen at up to 60 degrees of tilt: no side under a third of the longest.
+  double lo = 1e18, hi = 0;
+  for (int k = 0; k < 4; ++k) {
+    const double d = cv::norm(q[size_t(k)] - q[size_t((k + 1) % 4)]);
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  if (!(lo >= 3 * cells / 2.0 && lo * 3 >= hi)) return std::nullopt;
+  std::vector<cv::Point2f> unit = {{0, 0}, {float(cells), 0}, {float(cells), float(cells)}, {0, float(cells)}};
+  cv::Matx33d H;
+  try {
+    const cv::Mat h = cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(q.begin(), q.end()));
+    if (h.empty()) return std::nullopt;
+    H = cv::Matx33d(h);
+  } catch (const cv::Exception&) {
+    return std::nullopt;
+  }
+  std::vector<double> v(static_cast<size_t>(nn));
+  for (int r = 0; r < cells; ++r)
+    for (int c = 0; c < cells; ++c) {
+      double sum = 0;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          const cv::Point2d p = Apply(H, c + 0.3 + 0.2 * j, r + 0.3 + 0.2 * i);
+          const int x = int(std::floor(p.x)), y = int(std::floor(p.y));
+          if (x < 0 || y < 0 || x + 1 >= work.cols || y + 1 >= work.rows) return std::nullopt;
+          const double fx = p.x - x, fy = p.y - y;
+          sum += (1 - fy) * ((1 - fx) * work.at<uint8_t>(y, x) + fx * work.at<uint8_t>(y, x + 1)) +
+                 fy * ((1 - fx) * work.at<uint8_t>(y + 1, x) + fx * work.at<uint8_t>(y + 1, x + 1));
+        }
+      v[size_t(r * cells + c)] = sum / 9;
+    }
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= nn;
+  double ss = 0;
+  for (double& x : v) {
+    x -= mean;
+    ss += x * x;
+  }
+  if (!(ss > 0)) return std::nullopt;
+  const double inv = 1 / std::sqrt(ss);
+  std::vector<float> vf(static_cast<size_t>(nn));
+  for (int k = 0; k < nn; ++k) vf[size_t(k)] = float(v[size_t(k)] * inv);
+  SoftTag best;
+  int best_id = -1, best_rot = 0;
+  double second = -1;
+  const size_t variants = codes.rows.size() / size_t(nn);
+  for (size_t k = 0; k < variants; ++k) {
+    const float* e = &codes.rows[k * size_t(nn)];
+    float dot = 0;
+    for (int i = 0; i < nn; ++i) dot += vf[size_t(i)] * e[i];
+    if (dot > best.r) {
+      second = std::max(second, best.r);
+      best.r = dot;
+      best_id = int(k / 4);
+      best_rot = int(k % 4);
+    } else {
+      second = std::max(second, double(dot));
+    }
+  }
+  best.runner_up = second;
+  if (std::find(ids.begin(), ids.end(), best_id) == ids.end() || best.r < min_r || best.r - second < min_margin)
+    return std::nullopt;
+  best.marker.id = best_id;
+  double side = 0;
+  for (int k = 0; k < 4; ++k) {
+    best.marker.corners[size_t(k)] = q[size_t((k + best_rot) % 4)];
+    side += cv::norm(q[size_t(k)] - q[size_t((k + 1) % 4)]);
+  }
+  best.marker.side = side / 4;
+  return best;
+}
+
+// The blur at a marker's outer edges (Gaussian sigma, working px): across each side of the
+// quad, at three places, the darkness profile from a cell outside (the paper around the tag) to
+// half a cell inside (its black border); the distance between 20 % and 80 % of the rise is
+// 1.68 sigma for a blurred step. The median of the twelve; 0 if none could be measured.
+double MarkerEdgeBlurPx(const cv::Mat& work, const Marker& m, int cells) {
+  std::vector<cv::Point2f> unit = {{0, 0}, {float(cells), 0}, {float(cells), float(cells)}, {0, float(cells)}};
+  cv::Matx33d H;
+  try {
+    const cv::Mat h = cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(m.corners.begin(), m.corners.end()));
+    if (h.empty()) return 0;
+    H = cv::Matx33d(h);
+  } catch (const cv::Exception&) {
+    return 0;
+  }
+  constexpr int kSteps = 31;  // u from -1 to +0.5 cells, 0.05 apart
+  std::vector<double> widths;
+  for (int side = 0; side < 4; ++side)
+    for (double t : {0.3, 0.5, 0.7}) {
+      const double a = t * cells;
+      std::array<double, kSteps> v{};
+      std::array<cv::Point2d, kSteps> at{};
+      bool inside = true;
+      for (int k = 0; k < kSteps && inside; ++k) {
+        const double u = -1.0 + 0.05 * k;  // < 0 outside the quad
+        const cv::Point2d q = side == 0 ? cv::Point2d(a, u) : side == 1 ? cv::Point2d(cells - u, a)
+                              : side == 2 ? cv::Point2d(a, cells - u) : cv::Point2d(u, a);
+        at[size_t(k)] = Apply(H, q.x, q.y);
+        const int x = int(std::lround(at[size_t(k)].x)), y = int(std::lround(at[size_t(k)].y));
+        if (x < 0 || y < 0 || x >= work.cols || y >= work.rows) inside = false;
+        else v[size_t(k)] = work.at<uint8_t>(y, x);
+      }
+      if (!inside) continue;
+      double paper = 0;
+      for (int k = 0; k < 6; ++k) paper += v[size_t(k)] / 6;
+      const double ink = *std::min_element(v.begin() + 20, v.end());
+      if (paper - ink < 20) continue;
+      auto cross = [&](double level) {  // the first position (in px along the profile) below level
+        double dist = 0;
+        for (int k = 1; k < kSteps; ++k) {
+          const double step = cv::norm(at[size_t(k)] - at[size_t(k - 1)]);
+          if (v[size_t(k)] <= level) {
+            const double f = (v[size_t(k - 1)] - level) / std::max(1e-9, v[size_t(k - 1)] - v[size_t(k)]);
+            return dist + std::clamp(f, 0.0, 1.0) * step;
+          }
+          dist += step;
+        }
+        return -1.0;
+      };
+      const double p20 = cross(paper - 0.2 * (paper - ink)), p80 = cross(paper - 0.8 * (paper - ink));
+      if (p20 >= 0 && p80 >= p20) widths.push_back((p80 - p20) / 1.68);
+    }
+  if (widths.empty()) return 0;
+  std::nth_element(widths.begin(), widths.begin() + long(widths.size() / 2), widths.end());
+  return widths[widths.size() / 2];
+}
+
+// The paper beside a printed line is sampled at least this far (px) from the line's edge
+// (GapMm, below).
+constexpr double kGapPx = 1.5;
+
 struct Location {
   bool found = false;
   cv::Matx33d H;          // mm -> working px
@@ -273,6 +486,8 @@ struct Location {
   std::vector<cv::Point2f> points;    // other fiducial points found (debug image)
   double detect_scale = 1;            // working px per detection px
   size_t layout = 0;                  // KPU: the layout whose page marker was found
+  double gap_px = kGapPx;             // paper sampled this far beside a printed line (LayoutFit)
+  double tag_blur_px = 0;             // KPU: the blur (Gaussian sigma, px) at the tag's edges
 };
 
 cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
@@ -406,16 +621,17 @@ struct LayoutFeature {
 // The paper beside a line is sampled at least kGapPx away from the line's edge: in a 1,000 px
 // photo of KPU's 60 x 90 cm plano (about 1 px per mm) 0.6 mm falls on the blurred line itself.
 // kGapPx in mm, at homography H's scale at the page centre.
-double GapMm(const cv::Matx33d& H, const PageLayout& L) {
-  constexpr double kGapPx = 1.5;
+// A blurred photo spreads a line over a few px: `gap_px` is then wider (LocateKpu's retry).
+double GapMm(const cv::Matx33d& H, const PageLayout& L, double gap_px = kGapPx) {
   const double cx = L.width_mm / 2, cy = L.height_mm / 2;
   const cv::Point2d c = Apply(H, cx, cy);
   const double s = 0.5 * (cv::norm(Apply(H, cx + 10, cy) - c) + cv::norm(Apply(H, cx, cy + 10) - c)) / 10;
-  return std::isfinite(s) && s > 0 ? kGapPx / s : 0;
+  return std::isfinite(s) && s > 0 ? gap_px / s : 0;
 }
 
-std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, const PageLayout& L) {
-  const double gap_mm = GapMm(H, L);
+std::vector<std::vector<LayoutFeature>> LayoutFeatures(const cv::Matx33d& H, const PageLayout& L,
+                                                      double gap_px = kGapPx) {
+  const double gap_mm = GapMm(H, L, gap_px);
   const double bubble_gap = std::max(0.8, gap_mm), edge_gap = std::max(0.6, gap_mm);  // mm
   std::vector<std::vector<LayoutFeature>> out(L.numbers.size());
   for (size_t i = 0; i < L.numbers.size(); ++i) {
@@ -780,8 +996,8 @@ bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
 }  // namespace
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
-                 double align_from = 1) {
-  const auto fs = LayoutFeatures(H, L);
+                 double align_from = 1, double gap_px = kGapPx) {
+  const auto fs = LayoutFeatures(H, L, gap_px);
   int features = 0, fitting = 0;
   for (size_t i = 0; i < fs.size(); ++i) {
     const FitCount c = CountFit(work, H, fs[i], {0, 0});
@@ -859,7 +1075,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   // homography a box off (a wrong corner mark) aligns onto its neighbours. The rules around
   // each number's boxes do not repeat with them: where the alignment puts the boxes, the
   // rules beside them in each direction must fit too, or the page is not aligned at all.
-  const double gap_mm = GapMm(H, L);
+  const double gap_mm = GapMm(H, L, gap_px);
   for (size_t i = 0; i < fs.size(); ++i) {
     const BoxRules rules = RulesNearBoxes(L, L.numbers[i], gap_mm);
     for (int k = 0; k < 2; ++k) {
@@ -1268,8 +1484,13 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
 
 // A KPU page (2 or 3): the AprilTag 36h10 (id 102 or 103) gives the identity and orientation,
 // and which of `layouts` the page is; the four corner checkers give the geometry.
-Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) {
+// `known`: the markers an earlier call found (its `markers`), not detected again.
+// `soft`: when no tag is decoded, read the quads the detector rejected cell by cell
+// (ReadOptions::blurred_kpu_search).
+Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, double gap_px = kGapPx,
+                   const std::vector<Marker>* known = nullptr, bool soft = true) {
   Location loc;
+  loc.gap_px = gap_px;
   for (const PageLayout& l : layouts)
     if (!l.page_marker) {
       loc.failure = MakeReason(reason::kPageNotFound, "layout has no page marker");
@@ -1277,10 +1498,12 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
     }
   const Fiducial& pm0 = *layouts[0].page_marker;
   std::vector<Marker> tags;
+  if (known != nullptr) tags = *known;
+  std::vector<std::array<cv::Point2f, 4>> rejected;
   // Attempt 4, only for a photo under 2,000 px: the same at twice the size, where the tag's
   // cells are 2-3 px and the contour approximation loses its corners.
   const int attempts = std::max(work.cols, work.rows) < 2000 ? 5 : 4;
-  for (int attempt = 0; attempt < attempts && tags.empty(); ++attempt) {
+  for (int attempt = 0; attempt < attempts && tags.empty() && known == nullptr; ++attempt) {
     double to_work = 1;
     cv::Mat det;
     if (attempt == 4) {
@@ -1299,9 +1522,22 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
       params->adaptiveThreshConstant = 10;
       params->polygonalApproxAccuracyRate = 0.05;
     }
-    tags = DetectMarkers(det, to_work, DictFor(pm0.dictionary), params);
+    tags = DetectMarkers(det, to_work, DictFor(pm0.dictionary), params, &rejected);
     Prof().Mark("tag");
     loc.detect_scale = to_work;
+  }
+  if (soft && tags.empty() && !rejected.empty()) {
+    // No tag decoded: a blurred photo, read the quads the detector rejected cell by cell.
+    std::vector<int> ids = {101, 102, 103};  // the pages of KPU's form (another page: wrong_page)
+    for (const PageLayout& l : layouts) ids.push_back(l.page_marker->marker_id);
+    std::optional<SoftTag> best;
+    for (const auto& q : rejected) {
+      auto st = SoftDecodeQuad(work, q, DictFor(pm0.dictionary), ids);
+      if (Prof().on && st) std::fprintf(stderr, "soft tag %d r %.3f runner-up %.3f\n", st->marker.id, st->r, st->runner_up);
+      if (st && (!best || st->marker.side > best->marker.side)) best = st;
+    }
+    if (best) tags.push_back(best->marker);
+    Prof().Mark("soft tag");
   }
   loc.markers = tags;
   const Marker* tag = nullptr;
@@ -1339,6 +1575,8 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
   }
   const PageLayout& L = layouts[loc.layout];
   const Fiducial& pm = *L.page_marker;
+  loc.tag_blur_px = MarkerEdgeBlurPx(work, *tag, cv::aruco::getPredefinedDictionary(DictFor(pm.dictionary))->markerSize + 2);
+  if (Prof().on) std::fprintf(stderr, "tag edge blur %.2f px, paper gap %.2f px\n", loc.tag_blur_px, gap_px);
   // Initial homography from the tag.
   std::vector<cv::Point2f> tmm, tpx;
   const auto box = RectCorners(pm.box);
@@ -1493,7 +1731,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
             for (size_t k = 0; k < 4; ++k) pts[k] = k == k3 ? c3.at : k == k4 ? c4.at : (at[k] ? *at[k] : cv::Point2f());
             cv::Matx33d H4;
             if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
-            const double fit = LayoutFit(work, H4, L);
+            const double fit = LayoutFit(work, H4, L, nullptr, 1, gap_px);
             if (Prof().on) std::fprintf(stderr, "  combination: layout fit %.3f\n", fit);
             if (fit > *best) {
               *best = fit;
@@ -1537,7 +1775,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
                 const std::vector<cv::Point2f> pts = {p0, p1, p2, p3};
                 cv::Matx33d H4;
                 if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
-                const double fit = LayoutFit(work, H4, L);
+                const double fit = LayoutFit(work, H4, L, nullptr, 1, gap_px);
                 if (fit >= kAlignFrom) bent.emplace_back(fit, pts);
                 if (fit > best_fit) {
                   best_fit = fit;
@@ -1610,7 +1848,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
               pts[k] = c + cv::Point2f(float(dx * step), float(dy * step));
               cv::Matx33d H4;
               if (!through(pts, &H4) || tag_error(H4) > tag_tol) continue;
-              const double fit = LayoutFit(work, H4, L);
+              const double fit = LayoutFit(work, H4, L, nullptr, 1, gap_px);
               if (fit > best) {
                 best = fit;
                 keep = pts[k];
@@ -1658,7 +1896,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
         cv::Matx33d H4;
         if (!through(bent[c].second, &H4) || tag_error(H4) > tag_tol) continue;
         Alignment align;
-        const double fit = LayoutFit(work, H4, L, &align, kAlignFrom);
+        const double fit = LayoutFit(work, H4, L, &align, kAlignFrom, gap_px);
         if (Prof().on) std::fprintf(stderr, "  combination %.3f aligned: layout fit %.3f\n", bent[c].first, fit);
         if (fit >= kMinLayoutFit && fit > best_aligned) {
           best_aligned = fit;
@@ -1691,7 +1929,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts) 
               if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), 3, &H3) || !PlausiblePage(H3, L, &ppm, &rot))
                 continue;
               Alignment align;
-              const double fit = LayoutFit(work, H3, L, &align, kAlignFrom);
+              const double fit = LayoutFit(work, H3, L, &align, kAlignFrom, gap_px);
               if (Prof().on) std::fprintf(stderr, "  three checkers (not %zu): layout fit %.3f\n", miss, fit);
               if (fit >= kMinLayoutFit && fit > best3) {
                 best3 = fit;
@@ -2197,7 +2435,14 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   PageObservation obs;
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
-  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts) : LocateOwn(work, L0);
+  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, kGapPx, nullptr, o.blurred_kpu_search) : LocateOwn(work, L0);
+  // A KPU page not found on a blurred photo: its printed lines are spread over a few px, and
+  // the paper 1.5 px beside them is still the line. Found again with the paper sampled twice
+  // the blur away (only then: every page found before is found as before).
+  if (IsKpu(o.form) && o.blurred_kpu_search && !loc.found && 2 * loc.tag_blur_px > kGapPx) {
+    Location again = LocateKpu(work, layouts, 2 * loc.tag_blur_px, &loc.markers);
+    if (again.found) loc = again;
+  }
   Prof().Mark("locate");
   if (Prof().on && loc.found) {
     for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
@@ -2299,7 +2544,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // flat).
   Alignment align;
   {
-    const double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom);
+    const double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px);
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, !align.H.empty() ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
