@@ -730,7 +730,8 @@ using PartOffsets = std::array<cv::Point2d, kParts>;
 int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
               const std::vector<std::vector<LayoutFeature>>& fs, std::vector<PartOffsets>* offset,
               std::vector<FitCount>* counts,
-              const std::vector<std::array<cv::Matx33d, kParts>>* part_h = nullptr) {
+              const std::vector<std::array<cv::Matx33d, kParts>>* part_h = nullptr,
+              const std::vector<cv::Point2d>* start = nullptr) {
   int fitting = 0;
   offset->assign(fs.size(), {});
   counts->assign(fs.size(), {});
@@ -783,9 +784,14 @@ int AlignPass(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       continue;
     }
     const double R = AlignRadius(L.numbers[i]);
-    FitCount best = CountFit(work, H, fs[i], {0, 0});
-    cv::Point2d bd(0, 0);
-    if (best.fitting < best.features) {
+    // `start`: each number searched within its radius of where its neighbours predict it.
+    const cv::Point2d s0 = start != nullptr ? (*start)[i] : cv::Point2d(0, 0);
+    FitCount best = CountFit(work, H, fs[i], s0);
+    cv::Point2d bd = s0;
+    if (best.fitting < best.features && start != nullptr) {
+      search(i, -1, s0, int(std::floor(R / 0.5)), 0.5, R, true, &best, &bd);
+      search(i, -1, bd, 1, 0.25, 0.5, true, &best, &bd);
+    } else if (best.fitting < best.features) {
       search(i, -1, {0, 0}, int(std::floor(R / 0.5)), 0.5, R, false, &best, &bd);
       search(i, -1, bd, 1, 0.25, R, false, &best, &bd);
     }
@@ -1015,6 +1021,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   int best = AlignPass(work, H, L, fs, &off, &counts);
   cv::Matx33d base = H;
   std::vector<PartOffsets> best_off = off;
+  std::vector<FitCount> best_counts = counts;
   std::vector<cv::Point2f> mm, px;
   for (size_t i = 0; i < fs.size(); ++i) {
     if (counts[i].features == 0 || counts[i].fitting < 0.8 * counts[i].features) continue;
@@ -1033,10 +1040,51 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
         std::vector<PartOffsets> off2;
         std::vector<FitCount> counts2;
         const int f2 = AlignPass(work, H2, L, fs, &off2, &counts2);
-        if (f2 > best) best = f2, base = H2, best_off = off2;
+        if (f2 > best) best = f2, base = H2, best_off = off2, best_counts = counts2;
       }
     } catch (const cv::Exception&) {
     }
+  }
+  // Propagation: a strong bend (our A4 form at 3 mm) moves numbers further than their radius
+  // allows from where the homography puts them, and too few fit for the bend field below. The
+  // numbers that fit say where their neighbours are: each number that does not is searched
+  // again within its radius of the offset its nearest fitted numbers predict (weighted by
+  // inverse distance), while that fits more lines; the field then takes over.
+  for (int round = 0; round < 4; ++round) {
+    std::vector<cv::Point2d> centre(fs.size()), whole(fs.size());
+    std::vector<size_t> fitted;
+    for (size_t i = 0; i < fs.size(); ++i) {
+      centre[i] = NumberCentre(L.numbers[i]);
+      cv::Point2d m(0, 0);
+      for (int part = 0; part < kParts; ++part) m += best_off[i][size_t(part)] * (1.0 / kParts);
+      whole[i] = m;
+      if (best_counts[i].features > 0 && best_counts[i].fitting >= 0.8 * best_counts[i].features) fitted.push_back(i);
+    }
+    if (fitted.size() < 3 || fitted.size() == fs.size()) break;
+    std::vector<cv::Point2d> start(fs.size());
+    for (size_t i = 0; i < fs.size(); ++i) {
+      if (std::find(fitted.begin(), fitted.end(), i) != fitted.end()) {
+        start[i] = whole[i];
+        continue;
+      }
+      std::vector<std::pair<double, size_t>> near;
+      for (size_t j : fitted) near.emplace_back(cv::norm(centre[j] - centre[i]), j);
+      std::sort(near.begin(), near.end());
+      cv::Point2d sum(0, 0);
+      double wsum = 0;
+      for (size_t k = 0; k < std::min<size_t>(4, near.size()); ++k) {
+        const double w = 1 / std::max(1.0, near[k].first);
+        sum += whole[near[k].second] * w;
+        wsum += w;
+      }
+      start[i] = sum * (1 / wsum);
+    }
+    std::vector<PartOffsets> offp;
+    std::vector<FitCount> countsp;
+    const int fp = AlignPass(work, base, L, fs, &offp, &countsp, nullptr, &start);
+    if (Prof().on) std::fprintf(stderr, "  propagation pass: %d fitting, before %d\n", fp, best);
+    if (fp <= best) break;
+    best = fp, best_off = offp, best_counts = countsp;
   }
   // Third pass: through a smooth field of offsets over the page, where the parts that fit
   // give one (BendField), each part searched again by its residual through the field's map.
