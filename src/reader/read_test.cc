@@ -798,6 +798,34 @@ TEST(ReadSynth, BlurredKpuPageFoundWithoutItsTagDecoded) {
             << "\n";
   EXPECT_GE(found, found_before + 3);  // measured: 8 -> 12 (9 accepted)
   EXPECT_GE(found, pages - 1);
+  // Page 3 of the same form, as blurred, read where page 2 is expected: its tag (103), read cell
+  // by cell, names the other page (wrong_page) where before no tag was seen at all.
+  SynthOptions sheets = Stress(SynthForm::kKpuPpwp, 90);
+  sheets.blur_scale = 3;
+  auto s3 = Synthesizer::Create(*F().mnist, &Ppwp(), sheets);
+  ASSERT_TRUE(s3.ok()) << s3.status().ToString();
+  int page3 = 0, wrong_before = 0, wrong = 0;
+  for (int i = 0; i < 24 && page3 < 8; ++i) {
+    auto p = (*s3)->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    if (p->page != 3) continue;
+    ++page3;
+    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+    o.expected_tps = p->tps;
+    o.blurred_kpu_search = false;
+    const Reading before = MustRead(p->jpeg, o);
+    o.blurred_kpu_search = true;
+    const Reading r = MustRead(p->jpeg, o);
+    EXPECT_FALSE(r.page_found || r.accepted) << p->file;
+    wrong_before += before.HasReason(reason::kWrongPage);
+    wrong += r.HasReason(reason::kWrongPage);
+    if (before.HasReason(reason::kWrongPage)) {
+      EXPECT_TRUE(r.HasReason(reason::kWrongPage)) << p->file;
+    }
+  }
+  std::cout << page3 << " blurred page-3 photos read as page 2: wrong_page " << wrong_before << " -> " << wrong << "\n";
+  EXPECT_EQ(page3, 8);
+  EXPECT_GT(wrong, wrong_before);
 }
 
 // A page that does not lie flat (1.5 mm on our form): no single homography fits it, and before
