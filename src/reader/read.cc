@@ -386,21 +386,32 @@ std::optional<SoftTag> SoftDecodeQuad(const cv::Mat& work, const std::array<cv::
   const double inv = 1 / std::sqrt(ss);
   std::vector<float> vf(static_cast<size_t>(nn));
   for (int k = 0; k < nn; ++k) vf[size_t(k)] = float(v[size_t(k)] * inv);
-  SoftTag best;
-  int best_id = -1, best_rot = 0;
-  double second = -1;
   const size_t variants = codes.rows.size() / size_t(nn);
-  for (size_t k = 0; k < variants; ++k) {
+  auto corr = [&](size_t k) {
     const float* e = &codes.rows[k * size_t(nn)];
     float dot = 0;
     for (int i = 0; i < nn; ++i) dot += vf[size_t(i)] * e[i];
+    return double(dot);
+  };
+  // Only a quad that reads as one of `ids` at min_r can pass: the rest of the dictionary is
+  // compared only then (a page's words and boxes give hundreds of quads).
+  double best_wanted = -1;
+  for (int id : ids)
+    for (size_t rot = 0; rot < 4 && id >= 0 && size_t(id) * 4 + rot < variants; ++rot)
+      best_wanted = std::max(best_wanted, corr(size_t(id) * 4 + rot));
+  if (best_wanted < min_r) return std::nullopt;
+  SoftTag best;
+  int best_id = -1, best_rot = 0;
+  double second = -1;
+  for (size_t k = 0; k < variants; ++k) {
+    const double dot = corr(k);
     if (dot > best.r) {
       second = std::max(second, best.r);
       best.r = dot;
       best_id = int(k / 4);
       best_rot = int(k % 4);
     } else {
-      second = std::max(second, double(dot));
+      second = std::max(second, dot);
     }
   }
   best.runner_up = second;
