@@ -24,6 +24,7 @@
 #include <opencv2/wechat_qrcode.hpp>
 
 #include "reader/omr.h"
+#include "reader/render.h"
 
 namespace rekap::reader {
 
@@ -332,6 +333,19 @@ const CodeTable& CodesOf(int dict_id) {
   return t;
 }
 
+// The homography from a marker's grid of cells x cells unit cells (corner k of the marker at
+// (0,0), (cells,0), (cells,cells), (0,cells)) to the photo; nullopt for a degenerate quad.
+std::optional<cv::Matx33d> CellHomography(const std::array<cv::Point2f, 4>& corners, int cells) {
+  const std::vector<cv::Point2f> unit = {{0, 0}, {float(cells), 0}, {float(cells), float(cells)}, {0, float(cells)}};
+  try {
+    const cv::Mat h = cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(corners.begin(), corners.end()));
+    if (h.empty()) return std::nullopt;
+    return cv::Matx33d(h);
+  } catch (const cv::Exception&) {
+    return std::nullopt;
+  }
+}
+
 std::optional<SoftTag> SoftDecodeQuad(const cv::Mat& work, const std::array<cv::Point2f, 4>& quad, int dict_id,
                                       const std::vector<int>& ids, double min_r = 0.7, double min_margin = 0.15) {
   const CodeTable& codes = CodesOf(dict_id);
@@ -350,15 +364,9 @@ std::optional<SoftTag> SoftDecodeQuad(const cv::Mat& work, const std::array<cv::
     hi = std::max(hi, d);
   }
   if (!(lo >= 3 * cells / 2.0 && lo * 3 >= hi)) return std::nullopt;
-  std::vector<cv::Point2f> unit = {{0, 0}, {float(cells), 0}, {float(cells), float(cells)}, {0, float(cells)}};
-  cv::Matx33d H;
-  try {
-    const cv::Mat h = cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(q.begin(), q.end()));
-    if (h.empty()) return std::nullopt;
-    H = cv::Matx33d(h);
-  } catch (const cv::Exception&) {
-    return std::nullopt;
-  }
+  const std::optional<cv::Matx33d> Hc = CellHomography(q, cells);
+  if (!Hc) return std::nullopt;
+  const cv::Matx33d& H = *Hc;
   std::vector<double> v(static_cast<size_t>(nn));
   for (int r = 0; r < cells; ++r)
     for (int c = 0; c < cells; ++c) {
@@ -432,15 +440,9 @@ std::optional<SoftTag> SoftDecodeQuad(const cv::Mat& work, const std::array<cv::
 // half a cell inside (its black border); the distance between 20 % and 80 % of the rise is
 // 1.68 sigma for a blurred step. The median of the twelve; 0 if none could be measured.
 double MarkerEdgeBlurPx(const cv::Mat& work, const Marker& m, int cells) {
-  std::vector<cv::Point2f> unit = {{0, 0}, {float(cells), 0}, {float(cells), float(cells)}, {0, float(cells)}};
-  cv::Matx33d H;
-  try {
-    const cv::Mat h = cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(m.corners.begin(), m.corners.end()));
-    if (h.empty()) return 0;
-    H = cv::Matx33d(h);
-  } catch (const cv::Exception&) {
-    return 0;
-  }
+  const std::optional<cv::Matx33d> Hc = CellHomography(m.corners, cells);
+  if (!Hc) return 0;
+  const cv::Matx33d& H = *Hc;
   constexpr int kSteps = 31;  // u from -1 to +0.5 cells, 0.05 apart
   std::vector<double> widths;
   for (int side = 0; side < 4; ++side)
@@ -2051,6 +2053,102 @@ std::optional<std::string> ReadQr(const cv::Mat& work, const cv::Matx33d& H, con
   return std::nullopt;
 }
 
+// A QR code the decoder could not read, compared with the codes it may be. On a blurred photo
+// the 1 mm modules run together and the decoder gives up while the printed pattern is still
+// there in shades of grey. With the TPS expected, every page's payload is known, so its code is
+// encoded as printed (QrModules) and compared with the darkness at the centre of every module.
+// A code is compared with each rival (the form's other pages, and decoys: the same pages of
+// other TPSs) on the modules where the two differ: there the photo's darkness must follow the
+// code (Pearson's r of the darkness with the code's 0/1 modules; about -r for the rival's
+// code, about 0 for a third code). A code's score is its lowest r against any rival. The code
+// is first registered at offsets of up to half a module (the homography is fitted to the corner
+// markers, not to the QR), on all its modules: finder patterns included.
+struct QrMatch {
+  int index = -1;     // into `codes`: the wanted code of the highest score
+  double score = -1;  // its lowest r against a rival
+};
+
+// A code is taken as the photo's when its score is >= kQrMatchMin. Measured (docs/reader.md,
+// "A QR code too blurred to decode"): the code photographed 0.34-0.79 on photos blurred past
+// decoding, another TPS's code at most 0.10.
+constexpr double kQrMatchMin = 0.5;
+constexpr size_t kQrDecoyDigits = 4;  // decoys: 9 for each of the TPS id's last digits
+
+// Pearson's r of `d` with the 0/1 modules of `code` over `cells` (0 if either is constant).
+double Pearson01(const std::vector<double>& d, const cv::Mat& code, const std::vector<int>& cells) {
+  double sum = 0;
+  for (int c : cells) sum += d[size_t(c)];
+  const double m = double(cells.size()), mean = m > 0 ? sum / m : 0;
+  double ss = 0, on = 0, dot = 0;
+  for (int c : cells) {
+    const double v = d[size_t(c)] - mean;
+    ss += v * v;
+    if (code.data[c]) {
+      dot += v;
+      ++on;
+    }
+  }
+  if (!(ss > 0) || on <= 0 || on >= m) return 0;
+  return dot / (std::sqrt(ss) * std::sqrt(on * (m - on) / m));
+}
+
+QrMatch MatchQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, const std::vector<cv::Mat>& codes,
+                const std::vector<bool>& wanted) {
+  constexpr int kPx = 6;     // px per module in the warped crop
+  constexpr int kShift = 3;  // px: half a module
+  QrMatch out;
+  std::map<int, cv::Mat> crops;  // by code size
+  for (size_t c = 0; c < codes.size(); ++c) {
+    if (!wanted[c] || !codes[c].isContinuous()) continue;
+    const int n = codes[c].cols;
+    cv::Mat& crop = crops[n];
+    const double module_mm = qr.w / n;
+    if (crop.empty()) crop = WarpRegion(work, H, Expand(qr, module_mm), kPx / module_mm);
+    if (crop.rows < (n + 2) * kPx || crop.cols < (n + 2) * kPx) continue;
+    auto sample = [&](int dx, int dy) {
+      std::vector<double> d(size_t(n) * size_t(n));
+      for (int y = 0; y < n; ++y)
+        for (int x = 0; x < n; ++x) {
+          // The module's central 2 x 2 px (the crop starts one module before the code).
+          const int x0 = (x + 1) * kPx + kPx / 2 - 1 + dx, y0 = (y + 1) * kPx + kPx / 2 - 1 + dy;
+          d[size_t(y * n + x)] = 255 - (crop.at<uint8_t>(y0, x0) + crop.at<uint8_t>(y0, x0 + 1) +
+                                        crop.at<uint8_t>(y0 + 1, x0) + crop.at<uint8_t>(y0 + 1, x0 + 1)) / 4.0;
+        }
+      return d;
+    };
+    std::vector<int> all(size_t(n) * size_t(n));
+    std::iota(all.begin(), all.end(), 0);
+    std::vector<double> d;
+    double reg = -2;
+    for (int dy = -kShift; dy <= kShift; ++dy)
+      for (int dx = -kShift; dx <= kShift; ++dx) {
+        std::vector<double> s = sample(dx, dy);
+        const double r = Pearson01(s, codes[c], all);
+        if (r > reg) {
+          reg = r;
+          d = std::move(s);
+        }
+      }
+    double score = 1;
+    for (size_t k = 0; k < codes.size(); ++k) {
+      if (k == c || codes[k].cols != n || !codes[k].isContinuous()) continue;
+      std::vector<int> differ;
+      for (int i = 0; i < n * n; ++i)
+        if (codes[k].data[i] != codes[c].data[i]) differ.push_back(i);
+      if (differ.size() < 16) {  // a rival hardly distinguishable: no verdict
+        score = -1;
+        break;
+      }
+      score = std::min(score, Pearson01(d, codes[c], differ));
+    }
+    if (score > out.score) {
+      out.score = score;
+      out.index = int(c);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One photo
 
@@ -2058,6 +2156,7 @@ struct PageObservation {
   bool found = false;         // located and identified
   int page = 0;
   std::string tps;            // from the QR (own form)
+  std::string qr;             // own form: "decoded", "matched" (MatchQr) or "unreadable"
   std::vector<Reason> reasons;  // identity problems
   std::vector<FieldReading> fields;  // fields of this page, layout order
   std::vector<NumberReading> numbers;  // parallel to fields
@@ -2546,10 +2645,54 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   if (o.form == FormKind::kOwn) {
     std::optional<std::string> text;
     if (L0.qr) text = ReadQr(work, loc.H, *L0.qr);
-    if (!text) {
+    if (!text && L0.qr && o.qr_by_pattern && !o.expected_tps.empty()) {
+      // Not decoded: is it the code printed for the expected TPS, on one of the pages?
+      std::vector<cv::Mat> codes;
+      std::vector<int> code_page;  // > 0: a page of the expected TPS; 0: a decoy
+      auto add = [&](const std::string& tps, int page) {
+        RenderInput in;
+        in.tps = tps;
+        auto payload = QrPayloadFor(layouts[size_t(page - 1)], in);
+        if (!payload.ok()) return false;
+        auto m = QrModules(*payload);
+        if (!m.ok()) return false;
+        codes.push_back(*m);
+        code_page.push_back(tps == o.expected_tps ? page : 0);
+        return true;
+      };
+      for (int page = 1; page <= int(layouts.size()); ++page) {
+        if (o.expected_page > 0 && page != o.expected_page) continue;
+        if (!add(o.expected_tps, page)) continue;
+        // Decoys: the same page of TPSs whose id differs in one digit, any of the last four
+        // (the TPS and the village). Among them are codes printed with the same mask as the
+        // expected one, which differ from it only where the payload does: a photo of another
+        // TPS's code agrees with the expected one on the rest.
+        for (size_t pos = o.expected_tps.size() - kQrDecoyDigits; pos < o.expected_tps.size(); ++pos)
+          for (int k = 1; k <= 9; ++k) {
+            std::string other = o.expected_tps;
+            other[pos] = char('0' + (other[pos] - '0' + k) % 10);
+            add(other, page);
+          }
+      }
+      std::vector<bool> wanted;
+      for (int p : code_page) wanted.push_back(p > 0);
+      const QrMatch m = MatchQr(work, loc.H, *L0.qr, codes, wanted);
+      if (Prof().on)
+        std::fprintf(stderr, "qr pattern: best %d (page %d) score %.3f\n", m.index,
+                     m.index >= 0 ? code_page[size_t(m.index)] : -1, m.score);
+      if (m.index >= 0 && m.score >= kQrMatchMin) {
+        obs.tps = o.expected_tps;
+        obs.page = code_page[size_t(m.index)];
+        obs.qr = "matched";
+        L = &layouts[size_t(obs.page - 1)];
+      }
+    }
+    if (!text && obs.qr.empty()) {
       obs.reasons.push_back(MakeReason(reason::kQrUnreadable, "kode QR tidak terbaca / QR code unreadable"));
       obs.page = 0;
-    } else {
+      obs.qr = "unreadable";
+    } else if (text) {
+      obs.qr = "decoded";
       auto q = ParseQrPayload(*text);
       if (!q.ok()) {
         obs.reasons.push_back(MakeReason(reason::kMarkerMismatch,
@@ -2741,6 +2884,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
     }
+    if (!ob.qr.empty() && ob.page > 0) rd.qr[ob.page] = ob.qr;
     if (!ob.tps.empty()) {
       if (rd.tps.empty()) rd.tps = ob.tps;
       else if (rd.tps != ob.tps && !rd.HasReason(reason::kTpsMismatch))
@@ -3514,6 +3658,10 @@ nlohmann::json ToJson(const Reading& r) {
   for (const auto& w : r.warnings) j["warnings"].push_back({{"rule", w.rule_id}, {"detail", w.detail}});
   j["line_mm"] = json::object();  // per page: how sharp the photo is (Reading::line_mm)
   for (const auto& [page, w] : r.line_mm) j["line_mm"][std::to_string(page)] = std::round(w * 100) / 100;
+  if (!r.qr.empty()) {
+    j["qr"] = json::object();  // our form, per page: "decoded", "matched" or "unreadable"
+    for (const auto& [page, how] : r.qr) j["qr"][std::to_string(page)] = how;
+  }
   j["ms"] = std::round(r.ms * 10) / 10;
   return j;
 }

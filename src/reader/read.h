@@ -62,6 +62,11 @@ struct ReadOptions {
   // The TPS the caller expects (13 digits). Optional for our own form (the QR names it; a
   // mismatch is `tps_mismatch`), required for the KPU page (it has no QR).
   std::string expected_tps;
+  // Our form, with expected_tps set: a QR code too blurred to decode is compared module by
+  // module with the codes printed for that TPS on each page (and with other TPSs' codes as
+  // decoys); a clear match identifies the page (Reading::qr "matched"). Off: such a page goes to
+  // review as qr_unreadable.
+  bool qr_by_pattern = true;
   // Expected page (1-based) or 0 for any page of the form.
   int expected_page = 0;
   // KPU pages: the TPS's voters, the upper bound of one paslon's votes. 0 = the form's
@@ -247,6 +252,10 @@ struct Reading {
   // (median over the page; a sharp photo shows them about as printed: 0.5 mm on our form, 0.89
   // mm on KPU's). Per page read; see ReadOptions::blurred_line_mm.
   std::map<int, double> line_mm;
+  // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
+  // its modules match the code printed for the expected TPS on that page, ReadOptions::
+  // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).
+  std::map<int, std::string> qr;
   double ms = 0;                     // wall time of the read
   double cpu_ms = 0;                 // CPU time of the reading thread
 

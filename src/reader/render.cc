@@ -166,16 +166,14 @@ Status DrawFiducial(cairo_t* cr, const Fiducial& f) {
 }
 
 Status DrawQr(cairo_t* cr, const Rect& r, const std::string& payload) {
-  QRcode* q = QRcode_encodeString(payload.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-  if (!q) return Internal("libqrencode gagal / libqrencode failed");
-  std::unique_ptr<QRcode, void (*)(QRcode*)> guard(q, QRcode_free);
-  const int n = q->width;
+  REKAP_ASSIGN_OR_RETURN(cv::Mat q, QrModules(payload));
+  const int n = q.cols;
   const double m = r.w / n;
   FillRect(cr, {r.x - 4 * m, r.y - 4 * m, r.w + 8 * m, r.h + 8 * m}, 1);
   cairo_set_source_rgb(cr, 0, 0, 0);
   for (int y = 0; y < n; ++y)
     for (int x = 0; x < n; ++x)
-      if (q->data[y * n + x] & 1) cairo_rectangle(cr, r.x + x * m, r.y + y * m, m, m);
+      if (q.at<uint8_t>(y, x)) cairo_rectangle(cr, r.x + x * m, r.y + y * m, m, m);
   cairo_fill(cr);
   return Status::Ok();
 }
@@ -278,6 +276,17 @@ Result<cv::Mat> MarkerCells(std::string_view dictionary, int id) {
   const int n = dict->markerSize + 2;
   cv::Mat m;
   dict->drawMarker(id, n, m, 1);
+  return m;
+}
+
+Result<cv::Mat> QrModules(const std::string& payload) {
+  QRcode* q = QRcode_encodeString(payload.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  if (!q) return Internal("libqrencode gagal / libqrencode failed");
+  std::unique_ptr<QRcode, void (*)(QRcode*)> guard(q, QRcode_free);
+  const int n = q->width;
+  cv::Mat m(n, n, CV_8UC1);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) m.at<uint8_t>(y, x) = q->data[y * n + x] & 1;
   return m;
 }
 

@@ -28,6 +28,10 @@ struct RenderInput {
 // TPS, page/pages). Fails when the TPS id or the layout's ids are invalid.
 Result<std::string> QrPayloadFor(const PageLayout& layout, const RenderInput& in);
 
+// The QR code printed for `payload` (libqrencode, error correction level M, 8-bit mode): its
+// n x n modules without the quiet zone, CV_8UC1, 1 = dark, 0 = light.
+Result<cv::Mat> QrModules(const std::string& payload);
+
 // Renders one page to an 8-bit image (CV_8UC3, BGR, white paper) at `px_per_mm` pixels per
 // millimetre (dpi / 25.4). Size: round(width_mm * px_per_mm) x round(height_mm * px_per_mm).
 // Bounded: fails with RESOURCE_EXHAUSTED above 80 megapixels.

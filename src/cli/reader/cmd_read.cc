@@ -85,6 +85,9 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
 // reader averages them. Every member must be there.
 constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn",
                                           "models/digits-4.dnn", "models/digits-5.dnn"};
+constexpr const char* kNoQrPatternHelp =
+    "formulir kita: kode QR yang terlalu kabur untuk dibaca tidak dicocokkan dengan kode TPS yang diharapkan "
+    "(--tps) / our form: a QR code too blurred to decode is not matched with the expected TPS's code";
 constexpr const char* kFaintContrastHelp =
     "kotak tampak kosong padahal angkanya perlu digit di situ dibaca lagi pada kontras tinta ini, 0 = tidak "
     "pernah / a box that looks empty where the number needs a digit is read again at this ink contrast "
@@ -155,7 +158,7 @@ struct ReadCmd {
   std::vector<std::string> photos;
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
-  bool each = false, no_tally = false;
+  bool each = false, no_tally = false, no_qr_pattern = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -211,6 +214,7 @@ Status RunRead(const ReadCmd& c) {
   o.crops = !c.crops.empty();
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.qr_by_pattern = !c.no_qr_pattern;
 
   std::vector<std::vector<std::string>> groups;
   if (c.each)
@@ -266,7 +270,7 @@ struct BenchCmd {
   double segment_style = 0;
   double pen_strokes = 0;
   double blur_scale = 1;
-  bool no_tally = false;
+  bool no_tally = false, no_qr_pattern = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -440,11 +444,13 @@ Status RunBench(const BenchCmd& c) {
   o.fast = fast.ok() ? &*fast : nullptr;
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.qr_by_pattern = !c.no_qr_pattern;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
   const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
   o.box_crops = c.tesseract_sample > 0 || dump_crops != nullptr;
   o.digit_inputs = dump_crops != nullptr;
 
+  int qr_matched = 0;
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
   std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
@@ -503,7 +509,10 @@ Status RunBench(const BenchCmd& c) {
       p.samples.insert(sheet[k].samples.begin(), sheet[k].samples.end());
       p.leading_zeros.insert(p.leading_zeros.end(), sheet[k].leading_zeros.begin(), sheet[k].leading_zeros.end());
     }
-    o.expected_tps = IsKpu(kind) ? p.tps : "";
+    // The TPS the photos were taken for, as an uploader knows it (`rekap read --tps`): KPU's page
+    // has no other identity; on our form the QR code must match it (or, too blurred to decode,
+    // match the code printed for it: ReadOptions::qr_by_pattern).
+    o.expected_tps = p.tps;
     o.voters = IsKpu(kind) ? p.voters : 0;
     auto rr = ReadPages(photos, o);
     if (!rr.ok()) {
@@ -516,7 +525,10 @@ Status RunBench(const BenchCmd& c) {
     cpu_ms.push_back(r.cpu_ms / per);
     std::vector<int> want_pages;
     for (const SynthPage& sp : sheet) want_pages.push_back(sp.page);
-    const bool identified = r.page_found && r.tps == p.tps && r.pages == want_pages;
+    // Identified: our form's QR decoded or matched to the expected TPS's code (a QR unread leaves
+    // the TPS only as expected, unverified); KPU's page by its tag, the TPS as named.
+    const bool identified =
+        r.page_found && r.tps == p.tps && r.pages == want_pages && !r.HasReason(reason::kQrUnreadable);
     // KPU sheets, page by page (Reading::pages_confirmed): page 2's votes can be published while
     // page 3 waits for review.
     for (size_t k = 0; per > 1 && k < sheet.size(); ++k) {
@@ -529,6 +541,7 @@ Status RunBench(const BenchCmd& c) {
       page_confirmed_wrong[k] += wrong_value;
     }
     found += identified;
+    for (const auto& [page, how] : r.qr) qr_matched += how == "matched";
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
@@ -739,6 +752,7 @@ Status RunBench(const BenchCmd& c) {
       {"written_otherwise_at_or_above_threshold", margin.written_otherwise_at_or_above},
       {"written_otherwise_max_p", margin.written_otherwise_max_p}};
   j["pages_not_found"] = not_found;
+  j["qr_matched"] = qr_matched;  // our form: photos identified by their QR's modules (MatchQr)
   if (!wrong.empty()) j["wrong"] = wrong;
   if (!unflagged.empty()) j["inconsistent_accepted"] = unflagged;
   j["review_consistent"] = review;
@@ -965,7 +979,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("photos", rc.photos, "foto (JPEG/PNG); beberapa foto = halaman satu TPS / photos; several = the pages of one TPS")
       ->required();
   r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
-  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk formulir KPU (kpu-ppwp-2, kpu-ppwp) / expected TPS id, required for the KPU forms");
+  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk formulir KPU (kpu-ppwp-2, kpu-ppwp); pada formulir kita QR harus cocok, "
+                "dan QR yang kabur dicocokkan polanya / expected TPS id, required for the KPU forms; on our form the QR must match "
+                "it, and a blurred QR is matched by its pattern");
   r->add_option("--contest", rc.contest, "kontes / contest id")->capture_default_str();
   r->add_option("--election", rc.election, "berkas pemilu / election file (default: embedded pemilu-2024-ppwp)");
   r->add_option("--voters", rc.voters, "formulir KPU: pemilih TPS (batas suara paslon) / KPU forms: the TPS's voters (bound of a paslon's votes)")
@@ -978,6 +994,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--no-tally", rc.no_tally,
               "formulir KPU: jangan pakai turus untuk mengonfirmasi / KPU forms: never confirm a number by its tally grid");
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
+  r->add_flag("--no-qr-pattern", rc.no_qr_pattern, kNoQrPatternHelp);
   r->callback([] {
     Status st = RunRead(rc);
     if (!st.ok()) ExitCode() = Fail(st);
@@ -1042,6 +1059,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
   b->add_flag("--no-tally", bc.no_tally, "never confirm a number by its tally grid (KPU page 2; for comparison)");
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
+  b->add_flag("--no-qr-pattern", bc.no_qr_pattern, kNoQrPatternHelp);
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
