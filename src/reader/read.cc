@@ -1157,7 +1157,9 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
 }
 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
-Location LocateOwn(const cv::Mat& work, const PageLayout& L) {
+// With `blurred`, a photo whose markers are blurred (MarkerEdgeBlurPx) has their corners fitted
+// within 1.5 sigma of the blur as well (a blurred corner is found up to about a sigma off).
+Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
   Location loc;
   std::map<int, size_t> fid_of;  // marker id -> fiducial index
   for (size_t i = 0; i < L.fiducials.size(); ++i) fid_of[L.fiducials[i].marker_id] = i;
@@ -1230,8 +1232,19 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L) {
   }
   side /= double(best.size());
   RefineCorners(work, &px, side);
-  if (!FitHomography(mm, px, std::max(2.0, side * 0.06), 12, &loc.H) ||
-      !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
+  std::vector<double> blur;
+  for (const auto& [id, m] : best)
+    if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0) blur.push_back(b);
+  if (!blur.empty()) {
+    std::nth_element(blur.begin(), blur.begin() + long(blur.size() / 2), blur.end());
+    loc.tag_blur_px = blur[blur.size() / 2];
+  }
+  const double tol = std::max(2.0, side * 0.06);
+  const double blurred_tol = blurred ? std::max(tol, 1.5 * loc.tag_blur_px) : tol;
+  if (Prof().on) std::fprintf(stderr, "own markers %zu, edge blur %.2f px, corner tolerance %.2f / %.2f px\n", best.size(), loc.tag_blur_px, tol, blurred_tol);
+  const bool fitted = FitHomography(mm, px, tol, 12, &loc.H) ||
+                      (blurred_tol > tol && FitHomography(mm, px, blurred_tol, 12, &loc.H));
+  if (!fitted || !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
     loc.failure = MakeReason(reason::kPageNotFound,
                              "penanda sudut tidak konsisten / corner markers inconsistent");
     return loc;
@@ -1547,7 +1560,7 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
 // and which of `layouts` the page is; the four corner checkers give the geometry.
 // `known`: the markers an earlier call found (its `markers`), not detected again.
 // `soft`: when no tag is decoded, read the quads the detector rejected cell by cell
-// (ReadOptions::blurred_kpu_search).
+// (ReadOptions::blurred_search).
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, double gap_px = kGapPx,
                    const std::vector<Marker>* known = nullptr, bool soft = true) {
   Location loc;
@@ -2593,11 +2606,12 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   PageObservation obs;
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
-  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, kGapPx, nullptr, o.blurred_kpu_search) : LocateOwn(work, L0);
+  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, kGapPx, nullptr, o.blurred_search)
+                                : LocateOwn(work, L0, o.blurred_search);
   // A KPU page not found on a blurred photo: its printed lines are spread over a few px, and
   // the paper 1.5 px beside them is still the line. Found again with the paper sampled twice
   // the blur away (only then: every page found before is found as before).
-  if (IsKpu(o.form) && o.blurred_kpu_search && !loc.found && 2 * loc.tag_blur_px > kGapPx) {
+  if (IsKpu(o.form) && o.blurred_search && !loc.found && 2 * loc.tag_blur_px > kGapPx) {
     Location again = LocateKpu(work, layouts, 2 * loc.tag_blur_px, &loc.markers);
     if (again.found) loc = again;
   }
@@ -2746,7 +2760,19 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // flat).
   Alignment align;
   {
-    const double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px);
+    double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px);
+    // Our form on a blurred photo: the paper beside each printed line sampled twice the blur
+    // at the markers' edges away, as LocateKpu's retry does (only for a page that did not fit).
+    if (!IsKpu(o.form) && o.blurred_search && fit < kMinLayoutFit && 2 * loc.tag_blur_px > loc.gap_px) {
+      Alignment again;
+      const double fit2 = LayoutFit(work, loc.H, *L, &again, kAlignFrom, 2 * loc.tag_blur_px);
+      if (Prof().on) std::fprintf(stderr, "layout fit %.3f; with the paper %.2f px away %.3f\n", fit, 2 * loc.tag_blur_px, fit2);
+      if (fit2 >= kMinLayoutFit) {
+        fit = fit2;
+        align = std::move(again);
+        loc.gap_px = 2 * loc.tag_blur_px;
+      }
+    }
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, !align.H.empty() ? " (aligned number by number)" : "");
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,

@@ -131,11 +131,14 @@ struct ReadOptions {
   // ... and a confirmed number whose tally, read, excludes it goes to review when the CNN gives
   // it less than this (read.cc: a misread digit that matches the bubbles).
   double min_ocr_against_tally = 0.9;
-  // KPU pages on a blurred photo: where no AprilTag is decoded, the quads the detector found but
+  // Blurred photos. KPU pages: where no AprilTag is decoded, the quads the detector found but
   // could not decode are read again cell by cell (the best code by correlation, clearly ahead
   // of every other); and a page not found is searched again with the paper beside each printed
-  // line sampled twice the blur measured at the tag's edges away. Off: as before 2026-12-05.
-  bool blurred_kpu_search = true;
+  // line sampled twice the blur measured at the tag's edges away. Our form: corner markers that
+  // do not fit one homography within the usual tolerance are fitted within 1.5 times their
+  // edges' blur, and a layout that does not fit is fitted again with the paper twice that blur
+  // away. Off: as before 2026-12-05.
+  bool blurred_search = true;
   // A page in review whose box borders look wider than this (mm; Reading::line_mm) gets the
   // reason photo_blurred (take the photo again). 0 = the form's own limit: where, on synthetic
   // photos blurred more and more, most pages stopped being read (docs/reader.md, "Photo
