@@ -804,29 +804,35 @@ PagesRead ReadStressPhotos(const SynthOptions& so, int n) {
   return c;
 }
 
-// A KPU photo three times as blurred as the synthesizer's camera: the AprilTag's 4 mm cells run
-// together and the detector decodes no tag, and the printed lines are spread so wide that the
-// paper 1.5 px beside them is still the line. Read cell by cell through the quad the detector
-// rejected, the tag names the page, and with the paper sampled twice the tag edges' blur away
-// the layout fits (blurred_search). Off, the same photos are page_not_found.
+// Reads the first `n` photos made with `so` twice, with the option `toggle` off and then on,
+// each time with the page's TPS (and voters) expected, and hands both readings to `check`.
+template <class Check>
+void ReadBeforeAfter(const SynthOptions& so, int n, FormKind form, bool ReadOptions::*toggle, Check check) {
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (int i = 0; i < n; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ReadOptions o = Opts(form);
+    o.expected_tps = p->tps;
+    if (IsKpu(form)) o.voters = p->voters;
+    o.*toggle = false;
+    const Reading before = MustRead(p->jpeg, o);
+    o.*toggle = true;
+    const Reading after = MustRead(p->jpeg, o);
+    check(*p, before, after);
+  }
+}
+
 // Photos of our form at three times the camera's blur: the digits are still read on most, the QR
 // code often not. With the TPS expected, its modules are matched with that TPS's code.
 TEST(ReadSynth, BlurredOwnPageIdentifiedByItsQrPattern) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kOwn, 90);
   so.blur_scale = 3;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
   int pages = 0, found_before = 0, found = 0, matched = 0, accepted_before = 0, accepted = 0;
-  for (int i = 0; i < 24; ++i) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    ReadOptions o = Opts();
-    o.expected_tps = p->tps;
-    o.qr_by_pattern = false;
-    const Reading before = MustRead(p->jpeg, o);
-    o.qr_by_pattern = true;
-    const Reading r = MustRead(p->jpeg, o);
+  ReadBeforeAfter(so, 24, FormKind::kOwn, &ReadOptions::qr_by_pattern,
+                  [&](const SynthPage& p, const Reading& before, const Reading& r) {
     ++pages;
     auto identified = [&](const Reading& x) { return x.page_found && !x.HasReason(reason::kQrUnreadable); };
     found_before += identified(before);
@@ -834,16 +840,16 @@ TEST(ReadSynth, BlurredOwnPageIdentifiedByItsQrPattern) {
     accepted_before += before.accepted;
     accepted += r.accepted;
     if (identified(before)) {
-      EXPECT_TRUE(identified(r)) << p->file;  // nothing identified before is lost
-      EXPECT_EQ(r.accepted, before.accepted) << p->file;
+      EXPECT_TRUE(identified(r)) << p.file;  // nothing identified before is lost
+      EXPECT_EQ(r.accepted, before.accepted) << p.file;
     }
     if (r.qr.count(1) && r.qr.at(1) == "matched") {
       ++matched;
-      EXPECT_EQ(r.tps, p->tps) << p->file;
-      EXPECT_TRUE(before.HasReason(reason::kQrUnreadable)) << p->file;
+      EXPECT_EQ(r.tps, p.tps) << p.file;
+      EXPECT_TRUE(before.HasReason(reason::kQrUnreadable)) << p.file;
     }
-    ExpectNoWrongAccepted(r, *p);
-  }
+    ExpectNoWrongAccepted(r, p);
+  });
   std::cout << pages << " blurred photos of our form: identified " << found_before << " -> " << found << " ("
             << matched << " by the QR's pattern), accepted " << accepted_before << " -> " << accepted << "\n";
   EXPECT_EQ(found, found_before + matched);
@@ -858,67 +864,53 @@ TEST(ReadSynth, BlurredOwnPageLocatedWithinItsBlur) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kOwn, 91);
   so.blur_scale = 4;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
   int pages = 0, located_before = 0, located = 0;
-  for (int i = 0; i < 24; ++i) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    ReadOptions o = Opts();
-    o.expected_tps = p->tps;
-    o.blurred_search = false;
-    const Reading before = MustRead(p->jpeg, o);
-    o.blurred_search = true;
-    const Reading r = MustRead(p->jpeg, o);
+  ReadBeforeAfter(so, 24, FormKind::kOwn, &ReadOptions::blurred_search,
+                  [&](const SynthPage& p, const Reading& before, const Reading& r) {
     ++pages;
     located_before += !before.HasReason(reason::kPageNotFound);
     located += !r.HasReason(reason::kPageNotFound);
     if (!before.HasReason(reason::kPageNotFound)) {
-      EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p->file;  // nothing located before is lost
-      EXPECT_EQ(r.accepted, before.accepted) << p->file;
+      EXPECT_FALSE(r.HasReason(reason::kPageNotFound)) << p.file;  // nothing located before is lost
+      EXPECT_EQ(r.accepted, before.accepted) << p.file;
     }
-    ExpectNoWrongAccepted(r, *p);
-  }
+    ExpectNoWrongAccepted(r, p);
+  });
   std::cout << pages << " photos of our form at 4x blur: located " << located_before << " -> " << located << "\n";
   EXPECT_GE(located, located_before + 1);  // measured: 16 -> 18
 }
 
+// A KPU photo three times as blurred as the synthesizer's camera: the AprilTag's 4 mm cells run
+// together and the detector decodes no tag, and the printed lines are spread so wide that the
+// paper 1.5 px beside them is still the line. Read cell by cell through the quad the detector
+// rejected, the tag names the page, and with the paper sampled twice the tag edges' blur away
+// the layout fits (blurred_search). Off, the same photos are page_not_found.
 TEST(ReadSynth, BlurredKpuPageFoundWithoutItsTagDecoded) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kKpuPpwpPage2, 90);
   so.blur_scale = 3;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
   int pages = 0, found_before = 0, found = 0, accepted = 0;
-  for (int i = 0; i < 12; ++i) {
-    auto p = (*s)->Make(i);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-    o.expected_tps = p->tps;
-    o.voters = p->voters;
-    o.blurred_search = false;
-    const Reading before = MustRead(p->jpeg, o);
-    o.blurred_search = true;
-    const Reading r = MustRead(p->jpeg, o);
+  ReadBeforeAfter(so, 12, FormKind::kKpuPpwpPage2, &ReadOptions::blurred_search,
+                  [&](const SynthPage& p, const Reading& before, const Reading& r) {
     ++pages;
     found_before += before.page_found;
     found += r.page_found;
     accepted += r.accepted;
     if (before.page_found) {
-      EXPECT_TRUE(r.page_found) << p->file;  // nothing found before is lost
+      EXPECT_TRUE(r.page_found) << p.file;  // nothing found before is lost
     } else {
       ExpectFailure(before, "page_not_found");
     }
     if (r.page_found) {
-      EXPECT_EQ(r.page, 2) << p->file;
+      EXPECT_EQ(r.page, 2) << p.file;
     } else {
       ExpectFailure(r, "page_not_found");
     }
-    ExpectNoWrongAccepted(r, *p);
+    ExpectNoWrongAccepted(r, p);
     if (r.accepted) {
-      EXPECT_FALSE(r.HasReason(reason::kPhotoBlurred)) << p->file;
+      EXPECT_FALSE(r.HasReason(reason::kPhotoBlurred)) << p.file;
     }
-  }
+  });
   std::cout << pages << " blurred KPU photos: found " << found_before << " -> " << found << ", accepted " << accepted
             << "\n";
   EXPECT_GE(found, found_before + 3);  // measured: 8 -> 12 (9 accepted)
