@@ -2702,7 +2702,14 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       }
     }
     if (!text && obs.qr.empty()) {
-      obs.reasons.push_back(MakeReason(reason::kQrUnreadable, "kode QR tidak terbaca / QR code unreadable"));
+      obs.reasons.push_back(MakeReason(
+          reason::kQrUnreadable,
+          !o.qr_by_pattern ? std::string("kode QR tidak terbaca / QR code unreadable")
+          : o.expected_tps.empty()
+              ? std::string("kode QR tidak terbaca; dengan --tps polanya dicocokkan / QR code unreadable; with "
+                            "--tps its pattern is matched")
+              : "kode QR tidak terbaca dan polanya bukan kode TPS " + o.expected_tps +
+                    " / QR code unreadable, and its pattern is not the code of TPS " + o.expected_tps));
       obs.page = 0;
       obs.qr = "unreadable";
     } else if (text) {

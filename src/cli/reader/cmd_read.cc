@@ -169,8 +169,13 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
   for (const auto& n : names) std::cout << n << " ";
   std::cout << "\n" << Tr("status", "status") << ": "
             << (r.accepted ? Tr("DITERIMA", "ACCEPTED") : Tr("PERLU DIPERIKSA", "REVIEW")) << "  "
-            << r.form << Tr("  halaman ", "  page ") << r.page << "  TPS " << (r.tps.empty() ? "?" : r.tps)
-            << "  (" << int(r.ms) << " ms)\n";
+            << r.form << Tr("  halaman ", "  page ") << r.page << "  TPS " << (r.tps.empty() ? "?" : r.tps);
+  for (const auto& [page, how] : r.qr)  // our form: how the TPS was read from the page
+    std::cout << "  QR" << (r.qr.size() > 1 ? " " + std::to_string(page) : "") << ": "
+              << (how == "decoded"   ? Tr("terbaca", "decoded")
+                  : how == "matched" ? Tr("pola cocok", "pattern matched")
+                                     : Tr("tidak terbaca", "unreadable"));
+  std::cout << "  (" << int(r.ms) << " ms)\n";
   if (!r.fields.empty()) {
     std::printf("  %-22s %6s %6s %6s %8s\n", "field", Tr("nilai", "value").c_str(), "kotak", "bulat",
                 Tr("yakin", "conf").c_str());
