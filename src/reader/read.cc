@@ -2697,7 +2697,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       if (m.index >= 0 && m.score >= kQrMatchMin) {
         obs.tps = o.expected_tps;
         obs.page = code_page[size_t(m.index)];
-        obs.qr = "matched";
+        obs.qr = qr::kMatched;
         L = &layouts[size_t(obs.page - 1)];
       }
     }
@@ -2711,9 +2711,9 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
               : "kode QR tidak terbaca dan polanya bukan kode TPS " + o.expected_tps +
                     " / QR code unreadable, and its pattern is not the code of TPS " + o.expected_tps));
       obs.page = 0;
-      obs.qr = "unreadable";
+      obs.qr = qr::kUnreadable;
     } else if (text) {
-      obs.qr = "decoded";
+      obs.qr = qr::kDecoded;
       auto q = ParseQrPayload(*text);
       if (!q.ok()) {
         obs.reasons.push_back(MakeReason(reason::kMarkerMismatch,

@@ -195,6 +195,13 @@ inline constexpr char kTallyDisagrees[] = "tally_disagrees";
 inline constexpr char kPhotoBlurred[] = "photo_blurred";
 }  // namespace reason
 
+// How our form's QR code was read (Reading::qr, `"qr"` in ToJson).
+namespace qr {
+inline constexpr char kDecoded[] = "decoded";
+inline constexpr char kMatched[] = "matched";  // not decoded; its modules match the expected TPS's code
+inline constexpr char kUnreadable[] = "unreadable";
+}  // namespace qr
+
 // Warning (Reading::warnings, rule_id) when a number confirmed by its boxes and bubbles lies
 // outside the counts its tally grid allows (KPU page 2).
 inline constexpr char kTallyWarning[] = "turus_sesuai_angka";

@@ -369,7 +369,7 @@ TEST(ReadIdentity, BlurredQrMatchedToTheExpectedTps) {
     EXPECT_EQ(r.page, page);
     EXPECT_EQ(r.tps, tps);
     ASSERT_EQ(r.qr.count(page), 1u) << "page " << page;
-    EXPECT_EQ(r.qr.at(page), "matched");
+    EXPECT_EQ(r.qr.at(page), qr::kMatched);
     EXPECT_FALSE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
     // The same photo where another TPS is expected (one digit apart; another kecamatan) or the
     // other page: no code matches.
@@ -843,7 +843,7 @@ TEST(ReadSynth, BlurredOwnPageIdentifiedByItsQrPattern) {
       EXPECT_TRUE(identified(r)) << p.file;  // nothing identified before is lost
       EXPECT_EQ(r.accepted, before.accepted) << p.file;
     }
-    if (r.qr.count(1) && r.qr.at(1) == "matched") {
+    if (r.qr.count(1) && r.qr.at(1) == qr::kMatched) {
       ++matched;
       EXPECT_EQ(r.tps, p.tps) << p.file;
       EXPECT_TRUE(before.HasReason(reason::kQrUnreadable)) << p.file;

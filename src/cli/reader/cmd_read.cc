@@ -172,8 +172,8 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
             << r.form << Tr("  halaman ", "  page ") << r.page << "  TPS " << (r.tps.empty() ? "?" : r.tps);
   for (const auto& [page, how] : r.qr)  // our form: how the TPS was read from the page
     std::cout << "  QR" << (r.qr.size() > 1 ? " " + std::to_string(page) : "") << ": "
-              << (how == "decoded"   ? Tr("terbaca", "decoded")
-                  : how == "matched" ? Tr("pola cocok", "pattern matched")
+              << (how == qr::kDecoded   ? Tr("terbaca", "decoded")
+                  : how == qr::kMatched ? Tr("pola cocok", "pattern matched")
                                      : Tr("tidak terbaca", "unreadable"));
   std::cout << "  (" << int(r.ms) << " ms)\n";
   if (!r.fields.empty()) {
@@ -546,7 +546,7 @@ Status RunBench(const BenchCmd& c) {
       page_confirmed_wrong[k] += wrong_value;
     }
     found += identified;
-    for (const auto& [page, how] : r.qr) qr_matched += how == "matched";
+    for (const auto& [page, how] : r.qr) qr_matched += how == qr::kMatched;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
