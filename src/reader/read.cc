@@ -2162,6 +2162,46 @@ QrMatch MatchQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, const
   return out;
 }
 
+// The page (1-based) whose QR code, printed for o.expected_tps, the photo's QR matches
+// (MatchQr against the form's other pages and decoy TPSs); 0 if none clearly does.
+int MatchExpectedQr(const cv::Mat& work, const cv::Matx33d& H, const std::vector<PageLayout>& layouts,
+                    const ReadOptions& o) {
+  std::vector<cv::Mat> codes;
+  std::vector<int> code_page;  // > 0: a page of the expected TPS; 0: a decoy
+  auto add = [&](const std::string& tps, int page) {
+    RenderInput in;
+    in.tps = tps;
+    auto payload = QrPayloadFor(layouts[size_t(page - 1)], in);
+    if (!payload.ok()) return false;
+    auto m = QrModules(*payload);
+    if (!m.ok()) return false;
+    codes.push_back(*m);
+    code_page.push_back(tps == o.expected_tps ? page : 0);
+    return true;
+  };
+  for (int page = 1; page <= int(layouts.size()); ++page) {
+    if (o.expected_page > 0 && page != o.expected_page) continue;
+    if (!add(o.expected_tps, page)) continue;
+    // Decoys: the same page of TPSs whose id differs in one digit, any of the last four (the
+    // TPS and the village). Among them are codes printed with the same mask as the expected
+    // one, which differ from it only where the payload does: a photo of another TPS's code
+    // agrees with the expected one on the rest.
+    for (size_t pos = o.expected_tps.size() - kQrDecoyDigits; pos < o.expected_tps.size(); ++pos)
+      for (int k = 1; k <= 9; ++k) {
+        std::string other = o.expected_tps;
+        other[pos] = char('0' + (other[pos] - '0' + k) % 10);
+        add(other, page);
+      }
+  }
+  std::vector<bool> wanted;
+  for (int p : code_page) wanted.push_back(p > 0);
+  const QrMatch m = MatchQr(work, H, *layouts[0].qr, codes, wanted);
+  if (Prof().on)
+    std::fprintf(stderr, "qr pattern: best %d (page %d) score %.3f\n", m.index,
+                 m.index >= 0 ? code_page[size_t(m.index)] : -1, m.score);
+  return m.index >= 0 && m.score >= kQrMatchMin ? code_page[size_t(m.index)] : 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One photo
 
@@ -2661,44 +2701,11 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     if (L0.qr) text = ReadQr(work, loc.H, *L0.qr);
     if (!text && L0.qr && o.qr_by_pattern && !o.expected_tps.empty()) {
       // Not decoded: is it the code printed for the expected TPS, on one of the pages?
-      std::vector<cv::Mat> codes;
-      std::vector<int> code_page;  // > 0: a page of the expected TPS; 0: a decoy
-      auto add = [&](const std::string& tps, int page) {
-        RenderInput in;
-        in.tps = tps;
-        auto payload = QrPayloadFor(layouts[size_t(page - 1)], in);
-        if (!payload.ok()) return false;
-        auto m = QrModules(*payload);
-        if (!m.ok()) return false;
-        codes.push_back(*m);
-        code_page.push_back(tps == o.expected_tps ? page : 0);
-        return true;
-      };
-      for (int page = 1; page <= int(layouts.size()); ++page) {
-        if (o.expected_page > 0 && page != o.expected_page) continue;
-        if (!add(o.expected_tps, page)) continue;
-        // Decoys: the same page of TPSs whose id differs in one digit, any of the last four
-        // (the TPS and the village). Among them are codes printed with the same mask as the
-        // expected one, which differ from it only where the payload does: a photo of another
-        // TPS's code agrees with the expected one on the rest.
-        for (size_t pos = o.expected_tps.size() - kQrDecoyDigits; pos < o.expected_tps.size(); ++pos)
-          for (int k = 1; k <= 9; ++k) {
-            std::string other = o.expected_tps;
-            other[pos] = char('0' + (other[pos] - '0' + k) % 10);
-            add(other, page);
-          }
-      }
-      std::vector<bool> wanted;
-      for (int p : code_page) wanted.push_back(p > 0);
-      const QrMatch m = MatchQr(work, loc.H, *L0.qr, codes, wanted);
-      if (Prof().on)
-        std::fprintf(stderr, "qr pattern: best %d (page %d) score %.3f\n", m.index,
-                     m.index >= 0 ? code_page[size_t(m.index)] : -1, m.score);
-      if (m.index >= 0 && m.score >= kQrMatchMin) {
+      if (const int page = MatchExpectedQr(work, loc.H, layouts, o); page > 0) {
         obs.tps = o.expected_tps;
-        obs.page = code_page[size_t(m.index)];
+        obs.page = page;
         obs.qr = qr::kMatched;
-        L = &layouts[size_t(obs.page - 1)];
+        L = &layouts[size_t(page - 1)];
       }
     }
     if (!text && obs.qr.empty()) {
