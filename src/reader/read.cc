@@ -97,9 +97,16 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
   if (!h)
     return MakeReason(reason::kImageUnreadable,
                       "bukan JPEG/PNG yang sah / not a valid JPEG or PNG image");
-  if (int64_t(h->width) * h->height > kMaxPhotoPixels || h->width > 30000 || h->height > 30000)
-    return MakeReason(reason::kImageTooLarge, std::to_string(h->width) + "x" +
-                                                  std::to_string(h->height) + " > 60 Mpx");
+  const bool sequential_jpeg = h->type == ImageHeader::Type::kJpeg && !h->progressive;
+  const int64_t max_pixels = sequential_jpeg ? kMaxSequentialJpegPixels : kMaxPhotoPixels;
+  if (int64_t(h->width) * h->height > max_pixels || h->width > 30000 || h->height > 30000)
+    return MakeReason(reason::kImageTooLarge,
+                      std::to_string(h->width) + "x" + std::to_string(h->height) + " > " +
+                          std::to_string(max_pixels / 1'000'000) + " Mpx" +
+                          (h->type == ImageHeader::Type::kJpeg && h->progressive
+                               ? " (JPEG progresif / progressive JPEG; baseline: " +
+                                     std::to_string(kMaxSequentialJpegPixels / 1'000'000) + " Mpx)"
+                               : std::string()));
   if (std::min(h->width, h->height) < kMinPhotoSide)
     return MakeReason(reason::kImageTooSmall, std::to_string(h->width) + "x" +
                                                   std::to_string(h->height) + " < " +
@@ -2213,7 +2220,9 @@ struct PageObservation {
   std::vector<Reason> reasons;  // identity problems
   std::vector<FieldReading> fields;  // fields of this page, layout order
   std::vector<NumberReading> numbers;  // parallel to fields
-  std::vector<double> line_widths;     // apparent widths of the box borders, mm (ApparentLineWidthMm)
+  // Apparent widths of the box borders, mm (ApparentLineWidthMm): [0] the upright borders
+  // (crossed along the page's x), [1] the level ones (crossed along y).
+  std::array<std::vector<double>, 2> line_widths;
 };
 
 struct Stage {
@@ -2402,15 +2411,27 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     const cv::Mat dc = WarpRegion(work, H, dregion, ds);
     // The box borders' apparent width (PageObservation::line_widths, Reading::line_mm): three
     // places on each side.
-    for (const Rect& b : n.digit_boxes) {
+    // An upright border whose neighbouring box's border lies within the profile (our form's
+    // boxes stand 1 mm apart) would be measured with it, twice as wide: only the sides with
+    // room are measured.
+    constexpr double kProfileHalf = 1.6, kClear = 0.5;  // mm: ApparentLineWidthMm's reach, blur tails
+    for (size_t p = 0; p < n.digit_boxes.size(); ++p) {
+      const Rect& b = n.digit_boxes[p];
       const double h = n.box_line_mm / 2;
+      auto room = [&](size_t q, bool left) {  // the gap to box q, beside b's left or right side
+        const Rect& o = n.digit_boxes[q];
+        return left ? b.x - o.right() : o.x - b.right();
+      };
+      const bool left_ok = p == 0 || room(p - 1, true) + h > kProfileHalf + kClear;
+      const bool right_ok = p + 1 == n.digit_boxes.size() || room(p + 1, false) + h > kProfileHalf + kClear;
       for (double f : {0.3, 0.5, 0.7}) {
         const std::pair<cv::Point2d, cv::Point2d> at[4] = {
-            {{b.x + h, b.y + f * b.h}, {1, 0}}, {{b.x + b.w - h, b.y + f * b.h}, {1, 0}},
+            {{b.x + h, b.y + f * b.h}, {left_ok ? 1.0 : 0.0, 0.0}}, {{b.x + b.w - h, b.y + f * b.h}, {right_ok ? 1.0 : 0.0, 0.0}},
             {{b.x + f * b.w, b.y + h}, {0, 1}}, {{b.x + f * b.w, b.y + b.h - h}, {0, 1}}};
         for (const auto& [c, nrm] : at) {
-          const double w = ApparentLineWidthMm(work, H, c, nrm);
-          if (std::isfinite(w)) obs->line_widths.push_back(w);
+          if (nrm.x == 0 && nrm.y == 0) continue;  // no room on that side
+          const double w = ApparentLineWidthMm(work, H, c, nrm, kProfileHalf);
+          if (std::isfinite(w)) obs->line_widths[nrm.x > 0 ? 0 : 1].push_back(w);
         }
       }
     }
@@ -2915,10 +2936,16 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   for (auto& ob : obs) {
     for (auto& r : ob.reasons) rd.reasons.push_back(r);
     if (!ob.found) rd.page_found = false;
-    if (ob.page > 0 && !ob.line_widths.empty()) {
-      auto mid = ob.line_widths.begin() + ptrdiff_t(ob.line_widths.size() / 2);
-      std::nth_element(ob.line_widths.begin(), mid, ob.line_widths.end());
-      rd.line_mm[ob.page] = *mid;
+    // The page's sharpness: the median width of its upright borders and of its level ones,
+    // the wider of the two. A shaken camera smears the photo along one direction: the borders
+    // across it widen, those along it stay sharp, and a median over both would call a photo
+    // sharp whose digits are smeared.
+    for (auto& widths : ob.line_widths) {
+      if (ob.page <= 0 || widths.empty()) continue;
+      auto mid = widths.begin() + ptrdiff_t(widths.size() / 2);
+      std::nth_element(widths.begin(), mid, widths.end());
+      double& w = rd.line_mm[ob.page];
+      w = std::max(w, *mid);
     }
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
@@ -3576,6 +3603,7 @@ std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
         hd.type = ImageHeader::Type::kJpeg;
         hd.width = w;
         hd.height = h;
+        hd.progressive = m == 0xC2;
         return hd;
       }
       i += 2 + len;

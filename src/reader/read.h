@@ -53,6 +53,11 @@ inline bool IsKpu(FormKind f) { return f == FormKind::kKpuPpwpPage2 || f == Form
 // Bounds on what a photo may be.
 inline constexpr size_t kMaxPhotoBytes = size_t{50} << 20;     // 50 MiB
 inline constexpr int64_t kMaxPhotoPixels = 60'000'000;         // 60 Mpx
+// A sequential (baseline) JPEG is decoded reduced, an eighth of its side at most (libjpeg's DCT
+// scaling), row by row: a phone's 108 or 200 Mpx mode costs the reader no more memory than a
+// 3 Mpx photo. A progressive JPEG holds every coefficient while it decodes, so it keeps the
+// bound above.
+inline constexpr int64_t kMaxSequentialJpegPixels = 250'000'000;  // 250 Mpx
 inline constexpr int kMinPhotoSide = 200;                      // px, shorter side
 
 struct ReadOptions {
@@ -259,8 +264,9 @@ struct Reading {
   std::vector<RuleFailure> warnings; // failed plausibility rules (do not block)
   int search_states = 0;             // assignments checked by the constraint search
   // How sharp each page's photo is: the apparent width (mm) of its printed digit-box borders
-  // (median over the page; a sharp photo shows them about as printed: 0.5 mm on our form, 0.89
-  // mm on KPU's). Per page read; see ReadOptions::blurred_line_mm.
+  // (the median of its upright borders or of its level ones, the wider: a shaken camera widens
+  // only the borders across its motion; a sharp photo shows them about as printed: 0.5 mm on
+  // our form, 0.89 mm on KPU's). Per page read; see ReadOptions::blurred_line_mm.
   std::map<int, double> line_mm;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
@@ -295,6 +301,7 @@ nlohmann::json ToJson(const Reason& r);
 struct ImageHeader {
   enum class Type { kJpeg, kPng } type = Type::kJpeg;
   int width = 0, height = 0;
+  bool progressive = false;  // JPEG: a progressive frame (SOF2)
 };
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> bytes);
 

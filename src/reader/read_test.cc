@@ -758,6 +758,90 @@ TEST(ReadSynth, BlurredPhotoIsAskedForAgain) {
   for (double bad : {-1.0, 11.0}) EXPECT_FALSE(make(bad).ok()) << bad;
 }
 
+// A phone's high-resolution mode (108 or 200 Mpx, common on the phones KPPS carry) writes a
+// baseline JPEG past the 60 Mpx bound of other images: it is decoded reduced and read like the
+// same photo at its usual size. A progressive JPEG that claims as many pixels is refused before
+// anything is decoded (it would hold every coefficient in memory).
+TEST(ReadSynth, HighResolutionPhoneJpegIsRead) {
+  NEED_MNIST();
+  auto s = MakeSynth(SynthForm::kOwn, 97, 0, true, 2500);
+  auto p = s->Make(0);
+  ASSERT_TRUE(p.ok());
+  const Reading small = MustRead(p->jpeg, Opts());
+  ASSERT_TRUE(small.page_found);
+  cv::Mat grey = cv::imdecode(p->jpeg, cv::IMREAD_GRAYSCALE), big;
+  const double k = std::sqrt(75e6 / double(grey.total()));  // about 75 Mpx
+  cv::resize(grey, big, cv::Size(), k, k, cv::INTER_LINEAR);
+  grey.release();
+  ASSERT_GT(int64_t(big.total()), kMaxPhotoPixels);
+  std::vector<uint8_t> jpg = Encode(big);
+  big.release();
+  const auto h = ParseImageHeader(jpg);
+  ASSERT_TRUE(h && !h->progressive);
+  const Reading r = MustRead(jpg, Opts());
+  EXPECT_TRUE(r.page_found) << (r.reasons.empty() ? "" : r.reasons[0].code);
+  EXPECT_FALSE(r.HasReason(reason::kImageTooLarge));
+  ExpectNoWrongAccepted(r, *p);
+  EXPECT_EQ(r.accepted, small.accepted);
+  // The same bytes marked progressive (SOF2): refused on the header alone.
+  for (size_t i = 2; i + 1 < jpg.size(); ++i)
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) {
+      jpg[i + 1] = 0xC2;
+      break;
+    }
+  const auto hp = ParseImageHeader(jpg);
+  ASSERT_TRUE(hp && hp->progressive);
+  ExpectFailure(MustRead(jpg, Opts()), reason::kImageTooLarge);
+}
+
+// A shaken camera (SynthOptions::shake) smears the photo along one direction: the borders
+// across it widen, those along it stay sharp. The page's sharpness is the wider of its upright
+// and level borders, so a shaken page in review is asked to be photographed again even where
+// half of its borders still look sharp; the rest of the photo is as without the shake.
+TEST(ReadSynth, ShakenPhotoIsAskedForAgain) {
+  NEED_MNIST();
+  auto make = [](double shake) {
+    SynthOptions so;
+    so.form = SynthForm::kOwn;
+    so.seed = 95;
+    so.inconsistent_rate = 0;
+    so.min_width = 2000;
+    so.max_width = 3000;
+    so.shake = shake;
+    return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  };
+  auto sharp = make(0), shaken = make(16);
+  ASSERT_TRUE(sharp.ok() && shaken.ok());
+  int found = 0, review = 0, asked = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto a = (*sharp)->Make(i), b = (*shaken)->Make(i);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->shake_px, 0);
+    EXPECT_EQ(a->values, b->values) << a->file;
+    EXPECT_EQ(a->blur_px, b->blur_px) << a->file;
+    // 8-16 px per 2,000 px of the photo's width.
+    EXPECT_GE(b->shake_px, 8 * b->image.cols / 2000.0 - 1e-9) << b->file;
+    EXPECT_LE(b->shake_px, 16 * b->image.cols / 2000.0 + 1e-9) << b->file;
+    const Reading ra = MustRead(a->jpeg, Opts()), rb = MustRead(b->jpeg, Opts());
+    ExpectNoWrongAccepted(rb, *b);
+    ASSERT_TRUE(ra.line_mm.count(1)) << a->file;
+    if (!rb.line_mm.count(1)) continue;
+    ++found;
+    EXPECT_GT(rb.line_mm.at(1), ra.line_mm.at(1) + 0.1) << b->file << " shake " << b->shake_px << " px";
+    if (rb.accepted) {
+      EXPECT_FALSE(rb.HasReason(reason::kPhotoBlurred)) << b->file;
+      continue;
+    }
+    ++review;
+    asked += rb.HasReason(reason::kPhotoBlurred);
+  }
+  EXPECT_GE(found, 9);   // of 12 (measured: 11)
+  EXPECT_GE(review, 6);  // (measured: 11: at this shake most digits are smeared past reading)
+  // Measured: 11 of 11; with the median of all borders, as before, 7 of 11.
+  EXPECT_GE(asked, review - 1) << "of " << review;
+  for (double bad : {-1.0, 101.0}) EXPECT_FALSE(make(bad).ok()) << bad;
+}
+
 // A synthetic KPU page read with its TPS and voters, as a caller names them.
 // Page 2 of `p`'s TPS, read alone: `p`'s photo, or `photo` (p's, altered) when given.
 Reading ReadKpuPage(const SynthPage& p, const std::vector<uint8_t>& photo = {},

@@ -62,6 +62,10 @@ nlohmann::json SynthPage::TruthJson() const {
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
   j["jpeg_quality"] = jpeg_quality;
   if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
+  if (shake_px > 0) {
+    j["shake_px"] = std::round(shake_px * 100) / 100;
+    j["shake_deg"] = std::round(shake_deg * 10) / 10;
+  }
   j["page_corners"] = nlohmann::json::array();
   for (const auto& p : page_corners)
     j["page_corners"].push_back({std::round(p.x * 10) / 10, std::round(p.y * 10) / 10});
@@ -722,7 +726,28 @@ struct PhotoResult {
   cv::Mat image;
   cv::Matx33d page_px_to_image;
   double blur_px = 0;  // the camera's blur: sigma of the Gaussian, photo px
+  double shake_px = 0, shake_deg = 0;  // the motion blur: length (photo px) and direction
 };
+
+// A straight motion blur `len` px long at `deg` degrees: the kernel is the segment sampled
+// every 0.1 px, each sample splatted bilinearly, normalized to sum 1.
+cv::Mat MotionKernel(double len, double deg) {
+  const int half = int(std::ceil(len / 2)) + 1;
+  cv::Mat k = cv::Mat::zeros(2 * half + 1, 2 * half + 1, CV_32F);
+  const double dx = std::cos(deg * M_PI / 180), dy = std::sin(deg * M_PI / 180);
+  const int n = std::max(2, int(std::ceil(len * 10)));
+  for (int i = 0; i <= n; ++i) {
+    const double t = (double(i) / n - 0.5) * len;
+    const double x = half + t * dx, y = half + t * dy;
+    const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
+    const float fx = float(x - x0), fy = float(y - y0);
+    k.at<float>(y0, x0) += (1 - fx) * (1 - fy);
+    k.at<float>(y0, x0 + 1) += fx * (1 - fy);
+    k.at<float>(y0 + 1, x0) += (1 - fx) * fy;
+    k.at<float>(y0 + 1, x0 + 1) += fx * fy;
+  }
+  return k / cv::sum(k)[0];
+}
 
 // A page that does not lie flat: every pixel moved by a smooth random displacement field (a 4 x 4
 // grid of random vectors, bicubic in between) scaled so that the largest displacement is
@@ -805,7 +830,8 @@ cv::Mat Fold(const cv::Mat& page, int n, double px_per_mm, Rng& r) {
   return out;
 }
 
-PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
+// `sr` draws the shake (SynthOptions::shake), a stream of its own.
+PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r, Rng& sr) {
   const double pw = page.cols, ph = page.rows;
   // 3-D pose: in-plane rotation, then a tilt of up to max_tilt about a random in-plane axis.
   // Mostly held roughly upright or sideways (any of the four), sometimes at any angle.
@@ -856,6 +882,17 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
   double sigma = U(r, 0.2, 1.4) * W / 2000.0 * o.blur_scale;
   cv::Mat src_page = page;
   if (sigma / k > 0.3) cv::GaussianBlur(page, src_page, cv::Size(0, 0), sigma / k);
+  double shake_px = 0, shake_deg = 0;
+  if (o.shake > 0) {
+    shake_px = U(sr, 0.5, 1.0) * o.shake * W / 2000.0;
+    shake_deg = U(sr, 0, 180);
+    if (shake_px / k > 0.5) {
+      cv::Mat shaken;
+      cv::filter2D(src_page, shaken, -1, MotionKernel(shake_px / k, shake_deg), cv::Point(-1, -1), 0,
+                   cv::BORDER_REPLICATE);
+      src_page = shaken;
+    }
+  }
   cv::Mat out = Background(cv::Size(W, H), r);
   cv::warpPerspective(src_page, out, Hm, out.size(), cv::INTER_LINEAR, cv::BORDER_TRANSPARENT);
 
@@ -919,6 +956,8 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r) {
     for (int j = 0; j < 3; ++j) Hx(i, j) = Hm.at<double>(i, j);
   res.page_px_to_image = Hx;
   res.blur_px = sigma;
+  res.shake_px = shake_px;
+  res.shake_deg = shake_deg;
   return res;
 }
 
@@ -983,7 +1022,7 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
       !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
-      !(o.blur_scale >= 0 && o.blur_scale <= 10))
+      !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1262,10 +1301,13 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     cv::circle(img, c, int(radius), color, cv::FILLED, cv::LINE_AA);
   }
   if (o.photograph) {
-    PhotoResult ph = Photograph(img, o, r);
+    Rng sr = MakeRng(o.seed, uint64_t(index), 9);  // camera shake: a stream of its own
+    PhotoResult ph = Photograph(img, o, r, sr);
     P.image = ph.image;
     P.page_to_image = ph.page_px_to_image * mm_to_render;
     P.blur_px = ph.blur_px;
+    P.shake_px = ph.shake_px;
+    P.shake_deg = ph.shake_deg;
   } else {
     P.image = img;
     P.page_to_image = mm_to_render;
@@ -1332,6 +1374,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.segment_style > 0) j["segment_style"] = impl_->o.segment_style;
   if (impl_->o.pen_strokes > 0) j["pen_strokes"] = impl_->o.pen_strokes;
   if (impl_->o.blur_scale != 1) j["blur_scale"] = impl_->o.blur_scale;
+  if (impl_->o.shake > 0) j["shake"] = impl_->o.shake;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

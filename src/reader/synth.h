@@ -101,6 +101,12 @@ struct SynthOptions {
   // at 2,000 px, scaled with the photo's width). For stress tests of photos too blurred to read
   // (docs/reader.md, "Photo sharpness"). The same random draws, so at 1 the photos are as before.
   double blur_scale = 1;
+  // Camera shake: a straight motion blur of up to this many photo pixels per 2,000 px of the
+  // photo's width (the length drawn per page from half of it to all of it, the direction at
+  // random), on top of the focus blur above. A phone held by hand at the end of counting, in a
+  // dim room, smears every stroke along one direction: lines across it blur, lines along it stay
+  // sharp. 0 = none. From a stream of its own per page, so the rest of the photo is the same.
+  double shake = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -130,6 +136,8 @@ struct SynthPage {
   double pen_mm = 0;                // digits drawn at this pen width (SynthOptions::pen_strokes)
   int jpeg_quality = 0;
   double blur_px = 0;               // the camera's blur, sigma of a Gaussian in photo px (0: not photographed)
+  double shake_px = 0;              // camera shake: the motion blur's length in photo px (SynthOptions::shake)
+  double shake_deg = 0;             // its direction on the page, degrees
   cv::Mat image;                    // BGR photo (or the clean scan when !photograph)
   // Homography: page mm -> image px, and the image px of the page's TL, TR, BR, BL corners;
   // of the flat page (with bend_mm, points are up to that far from where they put them).

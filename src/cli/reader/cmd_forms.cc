@@ -315,6 +315,7 @@ void AddFormsCommands(CLI::App& app) {
   s->add_option("--pen-strokes", so.so.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--blur-scale", so.so.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
+  s->add_option("--shake", so.so.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

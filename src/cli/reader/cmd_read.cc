@@ -275,6 +275,7 @@ struct BenchCmd {
   double segment_style = 0;
   double pen_strokes = 0;
   double blur_scale = 1;
+  double shake = 0;
   bool no_tally = false, no_qr_pattern = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
@@ -372,7 +373,8 @@ Status RunBench(const BenchCmd& c) {
                                  {"--restyle", c.restyle > 0},
                                  {"--segment-style", c.segment_style > 0},
                                  {"--pen-strokes", c.pen_strokes > 0},
-                                 {"--blur-scale", c.blur_scale != 1}})
+                                 {"--blur-scale", c.blur_scale != 1},
+                                 {"--shake", c.shake > 0}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -393,6 +395,7 @@ Status RunBench(const BenchCmd& c) {
     so.segment_style = c.segment_style;
     so.pen_strokes = c.pen_strokes;
     so.blur_scale = c.blur_scale;
+    so.shake = c.shake;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -710,6 +713,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
+  if (c.shake > 0) j["shake"] = c.shake;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -1081,6 +1085,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--pen-strokes", bc.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
+  b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

@@ -26,6 +26,10 @@ inline constexpr const char* kSegmentStyleHelp =
 inline constexpr const char* kBlurScaleHelp =
     "kekaburan kamera kali ini (1 = biasa; untuk uji foto yang terlalu kabur) / the camera's blur times this (1 = "
     "the usual; to test photos too blurred to read)";
+inline constexpr const char* kShakeHelp =
+    "kamera goyang: kabur gerak lurus sampai PX piksel per 2.000 px lebar foto, arah acak (0 = tidak; uji tahan) / "
+    "camera shake: a straight motion blur of up to PX pixels per 2,000 px of the photo's width, in a random "
+    "direction (0 = none; stress test)";
 inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
