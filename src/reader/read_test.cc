@@ -712,6 +712,18 @@ TEST(ReadSynth, EndToEndOwnForm) {
   EXPECT_GE(accepted, 20 - inconsistent - 4);
 }
 
+// Photos under a stress (blur, shake, a bend, creases, a corner covered), 2,000-3,000 px, every page
+// consistent.
+SynthOptions Stress(SynthForm form, uint32_t seed) {
+  SynthOptions so;
+  so.form = form;
+  so.seed = seed;
+  so.inconsistent_rate = 0;
+  so.min_width = 2000;
+  so.max_width = 3000;
+  return so;
+}
+
 // How sharp the photo is (Reading::line_mm, the box borders' apparent width) follows the
 // camera's blur: the same pages photographed with three times the blur (the same random draws
 // otherwise) show wider borders, past our form's limit, and those in review are asked to be
@@ -720,12 +732,7 @@ TEST(ReadSynth, EndToEndOwnForm) {
 TEST(ReadSynth, BlurredPhotoIsAskedForAgain) {
   NEED_MNIST();
   auto make = [](double blur) {
-    SynthOptions so;
-    so.form = SynthForm::kOwn;
-    so.seed = 90;
-    so.inconsistent_rate = 0;
-    so.min_width = 2000;
-    so.max_width = 3000;
+    SynthOptions so = Stress(SynthForm::kOwn, 90);
     so.blur_scale = blur;
     return Synthesizer::Create(*F().mnist, &Ppwp(), so);
   };
@@ -801,12 +808,7 @@ TEST(ReadSynth, HighResolutionPhoneJpegIsRead) {
 TEST(ReadSynth, ShakenPhotoIsAskedForAgain) {
   NEED_MNIST();
   auto make = [](double shake) {
-    SynthOptions so;
-    so.form = SynthForm::kOwn;
-    so.seed = 95;
-    so.inconsistent_rate = 0;
-    so.min_width = 2000;
-    so.max_width = 3000;
+    SynthOptions so = Stress(SynthForm::kOwn, 95);
     so.shake = shake;
     return Synthesizer::Create(*F().mnist, &Ppwp(), so);
   };
@@ -851,18 +853,6 @@ Reading ReadKpuPage(const SynthPage& p, const std::vector<uint8_t>& photo = {},
   o.voters = p.voters;
   o.faint_contrast = faint_contrast;
   return MustRead(photo.empty() ? p.jpeg : photo, o);
-}
-
-// Photos under a stress (a bend, creases, a corner covered), 2,000-3,000 px, every page
-// consistent.
-SynthOptions Stress(SynthForm form, uint32_t seed) {
-  SynthOptions so;
-  so.form = form;
-  so.seed = seed;
-  so.inconsistent_rate = 0;
-  so.min_width = 2000;
-  so.max_width = 3000;
-  return so;
 }
 
 // Reads the first `n` photos made with `so` (a KPU page with its TPS and voters): how many were
