@@ -2425,13 +2425,14 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       const bool left_ok = p == 0 || room(p - 1, true) + h > kProfileHalf + kClear;
       const bool right_ok = p + 1 == n.digit_boxes.size() || room(p + 1, false) + h > kProfileHalf + kClear;
       for (double f : {0.3, 0.5, 0.7}) {
-        const std::pair<cv::Point2d, cv::Point2d> at[4] = {
-            {{b.x + h, b.y + f * b.h}, {left_ok ? 1.0 : 0.0, 0.0}}, {{b.x + b.w - h, b.y + f * b.h}, {right_ok ? 1.0 : 0.0, 0.0}},
-            {{b.x + f * b.w, b.y + h}, {0, 1}}, {{b.x + f * b.w, b.y + b.h - h}, {0, 1}}};
-        for (const auto& [c, nrm] : at) {
-          if (nrm.x == 0 && nrm.y == 0) continue;  // no room on that side
-          const double w = ApparentLineWidthMm(work, H, c, nrm, kProfileHalf);
-          if (std::isfinite(w)) obs->line_widths[nrm.x > 0 ? 0 : 1].push_back(w);
+        const std::pair<cv::Point2d, bool> at[4] = {  // a border's centre; crossed along x (upright)
+            {{b.x + h, b.y + f * b.h}, true}, {{b.x + b.w - h, b.y + f * b.h}, true},
+            {{b.x + f * b.w, b.y + h}, false}, {{b.x + f * b.w, b.y + b.h - h}, false}};
+        for (int k = 0; k < 4; ++k) {
+          if ((k == 0 && !left_ok) || (k == 1 && !right_ok)) continue;
+          const auto& [c, upright] = at[k];
+          const double w = ApparentLineWidthMm(work, H, c, upright ? cv::Point2d(1, 0) : cv::Point2d(0, 1), kProfileHalf);
+          if (std::isfinite(w)) obs->line_widths[upright ? 0 : 1].push_back(w);
         }
       }
     }
