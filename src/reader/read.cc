@@ -30,6 +30,12 @@ namespace rekap::reader {
 
 namespace {
 
+// The median of `v` (the upper one of an even count); `v` must not be empty.
+double Median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + long(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 using Clock = std::chrono::steady_clock;
 
 // Stage timings, printed to stderr when REKAP_READ_PROFILE is set (development aid).
@@ -103,7 +109,7 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
     return MakeReason(reason::kImageTooLarge,
                       std::to_string(h->width) + "x" + std::to_string(h->height) + " > " +
                           std::to_string(max_pixels / 1'000'000) + " Mpx" +
-                          (h->type == ImageHeader::Type::kJpeg && h->progressive
+                          (h->type == ImageHeader::Type::kJpeg && !sequential_jpeg
                                ? " (JPEG progresif / progressive JPEG; baseline: " +
                                      std::to_string(kMaxSequentialJpegPixels / 1'000'000) + " Mpx)"
                                : std::string()));
@@ -488,8 +494,7 @@ double MarkerEdgeBlurPx(const cv::Mat& work, const Marker& m, int cells) {
       if (p20 >= 0 && p80 >= p20) widths.push_back((p80 - p20) / 1.68);
     }
   if (widths.empty()) return 0;
-  std::nth_element(widths.begin(), widths.begin() + long(widths.size() / 2), widths.end());
-  return widths[widths.size() / 2];
+  return Median(std::move(widths));
 }
 
 // The paper beside a printed line is sampled at least this far (px) from the line's edge
@@ -1242,10 +1247,7 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
   std::vector<double> blur;
   for (const auto& [id, m] : best)
     if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0) blur.push_back(b);
-  if (!blur.empty()) {
-    std::nth_element(blur.begin(), blur.begin() + long(blur.size() / 2), blur.end());
-    loc.tag_blur_px = blur[blur.size() / 2];
-  }
+  if (!blur.empty()) loc.tag_blur_px = Median(std::move(blur));
   const double tol = std::max(2.0, side * 0.06);
   const double blurred_tol = blurred ? std::max(tol, 1.5 * loc.tag_blur_px) : tol;
   if (Prof().on) std::fprintf(stderr, "own markers %zu, edge blur %.2f px, corner tolerance %.2f / %.2f px\n", best.size(), loc.tag_blur_px, tol, blurred_tol);
@@ -2941,13 +2943,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     // the wider of the two. A shaken camera smears the photo along one direction: the borders
     // across it widen, those along it stay sharp, and a median over both would call a photo
     // sharp whose digits are smeared.
-    for (auto& widths : ob.line_widths) {
-      if (ob.page <= 0 || widths.empty()) continue;
-      auto mid = widths.begin() + ptrdiff_t(widths.size() / 2);
-      std::nth_element(widths.begin(), mid, widths.end());
-      double& w = rd.line_mm[ob.page];
-      w = std::max(w, *mid);
-    }
+    for (const auto& widths : ob.line_widths)
+      if (ob.page > 0 && !widths.empty()) rd.line_mm[ob.page] = std::max(rd.line_mm[ob.page], Median(widths));
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
