@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <numbers>
+#include <numeric>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 #include <thread>
@@ -200,50 +201,11 @@ void RemoveBorderLines(cv::Mat& mask) {
   mask = t.t();
 }
 
-}  // namespace
-
-double StrokeWidth(const cv::Mat& mask) {
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(mask, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
-  double perimeter = 0;
-  for (const auto& c : contours) perimeter += cv::arcLength(c, true);
-  return perimeter > 0 ? 2.0 * cv::countNonZero(mask) / perimeter : 1.0;
-}
-
-Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt) {
-  if (crop.empty()) return InvalidArgument("potongan kotak kosong / empty crop image");
-  if (crop.depth() != CV_8U) {
-    return InvalidArgument("potongan harus 8-bit / crop must be 8-bit, got depth " +
-                           std::to_string(crop.depth()));
-  }
-  if (crop.rows < 8 || crop.cols < 8) {
-    return InvalidArgument("potongan terlalu kecil / crop too small: " +
-                           std::to_string(crop.cols) + "x" + std::to_string(crop.rows) +
-                           ", need at least 8x8");
-  }
-  cv::Mat gray;
-  switch (crop.channels()) {
-    case 1: gray = crop.clone(); break;
-    case 3: cv::cvtColor(crop, gray, cv::COLOR_BGR2GRAY); break;
-    case 4: cv::cvtColor(crop, gray, cv::COLOR_BGRA2GRAY); break;
-    default:
-      return InvalidArgument("potongan harus 1, 3 atau 4 kanal / crop must have 1, 3 or 4 "
-                             "channels, got " + std::to_string(crop.channels()));
-  }
-  // Bound the work: large crops are reduced first (a box's digit needs no more than this).
-  double to_crop = 1.0;  // factor from working coordinates back to crop coordinates
-  constexpr int kMaxSide = 256;
-  if (std::max(gray.rows, gray.cols) > kMaxSide) {
-    const double f = static_cast<double>(kMaxSide) / std::max(gray.rows, gray.cols);
-    cv::resize(gray, gray, cv::Size(), f, f, cv::INTER_AREA);
-    to_crop = 1.0 / f;
-  }
+// Darkness of every pixel of `gray`, 0..255: how much darker than the local paper it is. The paper
+// level is a morphological closing (a max filter then a min filter) with a kernel wider than
+// any stroke, so uneven light is flattened.
+cv::Mat Darkness(const cv::Mat& gray) {
   const int h = gray.rows, w = gray.cols;
-  NormalizedDigit out;
-
-  // 1. Flatten the lighting: the paper level is a morphological closing (a max filter then a
-  // min filter) with a kernel wider than any stroke; darkness = how much darker than the local
-  // paper a pixel is, 0..255.
   const int k = OddAtLeast(static_cast<int>(0.4 * std::min(h, w)), 3);
   cv::Mat paper;
   cv::morphologyEx(gray, paper, cv::MORPH_CLOSE,
@@ -267,6 +229,110 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
       const uint64_t diff = p[c] > g[c] ? static_cast<uint64_t>(p[c] - g[c]) : 0;
       d[c] = static_cast<uint8_t>(std::min<uint64_t>(255, (diff * 255 * kReciprocal[p[c]]) >> 32));
     }
+  }
+  return dark;
+}
+
+// The grain of a crop's darkness: the standard deviation of its pixel-to-pixel noise, estimated
+// robustly from the median absolute response to Immerkaer's mask (the difference of two
+// Laplacians, blind to flat paper, to even light and, mostly, to straight stroke edges; its
+// response to white noise of deviation s has deviation 6 s). The median keeps the strokes' own
+// edges, a minority of the pixels, out of the estimate.
+double GrainSigma(const cv::Mat& dark) {
+  if (dark.rows < 3 || dark.cols < 3) return 0;
+  cv::Mat lap;
+  cv::filter2D(dark, lap, CV_16S, cv::Matx33f(1, -2, 1, -2, 4, -2, 1, -2, 1), cv::Point(-1, -1), 0,
+               cv::BORDER_REPLICATE);
+  std::vector<int> a;
+  a.reserve(static_cast<size_t>((dark.rows - 2) * (dark.cols - 2)));
+  for (int r = 1; r < dark.rows - 1; ++r) {
+    const int16_t* l = lap.ptr<int16_t>(r);
+    for (int c = 1; c < dark.cols - 1; ++c) a.push_back(std::abs(l[c]));
+  }
+  // The mean of the lower three quarters: for a Gaussian of deviation d, 0.5147 d. (The median
+  // alone would do, but the responses are integers: it moves in steps of 0.25.)
+  auto q3 = a.begin() + long(a.size() * 3 / 4);
+  std::nth_element(a.begin(), q3, a.end());
+  const double sum = std::accumulate(a.begin(), q3, 0.0);
+  const long n = q3 - a.begin();
+  return n > 0 ? sum / double(n) / (0.5147 * 6.0) : 0;
+}
+
+}  // namespace
+
+double StrokeWidth(const cv::Mat& mask) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+  double perimeter = 0;
+  for (const auto& c : contours) perimeter += cv::arcLength(c, true);
+  return perimeter > 0 ? 2.0 * cv::countNonZero(mask) / perimeter : 1.0;
+}
+
+namespace {
+
+// A box crop as NormalizeDigitCrop works on it: checked, grey, and at most 256 px on its longer
+// side; *to_crop is the factor from those pixels back to the crop's.
+Result<cv::Mat> WorkingGray(const cv::Mat& crop, double* to_crop) {
+  if (crop.empty()) return InvalidArgument("potongan kotak kosong / empty crop image");
+  if (crop.depth() != CV_8U) {
+    return InvalidArgument("potongan harus 8-bit / crop must be 8-bit, got depth " +
+                           std::to_string(crop.depth()));
+  }
+  if (crop.rows < 8 || crop.cols < 8) {
+    return InvalidArgument("potongan terlalu kecil / crop too small: " +
+                           std::to_string(crop.cols) + "x" + std::to_string(crop.rows) +
+                           ", need at least 8x8");
+  }
+  cv::Mat gray;
+  switch (crop.channels()) {
+    case 1: gray = crop.clone(); break;
+    case 3: cv::cvtColor(crop, gray, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(crop, gray, cv::COLOR_BGRA2GRAY); break;
+    default:
+      return InvalidArgument("potongan harus 1, 3 atau 4 kanal / crop must have 1, 3 or 4 "
+                             "channels, got " + std::to_string(crop.channels()));
+  }
+  // Bound the work: large crops are reduced first (a box's digit needs no more than this).
+  *to_crop = 1.0;
+  constexpr int kMaxSide = 256;
+  if (std::max(gray.rows, gray.cols) > kMaxSide) {
+    const double f = static_cast<double>(kMaxSide) / std::max(gray.rows, gray.cols);
+    cv::resize(gray, gray, cv::Size(), f, f, cv::INTER_AREA);
+    *to_crop = 1.0 / f;
+  }
+  return gray;
+}
+
+}  // namespace
+
+double CropGrain(const cv::Mat& crop) {
+  double to_crop = 1;
+  const Result<cv::Mat> gray = WorkingGray(crop, &to_crop);
+  return gray.ok() ? GrainSigma(Darkness(*gray)) : 0;
+}
+
+Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt) {
+  double to_crop = 1.0;  // factor from working coordinates back to crop coordinates
+  Result<cv::Mat> working = WorkingGray(crop, &to_crop);
+  if (!working.ok()) return working.status();
+  const cv::Mat gray = std::move(*working);
+  const int h = gray.rows, w = gray.cols;
+  NormalizedDigit out;
+
+  // 1. Flatten the lighting (Darkness).
+  cv::Mat dark = Darkness(gray);
+  // 1b. Grain. A photo taken in dim light is amplified by the camera and shows the paper as a
+  // field of dark and light specks; a small photo's JPEG turns them into blotches about as wide as
+  // a stroke. Thresholded, they grow onto the digit or fill the box, and the CNN reads an 8 (87
+  // read as 887). A crop with more grain than a usual photo shows is smoothed before its paper
+  // and darkness are measured again, in proportion to the grain and never by more than a small
+  // share of the crop (the strokes must stay).
+  out.grain = opt.grain >= 0 ? opt.grain : GrainSigma(dark);
+  if (opt.grain_limit > 0 && out.grain > opt.grain_limit) {
+    cv::Mat quiet;
+    cv::GaussianBlur(gray, quiet, cv::Size(),
+                     std::min(opt.grain_blur * out.grain, opt.grain_blur_max * std::min(h, w)));
+    dark = Darkness(quiet);
   }
 
   // 2. Threshold a lightly smoothed copy (Otsu, but never below half the minimum contrast).

@@ -51,6 +51,15 @@ struct NormalizeOptions {
   // that connect to the ink (the fainter stretch of a stroke where the pen pressed lightly or
   // ran dry), mapped to full ink like the rest of the stroke. 0 = off.
   double weak_ratio = 0;
+  // Grain (CropGrain, in darkness units) above which the crop is smoothed before its ink is
+  // thresholded: by a Gaussian of grain_blur * grain px, at most grain_blur_max of the crop's
+  // shorter side. <= 0 disables.
+  double grain_limit = 1.8;
+  double grain_blur = 0.7;
+  double grain_blur_max = 0.04;
+  // The grain that decides: the photo's (the reader passes the median of its boxes', steadier
+  // than one box's estimate), or < 0 for the crop's own.
+  double grain = -1;
 };
 
 struct NormalizedDigit {
@@ -60,6 +69,7 @@ struct NormalizedDigit {
   cv::Rect ink_box;         // bounding box of that ink in crop coordinates (empty if none)
   double stroke_width = 0;  // estimated stroke width in crop pixels
   double stroke_extent = 0;  // the widest kept piece's extent / the crop's longer side
+  double grain = 0;          // the grain that decided the smoothing (NormalizeOptions::grain)
 };
 
 // Maps an arbitrary crop of one box (dark ink on light paper, any size >= 8x8, 8-bit with 1, 3
@@ -70,6 +80,12 @@ struct NormalizedDigit {
 // margin around the digit; a box border that runs along (almost) a whole side of the crop is
 // treated as border, not as a stroke.
 Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt = {});
+
+// The grain of a box crop (same input as NormalizeDigitCrop): the standard deviation of its
+// darkness's pixel-to-pixel noise, 0..255 below the paper. A usual photo's box shows about 0.5-2
+// (the median box of validation photos of both forms: 0.7-1.0); a small photo taken in dim light,
+// its grain amplified by the camera, 2-6. 0 for an invalid crop.
+double CropGrain(const cv::Mat& crop);
 
 // The mean width of the strokes in `mask` (CV_8UC1, ink non-zero): 2 x area / perimeter of
 // their outlines; 1 where there is no ink.

@@ -2225,6 +2225,7 @@ struct PageObservation {
   // Apparent widths of the box borders, mm (ApparentLineWidthMm): [0] the upright borders
   // (crossed along the page's x), [1] the level ones (crossed along y).
   std::array<std::vector<double>, 2> line_widths;
+  double grain = 0;  // the boxes' grain (CropGrain), the median of up to 25
 };
 
 struct Stage {
@@ -2382,6 +2383,13 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   std::vector<Image28> batch;
   std::vector<Pending> where;
   std::vector<cv::Mat> cleaned;  // per batch entry: the crop it was normalized from
+  struct Gathered {  // a box with ink enough to be looked at, before it is normalized
+    size_t number;
+    int pos;
+    cv::Mat clean;
+    bool centre;  // ink at the normal contrast in its centre (else only the faint look's)
+  };
+  std::vector<Gathered> boxes;
   std::vector<NumberEvidence> ev(L.numbers.size());
   // Boxes judged empty that hold some ink at the faint contrast: looked at again below where
   // the number says a digit must be there.
@@ -2451,7 +2459,6 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       // (absorbing < 20 % of the paper's light) is paper.
       if (n.segment_guides) crop = SuppressLightGrey(crop, kGuideCut, kFaintStrokePx);
       if (o.box_crops || !o.debug_dir.empty()) fr.box_crops[size_t(p)] = crop.clone();
-      BoxEvidence& be = ev[i].boxes[size_t(p)];
       // An empty box (residue of the border is not ink); a box with fainter ink is kept for
       // the second look below.
       const double contrast = CentreContrast(crop);
@@ -2459,17 +2466,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       if (!centre && !(o.faint_contrast > 0 && contrast >= o.faint_contrast)) continue;
       cv::Mat clean = crop.clone();
       WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
-      const double tn0 = Prof().on ? ThreadCpuMs() : 0;
-      Result<NormalizedDigit> nd = centre ? NormalizeDigitCrop(clean) : NormalizedDigit{};
-      if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
-      if (o.faint_contrast > 0 && (!nd.ok() || nd->empty)) faint_crops[i][size_t(p)] = clean;
-      if (nd.ok() && !nd->empty) {
-        be.empty = false;
-        if (o.digit_inputs) fr.box_input[size_t(p)] = nd->pixels;
-        batch.push_back(nd->pixels);
-        where.push_back({i, p});
-        cleaned.push_back(clean);
-      }
+      boxes.push_back({i, p, std::move(clean), centre});
     }
     const double tb0 = Prof().on ? ThreadCpuMs() : 0;
     // Bubbles: sampled straight from the photo through the homography. A number without
@@ -2491,6 +2488,31 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       } catch (const cv::Exception&) {
       }
     }
+  }
+  // The boxes' digits, normalized with the photo's grain: the median of up to 25 boxes' (a dim
+  // photo's grain is the same all over the page; one box's estimate varies, and would smooth
+  // a usual photo's box now and then).
+  NormalizeOptions norm;
+  norm.grain_limit = o.grain_limit;
+  {
+    const double tn0 = Prof().on ? ThreadCpuMs() : 0;
+    std::vector<double> grains;
+    const size_t step = std::max<size_t>(1, (boxes.size() + 24) / 25);
+    for (size_t k = 0; k < boxes.size(); k += step) grains.push_back(CropGrain(boxes[k].clean));
+    if (!grains.empty()) norm.grain = Median(grains);
+    obs->grain = std::max(norm.grain, 0.0);
+    for (Gathered& g : boxes) {
+      Result<NormalizedDigit> nd = g.centre ? NormalizeDigitCrop(g.clean, norm) : NormalizedDigit{};
+      if (o.faint_contrast > 0 && (!nd.ok() || nd->empty)) faint_crops[g.number][size_t(g.pos)] = g.clean;
+      if (nd.ok() && !nd->empty) {
+        ev[g.number].boxes[size_t(g.pos)].empty = false;
+        if (o.digit_inputs) obs->fields[g.number].box_input[size_t(g.pos)] = nd->pixels;
+        batch.push_back(nd->pixels);
+        where.push_back({g.number, g.pos});
+        cleaned.push_back(std::move(g.clean));
+      }
+    }
+    if (Prof().on) Prof().normalize_ms += ThreadCpuMs() - tn0;
   }
   // Bubble scores against the page's own per-value baseline (the printed labels: light grey
   // on our form, black on KPU's, where a "8" label holds more ink than a "1").
@@ -2519,7 +2541,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
         bubbled_before = bubbled_before || (L.numbers[i].has_bubbles && row.marked > 0);
         BoxEvidence& be = ev[i].boxes[size_t(p)];
         if (be.empty && (written_before || bubbled_before) && !faint_crops[i][size_t(p)].empty()) {
-          NormalizeOptions faint;
+          NormalizeOptions faint = norm;
           faint.min_contrast = o.faint_contrast;
           auto nd = NormalizeDigitCrop(faint_crops[i][size_t(p)], faint);
           if (nd.ok() && !nd->empty) {
@@ -2582,7 +2604,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // stretches of the strokes (where the pen pressed lightly, which the ink threshold drops),
     // the two readings averaged. Only where that changes the input.
     if (o.second_look_below > 0 && pred.size() == batch.size()) {
-      NormalizeOptions faint;
+      NormalizeOptions faint = norm;
       faint.weak_ratio = 0.5;
       std::vector<Image28> again;
       std::vector<size_t> which;
@@ -2945,6 +2967,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     // sharp whose digits are smeared.
     for (const auto& widths : ob.line_widths)
       if (ob.page > 0 && !widths.empty()) rd.line_mm[ob.page] = std::max(rd.line_mm[ob.page], Median(widths));
+    if (ob.page > 0 && ob.found) rd.grain[ob.page] = ob.grain;
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
@@ -3724,6 +3747,8 @@ nlohmann::json ToJson(const Reading& r) {
   for (const auto& w : r.warnings) j["warnings"].push_back({{"rule", w.rule_id}, {"detail", w.detail}});
   j["line_mm"] = json::object();  // per page: how sharp the photo is (Reading::line_mm)
   for (const auto& [page, w] : r.line_mm) j["line_mm"][std::to_string(page)] = std::round(w * 100) / 100;
+  j["grain"] = json::object();  // per page: the grain of its digit boxes (Reading::grain)
+  for (const auto& [page, g] : r.grain) j["grain"][std::to_string(page)] = std::round(g * 100) / 100;
   if (!r.qr.empty()) {
     j["qr"] = json::object();  // our form, per page: "decoded", "matched" or "unreadable"
     for (const auto& [page, how] : r.qr) j["qr"][std::to_string(page)] = how;

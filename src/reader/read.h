@@ -159,6 +159,9 @@ struct ReadOptions {
   // number must hold a digit (after a written digit, or where its bubbles spell one) is looked
   // at again at this contrast: a light ballpoint or pencil stroke. 0 = never.
   int faint_contrast = 24;
+  // A page whose digit boxes show more grain than this (Reading::grain) has them smoothed before
+  // their digits are read (NormalizeOptions::grain_limit). <= 0 = never.
+  double grain_limit = NormalizeOptions{}.grain_limit;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
@@ -268,6 +271,11 @@ struct Reading {
   // only the borders across its motion; a sharp photo shows them about as printed: 0.5 mm on
   // our form, 0.89 mm on KPU's). Per page read; see ReadOptions::blurred_line_mm.
   std::map<int, double> line_mm;
+  // How grainy each page's photo is: the median grain of its digit boxes (CropGrain, the
+  // standard deviation of the paper's pixel-to-pixel noise, 0..255 below the paper; usual photos
+  // about 0.5-2, small ones taken in dim light 2-6). Above NormalizeOptions::grain_limit the
+  // boxes are smoothed before their digits are read. Per page read.
+  std::map<int, double> grain;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).
