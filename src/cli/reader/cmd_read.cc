@@ -590,12 +590,13 @@ Status RunBench(const BenchCmd& c) {
           if (h.value == truth) p_truth = h.p;
         std::fprintf(dump_fields,
                      "%d %s inconsistent %d truth %d bubbles %d omr %d ocr %d ocr_p %.6g p_omr %.6g chosen %d "
-                     "conf %.6g verified %d accepted %d tally %d %d p_truth %.6g by %s line %.3f\n",
+                     "conf %.6g verified %d accepted %d tally %d %d p_truth %.6g by %s line %.3f grain %.3f %.3f\n",
                      i, f.field.c_str(), int(p.inconsistent), truth, bv == p.bubble_values.end() ? truth : bv->second,
                      f.omr, f.ocr, f.ocr_p, f.ocr_p_of_omr, f.value, f.confidence, int(f.verified), int(r.accepted),
                      f.tally && f.tally->read ? f.tally->lo : -1, f.tally && f.tally->read ? f.tally->hi : -1,
                      p_truth, f.confirmed_by.empty() ? "-" : f.confirmed_by.c_str(),
-                     r.line_mm.empty() ? 0.0 : r.line_mm.begin()->second);
+                     r.line_mm.empty() ? 0.0 : r.line_mm.begin()->second,
+                     r.grain.empty() ? 0.0 : r.grain.begin()->second, r.grain.empty() ? 0.0 : r.grain.rbegin()->second);
       }
     // Accuracy against what was written (boxes) and marked (bubbles).
     std::set<std::string> lz(p.leading_zeros.begin(), p.leading_zeros.end());
