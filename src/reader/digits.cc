@@ -234,10 +234,10 @@ cv::Mat Darkness(const cv::Mat& gray) {
 }
 
 // The grain of a crop's darkness: the standard deviation of its pixel-to-pixel noise, estimated
-// robustly from the median absolute response to Immerkaer's mask (the difference of two
-// Laplacians, blind to flat paper, to even light and, mostly, to straight stroke edges; its
-// response to white noise of deviation s has deviation 6 s). The median keeps the strokes' own
-// edges, a minority of the pixels, out of the estimate.
+// from the absolute responses to Immerkaer's mask (the difference of two Laplacians, blind to
+// flat paper, to even light and, mostly, to straight stroke edges; its response to white noise
+// of deviation s has deviation 6 s). Only the lower three quarters of the responses count: the
+// strokes' own edges, a minority of the pixels, stay out of the estimate.
 double GrainSigma(const cv::Mat& dark) {
   if (dark.rows < 3 || dark.cols < 3) return 0;
   cv::Mat lap;

@@ -69,7 +69,7 @@ struct NormalizedDigit {
   cv::Rect ink_box;         // bounding box of that ink in crop coordinates (empty if none)
   double stroke_width = 0;  // estimated stroke width in crop pixels
   double stroke_extent = 0;  // the widest kept piece's extent / the crop's longer side
-  double grain = 0;          // the grain that decided the smoothing (NormalizeOptions::grain)
+  double grain = 0;          // the grain that decided the smoothing (NormalizeOptions::grain, or the crop's)
 };
 
 // Maps an arbitrary crop of one box (dark ink on light paper, any size >= 8x8, 8-bit with 1, 3
@@ -82,9 +82,9 @@ struct NormalizedDigit {
 Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeOptions& opt = {});
 
 // The grain of a box crop (same input as NormalizeDigitCrop): the standard deviation of its
-// darkness's pixel-to-pixel noise, 0..255 below the paper. A usual photo's box shows about 0.5-2
-// (the median box of validation photos of both forms: 0.7-1.0); a small photo taken in dim light,
-// its grain amplified by the camera, 2-6. 0 for an invalid crop.
+// darkness's pixel-to-pixel noise, 0..255 below the paper. A usual photo's boxes show about
+// 0.5-2.5 (the median over a page of validation photos: our form 0.9, KPU's page 2 0.3); a small
+// photo taken in dim light, its grain amplified by the camera, 2-6 and more. 0 for an invalid crop.
 double CropGrain(const cv::Mat& crop);
 
 // The mean width of the strokes in `mask` (CV_8UC1, ink non-zero): 2 x area / perimeter of

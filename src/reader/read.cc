@@ -2493,7 +2493,8 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   // photo's grain is the same all over the page; one box's estimate varies, and would smooth
   // a usual photo's box now and then).
   NormalizeOptions norm;
-  norm.grain_limit = o.grain_limit > 0 ? o.grain_limit : o.grain_limit < 0 ? 0 : IsKpu(o.form) ? 2.0 : 1.8;
+  const double grain_limit = o.grain_limit != 0 ? o.grain_limit : IsKpu(o.form) ? 2.0 : 1.8;
+  norm.grain_limit = std::max(grain_limit, 0.0);  // < 0: never (NormalizeOptions' 0)
   {
     const double tn0 = Prof().on ? ThreadCpuMs() : 0;
     std::vector<double> grains;
