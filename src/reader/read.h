@@ -275,8 +275,8 @@ struct Reading {
   std::map<int, double> line_mm;
   // How grainy each page's photo is: the median grain of its digit boxes (CropGrain, the
   // standard deviation of the paper's pixel-to-pixel noise, 0..255 below the paper; usual photos
-  // about 0.5-2, small ones taken in dim light 2-6). Above NormalizeOptions::grain_limit the
-  // boxes are smoothed before their digits are read. Per page read.
+  // about 0.5-2.5, small ones taken in dim light 2-6 and more). Above ReadOptions::grain_limit
+  // the boxes are smoothed before their digits are read. Per page read.
   std::map<int, double> grain;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
