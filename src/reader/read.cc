@@ -2493,7 +2493,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   // photo's grain is the same all over the page; one box's estimate varies, and would smooth
   // a usual photo's box now and then).
   NormalizeOptions norm;
-  const double grain_limit = o.grain_limit != 0 ? o.grain_limit : IsKpu(o.form) ? 2.0 : 1.8;
+  const double grain_limit = o.grain_limit != 0 ? o.grain_limit : FormGrainLimit(o.form);
   norm.grain_limit = std::max(grain_limit, 0.0);  // < 0: never (NormalizeOptions' 0)
   {
     const double tn0 = Prof().on ? ThreadCpuMs() : 0;
@@ -3533,9 +3533,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (rd.reasons.empty())
       rd.reasons.push_back(MakeReason(reason::kPageNotFound, "tidak ada angka terbaca / no numbers read"));
     // A photo too blurred to read reliably: a person could read it, but the KPPS can still take
-    // it again while the sheet is at hand. First, as the one reason the KPPS can act on.
+    // it again while the sheet is at hand. First, with photo_dark below: the reasons the KPPS
+    // can act on.
     const double limit = o.blurred_line_mm > 0 ? o.blurred_line_mm : IsKpu(o.form) ? 1.9 : 1.35;
-    std::vector<Reason> blurred;
+    std::vector<Reason> retake;
     for (const auto& [page, w] : rd.line_mm)
       if (w > limit) {
         char mm[64];
@@ -3544,9 +3545,23 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
                                                          " kurang tajam, ambil ulang / the photo of page " +
                                                          std::to_string(page) + " is too blurred, take it again (" +
                                                          "garis kotak / box borders " + mm + ")");
-        blurred.push_back(std::move(r));
+        retake.push_back(std::move(r));
       }
-    rd.reasons.insert(rd.reasons.begin(), blurred.begin(), blurred.end());
+    // A photo taken in too little light: the phone amplified it, and its grain hides or imitates
+    // strokes even after the boxes are smoothed. More light, not a steadier hand, helps.
+    const double dark_limit = o.grain_limit > 0 ? o.grain_limit : FormGrainLimit(o.form);
+    for (const auto& [page, g] : rd.grain)
+      if (g > dark_limit) {
+        char grain[64];
+        std::snprintf(grain, sizeof grain, "%.2f > %.2f", g, dark_limit);
+        const std::string pg = std::to_string(page);
+        std::string d =
+            "foto halaman " + pg + " gelap dan berbintik, ambil ulang dengan cahaya lebih terang";
+        d += " / the photo of page " + pg + " is dark and grainy, take it again in better light";
+        d += std::string(" (bintik / grain ") + grain + ")";
+        retake.push_back(MakeReason(reason::kPhotoDark, d));
+      }
+    rd.reasons.insert(rd.reasons.begin(), retake.begin(), retake.end());
   }
   return rd;
 }

@@ -49,6 +49,9 @@ enum class FormKind {
 
 // Both KPU kinds.
 inline bool IsKpu(FormKind f) { return f == FormKind::kKpuPpwpPage2 || f == FormKind::kKpuPpwp; }
+// The grain (Reading::grain) past which a form's digit boxes are smoothed before they are read,
+// and a page in review is asked for again in better light (ReadOptions::grain_limit's 0).
+inline double FormGrainLimit(FormKind f) { return IsKpu(f) ? 2.0 : 1.8; }
 
 // Bounds on what a photo may be.
 inline constexpr size_t kMaxPhotoBytes = size_t{50} << 20;     // 50 MiB
@@ -160,9 +163,10 @@ struct ReadOptions {
   // at again at this contrast: a light ballpoint or pencil stroke. 0 = never.
   int faint_contrast = 24;
   // A page whose digit boxes show more grain than this (Reading::grain) has them smoothed before
-  // their digits are read (NormalizeOptions::grain_limit). 0 = the form's: 1.8 on our form, 2.0
-  // on KPU's pages (whose page 3, read without bubbles, shows up to 2.4 on usual photos); < 0 =
-  // never.
+  // their digits are read (NormalizeOptions::grain_limit). 0 = the form's (FormGrainLimit): 1.8
+  // on our form, 2.0 on KPU's pages (whose page 3, read without bubbles, shows up to 2.4 on
+  // usual photos); < 0 = never. A page past it that still goes to review gets the reason
+  // photo_dark (take the photo again in better light); past the form's limit when this is < 0.
   double grain_limit = 0;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
@@ -203,6 +207,9 @@ inline constexpr char kTallyDisagrees[] = "tally_disagrees";
 // A page in review whose photo is too blurred to read reliably: take it again (only beside the
 // reasons that keep it in review; never on an accepted page)
 inline constexpr char kPhotoBlurred[] = "photo_blurred";
+// A page in review whose photo is dark and grainy (Reading::grain past the form's limit): take it
+// again in better light (as photo_blurred: only beside the reasons that keep it in review)
+inline constexpr char kPhotoDark[] = "photo_dark";
 }  // namespace reason
 
 // How our form's QR code was read (Reading::qr, `"qr"` in ToJson).

@@ -866,10 +866,25 @@ std::vector<uint8_t> DimAndGrainy(const cv::Mat& photo, uint64_t seed) {
 // Photos taken in dim light: the grain of the digit boxes (Reading::grain) is measured, and
 // past ReadOptions::grain_limit the boxes are smoothed before their digits are read. Without
 // that the grain grows onto the strokes or fills a box and reads as an 8; with it more pages
-// are read, none with a wrong value. Usual photos stay under the limit.
+// are read, none with a wrong value. Usual photos stay under the limit. A page past the limit
+// that still goes to review is asked for again in better light (photo_dark), among the first
+// reasons; an accepted page, or one under the limit, never is.
 TEST(ReadSynth, DimGrainyPhotoIsRead) {
   NEED_MNIST();
-  int pages = 0, usual_under = 0, dim_over = 0, accepted = 0, accepted_plain = 0;
+  int pages = 0, usual_under = 0, dim_over = 0, accepted = 0, accepted_plain = 0, asked = 0;
+  // photo_dark exactly where the page is in review past the form's limit, as the first reason
+  // after photo_blurred.
+  auto check_dark = [](const Reading& r, int page, double limit, const std::string& what) {
+    const bool over = r.grain.count(page) && r.grain.at(page) > limit;
+    EXPECT_EQ(r.HasReason(reason::kPhotoDark), !r.accepted && over) << what;
+    if (!r.HasReason(reason::kPhotoDark)) return;
+    size_t k = 0;
+    while (k < r.reasons.size() && r.reasons[k].code == reason::kPhotoBlurred) ++k;
+    ASSERT_LT(k, r.reasons.size()) << what;
+    EXPECT_EQ(r.reasons[k].code, reason::kPhotoDark) << what;
+    EXPECT_NE(r.reasons[k].detail.find("cahaya"), std::string::npos) << r.reasons[k].detail;
+    EXPECT_NE(r.reasons[k].detail.find("light"), std::string::npos) << r.reasons[k].detail;
+  };
   for (const SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
     SynthOptions so = Stress(form, 97);
     so.min_width = 1400;
@@ -896,6 +911,10 @@ TEST(ReadSynth, DimGrainyPhotoIsRead) {
       const double limit = kind == FormKind::kOwn ? 1.8 : 2.0;
       usual_under += usual.grain.count(page) && usual.grain.at(page) <= limit;
       dim_over += r.grain.count(page) && r.grain.at(page) > limit;
+      check_dark(usual, page, limit, p->file + " usual");
+      check_dark(r, page, limit, p->file + " dim");
+      check_dark(rp, page, limit, p->file + " dim, not smoothed");  // the form's limit all the same
+      asked += r.HasReason(reason::kPhotoDark);
       accepted += r.accepted;
       accepted_plain += rp.accepted;
       if (r.grain.count(page)) {
@@ -903,13 +922,17 @@ TEST(ReadSynth, DimGrainyPhotoIsRead) {
       }
     }
   }
-  std::printf("dim, grainy photos: %d of %d accepted (%d without smoothing); grain over the limit %d, usual photos under %d\n",
-              accepted, pages, accepted_plain, dim_over, usual_under);
+  std::printf(
+      "dim, grainy photos: %d of %d accepted (%d without smoothing); grain over the limit %d, "
+      "usual photos under %d; "
+      "asked for again in better light %d\n",
+      accepted, pages, accepted_plain, dim_over, usual_under, asked);
   // Measured at this commit: 7 of 16 accepted, 3 without the smoothing; 10 over the limit; all 16
   // usual photos under it.
   EXPECT_GE(accepted, accepted_plain + 2);
   EXPECT_GE(dim_over, pages / 2);
   EXPECT_GE(usual_under, pages - 2);
+  EXPECT_GE(asked, 4);  // measured: 5 (of the 9 dim photos in review, 10 over the limit)
 }
 
 // A synthetic KPU page read with its TPS and voters, as a caller names them.
