@@ -513,6 +513,9 @@ struct Location {
   size_t layout = 0;                  // KPU: the layout whose page marker was found
   double gap_px = kGapPx;             // paper sampled this far beside a printed line (LayoutFit)
   double tag_blur_px = 0;             // KPU: the blur (Gaussian sigma, px) at the tag's edges
+  // The blur at the edges of the markers found (Gaussian sigma, mm on the page: MarkerEdgeBlurPx
+  // over the marker's printed size), also where the page was not found; 0 = not measured.
+  double blur_mm = 0;
 };
 
 cv::Mat DetectionImage(const cv::Mat& work, int max_side, double* to_work) {
@@ -1210,6 +1213,13 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     auto it = best.find(m.id);
     if (it == best.end() || it->second->side < m.side) best[m.id] = &m;
   }
+  {
+    std::vector<double> blur_mm;
+    for (const auto& [id, m] : best)
+      if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0 && m->side > 0)
+        blur_mm.push_back(b * L.fiducials[fid_of[id]].box.w / m->side);
+    if (!blur_mm.empty()) loc.blur_mm = Median(std::move(blur_mm));
+  }
   if (best.size() < 3) {
     // Something else? KPU's AprilTags, or ArUco markers of no corner of ours.
     double to_work = 1;
@@ -1659,6 +1669,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   const PageLayout& L = layouts[loc.layout];
   const Fiducial& pm = *L.page_marker;
   loc.tag_blur_px = MarkerEdgeBlurPx(work, *tag, cv::aruco::getPredefinedDictionary(DictFor(pm.dictionary))->markerSize + 2);
+  if (tag->side > 0) loc.blur_mm = loc.tag_blur_px * pm.box.w / tag->side;
   if (Prof().on) std::fprintf(stderr, "tag edge blur %.2f px, paper gap %.2f px\n", loc.tag_blur_px, gap_px);
   // Initial homography from the tag.
   std::vector<cv::Point2f> tmm, tpx;
@@ -2226,6 +2237,7 @@ struct PageObservation {
   // (crossed along the page's x), [1] the level ones (crossed along y).
   std::array<std::vector<double>, 2> line_widths;
   double grain = 0;  // the boxes' grain (CropGrain), the median of up to 25
+  double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
 };
 
 struct Stage {
@@ -2703,6 +2715,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     if (again.found) loc = again;
   }
   Prof().Mark("locate");
+  obs.blur_mm = loc.blur_mm;
   if (Prof().on && loc.found) {
     for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
       const auto q = Apply(loc.H, c.x, c.y);
@@ -3560,6 +3573,22 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         d += " / the photo of page " + pg + " is dark and grainy, take it again in better light";
         d += std::string(" (bintik / grain ") + grain + ")";
         retake.push_back(MakeReason(reason::kPhotoDark, d));
+      }
+    // A photo whose page was not found at all, its markers' edges blurred past what the box
+    // borders' limit corresponds to (0.52 mm of sigma at 1.35 mm of border on our form; on KPU's
+    // page the tag's blur spreads more, about 1.0-1.4 mm at 1.9 mm of border): the blur, not
+    // the page, is why. Measured where at least one marker was found (docs/reader.md, "Photo
+    // sharpness").
+    const double marker_limit = IsKpu(o.form) ? 1.3 : 0.55;
+    for (size_t k = 0; k < obs.size(); ++k)
+      if (!obs[k].found && obs[k].blur_mm > marker_limit) {
+        char mm[64];
+        std::snprintf(mm, sizeof mm, "%.2f mm > %.2f mm", obs[k].blur_mm, marker_limit);
+        const std::string which = obs.size() > 1 ? " " + std::to_string(k + 1) : std::string();
+        std::string d = "foto" + which + " kurang tajam, halaman tidak ditemukan, ambil ulang";
+        d += " / photo" + which + " too blurred to find the page, take it again";
+        d += std::string(" (tepi penanda / marker edges ") + mm + ")";
+        retake.push_back(MakeReason(reason::kPhotoBlurred, d));
       }
     rd.reasons.insert(rd.reasons.begin(), retake.begin(), retake.end());
   }
