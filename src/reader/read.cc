@@ -512,7 +512,7 @@ struct Location {
   double detect_scale = 1;            // working px per detection px
   size_t layout = 0;                  // KPU: the layout whose page marker was found
   double gap_px = kGapPx;             // paper sampled this far beside a printed line (LayoutFit)
-  double tag_blur_px = 0;             // KPU: the blur (Gaussian sigma, px) at the tag's edges
+  double tag_blur_px = 0;             // the blur (Gaussian sigma, px) at the tag's (markers') edges
   // The blur at the edges of the markers found (Gaussian sigma, mm on the page: MarkerEdgeBlurPx
   // over the marker's printed size), also where the page was not found; 0 = not measured.
   double blur_mm = 0;
@@ -1213,11 +1213,14 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     auto it = best.find(m.id);
     if (it == best.end() || it->second->side < m.side) best[m.id] = &m;
   }
-  {
-    std::vector<double> blur_mm;
+  {  // the markers' edge blur, in px and in mm on the page (also for a page not found below)
+    std::vector<double> blur_px, blur_mm;
     for (const auto& [id, m] : best)
-      if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0 && m->side > 0)
+      if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0 && m->side > 0) {
+        blur_px.push_back(b);
         blur_mm.push_back(b * L.fiducials[fid_of[id]].box.w / m->side);
+      }
+    if (!blur_px.empty()) loc.tag_blur_px = Median(std::move(blur_px));
     if (!blur_mm.empty()) loc.blur_mm = Median(std::move(blur_mm));
   }
   if (best.size() < 3) {
@@ -1254,10 +1257,6 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
   }
   side /= double(best.size());
   RefineCorners(work, &px, side);
-  std::vector<double> blur;
-  for (const auto& [id, m] : best)
-    if (const double b = MarkerEdgeBlurPx(work, *m, 4 + 2); b > 0) blur.push_back(b);
-  if (!blur.empty()) loc.tag_blur_px = Median(std::move(blur));
   const double tol = std::max(2.0, side * 0.06);
   const double blurred_tol = blurred ? std::max(tol, 1.5 * loc.tag_blur_px) : tol;
   if (Prof().on) std::fprintf(stderr, "own markers %zu, edge blur %.2f px, corner tolerance %.2f / %.2f px\n", best.size(), loc.tag_blur_px, tol, blurred_tol);
