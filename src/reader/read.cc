@@ -2237,6 +2237,7 @@ struct PageObservation {
   std::array<std::vector<double>, 2> line_widths;
   double grain = 0;  // the boxes' grain (CropGrain), the median of up to 25
   double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
+  int photo = 0;       // its position (1-based) among the photos given; 0 = none decoded
 };
 
 struct Stage {
@@ -3583,7 +3584,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (!obs[k].found && obs[k].blur_mm > marker_limit) {
         char mm[64];
         std::snprintf(mm, sizeof mm, "%.2f mm > %.2f mm", obs[k].blur_mm, marker_limit);
-        const std::string which = obs.size() > 1 ? " " + std::to_string(k + 1) : std::string();
+        const std::string which =
+            obs.size() > 1 ? " " + std::to_string(obs[k].photo) : std::string();
         std::string d = "foto" + which + " kurang tajam, halaman tidak ditemukan, ambil ulang";
         d += " / photo" + which + " too blurred to find the page, take it again";
         d += std::string(" (tepi penanda / marker edges ") + mm + ")";
@@ -3594,8 +3596,11 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   return rd;
 }
 
+// `photo_of[i]`: the position (1-based) of works[i] among the photos the caller was given, when
+// some could not be decoded (else i + 1).
 Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> pre,
-                            const ReadOptions& o, Clock::time_point t0, double cpu0) {
+                            const ReadOptions& o, Clock::time_point t0, double cpu0,
+                            std::span<const int> photo_of = {}) {
   if (o.model == nullptr && !o.digit_inputs) return InvalidArgument("ReadOptions.model is required");
   REKAP_ASSIGN_OR_RETURN(FormRef fref, EffectiveForm(o));
   REKAP_ASSIGN_OR_RETURN(std::vector<PageLayout> layouts, Layouts(o));
@@ -3604,6 +3609,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     ReadOptions oi = o;
     if (works.size() > 1) oi.debug_name = o.debug_name + "-" + std::to_string(i + 1);
     obs.push_back(ObservePage(works[i], layouts, *fref.form, oi));
+    obs.back().photo = i < photo_of.size() ? photo_of[i] : int(i) + 1;
   }
   for (Reason& r : pre) {  // photos that could not be decoded
     PageObservation ob;
@@ -3729,15 +3735,20 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
   const double cpu0 = ThreadCpuMs();
   Prof().Reset();
   std::vector<cv::Mat> works;
+  std::vector<int> photo_of;
   std::vector<Reason> pre;
-  for (const auto& p : photos) {
+  for (size_t i = 0; i < photos.size(); ++i) {
     Decoded d;
-    if (auto r = DecodePhoto(p, &d)) pre.push_back(*r);
-    else works.push_back(d.grey);
+    if (auto r = DecodePhoto(photos[i], &d)) {
+      pre.push_back(*r);
+    } else {
+      works.push_back(d.grey);
+      photo_of.push_back(int(i) + 1);
+    }
   }
   if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
   Prof().Mark("decode");
-  return ReadDecoded(works, std::move(pre), options, t0, cpu0);
+  return ReadDecoded(works, std::move(pre), options, t0, cpu0, photo_of);
 }
 
 nlohmann::json ToJson(const Reason& r) {

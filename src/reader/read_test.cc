@@ -795,6 +795,16 @@ TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
       EXPECT_EQ(rb.reasons[0].code, reason::kPhotoBlurred) << b->file;
       EXPECT_NE(rb.reasons[0].detail.find("tepi penanda / marker edges"), std::string::npos)
           << rb.reasons[0].detail;
+      // Given second, after a file that is no photo: the reason names it as photo 2.
+      const std::string junk = "not a photo";
+      auto two =
+          ReadPages(std::vector<std::vector<uint8_t>>{{junk.begin(), junk.end()}, b->jpeg}, Opts());
+      ASSERT_TRUE(two.ok());
+      ASSERT_TRUE(two->HasReason(reason::kPhotoBlurred)) << b->file;
+      EXPECT_EQ(two->reasons[0].detail.rfind("foto 2 kurang tajam", 0), 0u)
+          << two->reasons[0].detail;
+      EXPECT_NE(two->reasons[0].detail.find("/ photo 2 too blurred"), std::string::npos)
+          << two->reasons[0].detail;
     }
     // The sharp photo's upper half: two markers, the page not found, not for blur.
     const cv::Mat half = a->image(cv::Rect(0, 0, a->image.cols, a->image.rows / 2)).clone();
