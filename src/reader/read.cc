@@ -497,6 +497,62 @@ double MarkerEdgeBlurPx(const cv::Mat& work, const Marker& m, int cells) {
   return Median(std::move(widths));
 }
 
+// The blur of the photo itself, where no marker could be measured (a page not found at all):
+// the lower quartile of the spread (Gaussian sigma, px) of the strong edges in the photo's
+// middle quarter,
+// where the page is when a KPPS frames it (the margins may show a wall or a table at another
+// focus). At each edge pixel (a local maximum of the gradient along its direction) the profile
+// is followed both ways along the gradient to where it stops rising; a step of height H
+// blurred by sigma rises at most H / (sigma sqrt(2 pi)) per px. Edges under 40 levels high are
+// left out (JPEG noise, faint print); so is everything on a photo with fewer than 500 edges
+// (0: not measured). A thin printed line reads sharper than it is (0.66 sigma), so this errs
+// towards calling a photo sharp. docs/reader.md, "Photo sharpness".
+double PhotoEdgeBlurPx(const cv::Mat& work) {
+  if (work.empty() || work.type() != CV_8UC1 || work.cols < 16 || work.rows < 16) return 0;
+  const cv::Mat roi = work(cv::Rect(work.cols / 4, work.rows / 4, work.cols / 2, work.rows / 2));
+  cv::Mat f, dx, dy;
+  roi.convertTo(f, CV_32F);
+  cv::Sobel(f, dx, CV_32F, 1, 0, 3, 1.0 / 8);  // levels per px
+  cv::Sobel(f, dy, CV_32F, 0, 1, 3, 1.0 / 8);
+  constexpr float kMinSlope = 3;  // levels per px
+  constexpr double kMinHeight = 40;
+  constexpr int kMaxWalk = 60;
+  auto slope = [&](int x, int y) { return std::hypot(dx.at<float>(y, x), dy.at<float>(y, x)); };
+  std::vector<double> sigmas;
+  for (int y = 2; y < f.rows - 2; ++y)
+    for (int x = 2; x < f.cols - 2; ++x) {
+      const float gx = dx.at<float>(y, x), gy = dy.at<float>(y, x);
+      const float g = std::hypot(gx, gy);
+      if (g < kMinSlope) continue;
+      const double a = std::atan2(gy, gx);
+      const int sx = int(std::lround(std::cos(a))), sy = int(std::lround(std::sin(a)));
+      if (slope(x + sx, y + sy) > g || slope(x - sx, y - sy) >= g) continue;
+      auto end = [&](int dir) {  // the level where the profile stops rising (falling for dir -1)
+        float best = f.at<float>(y, x);
+        int xx = x, yy = y, flat = 0;
+        for (int k = 0; k < kMaxWalk && flat <= 2; ++k) {
+          xx += dir * sx;
+          yy += dir * sy;
+          if (xx < 0 || yy < 0 || xx >= f.cols || yy >= f.rows) break;
+          const float v = f.at<float>(yy, xx);
+          if (dir * (v - best) > 0) {
+            best = v;
+            flat = 0;
+          } else {
+            ++flat;
+          }
+        }
+        return best;
+      };
+      const double height = end(+1) - end(-1);
+      if (height >= kMinHeight) sigmas.push_back(height / (g * std::sqrt(2 * M_PI)));
+    }
+  if (sigmas.size() < 500) return 0;
+  const auto q = sigmas.begin() + std::ptrdiff_t(sigmas.size() / 4);
+  std::nth_element(sigmas.begin(), q, sigmas.end());
+  return *q;
+}
+
 // The paper beside a printed line is sampled at least this far (px) from the line's edge
 // (GapMm, below).
 constexpr double kGapPx = 1.5;
@@ -2237,6 +2293,9 @@ struct PageObservation {
   std::array<std::vector<double>, 2> line_widths;
   double grain = 0;  // the boxes' grain (CropGrain), the median of up to 25
   double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
+  // A page not located, with no marker measured: the photo's own blur (PhotoEdgeBlurPx), in px
+  // and in mm on the page at the largest the page can be (its longer side across the photo's).
+  double photo_blur_px = 0, photo_blur_mm = 0;
   int photo = 0;       // its position (1-based) among the photos given; 0 = none decoded
 };
 
@@ -2716,6 +2775,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   }
   Prof().Mark("locate");
   obs.blur_mm = loc.blur_mm;
+  if (!loc.found && loc.blur_mm == 0) {
+    double page_mm = 0;
+    for (const PageLayout& L : layouts) page_mm = std::max({page_mm, L.width_mm, L.height_mm});
+    obs.photo_blur_px = PhotoEdgeBlurPx(work);
+    obs.photo_blur_mm = obs.photo_blur_px * page_mm / std::max(work.cols, work.rows);
+    Prof().Mark("photo blur");
+  }
   if (Prof().on && loc.found) {
     for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) {
       const auto q = Apply(loc.H, c.x, c.y);
@@ -3574,23 +3640,41 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         d += std::string(" (bintik / grain ") + grain + ")";
         retake.push_back(MakeReason(reason::kPhotoDark, d));
       }
+    // The reason for photo k whose page was not found, with what was measured.
+    auto not_found_blurred = [&](size_t k, const std::string& measured) {
+      const std::string which = obs.size() > 1 ? " " + std::to_string(obs[k].photo) : std::string();
+      std::string d = "foto" + which + " kurang tajam, halaman tidak ditemukan, ambil ulang";
+      d += " / photo" + which + " too blurred to find the page, take it again (" + measured + ")";
+      retake.push_back(MakeReason(reason::kPhotoBlurred, d));
+    };
     // A photo whose page was not found at all, its markers' edges blurred past what the box
     // borders' limit corresponds to (0.52 mm of sigma at 1.35 mm of border on our form; on KPU's
     // page the tag's blur spreads more, about 1.0-1.4 mm at 1.9 mm of border): the blur, not
     // the page, is why. Measured where at least one marker was found (docs/reader.md, "Photo
     // sharpness").
     const double marker_limit = IsKpu(o.form) ? 1.3 : 0.55;
-    for (size_t k = 0; k < obs.size(); ++k)
-      if (!obs[k].found && obs[k].blur_mm > marker_limit) {
-        char mm[64];
-        std::snprintf(mm, sizeof mm, "%.2f mm > %.2f mm", obs[k].blur_mm, marker_limit);
-        const std::string which =
-            obs.size() > 1 ? " " + std::to_string(obs[k].photo) : std::string();
-        std::string d = "foto" + which + " kurang tajam, halaman tidak ditemukan, ambil ulang";
-        d += " / photo" + which + " too blurred to find the page, take it again";
-        d += std::string(" (tepi penanda / marker edges ") + mm + ")";
-        retake.push_back(MakeReason(reason::kPhotoBlurred, d));
+    // No marker measured at all: the photo's own edges (PhotoEdgeBlurPx), in mm at the largest
+    // the page can be on it (so at most as blurred as it says), and at least 2.5 px: usual
+    // photos show up to 2 px (a photo of 1,000 px, where a px is nearly 1 mm of KPU's page, or
+    // one of 3,000 px), and a photo of part of the page makes its mm look larger. Lower than the
+    // markers' limits because thin lines read sharper than they are; measured on photos whose
+    // blur is known (docs/reader.md, "Photo sharpness").
+    const double photo_limit = IsKpu(o.form) ? 0.7 : 0.35;
+    constexpr double kPhotoLimitPx = 2.5;
+    for (size_t k = 0; k < obs.size(); ++k) {
+      if (obs[k].found) continue;
+      char mm[96];
+      if (obs[k].blur_mm > marker_limit) {
+        std::snprintf(mm, sizeof mm, "tepi penanda / marker edges %.2f mm > %.2f mm",
+                      obs[k].blur_mm, marker_limit);
+        not_found_blurred(k, mm);
+      } else if (obs[k].blur_mm == 0 && obs[k].photo_blur_mm > photo_limit &&
+                 obs[k].photo_blur_px > kPhotoLimitPx) {
+        std::snprintf(mm, sizeof mm, "tepi di foto / edges in the photo %.2f mm > %.2f mm, %.1f px",
+                      obs[k].photo_blur_mm, photo_limit, obs[k].photo_blur_px);
+        not_found_blurred(k, mm);
       }
+    }
     rd.reasons.insert(rd.reasons.begin(), retake.begin(), retake.end());
   }
   return rd;

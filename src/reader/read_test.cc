@@ -237,8 +237,20 @@ TEST(ReadRobust, NoPageInARandomPhoto) {
     cv::Point b(a.x + int(rng() % 400), a.y + int(rng() % 300));
     cv::rectangle(img, a, b, cv::Scalar(rng() % 256, rng() % 256, rng() % 256), i % 3 == 0 ? -1 : 5);
   }
-  ExpectFailure(MustRead(Encode(img), Opts()), reason::kPageNotFound);
-  ExpectFailure(MustRead(Encode(img), Opts(FormKind::kKpuPpwpPage2)), reason::kPageNotFound);
+  // No page, and sharp: not asked for again for blur. The same photo out of focus is: the
+  // photo's own edges say so (PhotoEdgeBlurPx), with no marker to measure.
+  cv::Mat blurred;
+  cv::GaussianBlur(img, blurred, cv::Size(0, 0), 8);
+  for (const FormKind form : {FormKind::kOwn, FormKind::kKpuPpwpPage2}) {
+    const Reading sharp = MustRead(Encode(img), Opts(form));
+    ExpectFailure(sharp, reason::kPageNotFound);
+    EXPECT_FALSE(sharp.HasReason(reason::kPhotoBlurred)) << sharp.reasons[0].detail;
+    const Reading r = MustRead(Encode(blurred), Opts(form));
+    ExpectFailure(r, reason::kPageNotFound);
+    ASSERT_TRUE(r.HasReason(reason::kPhotoBlurred));
+    EXPECT_NE(r.reasons[0].detail.find("(tepi di foto / edges in the photo"), std::string::npos)
+        << r.reasons[0].detail;
+  }
 }
 
 TEST(ReadRobust, BlankSheetOfPaper) {
@@ -247,7 +259,9 @@ TEST(ReadRobust, BlankSheetOfPaper) {
   cv::Mat noise(img.size(), CV_8UC3);
   cv::randn(noise, cv::Scalar(0, 0, 0), cv::Scalar(4, 4, 4));
   img += noise;
-  ExpectFailure(MustRead(Encode(img), Opts()), reason::kPageNotFound);
+  const Reading r = MustRead(Encode(img), Opts());
+  ExpectFailure(r, reason::kPageNotFound);
+  EXPECT_FALSE(r.HasReason(reason::kPhotoBlurred));  // no edges to call it blurred by
 }
 
 TEST(ReadRobust, BadOptionsAreAStatus) {
@@ -765,40 +779,65 @@ TEST(ReadSynth, BlurredPhotoIsAskedForAgain) {
   for (double bad : {-1.0, 11.0}) EXPECT_FALSE(make(bad).ok()) << bad;
 }
 
-// A photo so blurred that the page is not found at all is asked for again too, where the
-// markers found show the blur (their edges past 0.55 mm of sigma on our form); a sharp photo
-// whose page is not found (half of it cut off) is not: there the blur is not why.
+// A photo so blurred that the page is not found at all is asked for again too: where markers
+// were found, by their edges (past 0.55 mm of sigma on our form, 1.3 mm on KPU's page); where
+// none was, by the photo's own edges (PhotoEdgeBlurPx). A sharp photo whose page is not found
+// (half of it cut off, or only its middle) is not: there the blur is not why.
 TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
   NEED_MNIST();
-  auto make = [](double blur) {  // photos 1,000-4,000 px wide, as `rekap forms synth` makes them
-    SynthOptions so;
-    so.seed = 90;
-    so.inconsistent_rate = 0;
-    so.blur_scale = blur;
-    return Synthesizer::Create(*F().mnist, &Ppwp(), so);
-  };
-  auto sharp = make(1), blurred = make(4);
-  ASSERT_TRUE(sharp.ok() && blurred.ok());
-  int not_found = 0, asked = 0;
-  for (int i = 0; i < 20; ++i) {
-    auto a = (*sharp)->Make(i), b = (*blurred)->Make(i);
-    ASSERT_TRUE(a.ok() && b.ok());
-    const Reading rb = MustRead(b->jpeg, Opts());
-    ExpectNoWrongAccepted(rb, *b);
-    if (!rb.HasReason(reason::kPageNotFound)) continue;
-    ++not_found;
-    asked += rb.HasReason(reason::kPhotoBlurred);
-    if (!rb.HasReason(reason::kPhotoBlurred)) {
-      std::printf("  %s not found, not asked: %s\n", b->file.c_str(),
-                  rb.reasons.back().detail.c_str());
-    } else {
+  for (const SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
+    const bool kpu = form == SynthForm::kKpuPpwpPage2;
+    const ReadOptions o = Opts(kpu ? FormKind::kKpuPpwpPage2 : FormKind::kOwn);
+    auto make =
+        [form](double blur) {  // photos 1,000-4,000 px wide, as `rekap forms synth` makes them
+          SynthOptions so;
+          so.form = form;
+          so.seed = 90;
+          so.inconsistent_rate = 0;
+          so.blur_scale = blur;
+          return Synthesizer::Create(*F().mnist, &Ppwp(), so);
+        };
+    auto sharp = make(1), blurred = make(4);
+    ASSERT_TRUE(sharp.ok() && blurred.ok());
+    int not_found = 0, asked = 0, by_marker = 0;
+    for (int i = 0; i < 20; ++i) {
+      auto a = (*sharp)->Make(i), b = (*blurred)->Make(i);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ReadOptions oi = o;  // KPU's page: its TPS and voters, as a caller names them
+      if (kpu) oi.expected_tps = b->tps, oi.voters = b->voters;
+      const Reading rb = MustRead(b->jpeg, oi);
+      ExpectNoWrongAccepted(rb, *b);
+      // The sharp photo's upper half (two markers) and its middle (none, so the photo's own
+      // edges are measured, at twice the mm per px of the whole): the page not found, not for
+      // blur.
+      const cv::Mat half = a->image(cv::Rect(0, 0, a->image.cols, a->image.rows / 2)).clone();
+      const cv::Mat middle = a->image(cv::Rect(a->image.cols / 4, a->image.rows / 4,
+                                               a->image.cols / 2, a->image.rows / 2))
+                                 .clone();
+      for (const cv::Mat& part : {half, middle}) {
+        const Reading rp = MustRead(Encode(part), oi);
+        ExpectNoWrongAccepted(rp, *a);  // KPU's upper half may hold every number
+        EXPECT_FALSE(rp.HasReason(reason::kPhotoBlurred))
+            << a->file << ": " << rp.reasons[0].detail;
+      }
+      if (!rb.HasReason(reason::kPageNotFound)) continue;
+      ++not_found;
+      asked += rb.HasReason(reason::kPhotoBlurred);
+      if (!rb.HasReason(reason::kPhotoBlurred)) {
+        std::printf("  %s not found, not asked: %s\n", b->file.c_str(),
+                    rb.reasons.back().detail.c_str());
+        continue;
+      }
       EXPECT_EQ(rb.reasons[0].code, reason::kPhotoBlurred) << b->file;
-      EXPECT_NE(rb.reasons[0].detail.find("tepi penanda / marker edges"), std::string::npos)
-          << rb.reasons[0].detail;
+      const std::string& d = rb.reasons[0].detail;
+      const bool marker = d.find("(tepi penanda / marker edges") != std::string::npos;
+      by_marker += marker;
+      EXPECT_TRUE(marker || d.find("(tepi di foto / edges in the photo") != std::string::npos) << d;
+      if (kpu) continue;
       // Given second, after a file that is no photo: the reason names it as photo 2.
       const std::string junk = "not a photo";
       auto two =
-          ReadPages(std::vector<std::vector<uint8_t>>{{junk.begin(), junk.end()}, b->jpeg}, Opts());
+          ReadPages(std::vector<std::vector<uint8_t>>{{junk.begin(), junk.end()}, b->jpeg}, oi);
       ASSERT_TRUE(two.ok());
       ASSERT_TRUE(two->HasReason(reason::kPhotoBlurred)) << b->file;
       EXPECT_EQ(two->reasons[0].detail.rfind("foto 2 kurang tajam", 0), 0u)
@@ -806,17 +845,16 @@ TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
       EXPECT_NE(two->reasons[0].detail.find("/ photo 2 too blurred"), std::string::npos)
           << two->reasons[0].detail;
     }
-    // The sharp photo's upper half: two markers, the page not found, not for blur.
-    const cv::Mat half = a->image(cv::Rect(0, 0, a->image.cols, a->image.rows / 2)).clone();
-    const Reading rh = MustRead(Encode(half), Opts());
-    ExpectFailure(rh, reason::kPageNotFound);
-    EXPECT_FALSE(rh.HasReason(reason::kPhotoBlurred)) << a->file << ": " << rh.reasons[0].detail;
+    std::printf(
+        "%s, pages not found at 4x blur: %d of 20, %d asked for again (%d by their markers)\n",
+        kpu ? "KPU page 2" : "our form", not_found, asked, by_marker);
+    // Measured: our form 8 not found, 7 asked (6 by their markers, 1 by the photo's edges; the
+    // eighth's edges, 0 markers found, under the limits); KPU's page 3 not found, 2 asked, both
+    // by the photo's edges (its tag not decoded). Without them: 6 and 0.
+    EXPECT_GE(not_found, kpu ? 2 : 5);
+    EXPECT_GE(asked, not_found - 1);
+    EXPECT_LT(by_marker, asked);  // some by the photo's own edges (none before them)
   }
-  std::printf("pages not found at 4x blur: %d of 20, %d asked for again\n", not_found, asked);
-  // Measured: 8 not found, 6 asked; the other two show no marker whose blur could be measured
-  // (without this, none).
-  EXPECT_GE(not_found, 5);
-  EXPECT_GE(asked, 5);
 }
 
 // A phone's high-resolution mode (108 or 200 Mpx, common on the phones KPPS carry) writes a
