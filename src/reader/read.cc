@@ -2,26 +2,27 @@
 // docs/reader.md.
 #include "reader/read.h"
 
+#include <libheif/heif.h>
+
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <numeric>
-#include <queue>
-#include <set>
-#include <unordered_set>
-
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <opencv2/aruco.hpp>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/wechat_qrcode.hpp>
+#include <queue>
+#include <set>
+#include <unordered_set>
 
 #include "reader/omr.h"
 #include "reader/render.h"
@@ -89,6 +90,77 @@ uint32_t Be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
+// HEIF (HEIC, AVIF): an ISO base media file whose 'ftyp' box names a brand libheif reads.
+bool IsHeif(std::span<const uint8_t> b) {
+  if (b.size() < 16 || std::memcmp(&b[4], "ftyp", 4) != 0) return false;
+  const int n = int(std::min<size_t>(b.size(), 1 << 20));
+  return heif_check_filetype(b.data(), n) == heif_filetype_yes_supported;
+}
+
+// A parsed HEIF container and its primary image (nothing decoded), freed on scope exit.
+struct HeifFile {
+  heif_context* ctx = heif_context_alloc();
+  heif_image_handle* primary = nullptr;
+  heif_error error{heif_error_Ok, heif_suberror_Unspecified, "Success"};
+  explicit HeifFile(std::span<const uint8_t> b) {
+    if (ctx == nullptr) {
+      error = {heif_error_Memory_allocation_error, heif_suberror_Unspecified, "no memory"};
+      return;
+    }
+    error = heif_context_read_from_memory_without_copy(ctx, b.data(), b.size(), nullptr);
+    if (error.code == heif_error_Ok) error = heif_context_get_primary_image_handle(ctx, &primary);
+  }
+  ~HeifFile() {
+    if (primary != nullptr) heif_image_handle_release(primary);
+    if (ctx != nullptr) heif_context_free(ctx);
+  }
+  HeifFile(const HeifFile&) = delete;
+  HeifFile& operator=(const HeifFile&) = delete;
+  bool ok() const { return error.code == heif_error_Ok && primary != nullptr; }
+};
+
+// The primary image of a HEIF file as 8-bit grey: its luma plane (10- and 12-bit scaled down),
+// or, coded as RGB, converted.
+std::optional<std::string> DecodeHeifGrey(std::span<const uint8_t> bytes, cv::Mat* grey) {
+  HeifFile f(bytes);
+  if (!f.ok()) return std::string(f.error.message);
+  heif_image* img = nullptr;
+  heif_error e =
+      heif_decode_image(f.primary, &img, heif_colorspace_undefined, heif_chroma_undefined, nullptr);
+  const bool luma =
+      e.code == heif_error_Ok && (heif_image_get_colorspace(img) == heif_colorspace_YCbCr ||
+                                  heif_image_get_colorspace(img) == heif_colorspace_monochrome);
+  if (e.code == heif_error_Ok && !luma) {
+    heif_image_release(img);
+    img = nullptr;
+    e = heif_decode_image(f.primary, &img, heif_colorspace_RGB, heif_chroma_interleaved_RGB,
+                          nullptr);
+  }
+  if (e.code != heif_error_Ok || img == nullptr) {
+    if (img != nullptr) heif_image_release(img);
+    return std::string(e.message);
+  }
+  const heif_channel ch = luma ? heif_channel_Y : heif_channel_interleaved;
+  const int w = heif_image_get_width(img, ch), h = heif_image_get_height(img, ch);
+  const int bits = heif_image_get_bits_per_pixel_range(img, ch);
+  int stride = 0;
+  const uint8_t* plane = heif_image_get_plane_readonly(img, ch, &stride);
+  std::optional<std::string> failure;
+  if (plane == nullptr || w <= 0 || h <= 0 || bits < 1 || bits > 16) {
+    failure = "no image plane";
+  } else if (!luma) {
+    cv::cvtColor(cv::Mat(h, w, CV_8UC3, const_cast<uint8_t*>(plane), size_t(stride)), *grey,
+                 cv::COLOR_RGB2GRAY);
+  } else if (bits <= 8) {
+    cv::Mat(h, w, CV_8UC1, const_cast<uint8_t*>(plane), size_t(stride)).copyTo(*grey);
+  } else {
+    cv::Mat(h, w, CV_16UC1, const_cast<uint8_t*>(plane), size_t(stride))
+        .convertTo(*grey, CV_8U, 1.0 / double(1 << (bits - 8)));
+  }
+  heif_image_release(img);
+  return failure;
+}
+
 struct Decoded {
   cv::Mat grey;  // the working image (possibly reduced while decoding)
   int width = 0, height = 0;  // of the encoded photo
@@ -102,7 +174,7 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
   const std::optional<ImageHeader> h = ParseImageHeader(bytes);
   if (!h)
     return MakeReason(reason::kImageUnreadable,
-                      "bukan JPEG/PNG yang sah / not a valid JPEG or PNG image");
+                      "bukan JPEG/PNG/HEIC yang sah / not a valid JPEG, PNG or HEIC image");
   const bool sequential_jpeg = h->type == ImageHeader::Type::kJpeg && !h->progressive;
   const int64_t max_pixels = sequential_jpeg ? kMaxSequentialJpegPixels : kMaxPhotoPixels;
   if (int64_t(h->width) * h->height > max_pixels || h->width > 30000 || h->height > 30000)
@@ -129,7 +201,7 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
         break;
       }
     if (!eoi) return MakeReason(reason::kImageUnreadable, "JPEG terpotong / truncated JPEG");
-  } else {
+  } else if (h->type == ImageHeader::Type::kPng) {
     static const uint8_t kIend[] = {'I', 'E', 'N', 'D'};
     const size_t n = bytes.size();
     bool iend = false;
@@ -142,8 +214,22 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
   // longer side: enough for 7.5 mm digit boxes, and several times cheaper to decode.
   int reduction = 1;
   const int longer = std::max(h->width, h->height);
-  if (h->type == ImageHeader::Type::kJpeg) {
+  if (h->type != ImageHeader::Type::kPng) {
     while (reduction < 8 && longer / (reduction * 2) >= 1500) reduction *= 2;
+  }
+  if (h->type ==
+      ImageHeader::Type::kHeif) {  // decoded whole (truncation is a decoding error), then reduced
+    cv::Mat grey;
+    if (auto failure = DecodeHeifGrey(bytes, &grey))
+      return MakeReason(reason::kImageUnreadable, "HEIF: " + *failure);
+    if (reduction > 1)
+      cv::resize(grey, grey, cv::Size(grey.cols / reduction, grey.rows / reduction), 0, 0,
+                 cv::INTER_AREA);
+    out->grey = grey;
+    out->width = h->width;
+    out->height = h->height;
+    out->reduction = reduction;
+    return std::nullopt;
   }
   int flags = cv::IMREAD_GRAYSCALE;
   if (reduction == 2) flags = cv::IMREAD_REDUCED_GRAYSCALE_2;
@@ -3719,6 +3805,18 @@ double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& 
 }
 
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
+  if (IsHeif(b)) {
+    const HeifFile f(b);
+    if (!f.ok()) return std::nullopt;
+    const int w = heif_image_handle_get_width(f.primary),
+              h = heif_image_handle_get_height(f.primary);
+    if (w <= 0 || h <= 0) return std::nullopt;
+    ImageHeader hd;
+    hd.type = ImageHeader::Type::kHeif;
+    hd.width = w;
+    hd.height = h;
+    return hd;
+  }
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   if (b.size() >= 33 && std::memcmp(b.data(), kPng, 8) == 0) {
     if (Be32(&b[8]) != 13 || std::memcmp(&b[12], "IHDR", 4) != 0) return std::nullopt;

@@ -297,7 +297,7 @@ struct Reading {
   const char* status() const { return accepted ? "accepted" : "review"; }
 };
 
-// Reads one photo (encoded bytes: JPEG or PNG). Non-OK only for unusable options.
+// Reads one photo (encoded bytes: JPEG, PNG or HEIF/HEIC). Non-OK only for unusable options.
 Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& options);
 // Reads an already decoded photo (8-bit, 1, 3 or 4 channels).
 Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options);
@@ -314,9 +314,11 @@ nlohmann::json ToJson(const Reason& r);
 // ---------------------------------------------------------------------------------------------
 // Lower-level pieces, exposed for the benchmark and tests.
 
-// Dimensions read from a JPEG or PNG header without decoding; nullopt if neither / malformed.
+// Dimensions read from a JPEG, PNG or HEIF header without decoding; nullopt if none / malformed.
 struct ImageHeader {
-  enum class Type { kJpeg, kPng } type = Type::kJpeg;
+  // kHeif: HEIF (HEIC, as an iPhone's camera writes it, or AVIF), read with libheif; its size
+  // is the primary image's, from the container (nothing is decoded).
+  enum class Type { kJpeg, kPng, kHeif } type = Type::kJpeg;
   int width = 0, height = 0;
   bool progressive = false;  // JPEG: a progressive frame (SOF2)
 };

@@ -1,23 +1,24 @@
 // Tests of the reader (read.h, omr.h): robustness (every bad photo is a typed failure, never a
 // crash), identity checks, the fail-closed decision, and an end-to-end run on synthetic photos
 // written with MNIST *test* digits.
+#include "reader/read.h"
+
 #include <gtest/gtest.h>
+#include <libheif/heif.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <random>
-
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <random>
 
 #include "reader/digits.h"
 #include "reader/layout.h"
 #include "reader/omr.h"
-#include "reader/read.h"
 #include "reader/render.h"
 #include "reader/synth.h"
 #include "reader/tally.h"
@@ -128,6 +129,45 @@ std::vector<uint8_t> Encode(const cv::Mat& img, const char* ext = ".jpg") {
   return out;
 }
 
+// `img` (8-bit, 1 or 3 channels) as a HEIF file: HEVC (HEIC, as an iPhone writes it) or AV1
+// (AVIF), by libheif's encoders; empty if encoding failed.
+std::vector<uint8_t> EncodeHeif(const cv::Mat& img, heif_compression_format format,
+                                int quality = 80) {
+  cv::Mat rgb;
+  cv::cvtColor(img, rgb, img.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
+  std::vector<uint8_t> out;
+  heif_context* ctx = heif_context_alloc();
+  heif_encoder* enc = nullptr;
+  heif_image* him = nullptr;
+  if (heif_context_get_encoder_for_format(ctx, format, &enc).code == heif_error_Ok &&
+      heif_image_create(rgb.cols, rgb.rows, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &him)
+              .code == heif_error_Ok &&
+      heif_image_add_plane(him, heif_channel_interleaved, rgb.cols, rgb.rows, 8).code ==
+          heif_error_Ok) {
+    int stride = 0;
+    uint8_t* plane = heif_image_get_plane(him, heif_channel_interleaved, &stride);
+    for (int y = 0; y < rgb.rows; ++y)
+      std::memcpy(plane + size_t(y) * size_t(stride), rgb.ptr(y), size_t(rgb.cols) * 3);
+    heif_encoder_set_lossy_quality(enc, quality);
+    // The encoders' fastest settings: the test needs the format, not the best compression.
+    if (format == heif_compression_AV1) heif_encoder_set_parameter(enc, "speed", "9");
+    if (format == heif_compression_HEVC) heif_encoder_set_parameter(enc, "preset", "ultrafast");
+    heif_writer writer{1, [](heif_context*, const void* data, size_t size, void* user) {
+                         auto* v = static_cast<std::vector<uint8_t>*>(user);
+                         v->insert(v->end(), static_cast<const uint8_t*>(data),
+                                   static_cast<const uint8_t*>(data) + size);
+                         return heif_error{heif_error_Ok, heif_suberror_Unspecified, "ok"};
+                       }};
+    if (heif_context_encode_image(ctx, him, enc, nullptr, nullptr).code != heif_error_Ok ||
+        heif_context_write(ctx, &writer, &out).code != heif_error_Ok)
+      out.clear();
+  }
+  if (him != nullptr) heif_image_release(him);
+  if (enc != nullptr) heif_encoder_release(enc);
+  heif_context_free(ctx);
+  return out;
+}
+
 // A typed failure: review, with at least one reason, the first being `code`.
 void ExpectFailure(const Reading& r, const std::string& code) {
   EXPECT_FALSE(r.accepted);
@@ -183,6 +223,24 @@ TEST(ReadHeader, JpegAndPngDimensions) {
   EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'}));
   EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{}));
   EXPECT_FALSE(ParseImageHeader(std::vector<uint8_t>{0xFF, 0xD8, 0xFF}));
+}
+
+// An iPhone's camera writes HEIC; AVIF is the same container with AV1. Their size comes from
+// the container, before anything is decoded, so the size bounds apply to them too.
+TEST(ReadHeader, HeifDimensions) {
+  cv::Mat img(480, 640, CV_8UC3, cv::Scalar(200, 210, 220));
+  cv::circle(img, {320, 240}, 100, cv::Scalar(20, 20, 20), 12);
+  for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
+    const std::vector<uint8_t> heif = EncodeHeif(img, f);
+    ASSERT_FALSE(heif.empty()) << int(f);
+    const auto h = ParseImageHeader(heif);
+    ASSERT_TRUE(h) << int(f);
+    EXPECT_EQ(h->type, ImageHeader::Type::kHeif);
+    EXPECT_EQ(h->width, 640);
+    EXPECT_EQ(h->height, 480);
+    // Only the 'ftyp' box of the file: no image in it.
+    EXPECT_FALSE(ParseImageHeader(std::span<const uint8_t>(heif.data(), 32))) << int(f);
+  }
 }
 
 TEST(ReadRobust, NonImageFile) {
@@ -262,6 +320,23 @@ TEST(ReadRobust, BlankSheetOfPaper) {
   const Reading r = MustRead(Encode(img), Opts());
   ExpectFailure(r, reason::kPageNotFound);
   EXPECT_FALSE(r.HasReason(reason::kPhotoBlurred));  // no edges to call it blurred by
+}
+
+// A HEIC or AVIF photo cut short (an upload broken off), or only its 'ftyp' box: a typed
+// failure, never a crash; the whole of it is decoded (no page in it).
+TEST(ReadRobust, BrokenHeifIsUnreadable) {
+  NEED_MODEL();
+  cv::Mat img(900, 1200, CV_8UC3, cv::Scalar(200, 210, 220));
+  cv::circle(img, {600, 450}, 200, cv::Scalar(20, 20, 20), 12);
+  for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
+    const std::vector<uint8_t> heif = EncodeHeif(img, f);
+    ASSERT_FALSE(heif.empty()) << int(f);
+    ExpectFailure(MustRead(heif, Opts()), reason::kPageNotFound);
+    for (const size_t n : {heif.size() / 2, heif.size() - 10, size_t{32}, size_t{12}}) {
+      const std::vector<uint8_t> cut(heif.begin(), heif.begin() + std::ptrdiff_t(n));
+      ExpectFailure(MustRead(cut, Opts()), reason::kImageUnreadable);
+    }
+  }
 }
 
 TEST(ReadRobust, BadOptionsAreAStatus) {
@@ -854,6 +929,41 @@ TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
     EXPECT_GE(not_found, kpu ? 2 : 5);
     EXPECT_GE(asked, not_found - 1);
     EXPECT_LT(by_marker, asked);  // some by the photo's own edges (none before them)
+  }
+}
+
+// An iPhone's camera writes HEIC (and a browser may upload it as it is): the same photo as
+// HEIC or AVIF reads as its JPEG does, also one of 3,000-4,000 px, decoded whole and reduced.
+TEST(ReadSynth, HeifPhotoIsRead) {
+  NEED_MNIST();
+  for (const int min_width : {1800, 3000}) {
+    SynthOptions so;
+    so.seed = 2026;
+    so.inconsistent_rate = 0;
+    so.min_width = min_width;
+    so.max_width = min_width + 1000;
+    auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+    ASSERT_TRUE(s.ok());
+    for (int i = 0; i < 2; ++i) {
+      auto p = (*s)->Make(i);
+      ASSERT_TRUE(p.ok());
+      const Reading jpeg = MustRead(p->jpeg, Opts());
+      ASSERT_TRUE(jpeg.page_found) << p->file;
+      for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
+        if (f == heif_compression_AV1 && (min_width > 2000 || i > 0)) continue;  // slow to encode
+        const std::vector<uint8_t> heif = EncodeHeif(p->image, f, 85);
+        ASSERT_FALSE(heif.empty());
+        const Reading r = MustRead(heif, Opts());
+        EXPECT_TRUE(r.page_found) << p->file << " " << int(f) << ": "
+                                  << (r.reasons.empty() ? "" : r.reasons[0].detail);
+        ExpectNoWrongAccepted(r, *p);
+        EXPECT_EQ(r.tps, jpeg.tps);
+        EXPECT_EQ(r.accepted, jpeg.accepted) << p->file << " " << int(f);
+        ASSERT_EQ(r.fields.size(), jpeg.fields.size());
+        for (size_t k = 0; k < r.fields.size(); ++k)
+          EXPECT_EQ(r.fields[k].value, jpeg.fields[k].value) << r.fields[k].field;
+      }
+    }
   }
 }
 

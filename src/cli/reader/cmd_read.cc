@@ -986,7 +986,9 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
 void AddReadCommands(CLI::App& app, CLI::App* bench) {
   static ReadCmd rc;
   auto* r = app.add_subcommand("read", "baca foto formulir C.Hasil / read photos of a filled C.Hasil");
-  r->add_option("photos", rc.photos, "foto (JPEG/PNG); beberapa foto = halaman satu TPS / photos; several = the pages of one TPS")
+  r->add_option("photos", rc.photos,
+                "foto (JPEG/PNG/HEIC); beberapa foto = halaman satu TPS / photos (JPEG/PNG/HEIC); "
+                "several = the pages of one TPS")
       ->required();
   r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
   r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk formulir KPU (kpu-ppwp-2, kpu-ppwp); pada formulir kita QR harus cocok, "
