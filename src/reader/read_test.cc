@@ -130,24 +130,50 @@ std::vector<uint8_t> Encode(const cv::Mat& img, const char* ext = ".jpg") {
 }
 
 // `img` (8-bit, 1 or 3 channels) as a HEIF file: HEVC (HEIC, as an iPhone writes it) or AV1
-// (AVIF), by libheif's encoders; empty if encoding failed.
+// (AVIF), by libheif's encoders; empty if encoding failed. With `ten_bit`, its grey as 10-bit
+// luma (YCbCr 4:2:0, neutral chroma), as a phone's HDR photo holds it.
 std::vector<uint8_t> EncodeHeif(const cv::Mat& img, heif_compression_format format,
-                                int quality = 80) {
-  cv::Mat rgb;
-  cv::cvtColor(img, rgb, img.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
+                                int quality = 80, bool ten_bit = false) {
   std::vector<uint8_t> out;
   heif_context* ctx = heif_context_alloc();
   heif_encoder* enc = nullptr;
   heif_image* him = nullptr;
-  if (heif_context_get_encoder_for_format(ctx, format, &enc).code == heif_error_Ok &&
-      heif_image_create(rgb.cols, rgb.rows, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &him)
-              .code == heif_error_Ok &&
-      heif_image_add_plane(him, heif_channel_interleaved, rgb.cols, rgb.rows, 8).code ==
-          heif_error_Ok) {
+  bool ok = heif_context_get_encoder_for_format(ctx, format, &enc).code == heif_error_Ok;
+  if (ok && !ten_bit) {
+    cv::Mat rgb;
+    cv::cvtColor(img, rgb, img.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
+    ok = heif_image_create(rgb.cols, rgb.rows, heif_colorspace_RGB, heif_chroma_interleaved_RGB,
+                           &him)
+                 .code == heif_error_Ok &&
+         heif_image_add_plane(him, heif_channel_interleaved, rgb.cols, rgb.rows, 8).code ==
+             heif_error_Ok;
     int stride = 0;
-    uint8_t* plane = heif_image_get_plane(him, heif_channel_interleaved, &stride);
-    for (int y = 0; y < rgb.rows; ++y)
+    uint8_t* plane = ok ? heif_image_get_plane(him, heif_channel_interleaved, &stride) : nullptr;
+    for (int y = 0; plane != nullptr && y < rgb.rows; ++y)
       std::memcpy(plane + size_t(y) * size_t(stride), rgb.ptr(y), size_t(rgb.cols) * 3);
+  } else if (ok) {
+    cv::Mat grey;
+    if (img.channels() == 1)
+      grey = img;
+    else
+      cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+    const int w = grey.cols, h = grey.rows;
+    ok =
+        heif_image_create(w, h, heif_colorspace_YCbCr, heif_chroma_420, &him).code == heif_error_Ok;
+    for (const heif_channel ch : {heif_channel_Y, heif_channel_Cb, heif_channel_Cr}) {
+      const bool y = ch == heif_channel_Y;
+      const int cw = y ? w : (w + 1) / 2, chh = y ? h : (h + 1) / 2;
+      ok = ok && heif_image_add_plane(him, ch, cw, chh, 10).code == heif_error_Ok;
+      int stride = 0;
+      uint8_t* plane = ok ? heif_image_get_plane(him, ch, &stride) : nullptr;
+      for (int r = 0; plane != nullptr && r < chh; ++r) {
+        auto* row = reinterpret_cast<uint16_t*>(plane + size_t(r) * size_t(stride));
+        for (int c = 0; c < cw; ++c)
+          row[c] = y ? uint16_t(grey.at<uint8_t>(r, c) * 4 + 1) : uint16_t(512);
+      }
+    }
+  }
+  if (ok) {
     heif_encoder_set_lossy_quality(enc, quality);
     // The encoders' fastest settings: the test needs the format, not the best compression.
     if (format == heif_compression_AV1) heif_encoder_set_parameter(enc, "speed", "9");
@@ -933,7 +959,8 @@ TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
 }
 
 // An iPhone's camera writes HEIC (and a browser may upload it as it is): the same photo as
-// HEIC or AVIF reads as its JPEG does, also one of 3,000-4,000 px, decoded whole and reduced.
+// HEIC or AVIF reads as its JPEG does, also one of 3,000-4,000 px, decoded whole and reduced,
+// and one held in 10 bits.
 TEST(ReadSynth, HeifPhotoIsRead) {
   NEED_MNIST();
   for (const int min_width : {1800, 3000}) {
@@ -949,16 +976,37 @@ TEST(ReadSynth, HeifPhotoIsRead) {
       ASSERT_TRUE(p.ok());
       const Reading jpeg = MustRead(p->jpeg, Opts());
       ASSERT_TRUE(jpeg.page_found) << p->file;
-      for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
-        if (f == heif_compression_AV1 && (min_width > 2000 || i > 0)) continue;  // slow to encode
-        const std::vector<uint8_t> heif = EncodeHeif(p->image, f, 85);
+      // HEVC 8-bit; the first photo of each width also as 10-bit HEVC (its luma scaled to 8
+      // bits when decoded) and, at the smaller width, as AVIF (slow to encode).
+      struct Variant {
+        heif_compression_format format;
+        bool ten_bit;
+      };
+      std::vector<Variant> variants{{heif_compression_HEVC, false}};
+      if (i == 0) variants.push_back({heif_compression_HEVC, true});
+      if (i == 0 && min_width < 2000) variants.push_back({heif_compression_AV1, false});
+      for (const Variant& v : variants) {
+        const std::vector<uint8_t> heif = EncodeHeif(p->image, v.format, 85, v.ten_bit);
         ASSERT_FALSE(heif.empty());
+        if (v.ten_bit) {  // the encoder kept the 10 bits
+          heif_context* ctx = heif_context_alloc();
+          heif_image_handle* h = nullptr;
+          ASSERT_EQ(
+              heif_context_read_from_memory_without_copy(ctx, heif.data(), heif.size(), nullptr)
+                  .code,
+              heif_error_Ok);
+          ASSERT_EQ(heif_context_get_primary_image_handle(ctx, &h).code, heif_error_Ok);
+          EXPECT_EQ(heif_image_handle_get_luma_bits_per_pixel(h), 10);
+          heif_image_handle_release(h);
+          heif_context_free(ctx);
+        }
+        const std::string what = p->file + (v.format == heif_compression_AV1 ? " AVIF" : " HEIC") +
+                                 (v.ten_bit ? " 10-bit" : "");
         const Reading r = MustRead(heif, Opts());
-        EXPECT_TRUE(r.page_found) << p->file << " " << int(f) << ": "
-                                  << (r.reasons.empty() ? "" : r.reasons[0].detail);
+        EXPECT_TRUE(r.page_found) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].detail);
         ExpectNoWrongAccepted(r, *p);
         EXPECT_EQ(r.tps, jpeg.tps);
-        EXPECT_EQ(r.accepted, jpeg.accepted) << p->file << " " << int(f);
+        EXPECT_EQ(r.accepted, jpeg.accepted) << what;
         ASSERT_EQ(r.fields.size(), jpeg.fields.size());
         for (size_t k = 0; k < r.fields.size(); ++k)
           EXPECT_EQ(r.fields[k].value, jpeg.fields[k].value) << r.fields[k].field;
