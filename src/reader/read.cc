@@ -2,27 +2,27 @@
 // docs/reader.md.
 #include "reader/read.h"
 
-#include <libheif/heif.h>
-
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <numeric>
+#include <queue>
+#include <set>
+#include <unordered_set>
+
+#include <libheif/heif.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/aruco.hpp>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/wechat_qrcode.hpp>
-#include <queue>
-#include <set>
-#include <unordered_set>
 
 #include "reader/omr.h"
 #include "reader/render.h"
@@ -217,8 +217,8 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out) 
   if (h->type != ImageHeader::Type::kPng) {
     while (reduction < 8 && longer / (reduction * 2) >= 1500) reduction *= 2;
   }
-  if (h->type ==
-      ImageHeader::Type::kHeif) {  // decoded whole (truncation is a decoding error), then reduced
+  // HEIF is decoded whole (a file cut short fails to decode), then reduced.
+  if (h->type == ImageHeader::Type::kHeif) {
     cv::Mat grey;
     if (auto failure = DecodeHeifGrey(bytes, &grey))
       return MakeReason(reason::kImageUnreadable, "HEIF: " + *failure);
@@ -585,9 +585,8 @@ double MarkerEdgeBlurPx(const cv::Mat& work, const Marker& m, int cells) {
 
 // The blur of the photo itself, where no marker could be measured (a page not found at all):
 // the lower quartile of the spread (Gaussian sigma, px) of the strong edges in the photo's
-// middle quarter,
-// where the page is when a KPPS frames it (the margins may show a wall or a table at another
-// focus). At each edge pixel (a local maximum of the gradient along its direction) the profile
+// middle quarter, where the page is when a KPPS frames it (the margins may show a wall or a
+// table at another focus). At each edge pixel (a local maximum of the gradient along its direction) the profile
 // is followed both ways along the gradient to where it stops rising; a step of height H
 // blurred by sigma rises at most H / (sigma sqrt(2 pi)) per px. Edges under 40 levels high are
 // left out (JPEG noise, faint print); so is everything on a photo with fewer than 500 edges

@@ -1,24 +1,24 @@
 // Tests of the reader (read.h, omr.h): robustness (every bad photo is a typed failure, never a
 // crash), identity checks, the fail-closed decision, and an end-to-end run on synthetic photos
 // written with MNIST *test* digits.
-#include "reader/read.h"
-
 #include <gtest/gtest.h>
-#include <libheif/heif.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <random>
+
+#include <libheif/heif.h>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <random>
 
 #include "reader/digits.h"
 #include "reader/layout.h"
 #include "reader/omr.h"
+#include "reader/read.h"
 #include "reader/render.h"
 #include "reader/synth.h"
 #include "reader/tally.h"
