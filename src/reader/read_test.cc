@@ -3,6 +3,7 @@
 // written with MNIST *test* digits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -348,8 +349,8 @@ TEST(ReadRobust, BlankSheetOfPaper) {
   EXPECT_FALSE(r.HasReason(reason::kPhotoBlurred));  // no edges to call it blurred by
 }
 
-// A HEIC or AVIF photo cut short (an upload broken off), or only its 'ftyp' box: a typed
-// failure, never a crash; the whole of it is decoded (no page in it).
+// A HEIC or AVIF photo cut short (an upload broken off), only its 'ftyp' box, or one that
+// claims a huge size: a typed failure, never a crash; the whole of it is decoded (no page in it).
 TEST(ReadRobust, BrokenHeifIsUnreadable) {
   NEED_MODEL();
   cv::Mat img(900, 1200, CV_8UC3, cv::Scalar(200, 210, 220));
@@ -362,6 +363,18 @@ TEST(ReadRobust, BrokenHeifIsUnreadable) {
       const std::vector<uint8_t> cut(heif.begin(), heif.begin() + std::ptrdiff_t(n));
       ExpectFailure(MustRead(cut, Opts()), reason::kImageUnreadable);
     }
+    // Its size claimed 20,000 x 20,000 (the 'ispe' property patched): refused from the container,
+    // before anything is decoded.
+    std::vector<uint8_t> huge = heif;
+    const std::string ispe = "ispe";
+    auto at = std::search(huge.begin(), huge.end(), ispe.begin(), ispe.end());
+    ASSERT_NE(at, huge.end());
+    ASSERT_LT(size_t(at - huge.begin()) + 16, huge.size());
+    for (size_t k = 0; k < 2; ++k) {  // after the 4 bytes of version and flags: width, height
+      const auto field = at + 8 + std::ptrdiff_t(4 * k);
+      field[0] = 0, field[1] = 0, field[2] = 0x4E, field[3] = 0x20;
+    }
+    ExpectFailure(MustRead(huge, Opts()), reason::kImageTooLarge);
   }
 }
 
