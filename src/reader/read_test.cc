@@ -130,69 +130,12 @@ std::vector<uint8_t> Encode(const cv::Mat& img, const char* ext = ".jpg") {
   return out;
 }
 
-// `img` (8-bit, 1 or 3 channels) as a HEIF file: HEVC (HEIC, as an iPhone writes it) or AV1
-// (AVIF), by libheif's encoders; empty if encoding failed. With `ten_bit`, its grey as 10-bit
-// luma (YCbCr 4:2:0, neutral chroma), as a phone's HDR photo holds it.
-std::vector<uint8_t> EncodeHeif(const cv::Mat& img, heif_compression_format format,
-                                int quality = 80, bool ten_bit = false) {
-  std::vector<uint8_t> out;
-  heif_context* ctx = heif_context_alloc();
-  heif_encoder* enc = nullptr;
-  heif_image* him = nullptr;
-  bool ok = heif_context_get_encoder_for_format(ctx, format, &enc).code == heif_error_Ok;
-  if (ok && !ten_bit) {
-    cv::Mat rgb;
-    cv::cvtColor(img, rgb, img.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
-    ok = heif_image_create(rgb.cols, rgb.rows, heif_colorspace_RGB, heif_chroma_interleaved_RGB,
-                           &him)
-                 .code == heif_error_Ok &&
-         heif_image_add_plane(him, heif_channel_interleaved, rgb.cols, rgb.rows, 8).code ==
-             heif_error_Ok;
-    int stride = 0;
-    uint8_t* plane = ok ? heif_image_get_plane(him, heif_channel_interleaved, &stride) : nullptr;
-    for (int y = 0; plane != nullptr && y < rgb.rows; ++y)
-      std::memcpy(plane + size_t(y) * size_t(stride), rgb.ptr(y), size_t(rgb.cols) * 3);
-  } else if (ok) {
-    cv::Mat grey;
-    if (img.channels() == 1)
-      grey = img;
-    else
-      cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
-    const int w = grey.cols, h = grey.rows;
-    ok =
-        heif_image_create(w, h, heif_colorspace_YCbCr, heif_chroma_420, &him).code == heif_error_Ok;
-    for (const heif_channel ch : {heif_channel_Y, heif_channel_Cb, heif_channel_Cr}) {
-      const bool y = ch == heif_channel_Y;
-      const int cw = y ? w : (w + 1) / 2, chh = y ? h : (h + 1) / 2;
-      ok = ok && heif_image_add_plane(him, ch, cw, chh, 10).code == heif_error_Ok;
-      int stride = 0;
-      uint8_t* plane = ok ? heif_image_get_plane(him, ch, &stride) : nullptr;
-      for (int r = 0; plane != nullptr && r < chh; ++r) {
-        auto* row = reinterpret_cast<uint16_t*>(plane + size_t(r) * size_t(stride));
-        for (int c = 0; c < cw; ++c)
-          row[c] = y ? uint16_t(grey.at<uint8_t>(r, c) * 4 + 1) : uint16_t(512);
-      }
-    }
-  }
-  if (ok) {
-    heif_encoder_set_lossy_quality(enc, quality);
-    // The encoders' fastest settings: the test needs the format, not the best compression.
-    if (format == heif_compression_AV1) heif_encoder_set_parameter(enc, "speed", "9");
-    if (format == heif_compression_HEVC) heif_encoder_set_parameter(enc, "preset", "ultrafast");
-    heif_writer writer{1, [](heif_context*, const void* data, size_t size, void* user) {
-                         auto* v = static_cast<std::vector<uint8_t>*>(user);
-                         v->insert(v->end(), static_cast<const uint8_t*>(data),
-                                   static_cast<const uint8_t*>(data) + size);
-                         return heif_error{heif_error_Ok, heif_suberror_Unspecified, "ok"};
-                       }};
-    if (heif_context_encode_image(ctx, him, enc, nullptr, nullptr).code != heif_error_Ok ||
-        heif_context_write(ctx, &writer, &out).code != heif_error_Ok)
-      out.clear();
-  }
-  if (him != nullptr) heif_image_release(him);
-  if (enc != nullptr) heif_encoder_release(enc);
-  heif_context_free(ctx);
-  return out;
+// `img` as a HEIF file (EncodeHeif, synth.h); empty if encoding failed.
+std::vector<uint8_t> HeifBytes(const cv::Mat& img, PhotoFormat format, int quality = 80,
+                               bool ten_bit = false) {
+  auto r = EncodeHeif(img, format, quality, ten_bit);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : std::vector<uint8_t>{};
 }
 
 // A typed failure: review, with at least one reason, the first being `code`.
@@ -257,8 +200,8 @@ TEST(ReadHeader, JpegAndPngDimensions) {
 TEST(ReadHeader, HeifDimensions) {
   cv::Mat img(480, 640, CV_8UC3, cv::Scalar(200, 210, 220));
   cv::circle(img, {320, 240}, 100, cv::Scalar(20, 20, 20), 12);
-  for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
-    const std::vector<uint8_t> heif = EncodeHeif(img, f);
+  for (const PhotoFormat f : {PhotoFormat::kHeic, PhotoFormat::kAvif}) {
+    const std::vector<uint8_t> heif = HeifBytes(img, f);
     ASSERT_FALSE(heif.empty()) << int(f);
     const auto h = ParseImageHeader(heif);
     ASSERT_TRUE(h) << int(f);
@@ -355,8 +298,8 @@ TEST(ReadRobust, BrokenHeifIsUnreadable) {
   NEED_MODEL();
   cv::Mat img(900, 1200, CV_8UC3, cv::Scalar(200, 210, 220));
   cv::circle(img, {600, 450}, 200, cv::Scalar(20, 20, 20), 12);
-  for (const heif_compression_format f : {heif_compression_HEVC, heif_compression_AV1}) {
-    const std::vector<uint8_t> heif = EncodeHeif(img, f);
+  for (const PhotoFormat f : {PhotoFormat::kHeic, PhotoFormat::kAvif}) {
+    const std::vector<uint8_t> heif = HeifBytes(img, f);
     ASSERT_FALSE(heif.empty()) << int(f);
     ExpectFailure(MustRead(heif, Opts()), reason::kPageNotFound);
     for (const size_t n : {heif.size() / 2, heif.size() - 10, size_t{32}, size_t{12}}) {
@@ -992,14 +935,14 @@ TEST(ReadSynth, HeifPhotoIsRead) {
       // HEVC 8-bit; the first photo of each width also as 10-bit HEVC (its luma scaled to 8
       // bits when decoded) and, at the smaller width, as AVIF (slow to encode).
       struct Variant {
-        heif_compression_format format;
+        PhotoFormat format;
         bool ten_bit;
       };
-      std::vector<Variant> variants{{heif_compression_HEVC, false}};
-      if (i == 0) variants.push_back({heif_compression_HEVC, true});
-      if (i == 0 && min_width < 2000) variants.push_back({heif_compression_AV1, false});
+      std::vector<Variant> variants{{PhotoFormat::kHeic, false}};
+      if (i == 0) variants.push_back({PhotoFormat::kHeic, true});
+      if (i == 0 && min_width < 2000) variants.push_back({PhotoFormat::kAvif, false});
       for (const Variant& v : variants) {
-        const std::vector<uint8_t> heif = EncodeHeif(p->image, v.format, 85, v.ten_bit);
+        const std::vector<uint8_t> heif = HeifBytes(p->image, v.format, 85, v.ten_bit);
         ASSERT_FALSE(heif.empty());
         if (v.ten_bit) {  // the encoder kept the 10 bits
           heif_context* ctx = heif_context_alloc();
@@ -1013,7 +956,7 @@ TEST(ReadSynth, HeifPhotoIsRead) {
           heif_image_handle_release(h);
           heif_context_free(ctx);
         }
-        const std::string what = p->file + (v.format == heif_compression_AV1 ? " AVIF" : " HEIC") +
+        const std::string what = p->file + (v.format == PhotoFormat::kAvif ? " AVIF" : " HEIC") +
                                  (v.ten_bit ? " 10-bit" : "");
         const Reading r = MustRead(heif, Opts());
         EXPECT_TRUE(r.page_found) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].detail);
@@ -1026,6 +969,25 @@ TEST(ReadSynth, HeifPhotoIsRead) {
       }
     }
   }
+  // `rekap forms synth --format heic`: the synthesizer writes its photo as HEIC.
+  SynthOptions so;
+  so.seed = 2026;
+  so.inconsistent_rate = 0;
+  so.min_width = 1800;
+  so.max_width = 2800;
+  so.format = PhotoFormat::kHeic;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok());
+  auto p = (*s)->Make(0);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->file, "page-00000.heic");
+  EXPECT_EQ(p->TruthJson()["format"], "heic");
+  const auto h = ParseImageHeader(p->jpeg);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->type, ImageHeader::Type::kHeif);
+  const Reading r = MustRead(p->jpeg, Opts());
+  EXPECT_TRUE(r.page_found);
+  ExpectNoWrongAccepted(r, *p);
 }
 
 // A phone's high-resolution mode (108 or 200 Mpx, common on the phones KPPS carry) writes a

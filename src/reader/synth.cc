@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include <libheif/heif.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc.hpp>
@@ -32,6 +34,89 @@ Result<SynthForm> ParseSynthForm(std::string_view name) {
 
 std::string_view SynthFormName(SynthForm f) {
   return f == SynthForm::kOwn ? "own" : f == SynthForm::kKpuPpwpPage2 ? "kpu-ppwp-2" : "kpu-ppwp";
+}
+
+Result<PhotoFormat> ParsePhotoFormat(std::string_view name) {
+  if (name == "jpeg" || name == "jpg") return PhotoFormat::kJpeg;
+  if (name == "heic") return PhotoFormat::kHeic;
+  if (name == "avif") return PhotoFormat::kAvif;
+  return InvalidArgument("format: jpeg | heic | avif, not '" + std::string(name) + "'");
+}
+
+std::string_view PhotoFormatName(PhotoFormat f) {
+  return f == PhotoFormat::kHeic ? "heic" : f == PhotoFormat::kAvif ? "avif" : "jpeg";
+}
+
+Result<std::vector<uint8_t>> EncodeHeif(const cv::Mat& img, PhotoFormat format, int quality,
+                                        bool ten_bit) {
+  if (format == PhotoFormat::kJpeg) return InvalidArgument("EncodeHeif: HEIC or AVIF");
+  if (img.empty() || img.depth() != CV_8U || (img.channels() != 1 && img.channels() != 3))
+    return InvalidArgument("EncodeHeif: an 8-bit grey or BGR image");
+  struct Owned {  // freed on every path
+    heif_context* ctx = heif_context_alloc();
+    heif_encoder* enc = nullptr;
+    heif_image* him = nullptr;
+    ~Owned() {
+      if (him != nullptr) heif_image_release(him);
+      if (enc != nullptr) heif_encoder_release(enc);
+      if (ctx != nullptr) heif_context_free(ctx);
+    }
+  } h;
+  auto fail = [](const char* what, const heif_error& e) {
+    return Internal(std::string("HEIF ") + what + ": " + e.message);
+  };
+  const bool av1 = format == PhotoFormat::kAvif;
+  if (h.ctx == nullptr) return Internal("HEIF: no memory");
+  heif_error e = heif_context_get_encoder_for_format(
+      h.ctx, av1 ? heif_compression_AV1 : heif_compression_HEVC, &h.enc);
+  if (e.code != heif_error_Ok) return fail("encoder", e);
+  const int w = img.cols, ht = img.rows;
+  if (!ten_bit) {
+    cv::Mat rgb;
+    cv::cvtColor(img, rgb, img.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
+    e = heif_image_create(w, ht, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &h.him);
+    if (e.code == heif_error_Ok)
+      e = heif_image_add_plane(h.him, heif_channel_interleaved, w, ht, 8);
+    if (e.code != heif_error_Ok) return fail("image", e);
+    int stride = 0;
+    uint8_t* plane = heif_image_get_plane(h.him, heif_channel_interleaved, &stride);
+    for (int y = 0; y < ht; ++y)
+      std::memcpy(plane + size_t(y) * size_t(stride), rgb.ptr(y), size_t(w) * 3);
+  } else {
+    cv::Mat grey = img;
+    if (img.channels() == 3) cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+    e = heif_image_create(w, ht, heif_colorspace_YCbCr, heif_chroma_420, &h.him);
+    for (const heif_channel ch : {heif_channel_Y, heif_channel_Cb, heif_channel_Cr}) {
+      const bool luma = ch == heif_channel_Y;
+      const int cw = luma ? w : (w + 1) / 2, chh = luma ? ht : (ht + 1) / 2;
+      if (e.code == heif_error_Ok) e = heif_image_add_plane(h.him, ch, cw, chh, 10);
+      if (e.code != heif_error_Ok) return fail("image", e);
+      int stride = 0;
+      uint8_t* plane = heif_image_get_plane(h.him, ch, &stride);
+      for (int r = 0; r < chh; ++r) {
+        auto* row = reinterpret_cast<uint16_t*>(plane + size_t(r) * size_t(stride));
+        for (int c = 0; c < cw; ++c)
+          row[c] = luma ? uint16_t(grey.at<uint8_t>(r, c) * 4 + 1) : uint16_t(512);
+      }
+    }
+  }
+  heif_encoder_set_lossy_quality(h.enc, std::clamp(quality, 1, 100));
+  if (av1)
+    heif_encoder_set_parameter(h.enc, "speed", "9");
+  else
+    heif_encoder_set_parameter(h.enc, "preset", "ultrafast");
+  e = heif_context_encode_image(h.ctx, h.him, h.enc, nullptr, nullptr);
+  if (e.code != heif_error_Ok) return fail("encoding", e);
+  std::vector<uint8_t> out;
+  heif_writer writer{1, [](heif_context*, const void* data, size_t size, void* user) {
+                       auto* v = static_cast<std::vector<uint8_t>*>(user);
+                       const auto* b = static_cast<const uint8_t*>(data);
+                       v->insert(v->end(), b, b + size);
+                       return heif_error{heif_error_Ok, heif_suberror_Unspecified, "ok"};
+                     }};
+  e = heif_context_write(h.ctx, &writer, &out);
+  if (e.code != heif_error_Ok) return fail("writing", e);
+  return out;
 }
 
 nlohmann::json SynthPage::TruthJson() const {
@@ -60,7 +145,8 @@ nlohmann::json SynthPage::TruthJson() const {
   }
   if (voters > 0) j["voters"] = voters;
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
-  j["jpeg_quality"] = jpeg_quality;
+  j["jpeg_quality"] = jpeg_quality;  // the encoder's quality, also for HEIC and AVIF
+  if (format != PhotoFormat::kJpeg) j["format"] = PhotoFormatName(format);
   if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
   if (shake_px > 0) {
     j["shake_px"] = std::round(shake_px * 100) / 100;
@@ -1083,7 +1169,9 @@ Result<SynthPage> Synthesizer::Make(int index) const {
 
   SynthPage P;
   char name[32];
-  std::snprintf(name, sizeof name, "page-%05d.jpg", index);
+  std::snprintf(
+      name, sizeof name, "page-%05d.%s", index,
+      o.format == PhotoFormat::kJpeg ? "jpg" : std::string(PhotoFormatName(o.format)).c_str());
   P.file = name;
   P.form = L.form_id;
   P.page = L.page;
@@ -1319,8 +1407,13 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     P.page_corners[size_t(i)] = {q[0] / q[2], q[1] / q[2]};
   }
   P.jpeg_quality = UI(r, o.min_jpeg_quality, o.max_jpeg_quality);
-  std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, P.jpeg_quality};
-  if (!cv::imencode(".jpg", P.image, P.jpeg, params)) return Internal("JPEG encoding failed");
+  P.format = o.format;
+  if (o.format != PhotoFormat::kJpeg) {
+    REKAP_ASSIGN_OR_RETURN(P.jpeg, EncodeHeif(P.image, o.format, P.jpeg_quality));
+  } else {
+    std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, P.jpeg_quality};
+    if (!cv::imencode(".jpg", P.image, P.jpeg, params)) return Internal("JPEG encoding failed");
+  }
   tick("jpeg");
   return P;
 }

@@ -42,6 +42,20 @@ enum class SynthForm { kOwn, kKpuPpwpPage2, kKpuPpwp };
 Result<SynthForm> ParseSynthForm(std::string_view name);
 std::string_view SynthFormName(SynthForm f);
 
+// How a synthetic photo is encoded: JPEG, or HEIF as an iPhone's camera saves it (HEIC: HEVC)
+// or as AVIF (AV1).
+enum class PhotoFormat { kJpeg, kHeic, kAvif };
+// "jpeg" / "heic" / "avif" <-> PhotoFormat.
+Result<PhotoFormat> ParsePhotoFormat(std::string_view name);
+std::string_view PhotoFormatName(PhotoFormat f);
+
+// `img` (8-bit BGR or grey) as a HEIF file (kHeic or kAvif) at `quality` (1-100), by libheif's
+// encoders at their fastest settings (x265 "ultrafast", aom speed 9: the reader needs the
+// format, not the best compression). With `ten_bit`, its grey as 10-bit luma (YCbCr 4:2:0,
+// neutral chroma), as a phone's HDR photo holds it.
+Result<std::vector<uint8_t>> EncodeHeif(const cv::Mat& img, PhotoFormat format, int quality,
+                                        bool ten_bit = false);
+
 struct SynthOptions {
   SynthForm form = SynthForm::kOwn;
   uint32_t seed = 1;
@@ -49,7 +63,8 @@ struct SynthOptions {
   int min_width = 1000, max_width = 4000;  // output photo width, px (uniform)
   double max_tilt_deg = 25;         // camera tilt (perspective), degrees
   double px_per_mm = 0;             // render resolution; 0: 6.5 (own form), 3.2 (KPU page)
-  int min_jpeg_quality = 50, max_jpeg_quality = 90;
+  int min_jpeg_quality = 50, max_jpeg_quality = 90;  // the encoder's quality, whatever the format
+  PhotoFormat format = PhotoFormat::kJpeg;
   double double_mark_rate = 0.01;   // per number: a second bubble marked in one position
   double missing_mark_rate = 0.01;  // per number: one position's bubble left empty
   double stray_mark_rate = 0.3;     // per page: chance of a few stray pen marks
@@ -143,7 +158,8 @@ struct SynthPage {
   // of the flat page (with bend_mm, points are up to that far from where they put them).
   cv::Matx33d page_to_image;
   std::array<cv::Point2d, 4> page_corners{};
-  std::vector<uint8_t> jpeg;        // the encoded JPEG
+  PhotoFormat format = PhotoFormat::kJpeg;
+  std::vector<uint8_t> jpeg;  // the encoded photo: JPEG, or as SynthOptions::format says
 
   // The truth.json entry for this page.
   nlohmann::json TruthJson() const;

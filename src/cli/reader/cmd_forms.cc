@@ -186,6 +186,7 @@ struct SynthCliOptions {
   std::string form = "own";
   std::string election = "builtin:pemilu-2024-ppwp";
   std::string contest = "ppwp";
+  std::string format = "jpeg";
   int count = 10;
   uint32_t seed = 1;
   reader::SynthOptions so;
@@ -194,6 +195,7 @@ struct SynthCliOptions {
 
 Status RunSynth(SynthCliOptions o) {
   REKAP_ASSIGN_OR_RETURN(o.so.form, reader::ParseSynthForm(o.form));
+  REKAP_ASSIGN_OR_RETURN(o.so.format, reader::ParsePhotoFormat(o.format));
   o.so.photograph = !o.clean;
   o.so.seed = o.seed;
   REKAP_ASSIGN_OR_RETURN(reader::DigitDataset data, reader::ReadIdxDataset(o.digits, o.labels));
@@ -316,6 +318,7 @@ void AddFormsCommands(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--blur-scale", so.so.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   s->add_option("--shake", so.so.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  s->add_option("--format", so.format, kPhotoFormatHelp)->capture_default_str();
   s->callback([] {
     Status st = RunSynth(so);
     ExitCode() = st.ok() ? 0 : Fail(st);

@@ -276,6 +276,7 @@ struct BenchCmd {
   double pen_strokes = 0;
   double blur_scale = 1;
   double shake = 0;
+  std::string format = "jpeg";
   bool no_tally = false, no_qr_pattern = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
@@ -374,7 +375,8 @@ Status RunBench(const BenchCmd& c) {
                                  {"--segment-style", c.segment_style > 0},
                                  {"--pen-strokes", c.pen_strokes > 0},
                                  {"--blur-scale", c.blur_scale != 1},
-                                 {"--shake", c.shake > 0}})
+                                 {"--shake", c.shake > 0},
+                                 {"--format", c.format != "jpeg"}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -396,6 +398,7 @@ Status RunBench(const BenchCmd& c) {
     so.pen_strokes = c.pen_strokes;
     so.blur_scale = c.blur_scale;
     so.shake = c.shake;
+    REKAP_ASSIGN_OR_RETURN(so.format, ParsePhotoFormat(c.format));
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -706,6 +709,7 @@ Status RunBench(const BenchCmd& c) {
   auto ratio = [](int64_t a, int64_t b) { return b > 0 ? double(a) / double(b) : 0.0; };
   json j;
   j["form"] = c.form;
+  if (c.photos.empty()) j["format"] = c.format;  // the photos made here
   j["seed"] = c.seed;
   if (c.restyle > 0) j["restyle"] = c.restyle;
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
@@ -1089,6 +1093,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  b->add_option("--format", bc.format, kPhotoFormatHelp)->capture_default_str();
   b->callback([] {
     Status st = RunBench(bc);
     if (!st.ok()) ExitCode() = Fail(st);

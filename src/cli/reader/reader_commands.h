@@ -26,6 +26,9 @@ inline constexpr const char* kSegmentStyleHelp =
 inline constexpr const char* kBlurScaleHelp =
     "kekaburan kamera kali ini (1 = biasa; untuk uji foto yang terlalu kabur) / the camera's blur times this (1 = "
     "the usual; to test photos too blurred to read)";
+inline constexpr const char* kPhotoFormatHelp =
+    "format foto: jpeg | heic (seperti kamera iPhone) | avif; kualitas sama / photo format: jpeg | "
+    "heic (as an iPhone camera saves it) | avif; the same quality range";
 inline constexpr const char* kShakeHelp =
     "kamera goyang: kabur gerak lurus sampai PX piksel per 2.000 px lebar foto, arah acak (0 = tidak; uji tahan) / "
     "camera shake: a straight motion blur of up to PX pixels per 2,000 px of the photo's width, in a random "
