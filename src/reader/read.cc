@@ -3740,10 +3740,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     const double marker_limit = IsKpu(o.form) ? 1.3 : 0.55;
     // No marker measured at all: the photo's own edges (PhotoEdgeBlurPx), in mm at the largest
     // the page can be on it (so at most as blurred as it says), and at least 2.5 px: usual
-    // photos show up to 2 px (a photo of 1,000 px, where a px is nearly 1 mm of KPU's page, or
-    // one of 3,000 px), and a photo of part of the page makes its mm look larger. Lower than the
-    // markers' limits because thin lines read sharper than they are; measured on photos whose
-    // blur is known (docs/reader.md, "Photo sharpness").
+    // photos show up to 2 px and 0.39 mm (our form) or 0.90 mm (KPU: a photo of 1,000 px, where
+    // a px is nearly 1 mm of the page), and a photo of part of the page makes its mm look
+    // larger, so the px floor is what decides. Measured on photos whose blur is known
+    // (docs/reader.md, "Photo sharpness").
     const double photo_limit = IsKpu(o.form) ? 0.7 : 0.35;
     constexpr double kPhotoLimitPx = 2.5;
     for (size_t k = 0; k < obs.size(); ++k) {
