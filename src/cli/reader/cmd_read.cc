@@ -367,6 +367,7 @@ Status RunBench(const BenchCmd& c) {
   std::unique_ptr<Synthesizer> synth;
   json truth;
   int count = c.count;
+  REKAP_ASSIGN_OR_RETURN(const PhotoFormat format, ParsePhotoFormat(c.format));
   // Options that shape the photos made here: photos read from a directory are already made.
   for (const auto& [flag, on] : {std::pair<const char*, bool>{"--bend", c.bend_mm > 0},
                                  {"--cover-corner", c.cover_corner},
@@ -376,7 +377,7 @@ Status RunBench(const BenchCmd& c) {
                                  {"--pen-strokes", c.pen_strokes > 0},
                                  {"--blur-scale", c.blur_scale != 1},
                                  {"--shake", c.shake > 0},
-                                 {"--format", c.format != "jpeg"}})
+                                 {"--format", format != PhotoFormat::kJpeg}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
@@ -398,7 +399,7 @@ Status RunBench(const BenchCmd& c) {
     so.pen_strokes = c.pen_strokes;
     so.blur_scale = c.blur_scale;
     so.shake = c.shake;
-    REKAP_ASSIGN_OR_RETURN(so.format, ParsePhotoFormat(c.format));
+    so.format = format;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
     std::ifstream in(c.photos + "/truth.json");
@@ -709,7 +710,7 @@ Status RunBench(const BenchCmd& c) {
   auto ratio = [](int64_t a, int64_t b) { return b > 0 ? double(a) / double(b) : 0.0; };
   json j;
   j["form"] = c.form;
-  if (c.photos.empty()) j["format"] = c.format;  // the photos made here
+  if (c.photos.empty()) j["format"] = PhotoFormatName(format);  // the photos made here
   j["seed"] = c.seed;
   if (c.restyle > 0) j["restyle"] = c.restyle;
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
