@@ -168,6 +168,10 @@ struct ReadOptions {
   // usual photos); < 0 = never. A page past it that still goes to review gets the reason
   // photo_dark (take the photo again in better light); past the form's limit when this is < 0.
   double grain_limit = 0;
+  // Digits written past their box's border (into the margin or the next box) are read from
+  // the ink that belongs to the box, found across the borders, instead of from the box's
+  // interior alone (Reading::spilled_boxes). false = never (for comparison).
+  bool spill = true;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
@@ -285,6 +289,8 @@ struct Reading {
   // about 0.5-2.5, small ones taken in dim light 2-6 and more). Above ReadOptions::grain_limit
   // the boxes are smoothed before their digits are read. Per page read.
   std::map<int, double> grain;
+  // Per page read: the digit boxes read from ink that crosses their borders (ReadOptions::spill).
+  std::map<int, int> spilled_boxes;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).

@@ -145,6 +145,7 @@ nlohmann::json SynthPage::TruthJson() const {
   }
   if (voters > 0) j["voters"] = voters;
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
+  if (spilled > 0) j["spilled"] = spilled;
   j["jpeg_quality"] = jpeg_quality;  // the encoder's quality, also for HEIC and AVIF
   if (format != PhotoFormat::kJpeg) j["format"] = PhotoFormatName(format);
   if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
@@ -410,6 +411,7 @@ class Canvas {
   // so a page's random stream does not depend on how its digits are written.
   struct Placement {
     double height, widen, dx, dy, angle_deg;
+    double max_width = 0.85;  // the widest the digit may be, as a share of the box's inside
   };
   static Placement Place(Rng& r) {
     Placement p{};
@@ -436,8 +438,8 @@ class Canvas {
     double th = inner_h * pl.height;
     double scale = th / bb.height;                // mm per MNIST pixel
     double tw = bb.width * scale * pl.widen;
-    if (tw > inner_w * 0.85) {
-      double k = inner_w * 0.85 / tw;
+    if (tw > inner_w * pl.max_width) {
+      double k = inner_w * pl.max_width / tw;
       tw *= k;
       th *= k;
     }
@@ -1108,7 +1110,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
   if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
       !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
-      !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100))
+      !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100) ||
+      !(o.spill >= 0 && o.spill <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1289,6 +1292,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   Rng pen = MakeRng(o.seed, uint64_t(index), 8);
   const double pen_mm = o.pen_strokes > 0 && Coin(pen, o.pen_strokes) ? ink.width_mm * U(pen, 0.85, 1.1) : 0;
   if (pen_mm > 0) P.pen_mm = pen_mm;
+  Rng spill = MakeRng(o.seed, uint64_t(index), 10);  // digits too big for their box (SynthOptions::spill)
   for (const NumberLayout& n : L.numbers) {
     auto it = vals.find(n.field);
     if (it == vals.end()) continue;
@@ -1303,7 +1307,14 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     for (int p = 0; p < 3; ++p)
       if (zeros || p >= first) {
         used[size_t(p)] = I.Sample(d[p], r);
-        const Canvas::Placement pl = Canvas::Place(r);
+        Canvas::Placement pl = Canvas::Place(r);
+        if (o.spill > 0 && Coin(spill, o.spill)) {
+          pl.height = U(spill, 0.85, 1.2);
+          pl.max_width = 1.1;
+          pl.dx = U(spill, -0.15, 0.15);
+          pl.dy = U(spill, -0.15, 0.15);
+          ++P.spilled;
+        }
         if (n.segment_guides && o.segment_style > 0 && Coin(seg, o.segment_style)) {
           c.SegmentDigit(d[p], n.digit_boxes[size_t(p)], ink, pl, seg);
           used[size_t(p)] = -2;
@@ -1468,6 +1479,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.pen_strokes > 0) j["pen_strokes"] = impl_->o.pen_strokes;
   if (impl_->o.blur_scale != 1) j["blur_scale"] = impl_->o.blur_scale;
   if (impl_->o.shake > 0) j["shake"] = impl_->o.shake;
+  if (impl_->o.spill > 0) j["spill"] = impl_->o.spill;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -158,7 +158,7 @@ struct ReadCmd {
   std::vector<std::string> photos;
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
-  bool each = false, no_tally = false, no_qr_pattern = false;
+  bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -219,6 +219,7 @@ Status RunRead(const ReadCmd& c) {
   o.crops = !c.crops.empty();
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.spill = !c.no_spill;
   o.qr_by_pattern = !c.no_qr_pattern;
 
   std::vector<std::vector<std::string>> groups;
@@ -276,8 +277,9 @@ struct BenchCmd {
   double pen_strokes = 0;
   double blur_scale = 1;
   double shake = 0;
+  double spill = 0;
   std::string format = "jpeg";
-  bool no_tally = false, no_qr_pattern = false;
+  bool no_tally = false, no_qr_pattern = false, no_spill = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -377,6 +379,7 @@ Status RunBench(const BenchCmd& c) {
                                  {"--pen-strokes", c.pen_strokes > 0},
                                  {"--blur-scale", c.blur_scale != 1},
                                  {"--shake", c.shake > 0},
+                                 {"--spill", c.spill > 0},
                                  {"--format", format != PhotoFormat::kJpeg}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
@@ -399,6 +402,7 @@ Status RunBench(const BenchCmd& c) {
     so.pen_strokes = c.pen_strokes;
     so.blur_scale = c.blur_scale;
     so.shake = c.shake;
+    so.spill = c.spill;
     so.format = format;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
@@ -456,6 +460,7 @@ Status RunBench(const BenchCmd& c) {
   o.fast = fast.ok() ? &*fast : nullptr;
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.spill = !c.no_spill;
   o.qr_by_pattern = !c.no_qr_pattern;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
   const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
@@ -463,6 +468,7 @@ Status RunBench(const BenchCmd& c) {
   o.digit_inputs = dump_crops != nullptr;
 
   int qr_matched = 0;
+  int spilled_boxes = 0;
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
   std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
@@ -554,6 +560,7 @@ Status RunBench(const BenchCmd& c) {
     }
     found += identified;
     for (const auto& [page, how] : r.qr) qr_matched += how == qr::kMatched;
+    for (const auto& [page, k] : r.spilled_boxes) spilled_boxes += k;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
@@ -720,6 +727,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
   if (c.shake > 0) j["shake"] = c.shake;
+  if (c.spill > 0) j["spill"] = c.spill;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -767,6 +775,7 @@ Status RunBench(const BenchCmd& c) {
       {"written_otherwise_at_or_above_threshold", margin.written_otherwise_at_or_above},
       {"written_otherwise_max_p", margin.written_otherwise_max_p}};
   j["pages_not_found"] = not_found;
+  j["spilled_boxes"] = spilled_boxes;  // digit boxes read from ink crossing their borders (ReadOptions::spill)
   j["qr_matched"] = qr_matched;  // our form: photos identified by their QR's modules (MatchQr)
   if (!wrong.empty()) j["wrong"] = wrong;
   if (!unflagged.empty()) j["inconsistent_accepted"] = unflagged;
@@ -1010,6 +1019,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
   r->add_flag("--no-tally", rc.no_tally,
               "formulir KPU: jangan pakai turus untuk mengonfirmasi / KPU forms: never confirm a number by its tally grid");
+  r->add_flag("--no-spill", rc.no_spill, kNoSpillHelp);
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   r->add_flag("--no-qr-pattern", rc.no_qr_pattern, kNoQrPatternHelp);
   r->callback([] {
@@ -1075,6 +1085,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
   b->add_flag("--no-tally", bc.no_tally, "never confirm a number by its tally grid (KPU page 2; for comparison)");
+  b->add_flag("--no-spill", bc.no_spill, kNoSpillHelp);
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   b->add_flag("--no-qr-pattern", bc.no_qr_pattern, kNoQrPatternHelp);
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")
@@ -1094,6 +1105,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  b->add_option("--spill", bc.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--format", bc.format, kPhotoFormatHelp)->capture_default_str();
   b->callback([] {
     Status st = RunBench(bc);

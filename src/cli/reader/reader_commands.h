@@ -33,6 +33,13 @@ inline constexpr const char* kShakeHelp =
     "kamera goyang: kabur gerak lurus sampai PX piksel per 2.000 px lebar foto, arah acak (0 = tidak; uji tahan) / "
     "camera shake: a straight motion blur of up to PX pixels per 2,000 px of the photo's width, in a random "
     "direction (0 = none; stress test)";
+inline constexpr const char* kNoSpillHelp =
+    "jangan pernah membaca angka yang melewati garis kotaknya dari tintanya sendiri (untuk perbandingan) / never read "
+    "a digit that crosses its box's border from its own ink (for comparison)";
+inline constexpr const char* kSpillHelp =
+    "bagian angka yang ditulis terlalu besar untuk kotaknya (0,85-1,2 kali tinggi dalamnya, bergeser sampai 15 %), "
+    "menyentuh atau melewati garis kotak (0-1; uji tahan) / share of digits written too big for their box (0.85-1.2 "
+    "times its inside's height, off-centre by up to 15 %), touching or crossing its border (0-1; stress test)";
 inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
