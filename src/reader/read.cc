@@ -2533,7 +2533,7 @@ double ApparentLineWidthMm(const cv::Mat& gray, const cv::Matx33d& H, cv::Point2
 // an empty Mat where nothing crosses (the usual interior crop is read then, as before).
 // `guides`: KPU's dotted guides, taken out first as for the interior crop.
 std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, const NumberLayout& n, double ds,
-                                  double px_per_mm, bool guides, double guide_cut, int faint_px, double inset_mm,
+                                  double px_per_mm, double line_seen, bool guides, double guide_cut, int faint_px, double inset_mm,
                                   double edge_mm) {
   std::array<cv::Mat, 3> out;
   const double bh = n.digit_boxes[0].h, bw = n.digit_boxes[0].w;
@@ -2552,43 +2552,83 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   const double otsu = cv::threshold(dark, split, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
   const double min_dark = std::max(paper, 64.0) * NormalizeOptions{}.min_contrast / 255.0;
   cv::Mat ink = dark > std::max(otsu, min_dark);
-  // The printed borders: a band around each box's frame, wide enough for the alignment's slack
-  // and the photo's blur, but leaving paper between two boxes that stand apart (KPU's, 2.4 mm:
-  // a stroke that crosses from one into the next is seen there).
+  // The printed borders, where the photo shows them: each side of each box searched for within
+  // 0.6 mm of where the alignment puts it (the row or column whose median darkness along the
+  // side is highest), then a band around it as wide as the line, its blur and a pixel or so.
   double gap = 1e9;
   for (int p = 0; p + 1 < 3; ++p) gap = std::min(gap, n.digit_boxes[size_t(p + 1)].x - n.digit_boxes[size_t(p)].right());
-  const double slack = std::min(0.25 + 1.5 / std::max(px_per_mm, 0.5), 0.4 * std::max(gap, 0.5));  // mm
+  const double blur = std::max(0.0, line_seen - n.box_line_mm);  // mm the borders look wider
+  // mm beyond each side of a line: a photo pixel, and a fifth of the blur (chosen on validation
+  // seeds 5 and 9 and spill seed 202, docs/reader.md: with none, blurred borders' residue was
+  // taken for crossings on 17 of 1,000 usual KPU photos and cost 4 pages; with half, fewer
+  // crossings were seen).
+  const double slack = 0.15 + 0.2 * blur + 1.0 / std::max(px_per_mm, 0.5);
   auto px = [&](const Rect& r) {
     return cv::Rect(int(std::lround((r.x - ext.x) * ds)), int(std::lround((r.y - ext.y) * ds)),
                     int(std::lround(r.w * ds)), int(std::lround(r.h * ds)));
   };
+  const cv::Rect whole(0, 0, g.cols, g.rows);
+  const double lw = n.box_line_mm * ds;
+  const int reach = std::max(2, int(std::lround(0.6 * ds)));
+  // The median darkness along a line: column x over rows [y0, y1), or row y over columns.
+  std::vector<uint8_t> vals;
+  auto along = [&](bool column, int at, int from, int to) {
+    vals.clear();
+    for (int t = std::max(from, 0); t < to; ++t) {
+      const int x = column ? at : t, y = column ? t : at;
+      if (x >= 0 && y >= 0 && x < g.cols && y < g.rows) vals.push_back(dark.at<uint8_t>(y, x));
+    }
+    if (vals.empty()) return 0;
+    std::nth_element(vals.begin(), vals.begin() + std::ptrdiff_t(vals.size() / 2), vals.end());
+    return int(vals[vals.size() / 2]);
+  };
+  auto snap = [&](bool column, double centre, int from, int to) {
+    int best = int(std::lround(centre)), best_v = -1;
+    for (int d = -reach; d <= reach; ++d) {
+      const int at = int(std::lround(centre)) + d;
+      const int v = along(column, at, from, to);
+      if (v > best_v || (v == best_v && std::abs(d) < std::abs(best - int(std::lround(centre))))) best = at, best_v = v;
+    }
+    return double(best);
+  };
+  const double half = lw / 2 + slack * ds;  // px from a line's centre to its band's edge
   cv::Mat band(g.size(), CV_8U, cv::Scalar(0)), frames(g.size(), CV_8U, cv::Scalar(0));
   std::array<cv::Rect, 3> inner;
+  std::array<cv::Rect, 3> outer;
   for (int p = 0; p < 3; ++p) {
-    const Rect& b = n.digit_boxes[size_t(p)];
-    cv::rectangle(band, px(Expand(b, slack)), cv::Scalar(255), cv::FILLED);
-    cv::rectangle(frames, px(Expand(b, slack)), cv::Scalar(255), cv::FILLED);
-    inner[size_t(p)] = px(Expand(b, -(n.box_line_mm + slack))) & cv::Rect(0, 0, g.cols, g.rows);
+    const cv::Rect r = px(n.digit_boxes[size_t(p)]);
+    const int y0 = r.y + r.height / 5, y1 = r.y + r.height * 4 / 5, x0 = r.x + r.width / 5, x1 = r.x + r.width * 4 / 5;
+    const double left = snap(true, r.x + lw / 2, y0, y1), right = snap(true, r.x + r.width - lw / 2, y0, y1);
+    const double top = snap(false, r.y + lw / 2, x0, x1), bottom = snap(false, r.y + r.height - lw / 2, x0, x1);
+    outer[size_t(p)] = cv::Rect(cv::Point(int(std::floor(left - half)), int(std::floor(top - half))),
+                                cv::Point(int(std::ceil(right + half)) + 1, int(std::ceil(bottom + half)) + 1));
+    inner[size_t(p)] = cv::Rect(cv::Point(int(std::ceil(left + half)), int(std::ceil(top + half))),
+                                cv::Point(int(std::floor(right - half)), int(std::floor(bottom - half)))) & whole;
+    cv::rectangle(band, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
+    cv::rectangle(frames, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
   }
   // Boxes close together (our form's stand 1 mm apart): in a photo the paper between them is
   // greyed by both borders' blur, and is taken as border too. A stroke from one box into the
   // next is not looked for there: bridged across both borders and the gap, the blur's residue
   // along the two borders joined the boxes' digits on usual photos (our form's seed 201: 184
-  // boxes taken as crossing, CNN per digit 99.45 -> 99.37 %).
+  // boxes taken as crossing, CNN per digit 99.45 -> 99.37 %). KPU's boxes stand 2.4 mm apart:
+  // a stroke from one into the next is seen on the paper between them.
   const bool close = gap < 2.0;
   if (close)
     for (int p = 0; p + 1 < 3; ++p) {
-      const Rect& a = n.digit_boxes[size_t(p)];
-      const Rect& b = n.digit_boxes[size_t(p + 1)];
-      const double y0 = std::min(a.y, b.y) - slack, y1 = std::max(a.bottom(), b.bottom()) + slack;
-      cv::rectangle(band, px(Rect{a.right(), y0, b.x - a.right(), y1 - y0}), cv::Scalar(255), cv::FILLED);
-      cv::rectangle(frames, px(Rect{a.right(), y0, b.x - a.right(), y1 - y0}), cv::Scalar(255), cv::FILLED);
+      const cv::Rect& a = outer[size_t(p)];
+      const cv::Rect& b = outer[size_t(p + 1)];
+      const cv::Rect between(cv::Point(a.x + a.width, std::min(a.y, b.y)),
+                             cv::Point(b.x, std::max(a.y + a.height, b.y + b.height)));
+      if (between.width > 0 && between.height > 0) {
+        cv::rectangle(band, between, cv::Scalar(255), cv::FILLED);
+        cv::rectangle(frames, between, cv::Scalar(255), cv::FILLED);
+      }
     }
   for (const cv::Rect& r : inner)
     if (r.width > 0 && r.height > 0) band(r).setTo(0);
   // A stroke across a border: ink on both sides of the band, bridged across it.
-  const double span = n.box_line_mm + 2 * slack;
-  const int across = std::max(3, int(std::ceil(span * ds)) + 3);
+  const int across = std::max(3, int(std::ceil(2 * half)) + 3);
   cv::Mat free = ink & ~band, bridged_v, bridged_h;
   cv::morphologyEx(free, bridged_v, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(1, across)));
   cv::morphologyEx(free, bridged_h, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(across, 1)));
@@ -2613,7 +2653,7 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   // A piece is a box's when that box's interior holds most of it (and some of it at all); a
   // piece no interior holds is print or a stray mark beside the boxes, and is left out.
   const double box_px = bh * bw * ds * ds;
-  const int min_px = std::max(4, int(0.004 * box_px));  // a speck is not a crossing
+  const int min_px = std::max(4, int(0.004 * box_px));  // a speck is neither a box's ink nor a crossing
   std::vector<int> owner(size_t(k), -1);
   std::array<bool, 3> spilled{false, false, false};
   for (int c = 1; c < k; ++c) {
@@ -2736,6 +2776,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // boxes stand 1 mm apart) would be measured with it, twice as wide: only the sides with
     // room are measured.
     constexpr double kProfileHalf = 1.6, kClear = 0.5;  // mm: ApparentLineWidthMm's reach, blur tails
+    const std::array<size_t, 2> widths_before{obs->line_widths[0].size(), obs->line_widths[1].size()};
     for (size_t p = 0; p < n.digit_boxes.size(); ++p) {
       const Rect& b = n.digit_boxes[p];
       const double h = n.box_line_mm / 2;
@@ -2758,8 +2799,17 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       }
     }
     // Digits written past their boxes' borders: those boxes read from their own ink instead.
+    // The borders' apparent width just measured (the wider of the two orientations' medians)
+    // says how far their blur spreads.
+    double line_seen = n.box_line_mm;
+    for (int k = 0; k < 2; ++k) {
+      std::vector<double> w(obs->line_widths[size_t(k)].begin() + std::ptrdiff_t(widths_before[size_t(k)]),
+                            obs->line_widths[size_t(k)].end());
+      if (!w.empty()) line_seen = std::max(line_seen, Median(w));
+    }
     const std::array<cv::Mat, 3> spill =
-        o.spill ? SpillCrops(work, H, n, ds, px_per_mm, n.segment_guides, kGuideCut, kFaintStrokePx, kInset, kBand)
+        o.spill ? SpillCrops(work, H, n, ds, px_per_mm, line_seen, n.segment_guides, kGuideCut, kFaintStrokePx, kInset,
+                             kBand)
                 : std::array<cv::Mat, 3>{};
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
