@@ -51,9 +51,9 @@ struct Profile {
   Clock::time_point t = Clock::now();
   double cpu = ThreadCpuMs();
   std::string line;
-  double normalize_ms = 0, bubbles_ms = 0;
+  double normalize_ms = 0, bubbles_ms = 0, spill_ms = 0;
   void Reset() {
-    normalize_ms = bubbles_ms = 0;
+    normalize_ms = bubbles_ms = spill_ms = 0;
     t = Clock::now();
     cpu = ThreadCpuMs();
   }
@@ -67,7 +67,8 @@ struct Profile {
   }
   void Flush() {
     if (on && !line.empty())
-      std::fprintf(stderr, "profile: %s [normalize %.1f bubbles %.1f]\n", line.c_str(), normalize_ms, bubbles_ms);
+      std::fprintf(stderr, "profile: %s [normalize %.1f bubbles %.1f spill %.1f]\n", line.c_str(),
+                   normalize_ms, bubbles_ms, spill_ms);
     line.clear();
   }
 };
@@ -2532,9 +2533,9 @@ double ApparentLineWidthMm(const cv::Mat& gray, const cv::Matx33d& H, cv::Point2
 // the box holding most of it. Returns, per box, such a crop (paper but for that box's ink), or
 // an empty Mat where nothing crosses (the usual interior crop is read then, as before).
 // `guides`: KPU's dotted guides, taken out first as for the interior crop.
-std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, const NumberLayout& n, double ds,
-                                  double px_per_mm, double line_seen, bool guides, double guide_cut, int faint_px, double inset_mm,
-                                  double edge_mm) {
+std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, const NumberLayout& n,
+                                  double ds, double px_per_mm, double line_seen, bool guides,
+                                  double guide_cut, int faint_px, double inset_mm, double edge_mm) {
   std::array<cv::Mat, 3> out;
   const double bh = n.digit_boxes[0].h, bw = n.digit_boxes[0].w;
   // The margin: where a digit 1.2 times the box's height, off-centre, reaches.
@@ -2556,7 +2557,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   // 0.6 mm of where the alignment puts it (the row or column whose median darkness along the
   // side is highest), then a band around it as wide as the line, its blur and a pixel or so.
   double gap = 1e9;
-  for (int p = 0; p + 1 < 3; ++p) gap = std::min(gap, n.digit_boxes[size_t(p + 1)].x - n.digit_boxes[size_t(p)].right());
+  for (int p = 0; p + 1 < 3; ++p)
+    gap = std::min(gap, n.digit_boxes[size_t(p + 1)].x - n.digit_boxes[size_t(p)].right());
   const double blur = std::max(0.0, line_seen - n.box_line_mm);  // mm the borders look wider
   // mm beyond each side of a line: a photo pixel, and a fifth of the blur (chosen on validation
   // seeds 5 and 9 and spill seed 202, docs/reader.md: with none, blurred borders' residue was
@@ -2587,7 +2589,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
     for (int d = -reach; d <= reach; ++d) {
       const int at = int(std::lround(centre)) + d;
       const int v = along(column, at, from, to);
-      if (v > best_v || (v == best_v && std::abs(d) < std::abs(best - int(std::lround(centre))))) best = at, best_v = v;
+      if (v > best_v || (v == best_v && std::abs(d) < std::abs(best - int(std::lround(centre)))))
+        best = at, best_v = v;
     }
     return double(best);
   };
@@ -2597,13 +2600,19 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   std::array<cv::Rect, 3> outer;
   for (int p = 0; p < 3; ++p) {
     const cv::Rect r = px(n.digit_boxes[size_t(p)]);
-    const int y0 = r.y + r.height / 5, y1 = r.y + r.height * 4 / 5, x0 = r.x + r.width / 5, x1 = r.x + r.width * 4 / 5;
-    const double left = snap(true, r.x + lw / 2, y0, y1), right = snap(true, r.x + r.width - lw / 2, y0, y1);
-    const double top = snap(false, r.y + lw / 2, x0, x1), bottom = snap(false, r.y + r.height - lw / 2, x0, x1);
-    outer[size_t(p)] = cv::Rect(cv::Point(int(std::floor(left - half)), int(std::floor(top - half))),
-                                cv::Point(int(std::ceil(right + half)) + 1, int(std::ceil(bottom + half)) + 1));
-    inner[size_t(p)] = cv::Rect(cv::Point(int(std::ceil(left + half)), int(std::ceil(top + half))),
-                                cv::Point(int(std::floor(right - half)), int(std::floor(bottom - half)))) & whole;
+    const int y0 = r.y + r.height / 5, y1 = r.y + r.height * 4 / 5, x0 = r.x + r.width / 5,
+              x1 = r.x + r.width * 4 / 5;
+    const double left = snap(true, r.x + lw / 2, y0, y1),
+                 right = snap(true, r.x + r.width - lw / 2, y0, y1);
+    const double top = snap(false, r.y + lw / 2, x0, x1),
+                 bottom = snap(false, r.y + r.height - lw / 2, x0, x1);
+    outer[size_t(p)] =
+        cv::Rect(cv::Point(int(std::floor(left - half)), int(std::floor(top - half))),
+                 cv::Point(int(std::ceil(right + half)) + 1, int(std::ceil(bottom + half)) + 1));
+    inner[size_t(p)] =
+        cv::Rect(cv::Point(int(std::ceil(left + half)), int(std::ceil(top + half))),
+                 cv::Point(int(std::floor(right - half)), int(std::floor(bottom - half)))) &
+        whole;
     cv::rectangle(band, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
     cv::rectangle(frames, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
   }
@@ -2630,8 +2639,10 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   // A stroke across a border: ink on both sides of the band, bridged across it.
   const int across = std::max(3, int(std::ceil(2 * half)) + 3);
   cv::Mat free = ink & ~band, bridged_v, bridged_h;
-  cv::morphologyEx(free, bridged_v, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(1, across)));
-  cv::morphologyEx(free, bridged_h, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(across, 1)));
+  cv::morphologyEx(free, bridged_v, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(1, across)));
+  cv::morphologyEx(free, bridged_h, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(across, 1)));
   const cv::Mat crossing = ink & band & (bridged_v | bridged_h);
   const cv::Mat all = free | crossing;
   cv::Mat labels, stats, centroids;
@@ -2653,7 +2664,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   // A piece is a box's when that box's interior holds most of it (and some of it at all); a
   // piece no interior holds is print or a stray mark beside the boxes, and is left out.
   const double box_px = bh * bw * ds * ds;
-  const int min_px = std::max(4, int(0.004 * box_px));  // a speck is neither a box's ink nor a crossing
+  const int min_px =
+      std::max(4, int(0.004 * box_px));  // a speck is neither a box's ink nor a crossing
   std::vector<int> owner(size_t(k), -1);
   std::array<bool, 3> spilled{false, false, false};
   for (int c = 1; c < k; ++c) {
@@ -2666,7 +2678,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
     // Two boxes' digits joined (each touching the border they share): which ink is whose is
     // not known; both boxes keep their interiors.
     bool joined = false;
-    for (int p = 0; p < 3; ++p) joined = joined || (p != best && ib[size_t(p)] > 0.3 * ib[size_t(best)]);
+    for (int p = 0; p < 3; ++p)
+      joined = joined || (p != best && ib[size_t(p)] > 0.3 * ib[size_t(best)]);
     if (joined) continue;
     owner[size_t(c)] = best;
     if (outside[size_t(c)] >= min_px) spilled[size_t(best)] = true;
@@ -2676,7 +2689,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   // The interior crop's rect (ReadNumbers: the border and a little slack left out).
   auto interior = [&](int p) {
     const Rect& b = n.digit_boxes[size_t(p)];
-    return px(Expand(b, -std::min(n.box_line_mm + inset_mm, b.w * 0.15))) & cv::Rect(0, 0, g.cols, g.rows);
+    return px(Expand(b, -std::min(n.box_line_mm + inset_mm, b.w * 0.15))) &
+           cv::Rect(0, 0, g.cols, g.rows);
   };
   for (int p = 0; p < 3; ++p) {
     if (!spilled[size_t(p)]) continue;
@@ -2709,7 +2723,8 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
     const cv::Rect bb = cv::boundingRect(keep);
     cv::Rect win = in | bb;
     const int pad = std::max(2, int(0.1 * std::max(win.width, win.height)));
-    win = cv::Rect(win.x - pad, win.y - pad, win.width + 2 * pad, win.height + 2 * pad) & cv::Rect(0, 0, g.cols, g.rows);
+    win = cv::Rect(win.x - pad, win.y - pad, win.width + 2 * pad, win.height + 2 * pad) &
+          cv::Rect(0, 0, g.cols, g.rows);
     cv::Mat crop(win.size(), CV_8U, cv::Scalar(cv::saturate_cast<uint8_t>(paper)));
     g(win).copyTo(crop, keep(win));
     out[size_t(p)] = crop;
@@ -2776,7 +2791,8 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // boxes stand 1 mm apart) would be measured with it, twice as wide: only the sides with
     // room are measured.
     constexpr double kProfileHalf = 1.6, kClear = 0.5;  // mm: ApparentLineWidthMm's reach, blur tails
-    const std::array<size_t, 2> widths_before{obs->line_widths[0].size(), obs->line_widths[1].size()};
+    const std::array<size_t, 2> widths_before{obs->line_widths[0].size(),
+                                              obs->line_widths[1].size()};
     for (size_t p = 0; p < n.digit_boxes.size(); ++p) {
       const Rect& b = n.digit_boxes[p];
       const double h = n.box_line_mm / 2;
@@ -2803,14 +2819,12 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // says how far their blur spreads.
     double line_seen = n.box_line_mm;
     for (int k = 0; k < 2; ++k) {
-      std::vector<double> w(obs->line_widths[size_t(k)].begin() + std::ptrdiff_t(widths_before[size_t(k)]),
-                            obs->line_widths[size_t(k)].end());
+      std::vector<double> w(
+          obs->line_widths[size_t(k)].begin() + std::ptrdiff_t(widths_before[size_t(k)]),
+          obs->line_widths[size_t(k)].end());
       if (!w.empty()) line_seen = std::max(line_seen, Median(w));
     }
-    const std::array<cv::Mat, 3> spill =
-        o.spill ? SpillCrops(work, H, n, ds, px_per_mm, line_seen, n.segment_guides, kGuideCut, kFaintStrokePx, kInset,
-                             kBand)
-                : std::array<cv::Mat, 3>{};
+    std::array<cv::Mat, 3> interiors;
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
       const Rect& box = n.digit_boxes[size_t(p)];
@@ -2819,10 +2833,21 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
                                     int(std::lround(in.w * ds)), int(std::lround(in.h * ds))) &
                            cv::Rect(0, 0, dc.cols, dc.rows);
       if (bpx.width < 8 || bpx.height < 8) continue;
-      cv::Mat crop = dc(bpx);
+      interiors[size_t(p)] = dc(bpx);
       // KPU's boxes carry a dotted 8-segment guide in light grey: anything lighter than ink
       // (absorbing < 20 % of the paper's light) is paper.
-      if (n.segment_guides) crop = SuppressLightGrey(crop, kGuideCut, kFaintStrokePx);
+      if (n.segment_guides)
+        interiors[size_t(p)] = SuppressLightGrey(interiors[size_t(p)], kGuideCut, kFaintStrokePx);
+    }
+    const double ts0 = Prof().on ? ThreadCpuMs() : 0;
+    const std::array<cv::Mat, 3> spill =
+        o.spill ? SpillCrops(work, H, n, ds, px_per_mm, line_seen, n.segment_guides, kGuideCut,
+                             kFaintStrokePx, kInset, kBand)
+                : std::array<cv::Mat, 3>{};
+    if (Prof().on) Prof().spill_ms += ThreadCpuMs() - ts0;
+    for (int p = 0; p < 3; ++p) {
+      if (interiors[size_t(p)].empty()) continue;
+      cv::Mat crop = interiors[size_t(p)];
       if (!spill[size_t(p)].empty()) {
         crop = spill[size_t(p)];
         ++obs->spilled_boxes;
@@ -3346,7 +3371,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     for (const auto& widths : ob.line_widths)
       if (ob.page > 0 && !widths.empty()) rd.line_mm[ob.page] = std::max(rd.line_mm[ob.page], Median(widths));
     if (ob.page > 0 && ob.found) rd.grain[ob.page] = ob.grain;
-    if (ob.page > 0 && ob.found && ob.spilled_boxes > 0) rd.spilled_boxes[ob.page] = ob.spilled_boxes;
+    if (ob.page > 0 && ob.found && ob.spilled_boxes > 0)
+      rd.spilled_boxes[ob.page] = ob.spilled_boxes;
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
