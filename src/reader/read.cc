@@ -2524,6 +2524,12 @@ double ApparentLineWidthMm(const cv::Mat& gray, const cv::Matx33d& H, cv::Point2
 }
 
 // Reads the numbers of a located page.
+// A digit box's interior as it is read: the printed border, `line_mm` inside the box's rect,
+// and `inset_mm` of alignment slack left out (at most 15 % of the box's width on each side).
+Rect BoxInterior(const Rect& box, double line_mm, double inset_mm) {
+  return Expand(box, -std::min(line_mm + inset_mm, box.w * 0.15));
+}
+
 // Digits too big for their box. A hurried hand writes past the printed border: into the margin,
 // or into the next box. The box's interior alone then holds part of the digit (a 7 without its
 // bar, a 0 cut open), and the next box a piece of it (a stray stroke read as a 1). Where a box's
@@ -2688,9 +2694,7 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
   }
   // The interior crop's rect (ReadNumbers: the border and a little slack left out).
   auto interior = [&](int p) {
-    const Rect& b = n.digit_boxes[size_t(p)];
-    return px(Expand(b, -std::min(n.box_line_mm + inset_mm, b.w * 0.15))) &
-           cv::Rect(0, 0, g.cols, g.rows);
+    return px(BoxInterior(n.digit_boxes[size_t(p)], n.box_line_mm, inset_mm)) & whole;
   };
   for (int p = 0; p < 3; ++p) {
     if (!spilled[size_t(p)]) continue;
@@ -2723,8 +2727,7 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
     const cv::Rect bb = cv::boundingRect(keep);
     cv::Rect win = in | bb;
     const int pad = std::max(2, int(0.1 * std::max(win.width, win.height)));
-    win = cv::Rect(win.x - pad, win.y - pad, win.width + 2 * pad, win.height + 2 * pad) &
-          cv::Rect(0, 0, g.cols, g.rows);
+    win = cv::Rect(win.x - pad, win.y - pad, win.width + 2 * pad, win.height + 2 * pad) & whole;
     cv::Mat crop(win.size(), CV_8U, cv::Scalar(cv::saturate_cast<uint8_t>(paper)));
     g(win).copyTo(crop, keep(win));
     out[size_t(p)] = crop;
@@ -2827,8 +2830,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     std::array<cv::Mat, 3> interiors;
     for (int p = 0; p < 3; ++p) {
       // The box interior: the printed border (and a little alignment slack) left out.
-      const Rect& box = n.digit_boxes[size_t(p)];
-      const Rect in = Expand(box, -std::min(n.box_line_mm + kInset, box.w * 0.15));
+      const Rect in = BoxInterior(n.digit_boxes[size_t(p)], n.box_line_mm, kInset);
       const cv::Rect bpx = cv::Rect(int(std::lround((in.x - dregion.x) * ds)), int(std::lround((in.y - dregion.y) * ds)),
                                     int(std::lround(in.w * ds)), int(std::lround(in.h * ds))) &
                            cv::Rect(0, 0, dc.cols, dc.rows);
