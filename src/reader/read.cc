@@ -2601,7 +2601,7 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
     return double(best);
   };
   const double half = lw / 2 + slack * ds;  // px from a line's centre to its band's edge
-  cv::Mat band(g.size(), CV_8U, cv::Scalar(0)), frames(g.size(), CV_8U, cv::Scalar(0));
+  cv::Mat frames(g.size(), CV_8U, cv::Scalar(0));  // each box to its band's outer edge
   std::array<cv::Rect, 3> inner;
   std::array<cv::Rect, 3> outer;
   for (int p = 0; p < 3; ++p) {
@@ -2619,7 +2619,6 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
         cv::Rect(cv::Point(int(std::ceil(left + half)), int(std::ceil(top + half))),
                  cv::Point(int(std::floor(right - half)), int(std::floor(bottom - half)))) &
         whole;
-    cv::rectangle(band, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
     cv::rectangle(frames, outer[size_t(p)], cv::Scalar(255), cv::FILLED);
   }
   // Boxes close together (our form's stand 1 mm apart): in a photo the paper between them is
@@ -2635,11 +2634,10 @@ std::array<cv::Mat, 3> SpillCrops(const cv::Mat& work, const cv::Matx33d& H, con
       const cv::Rect& b = outer[size_t(p + 1)];
       const cv::Rect between(cv::Point(a.x + a.width, std::min(a.y, b.y)),
                              cv::Point(b.x, std::max(a.y + a.height, b.y + b.height)));
-      if (between.width > 0 && between.height > 0) {
-        cv::rectangle(band, between, cv::Scalar(255), cv::FILLED);
-        cv::rectangle(frames, between, cv::Scalar(255), cv::FILLED);
-      }
+      if (between.width > 0 && between.height > 0) cv::rectangle(frames, between, cv::Scalar(255), cv::FILLED);
     }
+  // The band: the frames less the boxes' interiors.
+  cv::Mat band = frames.clone();
   for (const cv::Rect& r : inner)
     if (r.width > 0 && r.height > 0) band(r).setTo(0);
   // A stroke across a border: ink on both sides of the band, bridged across it.

@@ -122,11 +122,11 @@ struct SynthOptions {
   // dim room, smears every stroke along one direction: lines across it blur, lines along it stay
   // sharp. 0 = none. From a stream of its own per page, so the rest of the photo is the same.
   double shake = 0;
-  // Digits too big for their box: the share of written digits drawn 0.85-1.2
-  // times the height of the box's inside, up to 1.1 times its width, and off-centre by up to
-  // 15 % of it, so their strokes reach the printed border or cross it, into the margin or the
-  // next box, as a hurried hand's do. 0 = none. From a stream of its own per page, so the rest
-  // of the page is the same with or without it.
+  // Digits too big for their box: the share of written digits drawn 0.85-1.2 times the height
+  // of the box's inside, up to 1.1 times its width, and off-centre by up to 15 % of it, so their
+  // strokes reach the printed border or cross it, into the margin or the next box, as a hurried
+  // hand's do. 0 = none. From a stream of its own per page, so the rest of the page is the same
+  // with or without it.
   double spill = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
