@@ -606,6 +606,90 @@ Image28 AugmentDigit(const Image28& in, std::mt19937& rng, const AugmentOptions&
   return FromMat(img);
 }
 
+namespace {
+
+// Ink of a stroke of width `w` along the segment a-b, anti-aliased over a pixel, kept where the
+// image is already darker.
+void DrawStroke(cv::Mat& img, cv::Point2d a, cv::Point2d b, double w) {
+  const cv::Point2d d = b - a;
+  const double len2 = d.dot(d);
+  for (int y = 0; y < img.rows; ++y) {
+    uint8_t* row = img.ptr<uint8_t>(y);
+    for (int x = 0; x < img.cols; ++x) {
+      const cv::Point2d p(x, y);
+      const double t = len2 > 0 ? std::clamp((p - a).dot(d) / len2, 0.0, 1.0) : 0.0;
+      const double dist = cv::norm(p - (a + t * d));
+      const double v = 255.0 * std::clamp(w / 2 + 0.5 - dist, 0.0, 1.0);
+      row[x] = std::max(row[x], static_cast<uint8_t>(v));
+    }
+  }
+}
+
+// The centre of the ink (> 127) in rows [y0, y1], or -1 where there is none.
+double InkCentreX(const cv::Mat& img, int y0, int y1) {
+  double s = 0, n = 0;
+  for (int y = std::max(0, y0); y <= std::min(img.rows - 1, y1); ++y)
+    for (int x = 0; x < img.cols; ++x)
+      if (img.at<uint8_t>(y, x) > 127) s += x, n += 1;
+  return n > 0 ? s / n : -1;
+}
+
+}  // namespace
+
+Image28 FlagOne(const Image28& one, double flag_length, double flag_deg, double base_width) {
+  constexpr int kMargin = kMnistSide / 2;
+  cv::Mat big;
+  cv::copyMakeBorder(ToMat(one), big, kMargin, kMargin, kMargin, kMargin, cv::BORDER_CONSTANT, cv::Scalar(0));
+  int top = -1, bottom = -1;
+  for (int y = 0; y < big.rows; ++y) {
+    double mx = 0;
+    cv::minMaxLoc(big.row(y), nullptr, &mx);
+    if (mx > 127) {
+      if (top < 0) top = y;
+      bottom = y;
+    }
+  }
+  const int h = bottom - top + 1;
+  if (top < 0 || h < 8) return one;
+  // The upright's width: the median run of ink across its middle half.
+  std::vector<int> widths;
+  for (int y = top + h / 4; y <= bottom - h / 4; ++y) {
+    const int n = cv::countNonZero(big.row(y) > 127);
+    if (n > 0) widths.push_back(n);
+  }
+  if (widths.empty()) return one;
+  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
+  const double w = std::clamp<double>(widths[widths.size() / 2], 1.5, 5.0);
+  const double xt = InkCentreX(big, top, top + 1), xb = InkCentreX(big, bottom - 1, bottom);
+  if (xt < 0 || xb < 0) return one;
+  const double a = flag_deg * std::numbers::pi / 180.0, len = flag_length * h;
+  const cv::Point2d tip(xt, top + w / 2);
+  DrawStroke(big, tip, tip + cv::Point2d(-len * std::cos(a), len * std::sin(a)), w);
+  if (base_width > 0) {
+    const double half = base_width * h / 2;
+    DrawStroke(big, {xb - half, bottom - w / 2}, {xb + half, bottom - w / 2}, w);
+  }
+  // Fitted into 20 x 20 and centred by mass, as MNIST's digits are.
+  const cv::Rect box = cv::boundingRect(big);
+  const double scale = 20.0 / std::max(box.width, box.height);
+  cv::Mat patch;
+  if (scale < 1) {
+    cv::resize(big(box), patch, cv::Size(std::max(1, int(std::lround(box.width * scale))),
+                                          std::max(1, int(std::lround(box.height * scale)))),
+               0, 0, cv::INTER_AREA);
+  } else {
+    patch = big(box).clone();
+  }
+  const cv::Moments mo = cv::moments(patch, false);
+  if (mo.m00 <= 0) return one;
+  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, kMnistComX - mo.m10 / mo.m00, 0, 1,
+                         kMnistComY - mo.m01 / mo.m00);
+  cv::Mat placed;
+  cv::warpAffine(patch, placed, shift, cv::Size(kMnistSide, kMnistSide), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(0));
+  return FromMat(placed);
+}
+
 Image28 DeskewDigit(const Image28& in) {
   double m = 0, sx = 0, sy = 0;
   for (int y = 0; y < kMnistSide; ++y)
@@ -811,7 +895,13 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
         }
         for (size_t j = 0; j < n; ++j) {  // augment in order, from the one generator
           const uint32_t idx = order[s + j];
-          const Image28 aug = AugmentDigit(train.images[idx], rng, o.augment);
+          Image28 digit = train.images[idx];
+          if (o.flag_ones > 0 && train.labels[idx] == 1 && Uniform01(rng) < o.flag_ones) {
+            const double length = Uniform(rng, 0.15, 0.4), deg = Uniform(rng, 25, 65);
+            const double base = Uniform01(rng) < 1.0 / 3 ? Uniform(rng, 0.3, 0.6) : 0.0;
+            digit = FlagOne(digit, length, deg, base);
+          }
+          const Image28 aug = AugmentDigit(digit, rng, o.augment);
           const size_t r = j * static_cast<size_t>(replicas) / n;
           part[r].emplace_back();
           ToInput(aug.data(), o.deskew, part[r].back());

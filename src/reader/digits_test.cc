@@ -351,6 +351,52 @@ TEST(Augment, SeededAndReproducible) {
   EXPECT_EQ(AugmentDigit(img, a, never), img);
 }
 
+// A flag down to the left from the top of the upright, a base along its foot; fitted and
+// centred as MNIST's digits are.
+TEST(Augment, FlagOneDrawsAFlagAndABase) {
+  Image28 one{};
+  cv::Mat m = ToMat(one);
+  cv::line(m, {14, 4}, {14, 23}, cv::Scalar(255), 2);
+  one = FromMat(m);
+  auto ink = [](const Image28& a, int x0, int y0, int x1, int y1) {  // ink in [x0, x1) x [y0, y1)
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) n += a[size_t(y * kMnistSide + x)] > 127;
+    return n;
+  };
+  auto box_and_centre = [](const Image28& a) {
+    const cv::Mat mat = ToMat(a);
+    const cv::Moments mo = cv::moments(mat, false);
+    return std::make_tuple(cv::boundingRect(mat > 20), mo.m10 / mo.m00, mo.m01 / mo.m00);
+  };
+  const auto [ubox, ux, uy] = box_and_centre(one);
+  const Image28 flagged = FlagOne(one, 0.35, 40, 0);
+  const auto [fbox, fx, fy] = box_and_centre(flagged);
+  EXPECT_GT(fbox.width, ubox.width + 4);  // the flag widens it to the left
+  EXPECT_LE(fbox.width, 21);
+  EXPECT_LE(fbox.height, 21);
+  EXPECT_NEAR(fx, 14, 0.6);
+  EXPECT_NEAR(fy, 14, 0.6);
+  // The flag's ink is left of the upright in its top third; nothing to its right or at its foot.
+  const int col = static_cast<int>(std::lround(fx));  // the upright stays near the centre of mass
+  EXPECT_GE(ink(flagged, 0, 0, col - 2, fbox.y + fbox.height / 3), 4);
+  EXPECT_EQ(ink(one, 0, 0, static_cast<int>(std::lround(ux)) - 2, kMnistSide), 0);
+  EXPECT_EQ(ink(flagged, col + 3, 0, kMnistSide, kMnistSide), 0);
+  EXPECT_EQ(ink(flagged, 0, fbox.y + fbox.height * 2 / 3, col - 2, kMnistSide), 0);
+  // With a base: ink on both sides of the upright along its foot.
+  const Image28 based = FlagOne(one, 0.35, 40, 0.5);
+  const auto [bbox, bx, by] = box_and_centre(based);
+  const int foot = bbox.y + bbox.height - 3;
+  EXPECT_GT(ink(based, 0, foot, static_cast<int>(bx) - 2, kMnistSide), 2);
+  EXPECT_GT(ink(based, static_cast<int>(bx) + 2, foot, kMnistSide, kMnistSide), 2);
+  // Deterministic; nothing to flag is returned unchanged.
+  EXPECT_EQ(FlagOne(one, 0.35, 40, 0.5), based);
+  EXPECT_EQ(FlagOne(Image28{}, 0.3, 45, 0.4), Image28{});
+  Image28 speck{};
+  speck[size_t(14 * kMnistSide + 14)] = 255;
+  EXPECT_EQ(FlagOne(speck, 0.3, 45, 0.4), speck);
+}
+
 // The slant of a stroke, as DeskewDigit measures it: mu11 / mu02 of the ink about its centre
 // of mass, and the centre itself.
 std::array<double, 3> SlantAndCentre(const Image28& a) {

@@ -146,6 +146,7 @@ nlohmann::json SynthPage::TruthJson() const {
   if (voters > 0) j["voters"] = voters;
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
   if (spilled > 0) j["spilled"] = spilled;
+  if (flagged > 0) j["flagged_ones"] = flagged;
   j["jpeg_quality"] = jpeg_quality;  // the encoder's quality, also for HEIC and AVIF
   if (format != PhotoFormat::kJpeg) j["format"] = PhotoFormatName(format);
   if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
@@ -1111,7 +1112,7 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
       !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
       !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100) ||
-      !(o.spill >= 0 && o.spill <= 1))
+      !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1283,8 +1284,15 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   style.blur_probability = style.noise_probability = style.border_probability = 0;
   style.elastic_probability = std::min(1.0, 0.7 * o.restyle);
   style.elastic_min_alpha = 34 * o.restyle, style.elastic_max_alpha = 45 * o.restyle;
-  auto hand = [&](int sample) {
-    const Image28& d = I.digits->images[size_t(sample)];
+  Rng flags = MakeRng(o.seed, uint64_t(index), 11);  // flagged 1s (SynthOptions::flagged_ones)
+  auto hand = [&](int sample, int digit) {
+    Image28 d = I.digits->images[size_t(sample)];
+    if (digit == 1 && o.flagged_ones > 0 && Coin(flags, o.flagged_ones)) {
+      const double length = U(flags, 0.15, 0.4), deg = U(flags, 25, 65);
+      const double base = Coin(flags, 1.0 / 3) ? U(flags, 0.3, 0.6) : 0.0;
+      d = FlagOne(d, length, deg, base);
+      ++P.flagged;
+    }
     return o.restyle > 0 ? AugmentDigit(d, hands, style) : d;
   };
   Rng seg = MakeRng(o.seed, uint64_t(index), 7);  // segment-style digits: a stream of their own
@@ -1319,7 +1327,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
           c.SegmentDigit(d[p], n.digit_boxes[size_t(p)], ink, pl, seg);
           used[size_t(p)] = -2;
         } else {
-          c.Digit(hand(used[size_t(p)]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl, pen_mm);
+          c.Digit(hand(used[size_t(p)], d[p]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl, pen_mm);
         }
       }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
@@ -1480,6 +1488,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.blur_scale != 1) j["blur_scale"] = impl_->o.blur_scale;
   if (impl_->o.shake > 0) j["shake"] = impl_->o.shake;
   if (impl_->o.spill > 0) j["spill"] = impl_->o.spill;
+  if (impl_->o.flagged_ones > 0) j["flagged_ones"] = impl_->o.flagged_ones;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

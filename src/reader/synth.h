@@ -128,6 +128,11 @@ struct SynthOptions {
   // hand's do. 0 = none. From a stream of its own per page, so the rest of the page is the same
   // with or without it.
   double spill = 0;
+  // The share of the written 1s given a flag (and on a third of them a base), as most
+  // Indonesian hands write a 1 (FlagOne: 0.15-0.4 of the height long, 25-65 degrees below the
+  // horizontal). MNIST's 1s are mostly a bare upright. 0 = none. From a stream of its own per
+  // page, so the rest of the page is the same with or without it.
+  double flagged_ones = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -156,6 +161,7 @@ struct SynthPage {
   int voters = 0;                   // KPU page: the TPS's voters (plausibility limit)
   double pen_mm = 0;                // digits drawn at this pen width (SynthOptions::pen_strokes)
   int spilled = 0;                  // digits drawn too big for their box (SynthOptions::spill)
+  int flagged = 0;                  // 1s written with a flag (SynthOptions::flagged_ones)
   int jpeg_quality = 0;
   double blur_px = 0;               // the camera's blur, sigma of a Gaussian in photo px (0: not photographed)
   double shake_px = 0;              // camera shake: the motion blur's length in photo px (SynthOptions::shake)

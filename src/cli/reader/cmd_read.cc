@@ -278,6 +278,7 @@ struct BenchCmd {
   double blur_scale = 1;
   double shake = 0;
   double spill = 0;
+  double flagged_ones = 0;
   std::string format = "jpeg";
   bool no_tally = false, no_qr_pattern = false, no_spill = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
@@ -380,6 +381,7 @@ Status RunBench(const BenchCmd& c) {
                                  {"--blur-scale", c.blur_scale != 1},
                                  {"--shake", c.shake > 0},
                                  {"--spill", c.spill > 0},
+                                 {"--flagged-ones", c.flagged_ones > 0},
                                  {"--format", format != PhotoFormat::kJpeg}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
@@ -403,6 +405,7 @@ Status RunBench(const BenchCmd& c) {
     so.blur_scale = c.blur_scale;
     so.shake = c.shake;
     so.spill = c.spill;
+    so.flagged_ones = c.flagged_ones;
     so.format = format;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
@@ -728,6 +731,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
   if (c.shake > 0) j["shake"] = c.shake;
   if (c.spill > 0) j["spill"] = c.spill;
+  if (c.flagged_ones > 0) j["flagged_ones"] = c.flagged_ones;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -943,6 +947,7 @@ Status RunTrain(TrainCmd& c) {
             {"elastic", c.opt.augment.elastic_probability},
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
+  if (c.opt.flag_ones > 0) j["flag_ones"] = c.opt.flag_ones;
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -954,7 +959,30 @@ Status RunTrain(TrainCmd& c) {
 // ensemble alone, then the ensemble as the reader runs it (the cascade).
 struct DigitsBenchCmd {
   std::string digits, labels, model;
+  bool flag_ones = false;
 };
+
+// The set's 1s written with a flag (FlagOne), read by `net`: per flag (length x angle, with
+// and without a base), the share read as 1 and what the others were read as.
+json FlaggedOnes(const DigitDataset& set, const FastDigitNet& net) {
+  std::vector<Image28> ones;
+  for (size_t i = 0; i < set.size(); ++i)
+    if (set.labels[i] == 1) ones.push_back(set.images[i]);
+  json rows = json::array();
+  for (const double base : {0.0, 0.45})
+    for (const double length : {0.2, 0.3, 0.4})
+      for (const double deg : {30.0, 45.0, 60.0}) {
+        std::vector<Image28> flagged;
+        for (const Image28& one : ones) flagged.push_back(FlagOne(one, length, deg, base));
+        const auto pred = net.ClassifyBatch(flagged);
+        std::array<int64_t, 10> read{};
+        for (const auto& p : pred) ++read[size_t(p.digit)];
+        rows.push_back({{"length", length}, {"deg", deg}, {"base", base}, {"ones", ones.size()},
+                        {"accuracy", ones.empty() ? 0.0 : double(read[1]) / double(ones.size())},
+                        {"read_as", read}});
+      }
+  return rows;
+}
 
 Status RunDigitsBench(const DigitsBenchCmd& c) {
   REKAP_ASSIGN_OR_RETURN(DigitDataset set, ReadIdxDataset(c.digits, c.labels));
@@ -985,6 +1013,7 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
   REKAP_ASSIGN_OR_RETURN(FastDigitNet all, LoadFastNet(mpath));
   const int64_t e = errors(all);
   j["ensemble"] = {{"errors", e}, {"accuracy", 1 - double(e) / n}};
+  if (c.flag_ones) j["flagged_ones"] = FlaggedOnes(set, all);
   if (G().json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -993,6 +1022,10 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
                 << m["errors"].get<int64_t>() << Tr(" salah", " wrong") << ")\n";
     std::cout << Tr("ensembel", "ensemble") << ": " << j["ensemble"]["accuracy"].get<double>() * 100 << " % (" << e
               << Tr(" salah dari ", " wrong of ") << set.size() << ")\n";
+    for (const auto& r : j.value("flagged_ones", json::array()))
+      std::cout << Tr("angka 1 berbendera ", "flagged 1s ") << r["length"].get<double>() << " x " << r["deg"].get<double>()
+                << Tr(" derajat", " deg") << (r["base"].get<double>() > 0 ? Tr(", beralas", ", with a base") : "") << ": "
+                << r["accuracy"].get<double>() * 100 << " %, " << Tr("dibaca 7: ", "read as 7: ") << r["read_as"][7] << "\n";
   }
   return Status::Ok();
 }
@@ -1063,6 +1096,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "peluang distorsi elastis / share of digits elastically distorted (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  t->add_option("--flag-ones", tc.opt.flag_ones,
+                "bagian angka 1 latih yang diberi bendera (dan alas), seperti tulisan tangan Indonesia / share of the "
+                "training 1s given a flag (and a base), as most Indonesian hands write a 1 (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   t->add_flag("--deskew", tc.opt.deskew,
               "jaringan membaca digit yang kemiringannya diluruskan / the network reads deskewed digits "
               "(slant taken out; recorded in the model file)");
@@ -1106,6 +1144,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   b->add_option("--spill", bc.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_option("--flagged-ones", bc.flagged_ones, kFlaggedOnesHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--format", bc.format, kPhotoFormatHelp)->capture_default_str();
   b->callback([] {
     Status st = RunBench(bc);
@@ -1117,6 +1156,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   d->add_option("--digits", dc.digits, "IDX images (MNIST test set)")->required();
   d->add_option("--labels", dc.labels, "IDX labels")->required();
   d->add_option("--model", dc.model, "digit model(s), comma-separated = ensemble (default: the committed ensemble)");
+  d->add_flag("--flag-ones", dc.flag_ones,
+              "juga: angka 1 set ini diberi bendera (panjang x sudut, dengan/tanpa alas) / also: the set's 1s given a flag "
+              "(length x angle, with and without a base), as most Indonesian hands write a 1");
   d->callback([] {
     Status st = RunDigitsBench(dc);
     if (!st.ok()) ExitCode() = Fail(st);

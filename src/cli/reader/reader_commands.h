@@ -40,6 +40,9 @@ inline constexpr const char* kSpillHelp =
     "bagian angka yang ditulis terlalu besar untuk kotaknya (0,85-1,2 kali tinggi dalamnya, bergeser sampai 15 %), "
     "menyentuh atau melewati garis kotak (0-1; uji tahan) / share of digits written too big for their box (0.85-1.2 "
     "times its inside's height, off-centre by up to 15 %), touching or crossing its border (0-1; stress test)";
+inline constexpr const char* kFlaggedOnesHelp =
+    "bagian angka 1 yang ditulis berbendera (dan sepertiganya beralas), seperti kebanyakan tangan Indonesia (0-1) / "
+    "share of the 1s written with a flag (a third of them also with a base), as most Indonesian hands write a 1 (0-1)";
 inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
