@@ -825,15 +825,18 @@ struct TrainCmd {
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
   double photo_pen_strokes = 0;    // pages whose digits are drawn at the page's pen width (SynthOptions)
+  double photo_flagged_ones = 0;   // the harvest's 1s written with a flag (SynthOptions::flagged_ones)
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
 // and KPU's page 2) written with the *training* digits, read back through the reader's own
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
-                                        uint32_t seed, double segment_style, double pen_strokes) {
+                                        uint32_t seed, double segment_style, double pen_strokes,
+                                        double flagged_ones) {
   SynthOptions so;
   so.seed = seed;
+  so.flagged_ones = flagged_ones;  // a stream of its own per page: 0 harvests exactly as before
   // Thin pens (a stream of its own per page: 0 harvests exactly as before).
   so.pen_strokes = pen_strokes;
   so.form = SynthForm::kOwn;
@@ -919,7 +922,8 @@ Status RunTrain(TrainCmd& c) {
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
     REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
-                                                                             c.photo_segment_style, c.photo_pen_strokes));
+                                                                             c.photo_segment_style, c.photo_pen_strokes,
+                                                                             c.photo_flagged_ones));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
     train.labels.insert(train.labels.end(), extra.labels.begin(), extra.labels.end());
@@ -948,6 +952,7 @@ Status RunTrain(TrainCmd& c) {
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
   if (c.opt.flag_ones > 0) j["flag_ones"] = c.opt.flag_ones;
+  if (c.photo_flagged_ones > 0) j["photo_flagged_ones"] = c.photo_flagged_ones;
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -1099,6 +1104,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   t->add_option("--flag-ones", tc.opt.flag_ones,
                 "bagian angka 1 latih yang diberi bendera (dan alas), seperti tulisan tangan Indonesia / share of the "
                 "training 1s given a flag (and a base), as most Indonesian hands write a 1 (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  t->add_option("--photo-flagged-ones", tc.photo_flagged_ones,
+                "bagian angka 1 pada foto panen yang ditulis berbendera (rekap forms synth --flagged-ones) / share of "
+                "the harvest photos' 1s written with a flag (rekap forms synth --flagged-ones)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   t->add_flag("--deskew", tc.opt.deskew,
