@@ -591,6 +591,54 @@ TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
   EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
 }
 
+// Flagged 1s (SynthOptions::flagged_ones): at 1 every written 1 gets a flag, only the digit boxes
+// change, and truth.json counts them; at 0 the photo is the same bytes.
+TEST(SynthTest, FlaggedOnesChangeOnlyTheDigitBoxes) {
+  NEED_MNIST();
+  Contest c = MakeContest("C.HASIL-PPWP-2024", 3);
+  SynthOptions o = CleanScan();
+  o.seed = 7;
+  auto plain = Synthesizer::Create(MnistTest(), &c, o);
+  o.flagged_ones = 1;
+  auto flagged = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(plain.ok() && flagged.ok());
+  auto L = LayoutOwnPage(*c.form, c, 1);
+  ASSERT_TRUE(L.ok());
+  int pages_with_ones = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto a = (*plain)->Make(i), b = (*flagged)->Make(i);
+    ASSERT_TRUE(a.ok() && b.ok());
+    int ones = 0;
+    for (const auto& [field, used] : a->samples) {
+      const int v = a->values.at(field), d[3] = {v / 100, v / 10 % 10, v % 10};
+      for (int p = 0; p < 3; ++p) ones += used[size_t(p)] >= 0 && d[p] == 1;
+    }
+    EXPECT_EQ(a->flagged, 0);
+    EXPECT_EQ(b->flagged, ones) << i;
+    nlohmann::json ta = a->TruthJson(), tb = b->TruthJson();
+    EXPECT_EQ(tb.value("flagged_ones", 0), ones);
+    tb.erase("flagged_ones");
+    EXPECT_EQ(ta.dump(), tb.dump());
+    cv::Mat diff;
+    cv::absdiff(a->image, b->image, diff);
+    if (diff.channels() > 1) cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
+    EXPECT_EQ(cv::countNonZero(diff) > 0, ones > 0) << i;
+    pages_with_ones += ones > 0;
+    for (const NumberLayout& n : L->numbers)
+      for (const Rect& box : n.digit_boxes)
+        diff(cv::Rect(int((box.x - 1) * 4), int((box.y - 1) * 4), int((box.w + 2) * 4), int((box.h + 2) * 4)) &
+             cv::Rect(0, 0, diff.cols, diff.rows)) = 0;
+    EXPECT_EQ(cv::countNonZero(diff), 0) << i;
+  }
+  EXPECT_GT(pages_with_ones, 0);
+  o.flagged_ones = 0;
+  auto again = Synthesizer::Create(MnistTest(), &c, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Make(2)->jpeg, (*plain)->Make(2)->jpeg);
+  o.flagged_ones = 1.5;
+  EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
+}
+
 // A page folded and opened again (SynthOptions::folds): the same page and truth, the photo
 // changed (the panel beyond a crease shortened, the crease drawn); drawn the same every time.
 TEST(SynthTest, FoldsChangeOnlyThePhoto) {
