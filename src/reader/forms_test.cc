@@ -555,6 +555,16 @@ TEST(SynthTest, CleanOwnPageHasMarkersWhereTruthSays) {
   ExpectMarkersAt(p->image, *L, 4, cv::aruco::DICT_4X4_50, L->fiducials);
 }
 
+// Pixels of a clean scan's difference (4 px per mm) outside the digit boxes, where a digit may
+// reach 1 mm past its box.
+int ChangedOutsideDigitBoxes(cv::Mat diff, const std::vector<NumberLayout>& numbers) {
+  for (const NumberLayout& n : numbers)
+    for (const Rect& box : n.digit_boxes)
+      diff(cv::Rect(int((box.x - 1) * 4), int((box.y - 1) * 4), int((box.w + 2) * 4), int((box.h + 2) * 4)) &
+           cv::Rect(0, 0, diff.cols, diff.rows)) = 0;
+  return cv::countNonZero(diff);
+}
+
 // Other hands (SynthOptions::restyle): the same page, numbers, samples, bubbles and tallies,
 // with only the handwriting in the digit boxes changed.
 TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
@@ -581,11 +591,7 @@ TEST(SynthTest, RestyleChangesOnlyTheDigitBoxes) {
     // Outside the digit boxes (a digit may reach 1 mm past its box) nothing moved.
     auto L = form == SynthForm::kOwn ? LayoutOwnPage(*c.form, c, 1) : KpuPpwpPage2Layout();
     ASSERT_TRUE(L.ok());
-    for (const NumberLayout& n : L->numbers)
-      for (const Rect& box : n.digit_boxes)
-        diff(cv::Rect(int((box.x - 1) * 4), int((box.y - 1) * 4), int((box.w + 2) * 4), int((box.h + 2) * 4)) &
-             cv::Rect(0, 0, diff.cols, diff.rows)) = 0;
-    EXPECT_EQ(cv::countNonZero(diff), 0);
+    EXPECT_EQ(ChangedOutsideDigitBoxes(diff, L->numbers), 0);
   }
   o.restyle = 3;
   EXPECT_FALSE(Synthesizer::Create(MnistTest(), &c, o).ok());
@@ -624,11 +630,7 @@ TEST(SynthTest, FlaggedOnesChangeOnlyTheDigitBoxes) {
     if (diff.channels() > 1) cv::cvtColor(diff, diff, cv::COLOR_BGR2GRAY);
     EXPECT_EQ(cv::countNonZero(diff) > 0, ones > 0) << i;
     pages_with_ones += ones > 0;
-    for (const NumberLayout& n : L->numbers)
-      for (const Rect& box : n.digit_boxes)
-        diff(cv::Rect(int((box.x - 1) * 4), int((box.y - 1) * 4), int((box.w + 2) * 4), int((box.h + 2) * 4)) &
-             cv::Rect(0, 0, diff.cols, diff.rows)) = 0;
-    EXPECT_EQ(cv::countNonZero(diff), 0) << i;
+    EXPECT_EQ(ChangedOutsideDigitBoxes(diff, L->numbers), 0) << i;
   }
   EXPECT_GT(pages_with_ones, 0);
   o.flagged_ones = 0;
