@@ -13,6 +13,7 @@
 #include <mutex>
 #include <numbers>
 #include <numeric>
+#include <optional>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 #include <thread>
@@ -169,6 +170,26 @@ namespace {
 // the 60,000 training images: x 14.007, y 13.996). Normalized crops are centred on it.
 constexpr double kMnistComX = 14.0;
 constexpr double kMnistComY = 14.0;
+
+// `ink` (CV_8UC1) as MNIST's digits are made: its bounding box scaled (aspect kept) to fit
+// fit_box x fit_box and centred by mass in 28 x 28; nullopt where it holds no ink.
+std::optional<Image28> FitAndCentre(const cv::Mat& ink, int fit_box) {
+  const cv::Rect ibox = cv::boundingRect(ink);
+  if (ibox.area() == 0) return std::nullopt;
+  const double scale = static_cast<double>(fit_box) / std::max(ibox.width, ibox.height);
+  const cv::Size sz(std::max(1, static_cast<int>(std::lround(ibox.width * scale))),
+                    std::max(1, static_cast<int>(std::lround(ibox.height * scale))));
+  cv::Mat patch;
+  cv::resize(ink(ibox), patch, sz, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const cv::Moments mo = cv::moments(patch, false);
+  if (mo.m00 <= 0) return std::nullopt;
+  const double cx = mo.m10 / mo.m00, cy = mo.m01 / mo.m00;
+  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, kMnistComX - cx, 0, 1, kMnistComY - cy);
+  cv::Mat placed;
+  cv::warpAffine(patch, placed, shift, cv::Size(kMnistSide, kMnistSide), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(0));
+  return FromMat(placed);
+}
 
 // Clears, in the top and bottom bands of a binary mask, rows that belong to a straight line
 // running along (almost) the whole width: the remains of the printed box border.
@@ -491,21 +512,9 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
   }
 
   // 6. Scale the ink's bounding box to fit fit_box x fit_box (aspect kept) and centre by mass.
-  const cv::Rect ibox = cv::boundingRect(ink);
-  if (ibox.area() == 0) return out;
-  const double scale = static_cast<double>(opt.fit_box) / std::max(ibox.width, ibox.height);
-  const cv::Size sz(std::max(1, static_cast<int>(std::lround(ibox.width * scale))),
-                    std::max(1, static_cast<int>(std::lround(ibox.height * scale))));
-  cv::Mat patch;
-  cv::resize(ink(ibox), patch, sz, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  const cv::Moments mo = cv::moments(patch, false);
-  if (mo.m00 <= 0) return out;
-  const double cx = mo.m10 / mo.m00, cy = mo.m01 / mo.m00;
-  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, kMnistComX - cx, 0, 1, kMnistComY - cy);
-  cv::Mat placed;
-  cv::warpAffine(patch, placed, shift, cv::Size(kMnistSide, kMnistSide), cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar(0));
-  out.pixels = FromMat(placed);
+  const std::optional<Image28> fitted = FitAndCentre(ink, opt.fit_box);
+  if (!fitted) return out;
+  out.pixels = *fitted;
   out.empty = false;
   return out;
 }
@@ -669,25 +678,8 @@ Image28 FlagOne(const Image28& one, double flag_length, double flag_deg, double 
     const double half = base_width * h / 2;
     DrawStroke(big, {xb - half, bottom - w / 2}, {xb + half, bottom - w / 2}, w);
   }
-  // Fitted into 20 x 20 and centred by mass, as MNIST's digits are.
-  const cv::Rect box = cv::boundingRect(big);
-  const double scale = 20.0 / std::max(box.width, box.height);
-  cv::Mat patch;
-  if (scale < 1) {
-    cv::resize(big(box), patch, cv::Size(std::max(1, int(std::lround(box.width * scale))),
-                                          std::max(1, int(std::lround(box.height * scale)))),
-               0, 0, cv::INTER_AREA);
-  } else {
-    patch = big(box).clone();
-  }
-  const cv::Moments mo = cv::moments(patch, false);
-  if (mo.m00 <= 0) return one;
-  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, kMnistComX - mo.m10 / mo.m00, 0, 1,
-                         kMnistComY - mo.m01 / mo.m00);
-  cv::Mat placed;
-  cv::warpAffine(patch, placed, shift, cv::Size(kMnistSide, kMnistSide), cv::INTER_LINEAR,
-                 cv::BORDER_CONSTANT, cv::Scalar(0));
-  return FromMat(placed);
+  const std::optional<Image28> fitted = FitAndCentre(big, 20);  // as MNIST's digits are
+  return fitted ? *fitted : one;
 }
 
 Image28 DeskewDigit(const Image28& in) {
