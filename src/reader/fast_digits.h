@@ -23,6 +23,12 @@
 
 namespace rekap::reader {
 
+// The committed digit CNN, an ensemble (data/models/digits.json): files under data/models/, in
+// the order they are averaged. The first is also the dlib fallback's. digits-4 and -5 read
+// deskewed digits; digits-6 was trained with flagged 1s (docs/digits.md, "A 1 with a flag").
+inline constexpr const char* kCommittedDigitModels[] = {"digits-3.dnn", "digits-2.dnn", "digits.dnn",
+                                                        "digits-4.dnn", "digits-5.dnn", "digits-6.dnn"};
+
 class FastDigitNet {
  public:
   FastDigitNet();

@@ -35,6 +35,7 @@
 #include "cli/common.h"
 #include "cli/reader/reader_commands.h"
 #include "reader/digits.h"
+#include "reader/fast_digits.h"
 #include "reader/idx.h"
 #include "reader/read.h"
 #include "reader/synth.h"
@@ -80,11 +81,6 @@ Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
   return FastDigitNet::LoadEnsemble(parts);
 }
 
-// The committed digit CNN is an ensemble: networks of one architecture trained with different
-// seeds and augmentation (data/models/digits.json; the last two read deskewed digits); the
-// reader averages them. Every member must be there.
-constexpr const char* kDefaultModels[] = {"models/digits-3.dnn", "models/digits-2.dnn", "models/digits.dnn",
-                                          "models/digits-4.dnn", "models/digits-5.dnn"};
 constexpr const char* kNoQrPatternHelp =
     "formulir kita: kode QR yang terlalu kabur untuk dibaca tidak dicocokkan dengan kode TPS yang diharapkan "
     "(--tps) / our form: a QR code too blurred to decode is not matched with the expected TPS's code";
@@ -93,12 +89,20 @@ constexpr const char* kFaintContrastHelp =
     "pernah / a box that looks empty where the number needs a digit is read again at this ink contrast "
     "(of 255 below the paper; 0 = never)";
 
+// --model's help: the committed ensemble, every member read and averaged.
+std::string ModelHelp() {
+  std::string list;
+  for (const char* name : kCommittedDigitModels) list += (list.empty() ? "" : ",") + std::string(name);
+  return "model digit; beberapa dipisah koma = ensembel, dirata-rata / digit model(s), comma-separated = an "
+         "ensemble, averaged (default data/models/{" + list + "})";
+}
+
 std::string FindModel(const std::string& opt) {
   if (!opt.empty()) return opt;
   if (const char* e = std::getenv("REKAP_DIGITS_MODEL")) return e;
   std::string all;
-  for (const char* rel : kDefaultModels) {
-    const std::string p = FindDataFile("", rel);
+  for (const char* name : kCommittedDigitModels) {  // every member must be there
+    const std::string p = FindDataFile("", std::string("models/") + name);
     if (p.empty()) return "";
     all += (all.empty() ? "" : ",") + p;
   }
@@ -1051,7 +1055,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_option("--voters", rc.voters, "formulir KPU: pemilih TPS (batas suara paslon) / KPU forms: the TPS's voters (bound of a paslon's votes)")
       ->check(CLI::Range(1, 999));
   r->add_option("--page", rc.page, "halaman yang diharapkan / expected page (0 = any)");
-  r->add_option("--model", rc.model, "model digit; beberapa dipisah koma = ensembel / digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn,digits-4.dnn,digits-5.dnn; the first reads every box)");
+  r->add_option("--model", rc.model, ModelHelp());
   r->add_option("--debug", rc.debug, "tulis gambar tiap tahap ke DIR / write an image per stage to DIR");
   r->add_option("--crops", rc.crops, "tulis potongan tiap angka ke DIR / write a crop per number to DIR");
   r->add_flag("--each", rc.each, "baca tiap foto sendiri / read each photo on its own");
@@ -1128,7 +1132,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2 | kpu-ppwp (lembar = halaman 2 + 3 / a sheet = pages 2 + 3)")->capture_default_str();
   b->add_option("--seed", bc.seed)->capture_default_str();
-  b->add_option("--model", bc.model, "digit model(s), comma-separated = ensemble (default data/models/digits-3.dnn,digits-2.dnn,digits.dnn,digits-4.dnn,digits-5.dnn; the first reads every box)");
+  b->add_option("--model", bc.model, ModelHelp());
   b->add_option("--tesseract-sample", bc.tesseract_sample, "digit boxes read by Tesseract (0 = skip)")
       ->capture_default_str();
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
@@ -1165,7 +1169,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   auto* d = bench->add_subcommand("digits", "CNN digit pada set IDX / the digit CNN on an IDX set (MNIST test)");
   d->add_option("--digits", dc.digits, "IDX images (MNIST test set)")->required();
   d->add_option("--labels", dc.labels, "IDX labels")->required();
-  d->add_option("--model", dc.model, "digit model(s), comma-separated = ensemble (default: the committed ensemble)");
+  d->add_option("--model", dc.model, ModelHelp());
   d->add_flag("--flag-ones", dc.flag_ones,
               "juga: angka 1 set ini diberi bendera (panjang x sudut, dengan/tanpa alas) / also: the set's 1s given a flag "
               "(length x angle, with and without a base), as most Indonesian hands write a 1");
