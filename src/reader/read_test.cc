@@ -842,6 +842,57 @@ TEST(ReadSynth, BlurredPhotoIsAskedForAgain) {
   for (double bad : {-1.0, 11.0}) EXPECT_FALSE(make(bad).ok()) << bad;
 }
 
+// A number the bubbles read clearly and the boxes only as their second reading is not settled so
+// on a page photographed past the blur limit: the page goes to review and its photo is asked for
+// again. On 300 all-inconsistent KPU photos at twice the blur (seed 95) a number written 40 and
+// bubbled 90 got 0.206 for 90, past the 0.2 (docs/reader.md). Here a usual KPU page-2 photo of
+// seed 9 accepted by such a second reading (line_mm 1.27) is read again with the limit at 1 mm.
+TEST(ReadSynth, NoSecondReadingOnABlurredPhoto) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 9;  // as `rekap forms synth --form kpu-ppwp-2 --seed 9`, from all 10,000 test digits
+  auto all = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
+                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  auto s = Synthesizer::Create(*all, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto ensemble = FastDigitNet::LoadEnsemble(CommittedModels());
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
+  const bool scan = Scanning();
+  for (int page : FixedOrScanned({192})) {
+    auto p = (*s)->Make(page);
+    ASSERT_TRUE(p.ok());
+    ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+    o.fast = &*ensemble;
+    o.expected_tps = p->tps;
+    o.voters = p->voters;
+    const Reading before = MustRead(p->jpeg, o);
+    const auto second = std::find_if(before.fields.begin(), before.fields.end(),
+                                     [](const FieldReading& f) { return f.confirmed_by == "bubbles+boxes(2nd)"; });
+    if (scan && (!before.accepted || second == before.fields.end())) continue;
+    if (scan) std::printf("page %d accepted by a second reading (%s)\n", page, second->field.c_str());
+    ASSERT_TRUE(before.accepted) << "the premise, page " << page;
+    ASSERT_NE(second, before.fields.end()) << "the premise, page " << page;
+    ASSERT_TRUE(before.line_mm.count(2));
+    ASSERT_GT(before.line_mm.at(2), 1.0) << "the premise, page " << page;
+    EXPECT_FALSE(before.HasReason(reason::kPhotoBlurred));
+    o.blurred_line_mm = 1.0;
+    const Reading after = MustRead(p->jpeg, o);
+    EXPECT_FALSE(after.accepted) << "page " << page;
+    EXPECT_TRUE(after.HasReason(reason::kPhotoBlurred)) << "page " << page;
+    for (const FieldReading& f : after.fields) {
+      EXPECT_EQ(f.confirmed_by.find("(2nd)"), std::string::npos) << f.field;
+      if (f.field == second->field) {
+        EXPECT_FALSE(f.verified) << f.field;
+      }
+      if (f.verified) {
+        EXPECT_EQ(f.value, p->values.at(f.field)) << f.field;
+      }
+    }
+  }
+}
+
 // A photo so blurred that the page is not found at all is asked for again too: where markers
 // were found, by their edges (past 0.55 mm of sigma on our form, 1.3 mm on KPU's page); where
 // none was, by the photo's own edges (PhotoEdgeBlurPx). A sharp photo whose page is not found
