@@ -148,7 +148,8 @@ struct ReadOptions {
   // away. Off: as before 2026-12-05.
   bool blurred_search = true;
   // A page in review whose box borders look wider than this (mm; Reading::line_mm) gets the
-  // reason photo_blurred (take the photo again). 0 = the form's own limit: where, on synthetic
+  // reason photo_blurred (take the photo again), and no number on such a page is settled by the
+  // boxes' second reading (docs/reader.md). 0 = the form's own limit: where, on synthetic
   // photos blurred more and more, most pages stopped being read (docs/reader.md, "Photo
   // sharpness"): 1.35 mm on our form, 1.9 mm on KPU's page.
   double blurred_line_mm = 0;
