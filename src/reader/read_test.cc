@@ -17,6 +17,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "reader/digits.h"
+#include "reader/fast_digits.h"
 #include "reader/layout.h"
 #include "reader/omr.h"
 #include "reader/read.h"
@@ -92,6 +93,27 @@ const Fixture& F() {
 }
 
 const Contest& Ppwp() { return F().election->contests[0]; }
+
+// All 10,000 MNIST test digits (F().mnist holds the first 2,000), as `rekap forms synth` and
+// `rekap bench reader` draw from them; loaded once, null if the files are missing.
+const DigitDataset* AllMnistTest() {
+  static const std::unique_ptr<DigitDataset> all = [] {
+    auto d = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
+                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
+    return std::unique_ptr<DigitDataset>(d.ok() ? new DigitDataset(std::move(*d)) : nullptr);
+  }();
+  return all.get();
+}
+
+// The committed ensemble, as `rekap read` and `rekap bench reader` read; loaded once, null if a
+// member is missing.
+const FastDigitNet* CommittedEnsemble() {
+  static const std::unique_ptr<FastDigitNet> net = [] {
+    auto e = FastDigitNet::LoadEnsemble(CommittedModels());
+    return std::unique_ptr<FastDigitNet>(e.ok() ? new FastDigitNet(std::move(*e)) : nullptr);
+  }();
+  return net.get();
+}
 
 // The photos (pages or sheets) a test reads: `fixed`, or 0..N-1 with REKAP_TEST_SCAN=N set, to
 // list again the photos that show the test's case when the committed networks change.
@@ -851,20 +873,17 @@ TEST(ReadSynth, NoSecondReadingOnABlurredPhoto) {
   NEED_MNIST();
   SynthOptions so;
   so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 9;  // as `rekap forms synth --form kpu-ppwp-2 --seed 9`, from all 10,000 test digits
-  auto all = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
-                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
-  ASSERT_TRUE(all.ok()) << all.status().ToString();
-  auto s = Synthesizer::Create(*all, &Ppwp(), so);
+  so.seed = 9;  // as `rekap forms synth --form kpu-ppwp-2 --seed 9`
+  ASSERT_NE(AllMnistTest(), nullptr);
+  auto s = Synthesizer::Create(*AllMnistTest(), &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  auto ensemble = FastDigitNet::LoadEnsemble(CommittedModels());
-  ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
+  ASSERT_NE(CommittedEnsemble(), nullptr);
   const bool scan = Scanning();
   for (int page : FixedOrScanned({192})) {
     auto p = (*s)->Make(page);
     ASSERT_TRUE(p.ok());
     ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-    o.fast = &*ensemble;
+    o.fast = CommittedEnsemble();
     o.expected_tps = p->tps;
     o.voters = p->voters;
     const Reading before = MustRead(p->jpeg, o);
@@ -1924,21 +1943,16 @@ TEST(ReadSynth, NoBoxesOnlyPairAfterAMisread) {
   so.form = SynthForm::kKpuPpwp;
   so.seed = 81;
   so.pen_strokes = 1;
-  // All 10,000 MNIST test digits, as `rekap bench reader` writes its sheets.
-  auto all = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
-                            std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
-  ASSERT_TRUE(all.ok()) << all.status().ToString();
-  auto s = Synthesizer::Create(*all, &Ppwp(), so);
+  ASSERT_NE(AllMnistTest(), nullptr);  // as `rekap bench reader` writes its sheets
+  auto s = Synthesizer::Create(*AllMnistTest(), &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  // Read by the committed ensemble, as `rekap read` and `rekap bench reader` read.
-  auto ensemble = FastDigitNet::LoadEnsemble(CommittedModels());
-  ASSERT_TRUE(ensemble.ok()) << ensemble.status().ToString();
+  ASSERT_NE(CommittedEnsemble(), nullptr);
   const bool scan = Scanning();
   for (int sheet : FixedOrScanned({3, 7})) {
     KpuSheet k = MakeKpuSheet(**s, sheet);
     if (scan && k.inconsistent) continue;
     ASSERT_FALSE(k.inconsistent);
-    k.o.fast = &*ensemble;
+    k.o.fast = CommittedEnsemble();
     k.o.min_cross_probability_after_misread = 2;  // off: neither the 0.9 nor the pair check
     auto before = ReadPages(k.photos, k.o);
     ASSERT_TRUE(before.ok()) << before.status().ToString();
@@ -2658,11 +2672,10 @@ TEST(FastDigits, CommittedEnsembleOnMnistTestSet) {
 // 30 deg with a base). Not asked: a long flat flag (0.4 x 30 deg, 36 %), which is a 7's bar.
 TEST(FastDigits, CommittedEnsembleReadsFlaggedOnes) {
   NEED_MNIST();
-  auto all = FastDigitNet::LoadEnsemble(CommittedModels());
-  ASSERT_TRUE(all.ok()) << all.status().ToString();
-  auto test = ReadIdxDataset(std::string(REKAP_MNIST_DIR) + "/t10k-images-idx3-ubyte.gz",
-                             std::string(REKAP_MNIST_DIR) + "/t10k-labels-idx1-ubyte.gz");
-  ASSERT_TRUE(test.ok()) << test.status().ToString();
+  const FastDigitNet* all = CommittedEnsemble();
+  ASSERT_NE(all, nullptr);
+  const DigitDataset* test = AllMnistTest();
+  ASSERT_NE(test, nullptr);
   std::vector<Image28> ones, sevens;
   for (size_t i = 0; i < test->size(); ++i) {
     if (test->labels[i] == 1) ones.push_back(test->images[i]);
