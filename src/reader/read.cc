@@ -3534,11 +3534,8 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   for (int f : read_fields) {
     if (verified[size_t(f)]) continue;
     const Value v = chosen[size_t(f)];
-    double cnn_p = 0;
-    for (const auto& [x, q] : nr_of[size_t(f)]->ocr_hypotheses)
-      if (x == v) cnn_p = q;
-    if (omr_confirms(f, v) && cnn_p >= o.min_support_probability && prob_of(f) >= o.min_probability &&
-        second_reading_allowed(f)) {
+    if (omr_confirms(f, v) && cnn_p_of(f, v) >= o.min_support_probability &&
+        prob_of(f) >= o.min_probability && second_reading_allowed(f)) {
       verified[size_t(f)] = true;
       how[size_t(f)] = "bubbles+boxes(2nd)";
     }
@@ -3728,12 +3725,9 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
         bool both_lean = false;
         if (!omr_agrees && !cnn_agrees) {
           const NumberReading& nr = *nr_of[size_t(f)];
-          double cnn_p = 0;
-          for (const auto& [x, q] : nr.ocr_hypotheses)
-            if (x == v) cnn_p = q;
           both_lean = !nr.omr_empty && (nr.omr == kMissing || nr.omr == v) &&
                       OmrCompatible(nr, v, &unconfirmed) && unconfirmed <= 1 &&
-                      cnn_p >= o.min_support_probability && second_reading_allowed(f);
+                      cnn_p_of(f, v) >= o.min_support_probability && second_reading_allowed(f);
         }
         if (!omr_agrees && !cnn_agrees && !both_lean) continue;
         if (PinnedByRules(form, chosen, verified, f)) {
