@@ -682,6 +682,42 @@ Image28 FlagOne(const Image28& one, double flag_length, double flag_deg, double 
   return fitted ? *fitted : one;
 }
 
+Image28 CrossSeven(const Image28& seven, double bar_length, double height, double tilt_deg) {
+  constexpr int kMargin = kMnistSide / 2;
+  cv::Mat big;
+  cv::copyMakeBorder(ToMat(seven), big, kMargin, kMargin, kMargin, kMargin, cv::BORDER_CONSTANT, cv::Scalar(0));
+  int top = -1, bottom = -1;
+  for (int y = 0; y < big.rows; ++y) {
+    double mx = 0;
+    cv::minMaxLoc(big.row(y), nullptr, &mx);
+    if (mx > 127) {
+      if (top < 0) top = y;
+      bottom = y;
+    }
+  }
+  const int h = bottom - top + 1;
+  if (top < 0 || h < 8) return seven;
+  // The stroke's width: the median run of ink across the stem's lower half (below the bar of
+  // the 7's top, above its foot).
+  const int y0 = top + h / 2, y1 = bottom - h / 8;
+  std::vector<int> widths;
+  for (int y = y0; y <= y1; ++y) {
+    const int n = cv::countNonZero(big.row(y) > 127);
+    if (n > 0) widths.push_back(n);
+  }
+  if (widths.empty()) return seven;
+  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
+  const double w = std::clamp<double>(widths[widths.size() / 2], 1.5, 5.0);
+  const int yc = top + int(std::lround(std::clamp(height, 0.2, 0.8) * (h - 1)));
+  const double xc = InkCentreX(big, yc - 1, yc + 1);
+  if (xc < 0) return seven;
+  const double a = tilt_deg * std::numbers::pi / 180.0, half = bar_length * h / 2;
+  const cv::Point2d d(half * std::cos(a), -half * std::sin(a));
+  DrawStroke(big, cv::Point2d(xc, yc) - d, cv::Point2d(xc, yc) + d, w);
+  const std::optional<Image28> fitted = FitAndCentre(big, 20);  // as MNIST's digits are
+  return fitted ? *fitted : seven;
+}
+
 Image28 DeskewDigit(const Image28& in) {
   double m = 0, sx = 0, sy = 0;
   for (int y = 0; y < kMnistSide; ++y)
@@ -892,6 +928,11 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
             const double length = Uniform(rng, 0.15, 0.4), deg = Uniform(rng, 25, 65);
             const double base = Uniform01(rng) < 1.0 / 3 ? Uniform(rng, 0.3, 0.6) : 0.0;
             digit = FlagOne(digit, length, deg, base);
+          }
+          if (o.cross_sevens > 0 && train.labels[idx] == 7 && Uniform01(rng) < o.cross_sevens) {
+            const double length = Uniform(rng, 0.25, 0.6), height = Uniform(rng, 0.4, 0.65),
+                         tilt = Uniform(rng, -5, 15);
+            digit = CrossSeven(digit, length, height, tilt);
           }
           const Image28 aug = AugmentDigit(digit, rng, o.augment);
           const size_t r = j * static_cast<size_t>(replicas) / n;

@@ -397,6 +397,51 @@ TEST(Augment, FlagOneDrawsAFlagAndABase) {
   EXPECT_EQ(FlagOne(speck, 0.3, 45, 0.4), speck);
 }
 
+// A bar across a 7's stem at the height asked, centred on the stem, level or tilted; fitted and
+// centred as MNIST's digits are.
+TEST(Augment, CrossSevenDrawsABarAcrossTheStem) {
+  Image28 seven{};
+  cv::Mat m = ToMat(seven);
+  cv::line(m, {6, 4}, {21, 4}, cv::Scalar(255), 2);   // the top bar
+  cv::line(m, {21, 4}, {12, 23}, cv::Scalar(255), 2);  // the stem, down to the left
+  seven = FromMat(m);
+  // Per row, the ink's width (pixels > 127); the bar makes the rows it crosses wider.
+  auto widest = [](const Image28& a, int y0, int y1) {
+    int w = 0;
+    for (int y = y0; y < y1; ++y) {
+      int first = -1, last = -1;
+      for (int x = 0; x < kMnistSide; ++x)
+        if (a[size_t(y * kMnistSide + x)] > 127) last = x, first = first < 0 ? x : first;
+      if (first >= 0) w = std::max(w, last - first + 1);
+    }
+    return w;
+  };
+  const Image28 crossed = CrossSeven(seven, 0.5, 0.5, 0);
+  const cv::Mat cm = ToMat(crossed);
+  const cv::Rect box = cv::boundingRect(cm > 20);
+  const cv::Moments mo = cv::moments(cm, false);
+  EXPECT_LE(box.width, 21);
+  EXPECT_LE(box.height, 21);
+  EXPECT_NEAR(mo.m10 / mo.m00, 14, 0.6);
+  EXPECT_NEAR(mo.m01 / mo.m00, 14, 0.6);
+  // The stem alone is 2-4 px wide in every row of its middle; the bar makes a row there at least
+  // a third of the digit's height wide, and none in the stem's lower part.
+  const int mid0 = box.y + box.height * 3 / 10, mid1 = box.y + box.height * 7 / 10;
+  EXPECT_GE(widest(crossed, mid0, mid1), box.height / 3);
+  EXPECT_LE(widest(crossed, box.y + box.height * 8 / 10, box.y + box.height), 5);
+  const cv::Rect sbox = cv::boundingRect(ToMat(seven) > 20);
+  EXPECT_LE(widest(seven, sbox.y + sbox.height * 3 / 10, sbox.y + sbox.height * 7 / 10), 5);
+  // A tilt draws another bar.
+  const Image28 tilted = CrossSeven(seven, 0.6, 0.5, 15);
+  EXPECT_NE(tilted, crossed);
+  // Deterministic; nothing to cross is returned unchanged.
+  EXPECT_EQ(CrossSeven(seven, 0.5, 0.5, 0), crossed);
+  EXPECT_EQ(CrossSeven(Image28{}, 0.5, 0.5, 0), Image28{});
+  Image28 speck{};
+  speck[size_t(14 * kMnistSide + 14)] = 255;
+  EXPECT_EQ(CrossSeven(speck, 0.5, 0.5, 0), speck);
+}
+
 // The slant of a stroke, as DeskewDigit measures it: mu11 / mu02 of the ink about its centre
 // of mass, and the centre itself.
 std::array<double, 3> SlantAndCentre(const Image28& a) {

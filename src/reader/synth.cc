@@ -147,6 +147,7 @@ nlohmann::json SynthPage::TruthJson() const {
   if (pen_mm > 0) j["pen_mm"] = std::round(pen_mm * 100) / 100;
   if (spilled > 0) j["spilled"] = spilled;
   if (flagged > 0) j["flagged_ones"] = flagged;
+  if (crossed > 0) j["crossed_sevens"] = crossed;
   j["jpeg_quality"] = jpeg_quality;  // the encoder's quality, also for HEIC and AVIF
   if (format != PhotoFormat::kJpeg) j["format"] = PhotoFormatName(format);
   if (blur_px > 0) j["blur_px"] = std::round(blur_px * 100) / 100;
@@ -1112,7 +1113,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
       !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
       !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
       !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100) ||
-      !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1))
+      !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1) ||
+      !(o.crossed_sevens >= 0 && o.crossed_sevens <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
 
   std::vector<std::string> ids = o.tps;
@@ -1285,6 +1287,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   style.elastic_probability = std::min(1.0, 0.7 * o.restyle);
   style.elastic_min_alpha = 34 * o.restyle, style.elastic_max_alpha = 45 * o.restyle;
   Rng flags = MakeRng(o.seed, uint64_t(index), 11);  // flagged 1s (SynthOptions::flagged_ones)
+  Rng bars = MakeRng(o.seed, uint64_t(index), 12);   // crossed 7s (SynthOptions::crossed_sevens)
   auto hand = [&](int sample, int digit) {
     Image28 d = I.digits->images[size_t(sample)];
     if (digit == 1 && o.flagged_ones > 0 && Coin(flags, o.flagged_ones)) {
@@ -1292,6 +1295,11 @@ Result<SynthPage> Synthesizer::Make(int index) const {
       const double base = Coin(flags, 1.0 / 3) ? U(flags, 0.3, 0.6) : 0.0;
       d = FlagOne(d, length, deg, base);
       ++P.flagged;
+    }
+    if (digit == 7 && o.crossed_sevens > 0 && Coin(bars, o.crossed_sevens)) {
+      const double length = U(bars, 0.25, 0.6), height = U(bars, 0.4, 0.65), tilt = U(bars, -5, 15);
+      d = CrossSeven(d, length, height, tilt);
+      ++P.crossed;
     }
     return o.restyle > 0 ? AugmentDigit(d, hands, style) : d;
   };
@@ -1489,6 +1497,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.shake > 0) j["shake"] = impl_->o.shake;
   if (impl_->o.spill > 0) j["spill"] = impl_->o.spill;
   if (impl_->o.flagged_ones > 0) j["flagged_ones"] = impl_->o.flagged_ones;
+  if (impl_->o.crossed_sevens > 0) j["crossed_sevens"] = impl_->o.crossed_sevens;
   j["count"] = count;
   j["pages"] = truth;
   std::ofstream f(dir + "/truth.json");

@@ -133,6 +133,10 @@ struct SynthOptions {
   // horizontal). MNIST's 1s are mostly a bare upright. 0 = none. From a stream of its own per
   // page, so the rest of the page is the same with or without it.
   double flagged_ones = 0;
+  // The share of the written 7s given a bar across the stem, as many Indonesian hands write a 7
+  // (CrossSeven: 0.25-0.6 of the height long, at 0.4-0.65 of it from the top, tilted -5..15
+  // degrees). MNIST's 7s are mostly bare. 0 = none. From a stream of its own per page.
+  double crossed_sevens = 0;
   // Our own form: TPS ids to pick from (empty: a built-in list of valid ids).
   std::vector<std::string> tps;
 };
@@ -162,6 +166,7 @@ struct SynthPage {
   double pen_mm = 0;                // digits drawn at this pen width (SynthOptions::pen_strokes)
   int spilled = 0;                  // digits drawn too big for their box (SynthOptions::spill)
   int flagged = 0;                  // 1s written with a flag (SynthOptions::flagged_ones)
+  int crossed = 0;                  // 7s written with a bar (SynthOptions::crossed_sevens)
   int jpeg_quality = 0;
   double blur_px = 0;               // the camera's blur, sigma of a Gaussian in photo px (0: not photographed)
   double shake_px = 0;              // camera shake: the motion blur's length in photo px (SynthOptions::shake)

@@ -320,6 +320,7 @@ void AddFormsCommands(CLI::App& app) {
   s->add_option("--shake", so.so.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   s->add_option("--spill", so.so.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--flagged-ones", so.so.flagged_ones, kFlaggedOnesHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  s->add_option("--crossed-sevens", so.so.crossed_sevens, kCrossedSevensHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--format", so.format, kPhotoFormatHelp)->capture_default_str();
   s->callback([] {
     Status st = RunSynth(so);

@@ -283,6 +283,7 @@ struct BenchCmd {
   double shake = 0;
   double spill = 0;
   double flagged_ones = 0;
+  double crossed_sevens = 0;
   std::string format = "jpeg";
   bool no_tally = false, no_qr_pattern = false, no_spill = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
@@ -386,6 +387,7 @@ Status RunBench(const BenchCmd& c) {
                                  {"--shake", c.shake > 0},
                                  {"--spill", c.spill > 0},
                                  {"--flagged-ones", c.flagged_ones > 0},
+                                 {"--crossed-sevens", c.crossed_sevens > 0},
                                  {"--format", format != PhotoFormat::kJpeg}})
     if (!c.photos.empty() && on)
       return InvalidArgument(std::string(flag) +
@@ -410,6 +412,7 @@ Status RunBench(const BenchCmd& c) {
     so.shake = c.shake;
     so.spill = c.spill;
     so.flagged_ones = c.flagged_ones;
+    so.crossed_sevens = c.crossed_sevens;
     so.format = format;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
@@ -736,6 +739,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.shake > 0) j["shake"] = c.shake;
   if (c.spill > 0) j["spill"] = c.spill;
   if (c.flagged_ones > 0) j["flagged_ones"] = c.flagged_ones;
+  if (c.crossed_sevens > 0) j["crossed_sevens"] = c.crossed_sevens;
   j["pages"] = pages;
   j["pages_found"] = found;
   // The CNN's accuracy: written boxes of the pages found (a page not found is counted in
@@ -956,6 +960,7 @@ Status RunTrain(TrainCmd& c) {
             {"threads", c.opt.threads}, {"deskew", c.opt.deskew}, {"network", m.Describe()},
             {"parameters", m.ParameterCount()}};
   if (c.opt.flag_ones > 0) j["flag_ones"] = c.opt.flag_ones;
+  if (c.opt.cross_sevens > 0) j["cross_sevens"] = c.opt.cross_sevens;
   if (c.photo_flagged_ones > 0) j["photo_flagged_ones"] = c.photo_flagged_ones;
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
@@ -969,6 +974,7 @@ Status RunTrain(TrainCmd& c) {
 struct DigitsBenchCmd {
   std::string digits, labels, model;
   bool flag_ones = false;
+  bool cross_sevens = false;
 };
 
 // The set's 1s written with a flag (FlagOne), read by `net`: per flag (length x angle, with
@@ -988,6 +994,28 @@ json FlaggedOnes(const DigitDataset& set, const FastDigitNet& net) {
         for (const auto& p : pred) ++read[size_t(p.digit)];
         rows.push_back({{"length", length}, {"deg", deg}, {"base", base}, {"ones", ones.size()},
                         {"accuracy", ones.empty() ? 0.0 : double(read[1]) / double(ones.size())},
+                        {"read_as", read}});
+      }
+  return rows;
+}
+
+// The set's 7s written with a bar across the stem (CrossSeven), read by `net`: per bar (length x
+// height x tilt), the share read as 7 and what the others were read as.
+json CrossedSevens(const DigitDataset& set, const FastDigitNet& net) {
+  std::vector<Image28> sevens;
+  for (size_t i = 0; i < set.size(); ++i)
+    if (set.labels[i] == 7) sevens.push_back(set.images[i]);
+  json rows = json::array();
+  for (const double length : {0.3, 0.45, 0.6})
+    for (const double height : {0.45, 0.6})
+      for (const double tilt : {0.0, 10.0}) {
+        std::vector<Image28> crossed;
+        for (const Image28& seven : sevens) crossed.push_back(CrossSeven(seven, length, height, tilt));
+        const auto pred = net.ClassifyBatch(crossed);
+        std::array<int64_t, 10> read{};
+        for (const auto& p : pred) ++read[size_t(p.digit)];
+        rows.push_back({{"length", length}, {"height", height}, {"tilt", tilt}, {"sevens", sevens.size()},
+                        {"accuracy", sevens.empty() ? 0.0 : double(read[7]) / double(sevens.size())},
                         {"read_as", read}});
       }
   return rows;
@@ -1023,6 +1051,7 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
   const int64_t e = errors(all);
   j["ensemble"] = {{"errors", e}, {"accuracy", 1 - double(e) / n}};
   if (c.flag_ones) j["flagged_ones"] = FlaggedOnes(set, all);
+  if (c.cross_sevens) j["crossed_sevens"] = CrossedSevens(set, all);
   if (G().json) {
     std::cout << j.dump(2) << "\n";
   } else {
@@ -1035,6 +1064,15 @@ Status RunDigitsBench(const DigitsBenchCmd& c) {
       std::cout << Tr("angka 1 berbendera ", "flagged 1s ") << r["length"].get<double>() << " x " << r["deg"].get<double>()
                 << Tr(" derajat", " deg") << (r["base"].get<double>() > 0 ? Tr(", beralas", ", with a base") : "") << ": "
                 << r["accuracy"].get<double>() * 100 << " %, " << Tr("dibaca 7: ", "read as 7: ") << r["read_as"][7] << "\n";
+    for (const auto& r : j.value("crossed_sevens", json::array())) {
+      std::cout << Tr("angka 7 bergaris ", "crossed 7s ") << r["length"].get<double>() << Tr(" pada ", " at ")
+                << r["height"].get<double>() << Tr(", miring ", ", tilted ") << r["tilt"].get<double>()
+                << Tr(" derajat", " deg") << ": " << r["accuracy"].get<double>() * 100 << " %, "
+                << Tr("dibaca sebagai", "read as");
+      for (int k = 0; k < 10; ++k)
+        if (k != 7 && r["read_as"][size_t(k)].get<int64_t>() > 0) std::cout << " " << k << ":" << r["read_as"][size_t(k)];
+      std::cout << "\n";
+    }
   }
   return Status::Ok();
 }
@@ -1110,6 +1148,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "training 1s given a flag (and a base), as most Indonesian hands write a 1 (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  t->add_option("--cross-sevens", tc.opt.cross_sevens,
+                "bagian angka 7 latih yang diberi garis melintang, seperti banyak tulisan tangan Indonesia / share of the "
+                "training 7s given a bar across the stem, as many Indonesian hands write a 7 (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   t->add_option("--photo-flagged-ones", tc.photo_flagged_ones,
                 "bagian angka 1 pada foto panen yang ditulis berbendera (rekap forms synth --flagged-ones) / share of "
                 "the harvest photos' 1s written with a flag (rekap forms synth --flagged-ones)")
@@ -1159,6 +1202,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   b->add_option("--spill", bc.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--flagged-ones", bc.flagged_ones, kFlaggedOnesHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_option("--crossed-sevens", bc.crossed_sevens, kCrossedSevensHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--format", bc.format, kPhotoFormatHelp)->capture_default_str();
   b->callback([] {
     Status st = RunBench(bc);
@@ -1173,6 +1217,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   d->add_flag("--flag-ones", dc.flag_ones,
               "juga: angka 1 set ini diberi bendera (panjang x sudut, dengan/tanpa alas) / also: the set's 1s given a flag "
               "(length x angle, with and without a base), as most Indonesian hands write a 1");
+  d->add_flag("--cross-sevens", dc.cross_sevens,
+              "juga: angka 7 set ini diberi garis melintang (panjang x tinggi x kemiringan) / also: the set's 7s given a "
+              "bar across the stem (length x height x tilt), as many Indonesian hands write a 7");
   d->callback([] {
     Status st = RunDigitsBench(dc);
     if (!st.ok()) ExitCode() = Fail(st);

@@ -43,6 +43,9 @@ inline constexpr const char* kSpillHelp =
 inline constexpr const char* kFlaggedOnesHelp =
     "bagian angka 1 yang ditulis berbendera (dan sepertiganya beralas), seperti kebanyakan tangan Indonesia (0-1) / "
     "share of the 1s written with a flag (a third of them also with a base), as most Indonesian hands write a 1 (0-1)";
+inline constexpr const char* kCrossedSevensHelp =
+    "bagian angka 7 yang ditulis dengan garis melintang, seperti banyak tangan Indonesia (0-1) / "
+    "share of the 7s written with a bar across the stem, as many Indonesian hands write a 7 (0-1)";
 inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
