@@ -643,32 +643,48 @@ double InkCentreX(const cv::Mat& img, int y0, int y1) {
   return n > 0 ? s / n : -1;
 }
 
+// A digit on a canvas with half its side of margin all round, so that strokes drawn beyond its
+// ink stay on it, and the first and last rows of its ink (> 127). Returns false where it has no
+// ink or is under 8 px tall.
+bool PadDigit(const Image28& d, cv::Mat* big, int* top, int* bottom) {
+  constexpr int kMargin = kMnistSide / 2;
+  cv::copyMakeBorder(ToMat(d), *big, kMargin, kMargin, kMargin, kMargin, cv::BORDER_CONSTANT, cv::Scalar(0));
+  *top = -1, *bottom = -1;
+  for (int y = 0; y < big->rows; ++y) {
+    double mx = 0;
+    cv::minMaxLoc(big->row(y), nullptr, &mx);
+    if (mx > 127) {
+      if (*top < 0) *top = y;
+      *bottom = y;
+    }
+  }
+  return *top >= 0 && *bottom - *top + 1 >= 8;
+}
+
+// The median count of ink pixels (> 127) in the rows [y0, y1] that have any: a stroke's width
+// where one stroke crosses them; -1 where none has ink.
+double MedianInkRun(const cv::Mat& img, int y0, int y1) {
+  std::vector<int> widths;
+  for (int y = y0; y <= y1; ++y) {
+    const int n = cv::countNonZero(img.row(y) > 127);
+    if (n > 0) widths.push_back(n);
+  }
+  if (widths.empty()) return -1;
+  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
+  return widths[widths.size() / 2];
+}
+
 }  // namespace
 
 Image28 FlagOne(const Image28& one, double flag_length, double flag_deg, double base_width) {
-  constexpr int kMargin = kMnistSide / 2;
   cv::Mat big;
-  cv::copyMakeBorder(ToMat(one), big, kMargin, kMargin, kMargin, kMargin, cv::BORDER_CONSTANT, cv::Scalar(0));
-  int top = -1, bottom = -1;
-  for (int y = 0; y < big.rows; ++y) {
-    double mx = 0;
-    cv::minMaxLoc(big.row(y), nullptr, &mx);
-    if (mx > 127) {
-      if (top < 0) top = y;
-      bottom = y;
-    }
-  }
+  int top, bottom;
+  if (!PadDigit(one, &big, &top, &bottom)) return one;
   const int h = bottom - top + 1;
-  if (top < 0 || h < 8) return one;
   // The upright's width: the median run of ink across its middle half.
-  std::vector<int> widths;
-  for (int y = top + h / 4; y <= bottom - h / 4; ++y) {
-    const int n = cv::countNonZero(big.row(y) > 127);
-    if (n > 0) widths.push_back(n);
-  }
-  if (widths.empty()) return one;
-  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
-  const double w = std::clamp<double>(widths[widths.size() / 2], 1.5, 5.0);
+  const double run = MedianInkRun(big, top + h / 4, bottom - h / 4);
+  if (run < 0) return one;
+  const double w = std::clamp(run, 1.5, 5.0);
   const double xt = InkCentreX(big, top, top + 1), xb = InkCentreX(big, bottom - 1, bottom);
   if (xt < 0 || xb < 0) return one;
   const double a = flag_deg * std::numbers::pi / 180.0, len = flag_length * h;
@@ -683,31 +699,15 @@ Image28 FlagOne(const Image28& one, double flag_length, double flag_deg, double 
 }
 
 Image28 CrossSeven(const Image28& seven, double bar_length, double height, double tilt_deg) {
-  constexpr int kMargin = kMnistSide / 2;
   cv::Mat big;
-  cv::copyMakeBorder(ToMat(seven), big, kMargin, kMargin, kMargin, kMargin, cv::BORDER_CONSTANT, cv::Scalar(0));
-  int top = -1, bottom = -1;
-  for (int y = 0; y < big.rows; ++y) {
-    double mx = 0;
-    cv::minMaxLoc(big.row(y), nullptr, &mx);
-    if (mx > 127) {
-      if (top < 0) top = y;
-      bottom = y;
-    }
-  }
+  int top, bottom;
+  if (!PadDigit(seven, &big, &top, &bottom)) return seven;
   const int h = bottom - top + 1;
-  if (top < 0 || h < 8) return seven;
   // The stroke's width: the median run of ink across the stem's lower half (below the bar of
   // the 7's top, above its foot).
-  const int y0 = top + h / 2, y1 = bottom - h / 8;
-  std::vector<int> widths;
-  for (int y = y0; y <= y1; ++y) {
-    const int n = cv::countNonZero(big.row(y) > 127);
-    if (n > 0) widths.push_back(n);
-  }
-  if (widths.empty()) return seven;
-  std::nth_element(widths.begin(), widths.begin() + widths.size() / 2, widths.end());
-  const double w = std::clamp<double>(widths[widths.size() / 2], 1.5, 5.0);
+  const double run = MedianInkRun(big, top + h / 2, bottom - h / 8);
+  if (run < 0) return seven;
+  const double w = std::clamp(run, 1.5, 5.0);
   const int yc = top + int(std::lround(std::clamp(height, 0.2, 0.8) * (h - 1)));
   const double xc = InkCentreX(big, yc - 1, yc + 1);
   if (xc < 0) return seven;
