@@ -105,6 +105,15 @@ const DigitDataset* AllMnistTest() {
   return all.get();
 }
 
+// The MNIST test set's digits of one label (empty without the set).
+std::vector<Image28> MnistTestDigits(int label) {
+  std::vector<Image28> out;
+  if (const DigitDataset* test = AllMnistTest())
+    for (size_t i = 0; i < test->size(); ++i)
+      if (test->labels[i] == label) out.push_back(test->images[i]);
+  return out;
+}
+
 // The committed ensemble, as `rekap read` and `rekap bench reader` read; loaded once, null if a
 // member is missing.
 const FastDigitNet* CommittedEnsemble() {
@@ -2674,13 +2683,7 @@ TEST(FastDigits, CommittedEnsembleReadsFlaggedOnes) {
   NEED_MNIST();
   const FastDigitNet* all = CommittedEnsemble();
   ASSERT_NE(all, nullptr);
-  const DigitDataset* test = AllMnistTest();
-  ASSERT_NE(test, nullptr);
-  std::vector<Image28> ones, sevens;
-  for (size_t i = 0; i < test->size(); ++i) {
-    if (test->labels[i] == 1) ones.push_back(test->images[i]);
-    if (test->labels[i] == 7) sevens.push_back(test->images[i]);
-  }
+  const std::vector<Image28> ones = MnistTestDigits(1), sevens = MnistTestDigits(7);
   ASSERT_GT(ones.size(), 1000u);
   ASSERT_GT(sevens.size(), 1000u);
   auto share = [&](const std::vector<Image28>& imgs, int digit) {
@@ -2712,11 +2715,7 @@ TEST(FastDigits, CommittedEnsembleReadsCrossedSevens) {
   NEED_MNIST();
   const FastDigitNet* all = CommittedEnsemble();
   ASSERT_NE(all, nullptr);
-  const DigitDataset* test = AllMnistTest();
-  ASSERT_NE(test, nullptr);
-  std::vector<Image28> sevens;
-  for (size_t i = 0; i < test->size(); ++i)
-    if (test->labels[i] == 7) sevens.push_back(test->images[i]);
+  const std::vector<Image28> sevens = MnistTestDigits(7);
   ASSERT_GT(sevens.size(), 1000u);
   struct Cell {
     double length, height, tilt, at_least;

@@ -977,24 +977,35 @@ struct DigitsBenchCmd {
   bool cross_sevens = false;
 };
 
+// The set's digits of one label.
+std::vector<Image28> DigitsOf(const DigitDataset& set, int label) {
+  std::vector<Image28> out;
+  for (size_t i = 0; i < set.size(); ++i)
+    if (set.labels[i] == label) out.push_back(set.images[i]);
+  return out;
+}
+
+// `variants` (each a digit of `label` redrawn) read by `net`, into `row`: the share read as
+// `label` ("accuracy") and what each was read as ("read_as").
+json ReadVariants(const FastDigitNet& net, const std::vector<Image28>& variants, int label, json row) {
+  std::array<int64_t, 10> read{};
+  for (const auto& p : net.ClassifyBatch(variants)) ++read[size_t(p.digit)];
+  row["accuracy"] = variants.empty() ? 0.0 : double(read[size_t(label)]) / double(variants.size());
+  row["read_as"] = read;
+  return row;
+}
+
 // The set's 1s written with a flag (FlagOne), read by `net`: per flag (length x angle, with
 // and without a base), the share read as 1 and what the others were read as.
 json FlaggedOnes(const DigitDataset& set, const FastDigitNet& net) {
-  std::vector<Image28> ones;
-  for (size_t i = 0; i < set.size(); ++i)
-    if (set.labels[i] == 1) ones.push_back(set.images[i]);
+  const std::vector<Image28> ones = DigitsOf(set, 1);
   json rows = json::array();
   for (const double base : {0.0, 0.45})
     for (const double length : {0.2, 0.3, 0.4})
       for (const double deg : {30.0, 45.0, 60.0}) {
         std::vector<Image28> flagged;
         for (const Image28& one : ones) flagged.push_back(FlagOne(one, length, deg, base));
-        const auto pred = net.ClassifyBatch(flagged);
-        std::array<int64_t, 10> read{};
-        for (const auto& p : pred) ++read[size_t(p.digit)];
-        rows.push_back({{"length", length}, {"deg", deg}, {"base", base}, {"ones", ones.size()},
-                        {"accuracy", ones.empty() ? 0.0 : double(read[1]) / double(ones.size())},
-                        {"read_as", read}});
+        rows.push_back(ReadVariants(net, flagged, 1, {{"length", length}, {"deg", deg}, {"base", base}, {"ones", ones.size()}}));
       }
   return rows;
 }
@@ -1002,21 +1013,15 @@ json FlaggedOnes(const DigitDataset& set, const FastDigitNet& net) {
 // The set's 7s written with a bar across the stem (CrossSeven), read by `net`: per bar (length x
 // height x tilt), the share read as 7 and what the others were read as.
 json CrossedSevens(const DigitDataset& set, const FastDigitNet& net) {
-  std::vector<Image28> sevens;
-  for (size_t i = 0; i < set.size(); ++i)
-    if (set.labels[i] == 7) sevens.push_back(set.images[i]);
+  const std::vector<Image28> sevens = DigitsOf(set, 7);
   json rows = json::array();
   for (const double length : {0.3, 0.45, 0.6})
     for (const double height : {0.45, 0.6})
       for (const double tilt : {0.0, 10.0}) {
         std::vector<Image28> crossed;
         for (const Image28& seven : sevens) crossed.push_back(CrossSeven(seven, length, height, tilt));
-        const auto pred = net.ClassifyBatch(crossed);
-        std::array<int64_t, 10> read{};
-        for (const auto& p : pred) ++read[size_t(p.digit)];
-        rows.push_back({{"length", length}, {"height", height}, {"tilt", tilt}, {"sevens", sevens.size()},
-                        {"accuracy", sevens.empty() ? 0.0 : double(read[7]) / double(sevens.size())},
-                        {"read_as", read}});
+        rows.push_back(ReadVariants(net, crossed, 7,
+                                    {{"length", length}, {"height", height}, {"tilt", tilt}, {"sevens", sevens.size()}}));
       }
   return rows;
 }
