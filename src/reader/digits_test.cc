@@ -424,8 +424,8 @@ TEST(Augment, CrossSevenDrawsABarAcrossTheStem) {
   EXPECT_LE(box.height, 21);
   EXPECT_NEAR(mo.m10 / mo.m00, 14, 0.6);
   EXPECT_NEAR(mo.m01 / mo.m00, 14, 0.6);
-  // The stem alone is 2-4 px wide in every row of its middle; the bar makes a row there at least
-  // a third of the digit's height wide, and none in the stem's lower part.
+  // The stem alone is at most 5 px wide in every row of its middle; the bar makes a row there at
+  // least a third of the digit's height wide, and no row of the stem's lower part is so wide.
   const int mid0 = box.y + box.height * 3 / 10, mid1 = box.y + box.height * 7 / 10;
   EXPECT_GE(widest(crossed, mid0, mid1), box.height / 3);
   EXPECT_LE(widest(crossed, box.y + box.height * 8 / 10, box.y + box.height), 5);
