@@ -1775,6 +1775,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   // Attempt 4, only for a photo under 2,000 px: the same at twice the size, where the tag's
   // cells are 2-3 px and the contour approximation loses its corners.
   const int attempts = std::max(work.cols, work.rows) < 2000 ? 5 : 4;
+  cv::Size searched;  // the image attempts 0-2 last searched, with the same parameters
   for (int attempt = 0; attempt < attempts && tags.empty() && known == nullptr; ++attempt) {
     double to_work = 1;
     cv::Mat det;
@@ -1783,6 +1784,13 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
       to_work = 0.5;
     } else {
       det = DetectionImage(work, attempt == 0 ? 1100 : attempt == 1 ? 1600 : 100000, &to_work);
+    }
+    // A photo under 1,600 (1,100) px: attempt 1 (and 2) would search the very image attempt 0
+    // searched, with the same parameters, and find what it found (nothing); its rejected quads
+    // are already in `rejected`.
+    if (attempt <= 2) {
+      if (det.size() == searched) continue;
+      searched = det.size();
     }
     Prof().Mark("prep");
     auto params = FastParams();
