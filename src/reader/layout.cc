@@ -18,6 +18,19 @@
 
 namespace rekap::reader {
 
+const std::vector<GuideDot>& SegmentGuideDots() {
+  static const std::vector<GuideDot> dots = [] {
+    constexpr double kCol = 2.065, kRow = 1.659;
+    std::vector<GuideDot> d;
+    for (int r = 0; r < 9; ++r)
+      for (int c = 0; c < 5; ++c)
+        if (r % 4 == 0 || c % 2 == 0) d.push_back({(c - 2) * kCol, (r - 4) * kRow});
+    return d;
+  }();
+  return dots;
+}
+
+
 using nlohmann::json;
 
 Rect NumberLayout::Bounds() const {

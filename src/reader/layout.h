@@ -119,6 +119,18 @@ struct TallyGrid {
   bool operator==(const TallyGrid&) const = default;
 };
 
+// KPU's printed "8-segment" guide in every digit box of page 2 (NumberLayout::segment_guides):
+// light grey square dots, the same in every box. Measured from page 2 of KPU's C.HASIL-PPWP PDF
+// rasterized at 600 dpi (render.cc, DrawSegmentGuide).
+inline constexpr double kSegmentGuideDotMm = 0.7;  // side of a square dot
+inline constexpr double kSegmentGuideGray = 0.8;   // 204/255
+struct GuideDot {
+  double x = 0, y = 0;  // mm from the box's centre
+};
+// The 33 dots: 5 columns 2.065 mm apart by 9 rows 1.659 mm apart about the box's centre, all
+// five columns on the top, middle and bottom rows, the outer and middle columns on the others.
+const std::vector<GuideDot>& SegmentGuideDots();
+
 // One number on the page (one field of the form).
 struct NumberLayout {
   std::string field;      // field id, e.g. "dpt_l", "suara_2"

@@ -554,16 +554,17 @@ class Canvas {
     return out;
   }
 
-  // Writes `digit` along the dotted 8-segment guide of box `b` (the guide as render.cc draws it:
-  // corners at a third of the width in from each side and a fifth of the height in from top and
-  // bottom), as a seven-segment display shows it, by a hand: the pen's strokes run between the
+  // Writes `digit` along the dotted 8-segment guide of box `b` (layout.h, SegmentGuideDots: its
+  // outer dots 4.13 mm either side of the box's centre and 6.64 mm above and below it), as a
+  // seven-segment display shows it, by a hand: the pen's strokes run between the
   // guide's corners, each corner moved a little, the whole scaled, shifted and slanted as the
   // placement says (less than a free digit: the guide holds the hand), corners rounded or
   // overshot, a stroke now and then lifted short of its corner. The common variants: a 7 with
   // or without the upper-left bar, a 6 and a 9 with or without their tails, a 1 on the right
   // segments or in the middle.
   void SegmentDigit(int digit, const Rect& b, const Ink& ink, const Placement& pl, Rng& h) {
-    const double gw = b.w * 0.34, gh = b.h * 0.6;
+    double gw = 0, gh = 0;  // the guide's outer dots, centre to centre
+    for (const GuideDot& d : SegmentGuideDots()) gw = std::max(gw, 2 * d.x), gh = std::max(gh, 2 * d.y);
     const double sx = U(h, 0.85, 1.25) * pl.widen, sy = U(h, 0.9, 1.1) * (0.6 + 0.5 * pl.height);
     const double cx = b.cx() + 0.5 * pl.dx * b.w, cy = b.cy() + 0.5 * pl.dy * b.h;
     const double shear = U(h, -0.12, 0.18);  // most hands lean right (positive: top to the right)
