@@ -421,6 +421,42 @@ TEST(FormsRenderTest, KpuPageTagFound) {
   ExpectMarkersAt(*img, *L, s, cv::aruco::DICT_APRILTAG_36h10, {*L->page_marker});
 }
 
+// KPU's 8-segment guide is drawn as page 2 of the PDF prints it (measured at 600 dpi,
+// docs/forms.md): in every digit box 33 square dots of 0.7 mm, grey 204, on 5 columns by 9 rows
+// about the box's centre, the middle column included.
+TEST(FormsRenderTest, KpuSegmentGuideAsPrinted) {
+  const std::vector<GuideDot>& dots = SegmentGuideDots();
+  ASSERT_EQ(dots.size(), 33u);
+  int middle = 0;
+  for (const GuideDot& d : dots) middle += std::abs(d.x) < 1e-9 && std::abs(d.y) > 1 && std::abs(d.y) < 6;
+  EXPECT_EQ(middle, 6) << "the middle column between the rows of five";
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok());
+  const double s = 8.0;  // px per mm: a dot is 5.6 px, dots 13 px apart
+  auto img = RenderPageImage(*L, RenderInput{}, s);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  cv::Mat gray;
+  cv::cvtColor(*img, gray, cv::COLOR_BGR2GRAY);
+  for (const NumberLayout& n : L->numbers)
+    for (const Rect& b : n.digit_boxes) {
+      const double in = n.box_line_mm + 0.5;
+      const cv::Rect r(int((b.x + in) * s), int((b.y + in) * s), int((b.w - 2 * in) * s), int((b.h - 2 * in) * s));
+      cv::Mat grey_ink = (gray(r) < 240) & (gray(r) > 150);
+      cv::Mat lab, st, cen;
+      const int k = cv::connectedComponentsWithStats(grey_ink, lab, st, cen, 8);
+      ASSERT_EQ(k - 1, 33) << n.field;
+      for (int i = 1; i < k; ++i) {
+        const double cx = r.x / s + (cen.at<double>(i, 0) + 0.5) / s - b.cx();
+        const double cy = r.y / s + (cen.at<double>(i, 1) + 0.5) / s - b.cy();
+        double best = 1e9;
+        for (const GuideDot& d : dots) best = std::min(best, std::hypot(cx - d.x, cy - d.y));
+        EXPECT_LT(best, 0.15) << n.field << " dot at " << cx << ", " << cy;
+        EXPECT_NEAR(st.at<int>(i, cv::CC_STAT_WIDTH) / s, kSegmentGuideDotMm, 0.2);
+        EXPECT_NEAR(cv::mean(gray(r), lab == i)[0], 255 * kSegmentGuideGray, 12);
+      }
+    }
+}
+
 // The synthetic pages are written with MNIST test digits from ../shared/data/mnist (beside the
 // clone; absent on some machines). Tests that need them skip, saying so, when it is missing;
 // when it is there but unreadable they fail.
