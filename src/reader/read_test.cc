@@ -2026,6 +2026,123 @@ void ExpectKpuPagesFound(uint32_t seed, std::initializer_list<int> pages, int ma
   }
 }
 
+// KPU's page as KPU printed it, not as we draw it: pages 2 and 3 of ../shared/data/forms/
+// C.HASIL-PPWP.pdf rasterized at 100 dpi (3.94 px per mm, 2,363 x 3,544 px; src/reader/testdata/
+// README.md). Every other KPU test reads our own rendering of the measured layout; these check
+// the layout against the print itself: the corner checkers, the tag, the boxes and their
+// printed 8-segment guides (which must not be taken for ink), the bubbles.
+cv::Mat KpuPdfPage(int page) {
+  return cv::imread(Root() + "/src/reader/testdata/kpu-pdf-p" + std::to_string(page) + ".jpg", cv::IMREAD_GRAYSCALE);
+}
+
+constexpr char kKpuPdfTps[] = "3173050001001";
+
+TEST(ReadKpuPdf, BlankPrintedPagesFoundAndBlank) {
+  const cv::Mat p2 = KpuPdfPage(2), p3 = KpuPdfPage(3);
+  ASSERT_FALSE(p2.empty());
+  ASSERT_FALSE(p3.empty());
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = kKpuPdfTps;
+  o.fast = CommittedEnsemble();
+  Reading r = MustRead(Encode(p2), o);
+  EXPECT_TRUE(r.page_found);
+  EXPECT_EQ(r.page, 2);
+  EXPECT_FALSE(r.accepted);
+  ASSERT_EQ(r.fields.size(), 3u);
+  for (const FieldReading& f : r.fields) {
+    EXPECT_EQ(f.value, kMissing) << f.field;
+    EXPECT_EQ(f.omr, kMissing) << f.field;
+    for (int d : f.box_digit) EXPECT_EQ(d, -1) << f.field << ": the guide's dots read as ink";
+    EXPECT_EQ(f.row_mark, (std::array<int, 3>{-1, -1, -1})) << f.field;
+  }
+  EXPECT_TRUE(r.HasReason("field_blank"));
+  EXPECT_FALSE(r.HasReason(reason::kPageNotFound));
+  // Both pages of the sheet, read together.
+  o.form = FormKind::kKpuPpwp;
+  const std::vector<std::vector<uint8_t>> sheet = {Encode(p2), Encode(p3)};
+  auto both = ReadPages(sheet, o);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_TRUE(both->page_found);
+  EXPECT_EQ(both->pages, (std::vector<int>{2, 3}));
+  EXPECT_FALSE(both->accepted);
+  EXPECT_EQ(both->fields.size(), 6u);
+  for (const FieldReading& f : both->fields) {
+    EXPECT_EQ(f.value, kMissing) << f.field;
+    for (int d : f.box_digit) EXPECT_EQ(d, -1) << f.field;
+  }
+}
+
+// The printed page 2 filled in: MNIST test digits written into its boxes, the matching bubbles
+// shaded, then photographed upside down and in perspective. The digits are the first test
+// samples of each label the committed ensemble reads at >= 0.999 on their own: this test is of
+// the layout against the print, not of the CNN.
+TEST(ReadKpuPdf, FilledPrintedPageRead) {
+  NEED_MNIST();
+  ASSERT_NE(CommittedEnsemble(), nullptr);
+  cv::Mat page = KpuPdfPage(2);
+  ASSERT_FALSE(page.empty());
+  auto L = KpuPpwpPage2Layout();
+  ASSERT_TRUE(L.ok());
+  const double s = page.cols / L->width_mm;  // px per mm
+  std::array<Image28, 10> clear{};
+  for (int label = 0; label < 10; ++label) {
+    bool found = false;
+    for (const Image28& img : MnistTestDigits(label)) {
+      const DigitPrediction pr = CommittedEnsemble()->ClassifyBatch(std::span<const Image28>(&img, 1))[0];
+      if (pr.digit == label && pr.confidence >= 0.999f) {
+        clear[size_t(label)] = img;
+        found = true;
+        break;
+      }
+    }
+    ASSERT_TRUE(found) << label;
+  }
+  const std::map<std::string, int> values = {{"suara_1", 128}, {"suara_2", 45}, {"suara_3", 7}};
+  for (const NumberLayout& n : L->numbers) {
+    const int v = values.at(n.field);
+    const int d[3] = {v / 100, v / 10 % 10, v % 10};
+    for (int q = 0; q < 3; ++q) {
+      // A blank leading position: its box left empty, its 0 bubbled (as KPU's instruction asks).
+      const bool blank = (q == 0 && v < 100) || (q == 1 && v < 10);
+      const Rect& bb = n.bubbles[size_t(q)][size_t(d[q])];
+      cv::circle(page, {int(bb.cx() * s), int(bb.cy() * s)}, int(bb.w * 0.42 * s), cv::Scalar(45), cv::FILLED, cv::LINE_AA);
+      if (blank) continue;
+      const Rect& b = n.digit_boxes[size_t(q)];
+      const int side = int(b.h * 0.8 * s);  // MNIST's 20 px of ink in 28: the digit 0.57 of the box
+      cv::Mat digit(28, 28, CV_8U, const_cast<uint8_t*>(clear[size_t(d[q])].data())), big;
+      cv::resize(digit, big, {side, side}, 0, 0, cv::INTER_CUBIC);
+      const cv::Rect at(int(b.cx() * s) - side / 2, int(b.cy() * s) - side / 2, side, side);
+      cv::Mat roi = page(at);
+      for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x)
+          roi.at<uint8_t>(y, x) = uint8_t(std::min<int>(roi.at<uint8_t>(y, x), 255 - big.at<uint8_t>(y, x) * 0.85));
+    }
+  }
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = kKpuPdfTps;
+  o.fast = CommittedEnsemble();
+  // As printed, then photographed: turned upside down, in perspective, on a dark table.
+  const std::vector<cv::Point2f> from = {{0, 0}, {float(page.cols), 0}, {float(page.cols), float(page.rows)}, {0, float(page.rows)}};
+  const std::vector<cv::Point2f> to = {{2260, 3280}, {180, 3400}, {320, 160}, {2150, 260}};
+  cv::Mat photo;
+  cv::warpPerspective(page, photo, cv::getPerspectiveTransform(from, to), {2400, 3560}, cv::INTER_AREA,
+                      cv::BORDER_CONSTANT, cv::Scalar(70));
+  for (const cv::Mat& img : {page, photo}) {
+    Reading r = MustRead(Encode(img), o);
+    EXPECT_TRUE(r.page_found);
+    EXPECT_EQ(r.page, 2);
+    for (const auto& [field, v] : values) {
+      const FieldReading* f = r.Find(field);
+      ASSERT_NE(f, nullptr) << field;
+      EXPECT_EQ(f->omr, v) << field;
+      EXPECT_EQ(f->ocr, v) << field;
+      EXPECT_EQ(f->value, v) << field;
+      EXPECT_TRUE(f->verified) << field << " " << f->confirmed_by;
+    }
+    EXPECT_TRUE(r.accepted) << (r.reasons.empty() ? "" : r.reasons[0].code + " " + r.reasons[0].detail);
+  }
+}
+
 // The smallest KPU photos, about 1,070 px wide (1 px per mm of the plano; seed 5): the layout fit
 // samples the paper beside each printed line at least 1.5 px away, not on the blurred line
 // itself, so the right homography fits and the page is found.
