@@ -2072,18 +2072,10 @@ TEST(ReadKpuPdf, BlankPrintedPagesFoundAndBlank) {
   }
 }
 
-// The printed page 2 filled in: MNIST test digits written into its boxes, the matching bubbles
-// shaded, then photographed upside down and in perspective. The digits are the first test
-// samples of each label the committed ensemble reads at >= 0.999 on their own: this test is of
-// the layout against the print, not of the CNN.
-TEST(ReadKpuPdf, FilledPrintedPageRead) {
-  NEED_MNIST();
-  ASSERT_NE(CommittedEnsemble(), nullptr);
-  cv::Mat page = KpuPdfPage(2);
-  ASSERT_FALSE(page.empty());
-  auto L = KpuPpwpPage2Layout();
-  ASSERT_TRUE(L.ok());
-  const double s = page.cols / L->width_mm;  // px per mm
+// The first MNIST test sample of each label that the committed ensemble reads at >= 0.999 on
+// its own (an empty optional if the set or the networks are missing).
+std::optional<std::array<Image28, 10>> ClearMnistDigits() {
+  if (CommittedEnsemble() == nullptr) return std::nullopt;
   std::array<Image28, 10> clear{};
   for (int label = 0; label < 10; ++label) {
     bool found = false;
@@ -2095,52 +2087,91 @@ TEST(ReadKpuPdf, FilledPrintedPageRead) {
         break;
       }
     }
-    ASSERT_TRUE(found) << label;
+    if (!found) return std::nullopt;
   }
-  const std::map<std::string, int> values = {{"suara_1", 128}, {"suara_2", 45}, {"suara_3", 7}};
-  for (const NumberLayout& n : L->numbers) {
-    const int v = values.at(n.field);
-    const int d[3] = {v / 100, v / 10 % 10, v % 10};
-    for (int q = 0; q < 3; ++q) {
-      // A blank leading position: its box left empty, its 0 bubbled (as KPU's instruction asks).
-      const bool blank = (q == 0 && v < 100) || (q == 1 && v < 10);
+  return clear;
+}
+
+// Writes number `v` of `n` into `page` (a page image at `s` px per mm): its digits in the boxes
+// (a blank leading position left empty), and where the number has bubbles, its digits' bubbles
+// shaded, a blank leading position's 0 among them (as KPU's instruction asks).
+void WriteNumber(cv::Mat* page, const NumberLayout& n, int v, double s, const std::array<Image28, 10>& digits) {
+  const int d[3] = {v / 100, v / 10 % 10, v % 10};
+  for (int q = 0; q < 3; ++q) {
+    const bool blank = (q == 0 && v < 100) || (q == 1 && v < 10);
+    if (n.has_bubbles) {
       const Rect& bb = n.bubbles[size_t(q)][size_t(d[q])];
-      cv::circle(page, {int(bb.cx() * s), int(bb.cy() * s)}, int(bb.w * 0.42 * s), cv::Scalar(45), cv::FILLED, cv::LINE_AA);
-      if (blank) continue;
-      const Rect& b = n.digit_boxes[size_t(q)];
-      const int side = int(b.h * 0.8 * s);  // MNIST's 20 px of ink in 28: the digit 0.57 of the box
-      cv::Mat digit(28, 28, CV_8U, const_cast<uint8_t*>(clear[size_t(d[q])].data())), big;
-      cv::resize(digit, big, {side, side}, 0, 0, cv::INTER_CUBIC);
-      const cv::Rect at(int(b.cx() * s) - side / 2, int(b.cy() * s) - side / 2, side, side);
-      cv::Mat roi = page(at);
-      for (int y = 0; y < side; ++y)
-        for (int x = 0; x < side; ++x)
-          roi.at<uint8_t>(y, x) = uint8_t(std::min<int>(roi.at<uint8_t>(y, x), 255 - big.at<uint8_t>(y, x) * 0.85));
+      cv::circle(*page, {int(bb.cx() * s), int(bb.cy() * s)}, int(bb.w * 0.42 * s), cv::Scalar(45), cv::FILLED,
+                 cv::LINE_AA);
     }
+    if (blank) continue;
+    const Rect& b = n.digit_boxes[size_t(q)];
+    const int side = int(b.h * 0.8 * s);  // MNIST's 20 px of ink in 28: the digit 0.57 of the box
+    cv::Mat digit(28, 28, CV_8U, const_cast<uint8_t*>(digits[size_t(d[q])].data())), big;
+    cv::resize(digit, big, {side, side}, 0, 0, cv::INTER_CUBIC);
+    cv::Mat roi = (*page)(cv::Rect(int(b.cx() * s) - side / 2, int(b.cy() * s) - side / 2, side, side));
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x)
+        roi.at<uint8_t>(y, x) = uint8_t(std::min<int>(roi.at<uint8_t>(y, x), 255 - big.at<uint8_t>(y, x) * 0.85));
   }
-  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-  o.expected_tps = kKpuPdfTps;
-  o.fast = CommittedEnsemble();
-  // As printed, then photographed: turned upside down, in perspective, on a dark table.
+}
+
+// `page` photographed: turned upside down, in perspective, on a dark table, 2,400 px wide.
+cv::Mat PhotographUpsideDown(const cv::Mat& page) {
   const std::vector<cv::Point2f> from = {{0, 0}, {float(page.cols), 0}, {float(page.cols), float(page.rows)}, {0, float(page.rows)}};
   const std::vector<cv::Point2f> to = {{2260, 3280}, {180, 3400}, {320, 160}, {2150, 260}};
   cv::Mat photo;
   cv::warpPerspective(page, photo, cv::getPerspectiveTransform(from, to), {2400, 3560}, cv::INTER_AREA,
                       cv::BORDER_CONSTANT, cv::Scalar(70));
-  for (const cv::Mat& img : {page, photo}) {
-    Reading r = MustRead(Encode(img), o);
-    EXPECT_TRUE(r.page_found);
-    EXPECT_EQ(r.page, 2);
-    for (const auto& [field, v] : values) {
-      const FieldReading* f = r.Find(field);
-      ASSERT_NE(f, nullptr) << field;
-      EXPECT_EQ(f->omr, v) << field;
-      EXPECT_EQ(f->ocr, v) << field;
-      EXPECT_EQ(f->value, v) << field;
-      EXPECT_TRUE(f->verified) << field << " " << f->confirmed_by;
+  return photo;
+}
+
+// The printed pages filled in: MNIST test digits written into their boxes, page 2's matching
+// bubbles shaded, then read as printed and photographed upside down in perspective; page 2
+// alone and the sheet (pages 2 and 3). The digits are the ones the committed ensemble reads
+// surely on their own: this test is of the layout against the print, not of the CNN.
+TEST(ReadKpuPdf, FilledPrintedPagesRead) {
+  NEED_MNIST();
+  const auto digits = ClearMnistDigits();
+  ASSERT_TRUE(digits.has_value());
+  cv::Mat p2 = KpuPdfPage(2), p3 = KpuPdfPage(3);
+  ASSERT_FALSE(p2.empty());
+  ASSERT_FALSE(p3.empty());
+  auto L2 = KpuPpwpPage2Layout();
+  auto L3 = KpuPpwpPage3Layout();
+  ASSERT_TRUE(L2.ok() && L3.ok());
+  const std::map<std::string, int> values = {{"suara_1", 128},  {"suara_2", 45},        {"suara_3", 7},
+                                             {"suara_sah", 180}, {"suara_tidak_sah", 0}, {"suara_total", 180}};
+  for (const NumberLayout& n : L2->numbers) WriteNumber(&p2, n, values.at(n.field), p2.cols / L2->width_mm, *digits);
+  for (const NumberLayout& n : L3->numbers) WriteNumber(&p3, n, values.at(n.field), p3.cols / L3->width_mm, *digits);
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = kKpuPdfTps;
+  o.fast = CommittedEnsemble();
+  auto expect_read = [&](const Reading& r, const std::string& what) {
+    EXPECT_TRUE(r.page_found) << what;
+    for (const FieldReading& f : r.fields) {
+      const int v = values.at(f.field);
+      if (f.has_bubbles) {
+        EXPECT_EQ(f.omr, v) << what << " " << f.field;
+      }
+      EXPECT_EQ(f.ocr, v) << what << " " << f.field;
+      EXPECT_EQ(f.value, v) << what << " " << f.field;
+      EXPECT_TRUE(f.verified) << what << " " << f.field << " " << f.confirmed_by;
     }
-    EXPECT_TRUE(r.accepted) << (r.reasons.empty() ? "" : r.reasons[0].code + " " + r.reasons[0].detail);
+    EXPECT_TRUE(r.accepted) << what << " " << (r.reasons.empty() ? "" : r.reasons[0].code + " " + r.reasons[0].detail);
+  };
+  for (const cv::Mat& img : {p2, PhotographUpsideDown(p2)}) {
+    Reading r = MustRead(Encode(img), o);
+    EXPECT_EQ(r.fields.size(), 3u);
+    expect_read(r, "page 2");
   }
+  o.form = FormKind::kKpuPpwp;
+  const std::vector<std::vector<uint8_t>> sheet = {Encode(PhotographUpsideDown(p2)), Encode(PhotographUpsideDown(p3))};
+  auto r = ReadPages(sheet, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->fields.size(), 6u);
+  EXPECT_EQ(r->pages, (std::vector<int>{2, 3}));
+  expect_read(*r, "sheet");
 }
 
 // The smallest KPU photos, about 1,070 px wide (1 px per mm of the plano; seed 5): the layout fit
