@@ -2072,6 +2072,27 @@ TEST(ReadKpuPdf, BlankPrintedPagesFoundAndBlank) {
   }
 }
 
+// Page 1 of the print (the voters and ballots, AprilTag 101; rasterized at 50 dpi) given where
+// page 2 is expected, alone or in a sheet: the wrong page, said so, nothing read.
+TEST(ReadKpuPdf, PrintedPageOneIsTheWrongPage) {
+  const cv::Mat p1 = KpuPdfPage(1), p3 = KpuPdfPage(3);
+  ASSERT_FALSE(p1.empty());
+  ASSERT_FALSE(p3.empty());
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  o.expected_tps = kKpuPdfTps;
+  o.fast = CommittedEnsemble();
+  Reading r = MustRead(Encode(p1), o);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_TRUE(r.HasReason(reason::kWrongPage));
+  for (const FieldReading& f : r.fields) EXPECT_EQ(f.value, kMissing) << f.field;
+  o.form = FormKind::kKpuPpwp;
+  const std::vector<std::vector<uint8_t>> sheet = {Encode(p1), Encode(p3)};
+  auto both = ReadPages(sheet, o);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_FALSE(both->accepted);
+  EXPECT_TRUE(both->HasReason(reason::kWrongPage));
+}
+
 // The first MNIST test sample of each label that the committed ensemble reads at >= 0.999 on
 // its own (an empty optional if the set or the networks are missing).
 std::optional<std::array<Image28, 10>> ClearMnistDigits() {
