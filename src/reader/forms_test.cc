@@ -191,6 +191,14 @@ TEST(LayoutTest, KpuPage2) {
   auto back = ParseLayoutJson(ToJson(*L).dump());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, *L);
+  // `rekap forms layout --json` gives the printed guide's dots in page coordinates, per box.
+  const nlohmann::json guide = ToJson(*L)["numbers"][0]["segment_guide"];
+  ASSERT_TRUE(guide.is_object());
+  EXPECT_EQ(guide["dots"].size(), 3u);
+  EXPECT_EQ(guide["dots"][2].size(), 33u);
+  EXPECT_NEAR(guide["dots"][2][0][0].get<double>(), L->numbers[0].digit_boxes[2].cx() - 4.13, 0.01);
+  EXPECT_NEAR(guide["dots"][2][0][1].get<double>(), L->numbers[0].digit_boxes[2].cy() - 6.636, 0.01);
+  EXPECT_DOUBLE_EQ(guide["dot_mm"].get<double>(), 0.7);
   // A tally outside the page, or with no cells, is an error naming it.
   for (auto bad : {nlohmann::json{{"box", {181, 178, 900, 80}}, {"rows", 5}, {"cols", 12}},
                    nlohmann::json{{"box", {181, 178, 235, 80}}, {"rows", 0}, {"cols", 12}},

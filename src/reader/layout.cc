@@ -301,6 +301,18 @@ json ToJson(const PageLayout& L) {
       jn["bubbles"].push_back(std::move(jr));
     }
     jn["segment_guides"] = n.segment_guides;
+    if (n.segment_guides) {
+      // The printed guide's dots in page coordinates, per box (SegmentGuideDots): written for
+      // tools that fill or check a page; derived from segment_guides, not read back.
+      json boxes = json::array();
+      for (const Rect& b : n.digit_boxes) {
+        json dots = json::array();
+        for (const GuideDot& d : SegmentGuideDots())
+          dots.push_back({std::round((b.cx() + d.x) * 1000) / 1000, std::round((b.cy() + d.y) * 1000) / 1000});
+        boxes.push_back(std::move(dots));
+      }
+      jn["segment_guide"] = {{"dot_mm", kSegmentGuideDotMm}, {"gray", kSegmentGuideGray}, {"dots", std::move(boxes)}};
+    }
     jn["box_line_mm"] = n.box_line_mm;
     jn["max_value"] = n.max_value;
     if (n.tally)
