@@ -2107,6 +2107,25 @@ TEST(ReadKpuPdf, PrintedPageOneIsTheWrongPage) {
   EXPECT_TRUE(both->HasReason(reason::kWrongPage));
 }
 
+// KPU's typed copy (C.HASIL-SALINAN-PPWP, A4, page 1; rasterized at 60 dpi) is not the plano a
+// KPPS must photograph: read as KPU's page 2, as the sheet or as our form, no page is found, it
+// says so, and nothing is read.
+TEST(ReadKpuPdf, SalinanIsNotThePlano) {
+  const cv::Mat salinan =
+      cv::imread(Root() + "/src/reader/testdata/kpu-salinan-p1.jpg", cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(salinan.empty());
+  for (FormKind kind : {FormKind::kKpuPpwpPage2, FormKind::kKpuPpwp, FormKind::kOwn}) {
+    ReadOptions o = Opts(kind);
+    o.expected_tps = kKpuPdfTps;
+    o.fast = CommittedEnsemble();
+    Reading r = MustRead(Encode(salinan), o);
+    EXPECT_FALSE(r.page_found) << int(kind);
+    EXPECT_FALSE(r.accepted) << int(kind);
+    EXPECT_TRUE(r.HasReason(reason::kPageNotFound)) << int(kind);
+    for (const FieldReading& f : r.fields) EXPECT_EQ(f.value, kMissing) << f.field;
+  }
+}
+
 // The first MNIST test sample of each label that the committed ensemble reads at >= 0.999 on
 // its own (an empty optional if the set or the networks are missing).
 std::optional<std::array<Image28, 10>> ClearMnistDigits() {
