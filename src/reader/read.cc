@@ -1372,9 +1372,20 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     cv::Mat det = DetectionImage(work, 1100, &to_work);
     auto tags = DetectMarkers(det, to_work, cv::aruco::DICT_APRILTAG_36h10, FastParams());
     if (!tags.empty()) {
+      // KPU's C.HASIL-PPWP prints tags 101, 102 and 103 on its pages 1, 2 and 3: say which page
+      // it is and how to read it (the caller asked for our own form).
+      const int id = tags[0].id;
+      std::string hint;
+      if (id == 102 || id == 103)
+        hint = "; ini halaman " + std::to_string(id - 100) +
+               " C.HASIL-PPWP KPU: baca dengan --form kpu-ppwp-2 (halaman 2) atau --form kpu-ppwp "
+               "(halaman 2 dan 3) / this is page " + std::to_string(id - 100) +
+               " of KPU's C.HASIL-PPWP: read it with --form kpu-ppwp-2 (page 2) or --form kpu-ppwp (pages 2 and 3)";
+      else if (id == 101)
+        hint = "; ini halaman 1 C.HASIL-PPWP KPU (tidak dibaca) / this is page 1 of KPU's C.HASIL-PPWP (not read)";
       loc.failure = MakeReason(reason::kMarkerMismatch,
-                               "penanda AprilTag " + std::to_string(tags[0].id) +
-                                   ": bukan formulir rekap / AprilTag marker: not a rekap form page");
+                               "penanda AprilTag " + std::to_string(id) +
+                                   ": bukan formulir rekap / AprilTag marker: not a rekap form page" + hint);
     } else if (best.empty() && !ms.empty()) {
       loc.failure = MakeReason(reason::kMarkerMismatch,
                                "penanda ArUco tak dikenal / unknown ArUco marker id " +

@@ -2086,6 +2086,24 @@ TEST(ReadKpuPdf, BlankPrintedPagesFoundAndBlank) {
   }
 }
 
+// KPU's printed page read as our own form: not our form, and the reason says which KPU page it
+// is and how to read it.
+TEST(ReadKpuPdf, PrintedPageReadAsOurFormSaysHowToReadIt) {
+  for (int page : {2, 3}) {
+    const cv::Mat p = KpuPdfPage(page);
+    ASSERT_FALSE(p.empty());
+    Reading r = MustRead(Encode(p), Opts(FormKind::kOwn));
+    EXPECT_FALSE(r.accepted);
+    EXPECT_FALSE(r.page_found);
+    bool told = false;
+    for (const Reason& why : r.reasons)
+      told = told || (why.code == reason::kMarkerMismatch &&
+                      why.detail.find("page " + std::to_string(page) + " of KPU's C.HASIL-PPWP") != std::string::npos &&
+                      why.detail.find("--form kpu-ppwp-2") != std::string::npos);
+    EXPECT_TRUE(told) << "page " << page;
+  }
+}
+
 // Page 1 of the print (the voters and ballots, AprilTag 101; rasterized at 50 dpi) given where
 // page 2 is expected, alone or in a sheet: the wrong page, said so, nothing read.
 TEST(ReadKpuPdf, PrintedPageOneIsTheWrongPage) {
