@@ -1870,7 +1870,8 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
     auto own = DetectMarkers(det, to_work, cv::aruco::DICT_4X4_50, FastParams());
     if (own.size() >= 2)
       loc.failure = MakeReason(reason::kMarkerMismatch,
-                               "formulir rekap, bukan formulir KPU / a rekap form, not a KPU page");
+                               "formulir rekap, bukan formulir KPU: baca dengan --form own / a rekap form, not a KPU "
+                               "page: read it with --form own");
     else
       loc.failure = MakeReason(reason::kPageNotFound, "AprilTag " + std::to_string(pm.marker_id) +
                                                           " tidak ditemukan / not found");
