@@ -2039,6 +2039,14 @@ cv::Mat KpuPdfPage(int page) {
 
 constexpr char kKpuPdfTps[] = "3173050001001";
 
+// How the print is read: as `kind`, for kKpuPdfTps, by the committed ensemble.
+ReadOptions KpuPdfOpts(FormKind kind = FormKind::kKpuPpwpPage2) {
+  ReadOptions o = Opts(kind);
+  o.expected_tps = kKpuPdfTps;
+  o.fast = CommittedEnsemble();
+  return o;
+}
+
 // `page` printed darker: every grey level raised to the power `gamma` (2.2 takes the guide's
 // grey 204 to 156, 3 to 123: dots that absorb 40-50 % of the light instead of 20 %).
 cv::Mat PrintedDarker(const cv::Mat& page, double gamma) {
@@ -2052,9 +2060,7 @@ TEST(ReadKpuPdf, BlankPrintedPagesFoundAndBlank) {
   const cv::Mat p2 = KpuPdfPage(2), p3 = KpuPdfPage(3);
   ASSERT_FALSE(p2.empty());
   ASSERT_FALSE(p3.empty());
-  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-  o.expected_tps = kKpuPdfTps;
-  o.fast = CommittedEnsemble();
+  ReadOptions o = KpuPdfOpts();
   // As the PDF prints it, and printed darker (a print shop's grey is not the PDF's).
   for (double gamma : {1.0, 2.2, 3.0}) {
     Reading r = MustRead(Encode(PrintedDarker(p2, gamma)), o);
@@ -2110,9 +2116,7 @@ TEST(ReadKpuPdf, PrintedPageOneIsTheWrongPage) {
   const cv::Mat p1 = KpuPdfPage(1), p3 = KpuPdfPage(3);
   ASSERT_FALSE(p1.empty());
   ASSERT_FALSE(p3.empty());
-  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-  o.expected_tps = kKpuPdfTps;
-  o.fast = CommittedEnsemble();
+  ReadOptions o = KpuPdfOpts();
   Reading r = MustRead(Encode(p1), o);
   EXPECT_FALSE(r.accepted);
   EXPECT_TRUE(r.HasReason(reason::kWrongPage));
@@ -2133,10 +2137,7 @@ TEST(ReadKpuPdf, SalinanIsNotThePlano) {
       cv::imread(Root() + "/src/reader/testdata/kpu-salinan-p1.jpg", cv::IMREAD_GRAYSCALE);
   ASSERT_FALSE(salinan.empty());
   for (FormKind kind : {FormKind::kKpuPpwpPage2, FormKind::kKpuPpwp, FormKind::kOwn}) {
-    ReadOptions o = Opts(kind);
-    o.expected_tps = kKpuPdfTps;
-    o.fast = CommittedEnsemble();
-    Reading r = MustRead(Encode(salinan), o);
+    Reading r = MustRead(Encode(salinan), KpuPdfOpts(kind));
     EXPECT_FALSE(r.page_found) << int(kind);
     EXPECT_FALSE(r.accepted) << int(kind);
     EXPECT_TRUE(r.HasReason(reason::kPageNotFound)) << int(kind);
@@ -2220,9 +2221,7 @@ TEST(ReadKpuPdf, FilledPrintedPagesRead) {
     WriteNumber(&dark2, n, values.at(n.field), dark2.cols / L2->width_mm, *digits);
   }
   for (const NumberLayout& n : L3->numbers) WriteNumber(&p3, n, values.at(n.field), p3.cols / L3->width_mm, *digits);
-  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
-  o.expected_tps = kKpuPdfTps;
-  o.fast = CommittedEnsemble();
+  ReadOptions o = KpuPdfOpts();
   auto expect_read = [&](const Reading& r, const std::string& what) {
     EXPECT_TRUE(r.page_found) << what;
     for (const FieldReading& f : r.fields) {
