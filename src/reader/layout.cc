@@ -30,7 +30,6 @@ const std::vector<GuideDot>& SegmentGuideDots() {
   return dots;
 }
 
-
 using nlohmann::json;
 
 Rect NumberLayout::Bounds() const {

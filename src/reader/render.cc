@@ -178,14 +178,9 @@ Status DrawQr(cairo_t* cr, const Rect& r, const std::string& payload) {
   return Status::Ok();
 }
 
-// KPU's "8-segment" guide inside a digit box: light grey square dots on a grid of 5 columns by
-// 9 rows, all five columns on the top, middle and bottom rows and the left, middle and right
-// columns on the others (an 8 with a stroke down its middle). Measured from page 2 of
-// ../shared/data/forms/C.HASIL-PPWP.pdf rasterized at 600 dpi: 33 dots a box, 0.7 mm square,
-// grey 204/255, columns 2.065 mm apart and rows 1.659 mm apart about the box's centre (within
-// 0.35 mm on all nine boxes).
-void DrawSegmentGuide(cairo_t* cr, const Rect& box, double line) {
-  (void)line;
+// KPU's "8-segment" guide inside a digit box, as page 2 of C.HASIL-PPWP prints it (layout.h,
+// SegmentGuideDots: 33 light grey square dots, measured from the PDF at 600 dpi).
+void DrawSegmentGuide(cairo_t* cr, const Rect& box) {
   cairo_save(cr);
   cairo_set_source_rgb(cr, kSegmentGuideGray, kSegmentGuideGray, kSegmentGuideGray);
   for (const GuideDot& d : SegmentGuideDots()) {
@@ -227,7 +222,7 @@ Status DrawPage(cairo_t* cr, const PageLayout& L, const RenderInput& in) {
       cairo_set_line_width(cr, lw);
       cairo_rectangle(cr, b.x + lw / 2, b.y + lw / 2, b.w - lw, b.h - lw);
       cairo_stroke(cr);
-      if (n.segment_guides) DrawSegmentGuide(cr, b, lw);
+      if (n.segment_guides) DrawSegmentGuide(cr, b);
     }
     const bool kpu = n.segment_guides;  // the KPU page prints bolder bubbles
     for (int p = 0; p < 3 && n.has_bubbles; ++p)
