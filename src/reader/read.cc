@@ -1783,11 +1783,15 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   // cells are 2-3 px and the contour approximation loses its corners.
   const int attempts = std::max(work.cols, work.rows) < 2000 ? 5 : 4;
   cv::Size searched;  // the image attempts 0-2 last searched, with the same parameters
+  // Reads the rejected quads not read before cell by cell (a quad read before gave no tag: a
+  // call that finds one ends the search).
+  size_t soft_read = 0;
   auto soft_decode = [&] {
     std::vector<int> ids = {101, 102, 103};  // the pages of KPU's form (another page: wrong_page)
     for (const PageLayout& l : layouts) ids.push_back(l.page_marker->marker_id);
     std::optional<SoftTag> best;
-    for (const auto& q : rejected) {
+    for (; soft_read < rejected.size(); ++soft_read) {
+      const auto& q = rejected[soft_read];
       auto st = SoftDecodeQuad(work, q, DictFor(pm0.dictionary), ids);
       if (Prof().on && st) std::fprintf(stderr, "soft tag %d r %.3f runner-up %.3f\n", st->marker.id, st->r, st->runner_up);
       if (st && (!best || st->marker.side > best->marker.side)) best = st;
