@@ -173,6 +173,10 @@ struct ReadOptions {
   // the ink that belongs to the box, found across the borders, instead of from the box's
   // interior alone (Reading::spilled_boxes). false = never (for comparison).
   bool spill = true;
+  // On a page that does not lie flat, a number's digit boxes are read where their printed
+  // borders are seen, when that is clearly a few mm from where the page's alignment puts them
+  // (Reading::boxes_moved). false = never (for comparison).
+  bool box_borders = true;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
@@ -292,6 +296,9 @@ struct Reading {
   std::map<int, double> grain;
   // Per page read: the digit boxes read from ink that crosses their borders (ReadOptions::spill).
   std::map<int, int> spilled_boxes;
+  // Per page read: the numbers whose digit boxes were read where their printed borders are,
+  // a few mm from where the page's alignment put them (a page that does not lie flat).
+  std::map<int, int> boxes_moved;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).
