@@ -1318,6 +1318,74 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   return double(best) / features;
 }
 
+// Our form's corner markers not found in the reduced image, looked for where the ones found
+// put them: the page's affine map from the found markers' corners predicts each missing
+// marker's place and size, and a window of 4 marker sides around it is searched at the photo's
+// own resolution. Returns the markers of the missing ids found so (working px).
+std::vector<Marker> NearPredictedMarkers(const cv::Mat& work, const PageLayout& L, const std::map<int, size_t>& fid_of,
+                                         const std::vector<Marker>& found) {
+  std::vector<Marker> out;
+  std::vector<cv::Point2f> mm, px;
+  std::set<int> have;
+  for (const Marker& m : found) {
+    const auto it = fid_of.find(m.id);
+    if (it == fid_of.end() || !have.insert(m.id).second) continue;
+    const Fiducial& f = L.fiducials[it->second];
+    const auto box = RectCorners(f.box);
+    for (int k = 0; k < 4; ++k) {
+      const auto& b = box[size_t((k + f.rotation_deg / 90) % 4)];
+      mm.emplace_back(float(b.x), float(b.y));
+      px.push_back(m.corners[size_t(k)]);
+    }
+  }
+  if (have.size() < 2) return out;
+  // Three markers (12 corners) give the page's homography; two only an affine map, which a
+  // steep view leaves further off (a wider window).
+  cv::Matx33d M = cv::Matx33d::eye();
+  try {
+    if (have.size() >= 3) {
+      const cv::Mat h = cv::findHomography(mm, px, 0);
+      if (h.empty()) return out;
+      M = cv::Matx33d(h);
+    } else {
+      const cv::Mat a = cv::estimateAffine2D(mm, px);
+      if (a.empty()) return out;
+      const cv::Matx23d a2(a);
+      M = cv::Matx33d(a2(0, 0), a2(0, 1), a2(0, 2), a2(1, 0), a2(1, 1), a2(1, 2), 0, 0, 1);
+    }
+  } catch (const cv::Exception&) {
+    return out;
+  }
+  auto to_px = [&](double x, double y) { return Apply(M, x, y); };
+  const double reach = have.size() >= 3 ? 2 : 5;  // marker sides either way of the prediction
+  for (const auto& [id, i] : fid_of) {
+    if (have.count(id)) continue;
+    const Rect& b = L.fiducials[i].box;
+    const cv::Point2d c = to_px(b.cx(), b.cy());
+    const double side = cv::norm(to_px(b.x + b.w, b.y) - to_px(b.x, b.y));
+    if (!(side >= 8) || side > 0.5 * std::max(work.cols, work.rows)) continue;
+    const int half = int(std::ceil(reach * side));
+    const cv::Rect win = cv::Rect(int(c.x) - half, int(c.y) - half, 2 * half, 2 * half) & cv::Rect(0, 0, work.cols, work.rows);
+    if (win.width < side || win.height < side) continue;
+    auto params = FastParams();
+    params->adaptiveThreshWinSizeMin = 7;
+    params->adaptiveThreshWinSizeMax = 37;
+    params->minMarkerPerimeterRate = 0.1;
+    bool hit = false;
+    for (Marker m : DetectMarkers(work(win), 1, cv::aruco::DICT_4X4_50, params)) {
+      if (m.id != id) continue;
+      for (auto& q : m.corners) q += cv::Point2f(float(win.x), float(win.y));
+      out.push_back(m);
+      hit = true;
+      break;
+    }
+    if (Prof().on)
+      std::fprintf(stderr, "  marker %d looked for at (%.0f,%.0f), side %.1f px, window %dx%d: %s\n", id, c.x, c.y, side,
+                   win.width, win.height, hit ? "found" : "not found");
+  }
+  return out;
+}
+
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
 // With `blurred`, a photo whose markers are blurred (MarkerEdgeBlurPx) has their corners fitted
 // within 1.5 sigma of the blur as well (a blurred corner is found up to about a sigma off).
@@ -1350,6 +1418,17 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     std::set<int> have;
     for (const Marker& m : ms)
       if (fid_of.count(m.id)) have.insert(m.id);
+    // Two or three of the four found: the page is where they say, and the others are looked
+    // for there, each in a window of the full-resolution photo (a page that fills only part of
+    // the frame has markers too small for the reduced image, and the slower attempts below
+    // would search the whole photo again).
+    if (attempt == 0 && have.size() >= 2 && have.size() < 4) {
+      for (const Marker& m : NearPredictedMarkers(work, L, fid_of, ms)) {
+        ms.push_back(m);
+        have.insert(m.id);
+      }
+    }
+    if (Prof().on) std::fprintf(stderr, "aruco attempt %d at %dx%d: %zu of ours\n", attempt, det.cols, det.rows, have.size());
     if (have.size() >= 4 || (attempt == 2 && have.size() >= 3)) break;
   }
   loc.markers = ms;

@@ -950,9 +950,10 @@ PhotoResult Photograph(const cv::Mat& page, const SynthOptions& o, Rng& r, Rng& 
     x0 = std::min(x0, proj[i].x), y0 = std::min(y0, proj[i].y);
     x1 = std::max(x1, proj[i].x), y1 = std::max(y1, proj[i].y);
   }
-  // Frame: width uniform in [min_width, max_width]; the page fills 70-95 % of it.
+  // Frame: width uniform in [min_width, max_width]; the page fills 72-95 % of it (min_fill,
+  // max_fill).
   int W = UI(r, o.min_width, o.max_width);
-  double fill = U(r, 0.72, 0.95);
+  double fill = U(r, o.min_fill, std::max(o.min_fill, o.max_fill));
   double k = W * fill / (x1 - x0);
   double bh = (y1 - y0) * k;
   int H = int(std::lround(bh / U(r, 0.8, 0.95)));

@@ -62,6 +62,8 @@ struct SynthOptions {
   double inconsistent_rate = 0.03;  // share of pages with a deliberately wrong value
   int min_width = 1000, max_width = 4000;  // output photo width, px (uniform)
   double max_tilt_deg = 25;         // camera tilt (perspective), degrees
+  // How much of the frame's width the page fills (uniform); the rest is the table around it.
+  double min_fill = 0.72, max_fill = 0.95;
   double px_per_mm = 0;             // render resolution; 0: 6.5 (own form), 3.2 (KPU page)
   int min_jpeg_quality = 50, max_jpeg_quality = 90;  // the encoder's quality, whatever the format
   PhotoFormat format = PhotoFormat::kJpeg;

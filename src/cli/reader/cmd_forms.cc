@@ -303,6 +303,8 @@ void AddFormsCommands(CLI::App& app) {
       ->capture_default_str();
   s->add_option("--max-tilt", so.so.max_tilt_deg, "kemiringan kamera maks. (derajat) / max camera tilt (degrees)")
       ->capture_default_str();
+  s->add_option("--min-fill", so.so.min_fill, kMinFillHelp)->capture_default_str()->check(CLI::Range(0.2, 1.0));
+  s->add_option("--max-fill", so.so.max_fill, kMaxFillHelp)->capture_default_str()->check(CLI::Range(0.2, 1.0));
   s->add_option("--px-per-mm", so.so.px_per_mm,
                 "resolusi render (0 = otomatis) / render resolution (0 = automatic)")
       ->capture_default_str();

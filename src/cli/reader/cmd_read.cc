@@ -273,6 +273,7 @@ struct BenchCmd {
   uint32_t seed = 1;
   int tesseract_sample = 2000;
   int min_width = 1000, max_width = 4000;  // synthetic photo width, px
+  double min_fill = 0.72, max_fill = 0.95;  // share of the frame's width the page fills
   double inconsistent_rate = SynthOptions{}.inconsistent_rate;
   double restyle = 0;
   double bend_mm = 0;
@@ -402,6 +403,8 @@ Status RunBench(const BenchCmd& c) {
     so.seed = c.seed;
     so.min_width = c.min_width;
     so.max_width = std::max(c.min_width, c.max_width);
+    so.min_fill = c.min_fill;
+    so.max_fill = std::max(c.min_fill, c.max_fill);
     so.inconsistent_rate = c.inconsistent_rate;
     so.restyle = c.restyle;
     so.bend_mm = c.bend_mm;
@@ -740,6 +743,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
+  if (c.min_fill != 0.72 || c.max_fill != 0.95) j["page_fill"] = {c.min_fill, std::max(c.min_fill, c.max_fill)};
   if (c.shake > 0) j["shake"] = c.shake;
   if (c.spill > 0) j["spill"] = c.spill;
   if (c.flagged_ones > 0) j["flagged_ones"] = c.flagged_ones;
@@ -1199,6 +1203,8 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(400, 8000));
   b->add_option("--max-width", bc.max_width, "lebar foto maksimum / widest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
+  b->add_option("--min-fill", bc.min_fill, kMinFillHelp)->capture_default_str()->check(CLI::Range(0.2, 1.0));
+  b->add_option("--max-fill", bc.max_fill, kMaxFillHelp)->capture_default_str()->check(CLI::Range(0.2, 1.0));
   b->add_option("--inconsistent-rate", bc.inconsistent_rate, kInconsistentRateHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--restyle", bc.restyle, kRestyleHelp)

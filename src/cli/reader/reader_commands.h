@@ -36,6 +36,12 @@ inline constexpr const char* kShakeHelp =
 inline constexpr const char* kNoSpillHelp =
     "jangan pernah membaca angka yang melewati garis kotaknya dari tintanya sendiri (untuk perbandingan) / never read "
     "a digit that crosses its box's border from its own ink (for comparison)";
+inline constexpr const char* kMinFillHelp =
+    "bagian lebar bingkai foto yang terisi halaman, paling sedikit (sisanya meja di sekitarnya) / the least share of "
+    "the photo frame's width the page fills (the rest is the table around it)";
+inline constexpr const char* kMaxFillHelp =
+    "bagian lebar bingkai foto yang terisi halaman, paling banyak / the largest share of the photo frame's width the "
+    "page fills";
 inline constexpr const char* kNoBoxBordersHelp =
     "baca kotak angka di tempat yang diberikan penjajaran halaman, jangan di tempat garis kotaknya terlihat (untuk "
     "perbandingan) / read the digit boxes where the page's alignment puts them, not where their printed borders "
