@@ -1319,9 +1319,10 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
 }
 
 // Our form's corner markers not found in the reduced image, looked for where the ones found
-// put them: the page's affine map from the found markers' corners predicts each missing
-// marker's place and size, and a window of 4 marker sides around it is searched at the photo's
-// own resolution. Returns the markers of the missing ids found so (working px).
+// put them: the page's homography from three found markers' corners (an affine map from two)
+// predicts each missing marker's place and size, and a window of 4 marker sides around it (10
+// from two) is searched in the working image. Returns the markers of the missing ids found so
+// (working px).
 std::vector<Marker> NearPredictedMarkers(const cv::Mat& work, const PageLayout& L, const std::map<int, size_t>& fid_of,
                                          const std::vector<Marker>& found) {
   std::vector<Marker> out;
@@ -2548,7 +2549,7 @@ struct PageObservation {
   std::array<std::vector<double>, 2> line_widths;
   double grain = 0;  // the boxes' grain (CropGrain), the median of up to 25
   int spilled_boxes = 0;  // boxes read from the ink crossing their borders (SpillCrops)
-  int boxes_moved = 0;    // numbers whose boxes were read where their borders are (BoxesOffsetMm)
+  int boxes_moved = 0;    // numbers whose boxes were read where their borders are (BoxesCorrection)
   double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
   // A page not located, with no marker measured: the photo's own blur (PhotoEdgeBlurPx), in px
   // and in mm on the page at the largest the page can be (its longer side across the photo's).
