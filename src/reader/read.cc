@@ -2800,6 +2800,31 @@ cv::Matx33d BoxesCorrection(const cv::Mat& work, const cv::Matx33d& H, const Num
   return cv::Matx33d(1 + v.x, 0, mean.x - mx * v.x, v.y, 1, mean.y - mx * v.y, 0, 0, 1);
 }
 
+// The bubble rows of a number whose boxes were found off by BoxesCorrection's A. The alignment
+// moves a number's boxes and bubbles together, then each bubble row by at most 1 mm; where
+// the number as a whole was a bubble's pitch or more off (a bent page: our form's rows stand
+// 4.5 mm apart, its boxes were found a row lower than printed), each row settled on its
+// neighbour's printed bubbles, which look the same, and read them (78 read as 800). The boxes
+// do not repeat, so their offset says by how many pitches the bubbles slipped: it is written
+// in the lattice of the bubbles (along a row, and from row to row) and rounded; only an offset
+// within 0.3 of a pitch of a whole number of pitches, not zero, moves the rows (page mm).
+cv::Point2d BubbleSlip(const NumberLayout& n, const cv::Matx33d& A) {
+  if (n.bubbles.size() < 2 || n.bubbles[0].size() < 2) return {0, 0};
+  const Rect& b0 = n.bubbles[0][0];
+  const cv::Point2d c0(b0.cx(), b0.cy());
+  const cv::Point2d u = cv::Point2d(n.bubbles[0][1].cx(), n.bubbles[0][1].cy()) - c0;  // along a row
+  const cv::Point2d w = cv::Point2d(n.bubbles[1][0].cx(), n.bubbles[1][0].cy()) - c0;  // row to row
+  const double det = u.x * w.y - u.y * w.x;
+  if (std::abs(det) < 1e-6) return {0, 0};
+  // The boxes' offset at their middle.
+  const Rect mid = Union(n.digit_boxes[0], n.digit_boxes[2]);
+  const cv::Point2d m = Apply(A, mid.cx(), mid.cy()) - cv::Point2d(mid.cx(), mid.cy());
+  const double a = (m.x * w.y - m.y * w.x) / det, b = (u.x * m.y - u.y * m.x) / det;  // m = a u + b w
+  const double ka = std::round(a), kb = std::round(b);
+  if ((ka == 0 && kb == 0) || std::abs(a - ka) > 0.3 || std::abs(b - kb) > 0.3) return {0, 0};
+  return ka * u + kb * w;
+}
+
 // Digits too big for their box. A hurried hand writes past the printed border: into the margin,
 // or into the next box. The box's interior alone then holds part of the digit (a 7 without its
 // bar, a 0 cut open), and the next box a piece of it (a stray stroke read as a 1). Where a box's
@@ -3065,11 +3090,13 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // clearly elsewhere. Only on a page aligned number by number (it does not lie flat); on a
     // page that fits as a whole the boxes are where H puts them.
     cv::Matx33d Hb = H;
+    cv::Point2d bubbles_slip(0, 0);  // page mm: the bubble rows moved with the boxes (below)
     if (o.box_borders && !align.H.empty()) {
-      const cv::Matx33d A = BoxesCorrection(work, H, n, ds, std::min(kBoxesReachMm, 0.35 * bh));
+      const cv::Matx33d A = BoxesCorrection(work, H, n, ds, std::min(kBoxesReachMm, 0.6 * bh));
       if (A != cv::Matx33d::eye()) {
         Hb = H * A;
         ++obs->boxes_moved;
+        if (n.has_bubbles) bubbles_slip = BubbleSlip(n, A);
       }
     }
     const cv::Mat dc = WarpRegion(work, Hb, dregion, ds);
@@ -3153,7 +3180,9 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     // Bubbles: sampled straight from the photo through the homography. A number without
     // bubbles keeps three empty rows (no marks: the bubbles say nothing).
     for (int p = 0; p < 3 && n.has_bubbles; ++p) {
-      ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work, align.For(H0, i, std::min(1 + p, kParts - 1)),
+      ev[i].rows[size_t(p)] = MeasureBubbleRowDirect(work,
+                                                     align.For(H0, i, std::min(1 + p, kParts - 1)) *
+                                                         cv::Matx33d(1, 0, bubbles_slip.x, 0, 1, bubbles_slip.y, 0, 0, 1),
                                                      n.bubbles[size_t(p)], omr_opt);
       for (int v = 0; v < 10; ++v) {
         fr.bubble_dark[size_t(p)][size_t(v)] = float(ev[i].rows[size_t(p)].dark[size_t(v)]);
