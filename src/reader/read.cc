@@ -1365,6 +1365,8 @@ std::vector<Marker> NearPredictedMarkers(const cv::Mat& work, const PageLayout& 
     const cv::Point2d c = to_px(b.cx(), b.cy());
     const double side = cv::norm(to_px(b.x + b.w, b.y) - to_px(b.x, b.y));
     if (!(side >= 8) || side > 0.5 * std::max(work.cols, work.rows)) continue;
+    // A prediction off the photo (markers found in a degenerate place) is not looked at.
+    if (!(c.x > -side && c.y > -side && c.x < work.cols + side && c.y < work.rows + side)) continue;
     const int half = int(std::ceil(reach * side));
     const cv::Rect win = cv::Rect(int(c.x) - half, int(c.y) - half, 2 * half, 2 * half) & cv::Rect(0, 0, work.cols, work.rows);
     if (win.width < side || win.height < side) continue;
