@@ -1318,6 +1318,16 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   return double(best) / features;
 }
 
+// A corner marker's four corners: page mm (its printed square, turned as printed) and photo px.
+void AddMarkerCorners(const Fiducial& f, const Marker& m, std::vector<cv::Point2f>* mm, std::vector<cv::Point2f>* px) {
+  const auto box = RectCorners(f.box);
+  for (int k = 0; k < 4; ++k) {
+    const auto& b = box[size_t((k + f.rotation_deg / 90) % 4)];
+    mm->emplace_back(float(b.x), float(b.y));
+    px->push_back(m.corners[size_t(k)]);
+  }
+}
+
 // Our form's corner markers not found in the reduced image, looked for where the ones found
 // put them: the page's homography from three found markers' corners (an affine map from two)
 // predicts each missing marker's place and size, and a window of 4 marker sides around it (10
@@ -1331,13 +1341,7 @@ std::vector<Marker> NearPredictedMarkers(const cv::Mat& work, const PageLayout& 
   for (const Marker& m : found) {
     const auto it = fid_of.find(m.id);
     if (it == fid_of.end() || !have.insert(m.id).second) continue;
-    const Fiducial& f = L.fiducials[it->second];
-    const auto box = RectCorners(f.box);
-    for (int k = 0; k < 4; ++k) {
-      const auto& b = box[size_t((k + f.rotation_deg / 90) % 4)];
-      mm.emplace_back(float(b.x), float(b.y));
-      px.push_back(m.corners[size_t(k)]);
-    }
+    AddMarkerCorners(L.fiducials[it->second], m, &mm, &px);
   }
   if (have.size() < 2) return out;
   // Three markers (12 corners) give the page's homography; two only an affine map, which a
@@ -1486,13 +1490,7 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
   std::vector<cv::Point2f> mm, px;
   double side = 0;
   for (const auto& [id, m] : best) {
-    const Fiducial& f = L.fiducials[fid_of[id]];
-    const auto box = RectCorners(f.box);
-    for (int k = 0; k < 4; ++k) {
-      const auto& b = box[size_t((k + f.rotation_deg / 90) % 4)];
-      mm.emplace_back(float(b.x), float(b.y));
-      px.push_back(m->corners[size_t(k)]);
-    }
+    AddMarkerCorners(L.fiducials[fid_of[id]], *m, &mm, &px);
     side += m->side;
   }
   side /= double(best.size());
