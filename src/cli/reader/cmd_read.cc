@@ -273,7 +273,7 @@ struct BenchCmd {
   uint32_t seed = 1;
   int tesseract_sample = 2000;
   int min_width = 1000, max_width = 4000;  // synthetic photo width, px
-  double min_fill = 0.72, max_fill = 0.95;  // share of the frame's width the page fills
+  double min_fill = SynthOptions{}.min_fill, max_fill = SynthOptions{}.max_fill;  // share of the frame's width the page fills
   double inconsistent_rate = SynthOptions{}.inconsistent_rate;
   double restyle = 0;
   double bend_mm = 0;
@@ -743,7 +743,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
-  if (c.min_fill != 0.72 || c.max_fill != 0.95) j["page_fill"] = {c.min_fill, std::max(c.min_fill, c.max_fill)};
+  if (c.min_fill != SynthOptions{}.min_fill || c.max_fill != SynthOptions{}.max_fill) j["page_fill"] = {c.min_fill, std::max(c.min_fill, c.max_fill)};
   if (c.shake > 0) j["shake"] = c.shake;
   if (c.spill > 0) j["spill"] = c.spill;
   if (c.flagged_ones > 0) j["flagged_ones"] = c.flagged_ones;
