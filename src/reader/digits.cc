@@ -411,7 +411,15 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
   const int min_area = std::max(3, static_cast<int>(std::lround(0.0008 * h * w)));
   const int band_y = std::max(2, static_cast<int>(std::lround(0.15 * h)));
   const int band_x = std::max(2, static_cast<int>(std::lround(0.15 * w)));
-  std::vector<uint8_t> keep(n, 0);
+  // A piece of the printed border left inside the crop (the box a little off, its line's blur
+  // wider than the inset): within the outer band along one side, within a few px of that side
+  // and at least twice as long along it as across. A larger piece of it than the fragment test
+  // below drops is kept when the digit's own strokes are thin and broken into pieces (a
+  // ballpoint), and the CNN read it as a stroke (a 3 beside a bar read as 1). Dropped below,
+  // unless nothing else is left (a 1 written along the side).
+  const int near_x = std::max(2, static_cast<int>(std::lround(0.04 * w)));
+  const int near_y = std::max(2, static_cast<int>(std::lround(0.04 * h)));
+  std::vector<uint8_t> keep(n, 0), along_side(n, 0);
   for (int i = 1; i < n; ++i) {
     const int x = stats.at<int>(i, cv::CC_STAT_LEFT), y = stats.at<int>(i, cv::CC_STAT_TOP);
     const int bw = stats.at<int>(i, cv::CC_STAT_WIDTH), bh = stats.at<int>(i, cv::CC_STAT_HEIGHT);
@@ -422,8 +430,24 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
     const bool touches = x == 0 || y == 0 || x + bw == w || y + bh == h;
     if (in_band && touches && area < 0.25 * largest) continue;  // border fragment
     keep[i] = 1;
-    out.stroke_extent = std::max(out.stroke_extent, double(std::max(bw, bh)) / std::max(h, w));
+    const bool upright = bh >= 2 * bw, level = bw >= 2 * bh;
+    along_side[i] = (upright && ((x <= near_x && x + bw <= band_x) || (x + bw >= w - near_x && x >= w - band_x))) ||
+                    (level && ((y <= near_y && y + bh <= band_y) || (y + bh >= h - near_y && y >= h - band_y)));
   }
+  bool inner = false;  // a stroke kept that is not along a side
+  for (int i = 1; i < n; ++i)
+    inner |= keep[i] && !along_side[i] &&
+             std::max(stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT)) >=
+                 opt.min_stroke_extent * std::max(h, w);
+  if (inner) {
+    for (int i = 1; i < n; ++i)
+      if (along_side[i]) keep[i] = 0;
+  }
+  for (int i = 1; i < n; ++i)
+    if (keep[i])
+      out.stroke_extent = std::max(out.stroke_extent, double(std::max(stats.at<int>(i, cv::CC_STAT_WIDTH),
+                                                                      stats.at<int>(i, cv::CC_STAT_HEIGHT))) /
+                                                          std::max(h, w));
   cv::Mat kept = cv::Mat::zeros(h, w, CV_8UC1);
   int ink_area = 0;
   for (int r = 0; r < h; ++r) {

@@ -331,6 +331,34 @@ TEST(Normalize, WeakRatioKeepsTheFaintStretchOfAStroke) {
   EXPECT_EQ(NormalizeDigitCrop(ring(165), NormalizeOptions{})->pixels, plain->pixels);
 }
 
+// A thin "3" in two pieces (a ballpoint that skipped) beside a piece of the box's border left
+// along the crop's left side, a few px in: the border is not read as a stroke (the digit is
+// normalized as it is without it); a "1" written along that side alone is still a digit.
+TEST(Normalize, BorderLeftAlongASideIsNotAStroke) {
+  auto three = [](bool border) {
+    cv::Mat crop = Paper(60, 72);
+    cv::ellipse(crop, cv::Point(30, 24), cv::Size(12, 11), 0, -170, 80, cv::Scalar(120), 2, cv::LINE_AA);
+    cv::ellipse(crop, cv::Point(30, 49), cv::Size(13, 12), 0, -80, 170, cv::Scalar(120), 2, cv::LINE_AA);
+    if (border) cv::line(crop, cv::Point(2, 12), cv::Point(2, 60), cv::Scalar(120), 2);
+    return crop;
+  };
+  auto with = NormalizeDigitCrop(three(true)), without = NormalizeDigitCrop(three(false));
+  ASSERT_TRUE(with.ok() && without.ok());
+  ASSERT_FALSE(with->empty || without->empty);
+  // The border piece is as long as the upper arc: the fragment test (a quarter of the largest
+  // piece) keeps it.
+  EXPECT_GT(with->ink_box.x, 10) << "the border was kept as ink";
+  double d = 0;
+  for (size_t i = 0; i < with->pixels.size(); ++i) d += std::abs(double(with->pixels[i]) - double(without->pixels[i]));
+  EXPECT_LT(d / with->pixels.size(), 2.0);
+  // Nothing else in the box: the stroke along the side is the digit.
+  cv::Mat one = Paper(60, 72);
+  cv::line(one, cv::Point(3, 10), cv::Point(3, 62), cv::Scalar(60), 3);
+  auto r = NormalizeDigitCrop(one);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->empty);
+}
+
 TEST(Augment, SeededAndReproducible) {
   Image28 img{};
   cv::Mat m = ToMat(img);
