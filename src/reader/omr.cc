@@ -80,7 +80,7 @@ BubbleRow MeasureBubbleRowDirect(const cv::Mat& grey, const cv::Matx33d& H,
   BubbleRow row;
   for (size_t v = 0; v < 10; ++v) {
     const Rect& b = bubbles[v];
-    const double R = b.w / 2, ri = 0.72 * R;
+    const double R = b.w / 2, ri = kInnerDisc * R;
     auto at = [&](double x, double y, bool* ok) {
       const cv::Vec3d q = H * cv::Vec3d(x, y, 1);
       if (!(q[2] > 1e-9)) {

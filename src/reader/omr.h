@@ -85,6 +85,9 @@ struct NumberReading {
 // (then counted in `*unconfirmed`). False if some row's marks exclude the digit.
 bool OmrCompatible(const NumberReading& n, Value v, int* unconfirmed);
 
+// The disc a bubble is measured by, as a share of the bubble's radius (inside the printed outline).
+constexpr double kInnerDisc = 0.72;
+
 // The grey level of 8-bit `img` at (x, y), interpolated bilinearly; *ok = false (and 0) when
 // the 2x2 neighbourhood leaves the image.
 double SampleBilinear(const cv::Mat& img, double x, double y, bool* ok);

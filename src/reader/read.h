@@ -177,6 +177,10 @@ struct ReadOptions {
   // borders are seen, when that is clearly a few mm from where the page's alignment puts them
   // (Reading::boxes_moved). false = never (for comparison).
   bool box_borders = true;
+  // On a page that does not lie flat, a bubble row read unclear (or with two marks) is read
+  // again where its printed outlines are, when that is clearly within 1 mm of where the
+  // alignment puts it (Reading::rows_moved). false = never (for comparison).
+  bool bubble_rows = true;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
@@ -299,6 +303,9 @@ struct Reading {
   // Per page read: the numbers whose digit boxes were read where their printed borders are,
   // a few mm from where the page's alignment put them (a page that does not lie flat).
   std::map<int, int> boxes_moved;
+  // Per page read: the bubble rows read again where their printed outlines are
+  // (ReadOptions::bubble_rows; a page that does not lie flat).
+  std::map<int, int> rows_moved;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).

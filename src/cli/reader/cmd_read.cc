@@ -162,7 +162,8 @@ struct ReadCmd {
   std::vector<std::string> photos;
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
-  bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false;
+  bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false,
+       no_row_search = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -225,6 +226,7 @@ Status RunRead(const ReadCmd& c) {
   o.faint_contrast = c.faint_contrast;
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
+  o.bubble_rows = !c.no_row_search;
   o.qr_by_pattern = !c.no_qr_pattern;
 
   std::vector<std::vector<std::string>> groups;
@@ -287,7 +289,7 @@ struct BenchCmd {
   double flagged_ones = 0;
   double crossed_sevens = 0;
   std::string format = "jpeg";
-  bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false;
+  bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -476,6 +478,7 @@ Status RunBench(const BenchCmd& c) {
   o.faint_contrast = c.faint_contrast;
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
+  o.bubble_rows = !c.no_row_search;
   o.qr_by_pattern = !c.no_qr_pattern;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
   const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
@@ -485,6 +488,7 @@ Status RunBench(const BenchCmd& c) {
   int qr_matched = 0;
   int spilled_boxes = 0;
   int boxes_moved = 0;
+  int rows_moved = 0;
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
   std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
@@ -578,6 +582,7 @@ Status RunBench(const BenchCmd& c) {
     for (const auto& [page, how] : r.qr) qr_matched += how == qr::kMatched;
     for (const auto& [page, k] : r.spilled_boxes) spilled_boxes += k;
     for (const auto& [page, k] : r.boxes_moved) boxes_moved += k;
+    for (const auto& [page, k] : r.rows_moved) rows_moved += k;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
@@ -796,6 +801,7 @@ Status RunBench(const BenchCmd& c) {
       {"written_otherwise_max_p", margin.written_otherwise_max_p}};
   j["pages_not_found"] = not_found;
   j["boxes_moved"] = boxes_moved;  // numbers whose boxes were read where their borders are (bent pages)
+  j["rows_moved"] = rows_moved;    // bubble rows read again where their outlines are (bent pages)
   j["spilled_boxes"] = spilled_boxes;  // digit boxes read from ink crossing their borders (ReadOptions::spill)
   j["qr_matched"] = qr_matched;  // our form: photos identified by their QR's modules (MatchQr)
   if (!wrong.empty()) j["wrong"] = wrong;
@@ -1115,6 +1121,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
               "formulir KPU: jangan pakai turus untuk mengonfirmasi / KPU forms: never confirm a number by its tally grid");
   r->add_flag("--no-spill", rc.no_spill, kNoSpillHelp);
   r->add_flag("--no-box-borders", rc.no_box_borders, kNoBoxBordersHelp);
+  r->add_flag("--no-row-search", rc.no_row_search, kNoRowSearchHelp);
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   r->add_flag("--no-qr-pattern", rc.no_qr_pattern, kNoQrPatternHelp);
   r->callback([] {
@@ -1197,6 +1204,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_flag("--no-tally", bc.no_tally, "never confirm a number by its tally grid (KPU page 2; for comparison)");
   b->add_flag("--no-spill", bc.no_spill, kNoSpillHelp);
   b->add_flag("--no-box-borders", bc.no_box_borders, kNoBoxBordersHelp);
+  b->add_flag("--no-row-search", bc.no_row_search, kNoRowSearchHelp);
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   b->add_flag("--no-qr-pattern", bc.no_qr_pattern, kNoQrPatternHelp);
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")

@@ -46,6 +46,10 @@ inline constexpr const char* kNoBoxBordersHelp =
     "baca kotak angka di tempat yang diberikan penjajaran halaman, jangan di tempat garis kotaknya terlihat (untuk "
     "perbandingan) / read the digit boxes where the page's alignment puts them, not where their printed borders "
     "are seen (for comparison)";
+inline constexpr const char* kNoRowSearchHelp =
+    "jangan baca lagi baris bulatan yang tidak jelas di tempat garis bulatannya terlihat pada halaman yang tidak rata "
+    "(untuk perbandingan) / on a page that does not lie flat, never read an unclear bubble row again where its printed "
+    "outlines are seen (for comparison)";
 inline constexpr const char* kSpillHelp =
     "bagian angka yang ditulis terlalu besar untuk kotaknya (0,85-1,2 kali tinggi dalamnya, bergeser sampai 15 %), "
     "menyentuh atau melewati garis kotak (0-1; uji tahan) / share of digits written too big for their box (0.85-1.2 "
