@@ -2493,6 +2493,133 @@ QrMatch MatchQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, const
   return out;
 }
 
+// A QR code the decoder could not read, read module by module. Blur runs the 1 mm modules
+// together: the decoder's own binarization then finds no finder patterns or too many wrong
+// modules. The page's homography says where every module's centre is (our form prints one
+// version of code for every TPS: the payload's length is fixed), so the darkness there is
+// sampled, registered at offsets of up to half a module on the function patterns every code of
+// that version shares (the finders, their separators and the timing rows), and each module
+// decided against a blur model fitted on those same patterns: a module's darkness = a (itself)
+// + b (its four neighbours) + c (its four diagonal ones) + f (the four two away) + e, least
+// squares over the known modules; the unknown ones are decided by that model from their
+// neighbours' latest decisions, in rounds until none changes. The clean code is drawn and decoded (its Reed-Solomon correction
+// mends what is still wrong), and the payload's own check value rejects a wrong decode.
+constexpr int kQrModuleRounds = 8;
+std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
+  if (!L.qr) return std::nullopt;
+  RenderInput dummy;
+  dummy.tps = "3171010001001";  // any TPS: every payload has the same length
+  auto payload = QrPayloadFor(L, dummy);
+  if (!payload.ok()) return std::nullopt;
+  auto ref = QrModules(*payload);
+  if (!ref.ok() || !ref->isContinuous()) return std::nullopt;
+  const cv::Mat& code = *ref;
+  const int n = code.cols;
+  // The function patterns shared by every code of this size: the three finders with their
+  // separators (8 x 8 at three corners) and the timing row and column between them.
+  std::vector<uint8_t> known(size_t(n) * size_t(n), 0);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) {
+      const bool finder = (x < 8 && y < 8) || (x >= n - 8 && y < 8) || (x < 8 && y >= n - 8);
+      const bool timing = (y == 6 && x >= 8 && x < n - 8) || (x == 6 && y >= 8 && y < n - 8);
+      known[size_t(y * n + x)] = finder || timing;
+    }
+  constexpr int kPx = 6, kShift = 3;
+  const Rect& qr = *L.qr;
+  const double module_mm = qr.w / n;
+  const cv::Mat crop = WarpRegion(work, H, Expand(qr, module_mm), kPx / module_mm);
+  if (crop.rows < (n + 2) * kPx || crop.cols < (n + 2) * kPx) return std::nullopt;
+  auto sample = [&](int dx, int dy) {
+    std::vector<double> d(size_t(n) * size_t(n));
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const int x0 = (x + 1) * kPx + kPx / 2 - 1 + dx, y0 = (y + 1) * kPx + kPx / 2 - 1 + dy;
+        d[size_t(y * n + x)] = 255 - (crop.at<uint8_t>(y0, x0) + crop.at<uint8_t>(y0, x0 + 1) +
+                                      crop.at<uint8_t>(y0 + 1, x0) + crop.at<uint8_t>(y0 + 1, x0 + 1)) / 4.0;
+      }
+    return d;
+  };
+  std::vector<int> cells;
+  for (int i = 0; i < n * n; ++i)
+    if (known[size_t(i)]) cells.push_back(i);
+  std::vector<double> d;
+  double reg = -2;
+  for (int dy = -kShift; dy <= kShift; ++dy)
+    for (int dx = -kShift; dx <= kShift; ++dx) {
+      std::vector<double> s = sample(dx, dy);
+      const double r = Pearson01(s, code, cells);
+      if (r > reg) reg = r, d = std::move(s);
+    }
+  if (reg < 0.5) return std::nullopt;  // no code there, or nothing of it left
+  // Bits: 1 = dark. Known modules as printed, the rest first by the midpoint of the known
+  // modules' darkness.
+  auto at = [&](const std::vector<int>& b, int x, int y) {
+    return x < 0 || y < 0 || x >= n || y >= n ? 0 : b[size_t(y * n + x)];  // the quiet zone is light
+  };
+  std::vector<int> bits(size_t(n) * size_t(n));
+  double dark = 0, light = 0;
+  int nd = 0, nl = 0;
+  for (int c : cells) (code.data[c] ? (dark += d[size_t(c)], ++nd) : (light += d[size_t(c)], ++nl));
+  if (nd == 0 || nl == 0) return std::nullopt;
+  const double mid = (dark / nd + light / nl) / 2;
+  for (int i = 0; i < n * n; ++i) bits[size_t(i)] = known[size_t(i)] ? code.data[i] : d[size_t(i)] > mid;
+  // The blur model, fitted on the known modules.
+  // A module's neighbours, summed: the four beside it, the four diagonal, the four two away.
+  auto around = [&](int x, int y) {
+    return std::array<double, 3>{
+        double(at(bits, x - 1, y) + at(bits, x + 1, y) + at(bits, x, y - 1) + at(bits, x, y + 1)),
+        double(at(bits, x - 1, y - 1) + at(bits, x + 1, y - 1) + at(bits, x - 1, y + 1) + at(bits, x + 1, y + 1)),
+        double(at(bits, x - 2, y) + at(bits, x + 2, y) + at(bits, x, y - 2) + at(bits, x, y + 2))};
+  };
+  cv::Mat A(int(cells.size()), 5, CV_64F), B(int(cells.size()), 1, CV_64F);
+  for (size_t k = 0; k < cells.size(); ++k) {
+    const int x = cells[k] % n, y = cells[k] / n;
+    const auto r = around(x, y);
+    A.at<double>(int(k), 0) = bits[size_t(cells[k])];
+    for (int j = 0; j < 3; ++j) A.at<double>(int(k), 1 + j) = r[size_t(j)];
+    A.at<double>(int(k), 4) = 1;
+    B.at<double>(int(k), 0) = d[size_t(cells[k])];
+  }
+  cv::Mat m;
+  if (!cv::solve(A, B, m, cv::DECOMP_SVD)) return std::nullopt;
+  const double a = m.at<double>(0), e = m.at<double>(4);
+  const std::array<double, 3> w{m.at<double>(1), m.at<double>(2), m.at<double>(3)};
+  if (!(a > 8)) return std::nullopt;  // a module's own ink hardly shows
+  static thread_local std::unique_ptr<cv::wechat_qrcode::WeChatQRCode> det;
+  auto decode = [&]() -> std::optional<std::string> {
+    constexpr int kDraw = 8, kQuiet = 4;
+    cv::Mat img((n + 2 * kQuiet) * kDraw, (n + 2 * kQuiet) * kDraw, CV_8UC1, cv::Scalar(255));
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x)
+        if (bits[size_t(y * n + x)])
+          img(cv::Rect((x + kQuiet) * kDraw, (y + kQuiet) * kDraw, kDraw, kDraw)).setTo(0);
+    try {
+      if (!det) det = std::make_unique<cv::wechat_qrcode::WeChatQRCode>();
+      for (const auto& t : det->detectAndDecode(img))
+        if (!t.empty() && ParseQrPayload(t).ok()) return t;
+    } catch (const cv::Exception&) {
+    }
+    return std::nullopt;
+  };
+  // Rounds of decisions in place (each module sees its neighbours' latest), until none changes.
+  for (int round = 0; round < kQrModuleRounds; ++round) {
+    if (auto t = decode()) return t;
+    int changed = 0;
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const size_t i = size_t(y * n + x);
+        if (known[i]) continue;
+        const auto r = around(x, y);
+        const double rest = w[0] * r[0] + w[1] * r[1] + w[2] * r[2] + e;
+        const int bit = d[i] - rest > a / 2;
+        changed += bit != bits[i];
+        bits[i] = bit;
+      }
+    if (changed == 0) return std::nullopt;
+  }
+  return decode();
+}
+
 // The page (1-based) whose QR code, printed for o.expected_tps, the photo's QR matches
 // (MatchQr against the form's other pages and decoy TPSs); 0 if none clearly does.
 int MatchExpectedQr(const cv::Mat& work, const cv::Matx33d& H, const std::vector<PageLayout>& layouts,
@@ -3541,6 +3668,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   if (o.form == FormKind::kOwn) {
     std::optional<std::string> text;
     if (L0.qr) text = ReadQr(work, loc.H, *L0.qr);
+    if (!text && L0.qr && o.qr_by_modules) text = ReadQrByModules(work, loc.H, L0);
     if (!text && L0.qr && o.qr_by_pattern && !o.expected_tps.empty()) {
       // Not decoded: is it the code printed for the expected TPS, on one of the pages?
       if (const int page = MatchExpectedQr(work, loc.H, layouts, o); page > 0) {

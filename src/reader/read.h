@@ -75,6 +75,11 @@ struct ReadOptions {
   // decoys); a clear match identifies the page (Reading::qr "matched"). Off: such a page goes to
   // review as qr_unreadable.
   bool qr_by_pattern = true;
+  // Our form: a QR code the decoder could not read is read module by module through the page's
+  // homography, against a blur model fitted on the patterns every code shares, and the clean
+  // code decoded (its error correction and the payload's check value decide). Off: for
+  // comparison.
+  bool qr_by_modules = true;
   // Expected page (1-based) or 0 for any page of the form.
   int expected_page = 0;
   // KPU pages: the TPS's voters, the upper bound of one paslon's votes. 0 = the form's

@@ -468,6 +468,7 @@ TEST(ReadIdentity, BlurredQrMatchedToTheExpectedTps) {
     o.contest = &*big;
     o.expected_tps = tps;
     o.qr_by_pattern = false;
+    o.qr_by_modules = false;  // read module by module, it is decoded (BlurredQrReadModuleByModule)
     Reading r = MustRead(photo, o);
     ASSERT_EQ(r.qr.size(), 0u) << "page " << page;  // not decoded: no page known on a two-page form
     EXPECT_TRUE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
@@ -493,6 +494,54 @@ TEST(ReadIdentity, BlurredQrMatchedToTheExpectedTps) {
     r = MustRead(photo, o);
     EXPECT_TRUE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
     EXPECT_EQ(r.qr.count(page), 0u);
+  }
+}
+
+// A photo too blurred for the QR decoder, read without an expected TPS: the QR's modules,
+// sampled through the page's homography and decided against a blur model fitted on the
+// patterns every code shares (ReadQrByModules), decode to the page's payload. Blurred further,
+// nothing is decoded, and never another TPS.
+TEST(ReadIdentity, BlurredQrReadModuleByModule) {
+  NEED_MODEL();
+  auto big = TwentyCandidates();
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  const std::string tps = "3171010001001";
+  for (int page = 1; page <= 2; ++page) {
+    auto img = RenderOwn(tps, page, &*big);
+    ASSERT_TRUE(img.ok()) << img.status().ToString();
+    // 0.7 mm at 5 px/mm; the modules are 0.97 mm. (At 0.8 mm page 2's code is still decoded,
+    // page 1's not.)
+    for (const double sigma : {3.5}) {
+      cv::Mat blurred;
+      cv::GaussianBlur(*img, blurred, cv::Size(), sigma);
+      const std::vector<uint8_t> photo = PhotoOf(blurred);
+      ReadOptions o = Opts();
+      o.contest = &*big;
+      o.qr_by_modules = false;
+      Reading r = MustRead(photo, o);
+      EXPECT_EQ(r.qr.size(), 0u) << "page " << page << ", sigma " << sigma;  // the decoder alone: nothing
+      EXPECT_TRUE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
+      o.qr_by_modules = true;
+      r = MustRead(photo, o);
+      EXPECT_TRUE(r.page_found) << "page " << page << ", sigma " << sigma;
+      EXPECT_EQ(r.page, page);
+      EXPECT_EQ(r.tps, tps);
+      ASSERT_EQ(r.qr.count(page), 1u) << "page " << page;
+      EXPECT_EQ(r.qr.at(page), qr::kDecoded);
+      // Another TPS expected: the decoded code names this one.
+      o.expected_tps = "3171010001002";
+      r = MustRead(photo, o);
+      EXPECT_TRUE(r.HasReason(reason::kTpsMismatch)) << "page " << page;
+      EXPECT_FALSE(r.accepted);
+    }
+    // Past what the modules keep: not decoded, and no other code either.
+    cv::Mat lost;
+    cv::GaussianBlur(*img, lost, cv::Size(), 9);
+    ReadOptions o = Opts();
+    o.contest = &*big;
+    const Reading r = MustRead(PhotoOf(lost), o);
+    EXPECT_TRUE(r.tps.empty() || r.tps == tps) << r.tps;
+    EXPECT_FALSE(r.accepted);
   }
 }
 
@@ -1280,8 +1329,10 @@ PagesRead ReadStressPhotos(const SynthOptions& so, int n) {
 
 // Reads the first `n` photos made with `so` twice, with the option `toggle` off and then on,
 // each time with the page's TPS (and voters) expected, and hands both readings to `check`.
+// `off`: another option off in both readings (nullptr: none).
 template <class Check>
-void ReadBeforeAfter(const SynthOptions& so, int n, FormKind form, bool ReadOptions::*toggle, Check check) {
+void ReadBeforeAfter(const SynthOptions& so, int n, FormKind form, bool ReadOptions::*toggle, Check check,
+                     bool ReadOptions::*off = nullptr) {
   auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   for (int i = 0; i < n; ++i) {
@@ -1290,6 +1341,7 @@ void ReadBeforeAfter(const SynthOptions& so, int n, FormKind form, bool ReadOpti
     ReadOptions o = Opts(form);
     o.expected_tps = p->tps;
     if (IsKpu(form)) o.voters = p->voters;
+    if (off != nullptr) o.*off = false;
     o.*toggle = false;
     const Reading before = MustRead(p->jpeg, o);
     o.*toggle = true;
@@ -1376,7 +1428,9 @@ TEST(ReadSynth, DigitsPastTheirBordersReadFromTheirInk) {
 }
 
 // Photos of our form at three times the camera's blur: the digits are still read on most, the QR
-// code often not. With the TPS expected, its modules are matched with that TPS's code.
+// code often not. With the TPS expected, its modules are matched with that TPS's code. (Measured
+// against the decoder alone: the modules read one by one, ReadQrByModules, decode most of these
+// codes first; ReadIdentity.BlurredQrReadModuleByModule.)
 TEST(ReadSynth, BlurredOwnPageIdentifiedByItsQrPattern) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kOwn, 90);
@@ -1400,11 +1454,11 @@ TEST(ReadSynth, BlurredOwnPageIdentifiedByItsQrPattern) {
       EXPECT_TRUE(before.HasReason(reason::kQrUnreadable)) << p.file;
     }
     ExpectNoWrongAccepted(r, p);
-  });
+  }, &ReadOptions::qr_by_modules);
   std::cout << pages << " blurred photos of our form: identified " << found_before << " -> " << found << " ("
             << matched << " by the QR's pattern), accepted " << accepted_before << " -> " << accepted << "\n";
   EXPECT_EQ(found, found_before + matched);
-  EXPECT_GE(matched, 3);  // measured: 6 (identified 12 -> 18, accepted 12 -> 15)
+  EXPECT_GE(matched, 3);  // measured: 6 (identified 12 -> 18, accepted 12 -> 14)
   EXPECT_GT(accepted, accepted_before);
 }
 

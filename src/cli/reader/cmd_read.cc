@@ -163,7 +163,7 @@ struct ReadCmd {
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
   bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false,
-       no_row_search = false;
+       no_row_search = false, no_qr_modules = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -227,6 +227,7 @@ Status RunRead(const ReadCmd& c) {
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
+  o.qr_by_modules = !c.no_qr_modules;
   o.qr_by_pattern = !c.no_qr_pattern;
 
   std::vector<std::vector<std::string>> groups;
@@ -289,7 +290,8 @@ struct BenchCmd {
   double flagged_ones = 0;
   double crossed_sevens = 0;
   std::string format = "jpeg";
-  bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false;
+  bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false,
+       no_qr_modules = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
 };
 
@@ -479,6 +481,7 @@ Status RunBench(const BenchCmd& c) {
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
+  o.qr_by_modules = !c.no_qr_modules;
   o.qr_by_pattern = !c.no_qr_pattern;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
   const char* dump_crops = std::getenv("REKAP_BENCH_DUMP_CROPS");
@@ -1122,6 +1125,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--no-spill", rc.no_spill, kNoSpillHelp);
   r->add_flag("--no-box-borders", rc.no_box_borders, kNoBoxBordersHelp);
   r->add_flag("--no-row-search", rc.no_row_search, kNoRowSearchHelp);
+  r->add_flag("--no-qr-modules", rc.no_qr_modules, kNoQrModulesHelp);
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   r->add_flag("--no-qr-pattern", rc.no_qr_pattern, kNoQrPatternHelp);
   r->callback([] {
@@ -1205,6 +1209,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_flag("--no-spill", bc.no_spill, kNoSpillHelp);
   b->add_flag("--no-box-borders", bc.no_box_borders, kNoBoxBordersHelp);
   b->add_flag("--no-row-search", bc.no_row_search, kNoRowSearchHelp);
+  b->add_flag("--no-qr-modules", bc.no_qr_modules, kNoQrModulesHelp);
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   b->add_flag("--no-qr-pattern", bc.no_qr_pattern, kNoQrPatternHelp);
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")

@@ -50,6 +50,9 @@ inline constexpr const char* kNoRowSearchHelp =
     "jangan baca lagi baris bulatan yang tidak jelas di tempat garis bulatannya terlihat pada halaman yang tidak rata "
     "(untuk perbandingan) / on a page that does not lie flat, never read an unclear bubble row again where its printed "
     "outlines are seen (for comparison)";
+inline constexpr const char* kNoQrModulesHelp =
+    "formulir kita: kode QR yang gagal dibaca tidak dibaca lagi modul demi modul (untuk perbandingan) / our form: a "
+    "QR code the decoder cannot read is not read again module by module (for comparison)";
 inline constexpr const char* kSpillHelp =
     "bagian angka yang ditulis terlalu besar untuk kotaknya (0,85-1,2 kali tinggi dalamnya, bergeser sampai 15 %), "
     "menyentuh atau melewati garis kotak (0-1; uji tahan) / share of digits written too big for their box (0.85-1.2 "
