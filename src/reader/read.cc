@@ -2377,18 +2377,23 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
 
 // Debian's OpenCV is built without quirc, so cv::QRCodeDetector cannot decode; the WeChat QR
 // module (opencv_contrib, a ZXing port) can, without its optional CNN models.
+// One decoder per thread (it keeps state between calls); constructing it may throw.
+cv::wechat_qrcode::WeChatQRCode& QrDecoder() {
+  static thread_local std::unique_ptr<cv::wechat_qrcode::WeChatQRCode> det;
+  if (!det) det = std::make_unique<cv::wechat_qrcode::WeChatQRCode>();
+  return *det;
+}
+
 std::optional<std::string> ReadQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr) {
   const double quiet = qr.w * 0.15;
   const Rect region = Expand(qr, quiet);
   const double scale = std::clamp(200.0 / qr.w, 2.0, 12.0);  // ~5 px per module
   cv::Mat crop = WarpRegion(work, H, region, scale);
-  static thread_local std::unique_ptr<cv::wechat_qrcode::WeChatQRCode> det;
   try {
-    if (!det) det = std::make_unique<cv::wechat_qrcode::WeChatQRCode>();
     for (int attempt = 0; attempt < 2; ++attempt) {
       cv::Mat in = crop;
       if (attempt == 1) cv::threshold(crop, in, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-      std::vector<std::string> texts = det->detectAndDecode(in);
+      std::vector<std::string> texts = QrDecoder().detectAndDecode(in);
       for (const auto& t : texts)
         if (!t.empty()) return t;
     }
@@ -2502,8 +2507,9 @@ QrMatch MatchQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, const
 // decided against a blur model fitted on those same patterns: a module's darkness = a (itself)
 // + b (its four neighbours) + c (its four diagonal ones) + f (the four two away) + e, least
 // squares over the known modules; the unknown ones are decided by that model from their
-// neighbours' latest decisions, in rounds until none changes. The clean code is drawn and decoded (its Reed-Solomon correction
-// mends what is still wrong), and the payload's own check value rejects a wrong decode.
+// neighbours' latest decisions, in rounds until none changes. The clean code is drawn and
+// decoded after each round (its Reed-Solomon correction mends what is still wrong), and the
+// payload's own check value rejects a wrong decode.
 constexpr int kQrModuleRounds = 8;
 std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
   if (!L.qr) return std::nullopt;
@@ -2554,7 +2560,7 @@ std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33
   // Bits: 1 = dark. Known modules as printed, the rest first by the midpoint of the known
   // modules' darkness.
   auto at = [&](const std::vector<int>& b, int x, int y) {
-    return x < 0 || y < 0 || x >= n || y >= n ? 0 : b[size_t(y * n + x)];  // the quiet zone is light
+    return x < 0 || y < 0 || x >= n || y >= n ? 0 : b[size_t(y * n + x)];
   };
   std::vector<int> bits(size_t(n) * size_t(n));
   double dark = 0, light = 0;
@@ -2563,8 +2569,8 @@ std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33
   if (nd == 0 || nl == 0) return std::nullopt;
   const double mid = (dark / nd + light / nl) / 2;
   for (int i = 0; i < n * n; ++i) bits[size_t(i)] = known[size_t(i)] ? code.data[i] : d[size_t(i)] > mid;
-  // The blur model, fitted on the known modules.
-  // A module's neighbours, summed: the four beside it, the four diagonal, the four two away.
+  // The blur model, fitted on the known modules. A module's neighbours, summed: the four beside
+  // it, the four diagonal, the four two away (outside the code: the light quiet zone).
   auto around = [&](int x, int y) {
     return std::array<double, 3>{
         double(at(bits, x - 1, y) + at(bits, x + 1, y) + at(bits, x, y - 1) + at(bits, x, y + 1)),
@@ -2585,7 +2591,6 @@ std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33
   const double a = m.at<double>(0), e = m.at<double>(4);
   const std::array<double, 3> w{m.at<double>(1), m.at<double>(2), m.at<double>(3)};
   if (!(a > 8)) return std::nullopt;  // a module's own ink hardly shows
-  static thread_local std::unique_ptr<cv::wechat_qrcode::WeChatQRCode> det;
   auto decode = [&]() -> std::optional<std::string> {
     constexpr int kDraw = 8, kQuiet = 4;
     cv::Mat img((n + 2 * kQuiet) * kDraw, (n + 2 * kQuiet) * kDraw, CV_8UC1, cv::Scalar(255));
@@ -2594,8 +2599,7 @@ std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33
         if (bits[size_t(y * n + x)])
           img(cv::Rect((x + kQuiet) * kDraw, (y + kQuiet) * kDraw, kDraw, kDraw)).setTo(0);
     try {
-      if (!det) det = std::make_unique<cv::wechat_qrcode::WeChatQRCode>();
-      for (const auto& t : det->detectAndDecode(img))
+      for (const auto& t : QrDecoder().detectAndDecode(img))
         if (!t.empty() && ParseQrPayload(t).ok()) return t;
     } catch (const cv::Exception&) {
     }
