@@ -2441,43 +2441,57 @@ double Pearson01(const std::vector<double>& d, const cv::Mat& code, const std::v
   return dot / (std::sqrt(ss) * std::sqrt(on * (m - on) / m));
 }
 
+// A code of n x n modules warped out at kQrPx px per module, with one module of margin; empty
+// where the photo shows it too small.
+constexpr int kQrPx = 6;
+cv::Mat QrCrop(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, int n) {
+  const double module_mm = qr.w / n;
+  cv::Mat crop = WarpRegion(work, H, Expand(qr, module_mm), kQrPx / module_mm);
+  return crop.rows < (n + 2) * kQrPx || crop.cols < (n + 2) * kQrPx ? cv::Mat() : crop;
+}
+
+// The darkness (255 - grey) of each module of a QrCrop, from its central 2 x 2 px, registered
+// at the offset of up to half a module (the homography is fitted to the corner markers, not to
+// the QR) where it follows `code` best over `cells` (Pearson01); *r gets that correlation.
+std::vector<double> ModuleDarkness(const cv::Mat& crop, int n, const cv::Mat& code, const std::vector<int>& cells,
+                                   double* r) {
+  constexpr int kShift = kQrPx / 2;
+  auto sample = [&](int dx, int dy) {
+    std::vector<double> d(size_t(n) * size_t(n));
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const int x0 = (x + 1) * kQrPx + kQrPx / 2 - 1 + dx, y0 = (y + 1) * kQrPx + kQrPx / 2 - 1 + dy;
+        d[size_t(y * n + x)] = 255 - (crop.at<uint8_t>(y0, x0) + crop.at<uint8_t>(y0, x0 + 1) +
+                                      crop.at<uint8_t>(y0 + 1, x0) + crop.at<uint8_t>(y0 + 1, x0 + 1)) / 4.0;
+      }
+    return d;
+  };
+  std::vector<double> best;
+  *r = -2;
+  for (int dy = -kShift; dy <= kShift; ++dy)
+    for (int dx = -kShift; dx <= kShift; ++dx) {
+      std::vector<double> s = sample(dx, dy);
+      const double k = Pearson01(s, code, cells);
+      if (k > *r) *r = k, best = std::move(s);
+    }
+  return best;
+}
+
 QrMatch MatchQr(const cv::Mat& work, const cv::Matx33d& H, const Rect& qr, const std::vector<cv::Mat>& codes,
                 const std::vector<bool>& wanted) {
-  constexpr int kPx = 6;     // px per module in the warped crop
-  constexpr int kShift = 3;  // px: half a module
   QrMatch out;
   std::map<int, cv::Mat> crops;  // by code size
   for (size_t c = 0; c < codes.size(); ++c) {
     if (!wanted[c] || !codes[c].isContinuous()) continue;
     const int n = codes[c].cols;
-    cv::Mat& crop = crops[n];
-    const double module_mm = qr.w / n;
-    if (crop.empty()) crop = WarpRegion(work, H, Expand(qr, module_mm), kPx / module_mm);
-    if (crop.rows < (n + 2) * kPx || crop.cols < (n + 2) * kPx) continue;
-    auto sample = [&](int dx, int dy) {
-      std::vector<double> d(size_t(n) * size_t(n));
-      for (int y = 0; y < n; ++y)
-        for (int x = 0; x < n; ++x) {
-          // The module's central 2 x 2 px (the crop starts one module before the code).
-          const int x0 = (x + 1) * kPx + kPx / 2 - 1 + dx, y0 = (y + 1) * kPx + kPx / 2 - 1 + dy;
-          d[size_t(y * n + x)] = 255 - (crop.at<uint8_t>(y0, x0) + crop.at<uint8_t>(y0, x0 + 1) +
-                                        crop.at<uint8_t>(y0 + 1, x0) + crop.at<uint8_t>(y0 + 1, x0 + 1)) / 4.0;
-        }
-      return d;
-    };
+    auto it = crops.find(n);
+    if (it == crops.end()) it = crops.emplace(n, QrCrop(work, H, qr, n)).first;
+    const cv::Mat& crop = it->second;
+    if (crop.empty()) continue;
     std::vector<int> all(size_t(n) * size_t(n));
     std::iota(all.begin(), all.end(), 0);
-    std::vector<double> d;
     double reg = -2;
-    for (int dy = -kShift; dy <= kShift; ++dy)
-      for (int dx = -kShift; dx <= kShift; ++dx) {
-        std::vector<double> s = sample(dx, dy);
-        const double r = Pearson01(s, codes[c], all);
-        if (r > reg) {
-          reg = r;
-          d = std::move(s);
-        }
-      }
+    const std::vector<double> d = ModuleDarkness(crop, n, codes[c], all, &reg);
     double score = 1;
     for (size_t k = 0; k < codes.size(); ++k) {
       if (k == c || codes[k].cols != n || !codes[k].isContinuous()) continue;
@@ -2530,32 +2544,13 @@ std::optional<std::string> ReadQrByModules(const cv::Mat& work, const cv::Matx33
       const bool timing = (y == 6 && x >= 8 && x < n - 8) || (x == 6 && y >= 8 && y < n - 8);
       known[size_t(y * n + x)] = finder || timing;
     }
-  constexpr int kPx = 6, kShift = 3;
-  const Rect& qr = *L.qr;
-  const double module_mm = qr.w / n;
-  const cv::Mat crop = WarpRegion(work, H, Expand(qr, module_mm), kPx / module_mm);
-  if (crop.rows < (n + 2) * kPx || crop.cols < (n + 2) * kPx) return std::nullopt;
-  auto sample = [&](int dx, int dy) {
-    std::vector<double> d(size_t(n) * size_t(n));
-    for (int y = 0; y < n; ++y)
-      for (int x = 0; x < n; ++x) {
-        const int x0 = (x + 1) * kPx + kPx / 2 - 1 + dx, y0 = (y + 1) * kPx + kPx / 2 - 1 + dy;
-        d[size_t(y * n + x)] = 255 - (crop.at<uint8_t>(y0, x0) + crop.at<uint8_t>(y0, x0 + 1) +
-                                      crop.at<uint8_t>(y0 + 1, x0) + crop.at<uint8_t>(y0 + 1, x0 + 1)) / 4.0;
-      }
-    return d;
-  };
+  const cv::Mat crop = QrCrop(work, H, *L.qr, n);
+  if (crop.empty()) return std::nullopt;
   std::vector<int> cells;
   for (int i = 0; i < n * n; ++i)
     if (known[size_t(i)]) cells.push_back(i);
-  std::vector<double> d;
   double reg = -2;
-  for (int dy = -kShift; dy <= kShift; ++dy)
-    for (int dx = -kShift; dx <= kShift; ++dx) {
-      std::vector<double> s = sample(dx, dy);
-      const double r = Pearson01(s, code, cells);
-      if (r > reg) reg = r, d = std::move(s);
-    }
+  const std::vector<double> d = ModuleDarkness(crop, n, code, cells, &reg);
   if (reg < 0.5) return std::nullopt;  // no code there, or nothing of it left
   // Bits: 1 = dark. Known modules as printed, the rest first by the midpoint of the known
   // modules' darkness.

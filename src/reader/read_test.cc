@@ -1367,6 +1367,20 @@ int BoxesReadRight(const Reading& r, const SynthPage& p, int* written) {
   return right;
 }
 
+// How many of a page's numbers a reading's bubbles read as they were marked (the bubbled value,
+// where the page bubbled another than it wrote); *numbers counts the page's numbers.
+int BubblesReadAsMarked(const Reading& r, const SynthPage& p, int* numbers) {
+  int right = 0;
+  for (const auto& [field, v] : p.values) {
+    const auto bv = p.bubble_values.find(field);
+    const int marked = bv == p.bubble_values.end() ? v : bv->second;
+    const FieldReading* f = r.Find(field);
+    ++*numbers;
+    right += f != nullptr && f->omr == marked;
+  }
+  return right;
+}
+
 // Digits written too big for their boxes (SynthOptions::spill: every digit 0.85-1.2 times the
 // box's inside height, off-centre by up to 15 %) cross the printed border. Read from the box's
 // interior alone they lose their tops and tails; read from their own ink across the border
@@ -1657,15 +1671,9 @@ TEST(ReadSynth, BentPageBoxesReadWhereTheirBordersAre) {
                       right_after += BoxesReadRight(after, p, &written);
                       accepted_before += before.accepted;
                       accepted_after += after.accepted;
-                      for (const auto& [field, v] : p.values) {
-                        const auto bv = p.bubble_values.find(field);
-                        const int marked = bv == p.bubble_values.end() ? v : bv->second;
-                        const FieldReading* b = before.Find(field);
-                        const FieldReading* a = after.Find(field);
-                        ++numbers;
-                        omr_before += b != nullptr && b->omr == marked;
-                        omr_after += a != nullptr && a->omr == marked;
-                      }
+                      int m = 0;
+                      omr_before += BubblesReadAsMarked(before, p, &m);
+                      omr_after += BubblesReadAsMarked(after, p, &numbers);
                     });
     std::cout << "bent " << bend << " mm, " << n << (kind == FormKind::kOwn ? " pages of our form" : " KPU pages")
               << ": boxes read right " << right_before << " -> " << right_after << " of " << written
@@ -1708,15 +1716,9 @@ TEST(ReadSynth, BentPageUnclearBubbleRowsReadWhereTheirOutlinesAre) {
                     for (const auto& [page, k] : after.rows_moved) moved += k;
                     accepted_before += before.accepted;
                     accepted_after += after.accepted;
-                    for (const auto& [field, v] : p.values) {
-                      const auto bv = p.bubble_values.find(field);
-                      const int marked = bv == p.bubble_values.end() ? v : bv->second;
-                      const FieldReading* b = before.Find(field);
-                      const FieldReading* a = after.Find(field);
-                      ++numbers;
-                      omr_before += b != nullptr && b->omr == marked;
-                      omr_after += a != nullptr && a->omr == marked;
-                    }
+                    int m = 0;
+                    omr_before += BubblesReadAsMarked(before, p, &m);
+                    omr_after += BubblesReadAsMarked(after, p, &numbers);
                   });
   std::cout << "our form bent 3 mm, 16 pages: bubbles read as marked " << omr_before << " -> " << omr_after << " of "
             << numbers << " numbers, accepted " << accepted_before << " -> " << accepted_after << ", rows read again "
