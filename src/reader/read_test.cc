@@ -450,6 +450,16 @@ TEST(ReadIdentity, WrongPageOfTheForm) {
   ExpectFailure(MustRead(PhotoOf(*page1), o), reason::kMarkerMismatch);
 }
 
+// A photo of our form's page rendered at 5 px/mm and blurred by a Gaussian of `sigma` px.
+std::vector<uint8_t> BlurredOwnPhoto(const std::string& tps, int page, const Contest& contest, double sigma) {
+  auto img = RenderOwn(tps, page, &contest);
+  EXPECT_TRUE(img.ok()) << img.status().ToString();
+  if (!img.ok()) return {};
+  cv::Mat blurred;
+  cv::GaussianBlur(*img, blurred, cv::Size(), sigma);
+  return PhotoOf(blurred);
+}
+
 // A photo too blurred for the QR decoder, of a page whose markers and boxes are still found: with
 // the TPS expected, the QR's modules are compared with the codes printed for that TPS on each
 // page (MatchQr). They name the page; another TPS's code, or a page not expected, is no match.
@@ -459,11 +469,9 @@ TEST(ReadIdentity, BlurredQrMatchedToTheExpectedTps) {
   ASSERT_TRUE(big.ok()) << big.status().ToString();
   const std::string tps = "3171010001001";
   for (int page = 1; page <= 2; ++page) {
-    auto img = RenderOwn(tps, page, &*big);
-    ASSERT_TRUE(img.ok()) << img.status().ToString();
-    cv::Mat blurred;
-    cv::GaussianBlur(*img, blurred, cv::Size(), 3.5);  // 0.5 mm at 5 px/mm; the modules are 0.97 mm
-    const std::vector<uint8_t> photo = PhotoOf(blurred);
+    // 0.7 mm at 5 px/mm; the modules are 0.97 mm.
+    const std::vector<uint8_t> photo = BlurredOwnPhoto(tps, page, *big, 3.5);
+    ASSERT_FALSE(photo.empty());
     ReadOptions o = Opts();
     o.contest = &*big;
     o.expected_tps = tps;
@@ -507,14 +515,11 @@ TEST(ReadIdentity, BlurredQrReadModuleByModule) {
   ASSERT_TRUE(big.ok()) << big.status().ToString();
   const std::string tps = "3171010001001";
   for (int page = 1; page <= 2; ++page) {
-    auto img = RenderOwn(tps, page, &*big);
-    ASSERT_TRUE(img.ok()) << img.status().ToString();
     // 0.7 mm at 5 px/mm; the modules are 0.97 mm. (At 0.8 mm page 2's code is still decoded,
     // page 1's not.)
     for (const double sigma : {3.5}) {
-      cv::Mat blurred;
-      cv::GaussianBlur(*img, blurred, cv::Size(), sigma);
-      const std::vector<uint8_t> photo = PhotoOf(blurred);
+      const std::vector<uint8_t> photo = BlurredOwnPhoto(tps, page, *big, sigma);
+      ASSERT_FALSE(photo.empty());
       ReadOptions o = Opts();
       o.contest = &*big;
       o.qr_by_modules = false;
@@ -535,11 +540,9 @@ TEST(ReadIdentity, BlurredQrReadModuleByModule) {
       EXPECT_FALSE(r.accepted);
     }
     // Past what the modules keep: not decoded, and no other code either.
-    cv::Mat lost;
-    cv::GaussianBlur(*img, lost, cv::Size(), 9);
     ReadOptions o = Opts();
     o.contest = &*big;
-    const Reading r = MustRead(PhotoOf(lost), o);
+    const Reading r = MustRead(BlurredOwnPhoto(tps, page, *big, 9), o);
     EXPECT_TRUE(r.tps.empty() || r.tps == tps) << r.tps;
     EXPECT_FALSE(r.accepted);
   }
