@@ -3914,7 +3914,11 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   }
   std::sort(rd.pages.begin(), rd.pages.end());
   rd.page = rd.pages.empty() ? 0 : rd.pages[0];
-  if (rd.tps.empty()) rd.tps = o.expected_tps;
+  if (!rd.tps.empty()) rd.tps_from = "qr";
+  if (rd.tps.empty()) {
+    rd.tps = o.expected_tps;
+    if (!rd.tps.empty()) rd.tps_from = "caller";
+  }
   if (rd.tps.empty() && rd.page_found)
     rd.reasons.push_back(MakeReason(reason::kTpsUnknown, "TPS tidak diketahui / TPS unknown (--tps)"));
   for (int p : dup_pages)
@@ -4725,6 +4729,7 @@ nlohmann::json ToJson(const Reading& r) {
   j["pages"] = r.pages;
   j["pages_confirmed"] = r.pages_confirmed;
   j["tps"] = r.tps;
+  j["tps_from"] = r.tps_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.tps_from);
   j["fields"] = json::object();
   for (const auto& f : r.fields) {
     json jf;

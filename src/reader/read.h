@@ -288,6 +288,10 @@ struct Reading {
   // 3, page 2's votes can be published while page 3's totals wait for review.
   std::vector<int> pages_confirmed;
   std::string tps;             // from the QR, else the expected TPS; "" if unknown
+  // Where `tps` comes from: "qr" (a page's QR code, decoded or matched with the expected TPS's),
+  // "caller" (only the expected TPS, ReadOptions::expected_tps: KPU's pages carry no QR code,
+  // and our form's may be unreadable), "" (unknown).
+  std::string tps_from;
   bool page_found = false;     // every photo: fiducials found and the page identified
   std::vector<FieldReading> fields;  // every field of the pages read, in form order
   std::vector<Reason> reasons;       // empty iff accepted

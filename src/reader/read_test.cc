@@ -393,6 +393,7 @@ TEST(ReadIdentity, BlankFormIsReviewedAsNotFilled) {
   Reading r = MustRead(PhotoOf(*page), Opts());
   EXPECT_TRUE(r.page_found);
   EXPECT_EQ(r.tps, "3171010001001");
+  EXPECT_EQ(r.tps_from, "qr");
   EXPECT_FALSE(r.accepted);
   EXPECT_FALSE(r.reasons.empty());
 }
@@ -480,11 +481,14 @@ TEST(ReadIdentity, BlurredQrMatchedToTheExpectedTps) {
     Reading r = MustRead(photo, o);
     ASSERT_EQ(r.qr.size(), 0u) << "page " << page;  // not decoded: no page known on a two-page form
     EXPECT_TRUE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
+    EXPECT_EQ(r.tps, tps);  // the expected TPS, not read from the page: said so
+    EXPECT_EQ(r.tps_from, "caller");
     o.qr_by_pattern = true;
     r = MustRead(photo, o);
     EXPECT_TRUE(r.page_found) << "page " << page;
     EXPECT_EQ(r.page, page);
     EXPECT_EQ(r.tps, tps);
+    EXPECT_EQ(r.tps_from, "qr");
     ASSERT_EQ(r.qr.count(page), 1u) << "page " << page;
     EXPECT_EQ(r.qr.at(page), qr::kMatched);
     EXPECT_FALSE(r.HasReason(reason::kQrUnreadable)) << "page " << page;
@@ -558,6 +562,8 @@ TEST(ReadIdentity, KpuPages) {
   Reading r = MustRead(PhotoOf(*p2, -4), o);
   EXPECT_TRUE(r.page_found) << (r.reasons.empty() ? "" : r.reasons[0].code + " " + r.reasons[0].detail);
   EXPECT_EQ(r.page, 2);
+  EXPECT_EQ(r.tps, "3171010001001");
+  EXPECT_EQ(r.tps_from, "caller");  // KPU's page carries no QR code
   EXPECT_FALSE(r.accepted);  // nothing written
   // The same sheet with page 1's tag: the wrong page.
   PageLayout l1 = *L;
@@ -574,6 +580,7 @@ TEST(ReadIdentity, KpuPages) {
   o.expected_tps.clear();
   r = MustRead(PhotoOf(*p2), o);
   EXPECT_TRUE(r.HasReason(reason::kTpsUnknown));
+  EXPECT_EQ(r.tps_from, "");
 }
 
 // ---------------------------------------------------------------------------------------------
