@@ -138,6 +138,91 @@ void RecalibrateBatchNorm(net::train_type& tnet, const DigitDataset& data, size_
   set_window(100);  // dlib's default
 }
 
+// The per-channel mean and (biased) variance of a convolution's output over a batch.
+void ChannelStats(const dlib::tensor& t, std::vector<double>* mean, std::vector<double>* var) {
+  const long k = t.k(), plane = t.nr() * t.nc();
+  mean->assign(size_t(k), 0);
+  var->assign(size_t(k), 0);
+  const float* d = t.host();
+  for (long n = 0; n < t.num_samples(); ++n)
+    for (long c = 0; c < k; ++c) {
+      const float* p = d + (n * k + c) * plane;
+      double s = 0, ss = 0;
+      for (long i = 0; i < plane; ++i) {
+        s += p[i];
+        ss += double(p[i]) * p[i];
+      }
+      (*mean)[size_t(c)] += s;
+      (*var)[size_t(c)] += ss;
+    }
+  const double count = double(t.num_samples()) * double(plane);
+  for (long c = 0; c < k; ++c) {
+    (*mean)[size_t(c)] /= count;
+    (*var)[size_t(c)] = std::max(0.0, (*var)[size_t(c)] / count - (*mean)[size_t(c)] * (*mean)[size_t(c)]);
+  }
+}
+
+// Layer indices, the same in the training network (loss first) and in the model's (softmax
+// first): 1 fc10, 4 fc128, 7 bn/affine 64, 8 con 64, 11 bn/affine 32, 12 con 32.
+template <size_t I, typename T, typename N>
+void AssertLayer(N& n) {
+  static_assert(std::is_same_v<std::decay_t<decltype(dlib::layer<I>(n).layer_details())>, T>);
+}
+
+// An affine layer's [gamma, beta] (dlib's affine_ keeps them out of get_layer_params(), since it
+// does not learn): read back from its serialized form, which starts with them.
+dlib::resizable_tensor AffineParams(const dlib::affine_& a) {
+  std::ostringstream out;
+  serialize(a, out);
+  std::istringstream in(out.str());
+  std::string version;
+  dlib::resizable_tensor params;
+  dlib::deserialize(version, in);
+  dlib::deserialize(params, in);
+  return params;
+}
+
+// `tnet`'s weights from a trained model (TrainOptions::init): convolutions and fully connected
+// layers copied; each batch norm, which the model stores folded as an affine map g'x + b' under
+// the statistics it was trained with, set to the scale g' sqrt(var + eps) and shift b' + g' mean
+// under the mean and variance its input shows on `digits` (the layers before it already set),
+// so that in training mode, normalizing by a batch's own statistics, it maps as the model did.
+void InitFromModel(net::train_type& tnet, net::prob_type& model, const std::vector<dlib::matrix<float>>& digits) {
+  AssertLayer<1, dlib::fc_<10, dlib::FC_HAS_BIAS>>(tnet);
+  AssertLayer<4, dlib::fc_<128, dlib::FC_HAS_BIAS>>(tnet);
+  AssertLayer<7, dlib::bn_<dlib::CONV_MODE>>(tnet);
+  AssertLayer<11, dlib::bn_<dlib::CONV_MODE>>(tnet);
+  AssertLayer<7, dlib::affine_>(model);
+  AssertLayer<11, dlib::affine_>(model);
+  auto copy = [](dlib::tensor& to, const dlib::tensor& from) {
+    if (to.size() != from.size()) throw std::runtime_error("init: the model's layers differ in size");
+    std::copy(from.host(), from.host() + from.size(), to.host());
+  };
+  copy(dlib::layer<12>(tnet).layer_details().get_layer_params(), dlib::layer<12>(model).layer_details().get_layer_params());
+  copy(dlib::layer<8>(tnet).layer_details().get_layer_params(), dlib::layer<8>(model).layer_details().get_layer_params());
+  copy(dlib::layer<4>(tnet).layer_details().get_layer_params(), dlib::layer<4>(model).layer_details().get_layer_params());
+  copy(dlib::layer<1>(tnet).layer_details().get_layer_params(), dlib::layer<1>(model).layer_details().get_layer_params());
+  dlib::resizable_tensor x;
+  tnet.to_tensor(digits.begin(), digits.end(), x);
+  auto unfold = [&](auto& bn_layer, auto& conv_layer, const dlib::tensor& folded) {
+    conv_layer.forward(x);  // the layers up to the convolution (the batch norms before it set)
+    std::vector<double> mean, var;
+    ChannelStats(conv_layer.get_output(), &mean, &var);
+    dlib::tensor& params = bn_layer.layer_details().get_layer_params();  // [gamma, beta]
+    const size_t k = mean.size();
+    if (params.size() != 2 * k || folded.size() != 2 * k) throw std::runtime_error("init: batch norm sizes differ");
+    const double eps = bn_layer.layer_details().get_eps();
+    float* gb = params.host();
+    const float* f = folded.host();
+    for (size_t c = 0; c < k; ++c) {
+      gb[c] = float(f[c] * std::sqrt(var[c] + eps));
+      gb[k + c] = float(f[k + c] + f[c] * mean[c]);
+    }
+  };
+  unfold(dlib::layer<11>(tnet), dlib::layer<12>(tnet), AffineParams(dlib::layer<11>(model).layer_details()));
+  unfold(dlib::layer<7>(tnet), dlib::layer<8>(tnet), AffineParams(dlib::layer<7>(model).layer_details()));
+}
+
 int OddAtLeast(int k, int min) {
   k = std::max(k, min);
   return k % 2 == 0 ? k + 1 : k;
@@ -898,6 +983,14 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
       dlib::resizable_tensor x0;
       tnet.to_tensor(one.begin(), one.end(), x0);
       tnet.subnet().forward(x0);
+      if (o.init != nullptr) {
+        if (o.init->deskew() != o.deskew)
+          return InvalidArgument("model awal membaca digit lain (deskew) / the initial model reads digits otherwise "
+                                 "(deskew)");
+        std::vector<dlib::matrix<float>> first(std::min<size_t>(train.size(), 1000));
+        for (size_t i = 0; i < first.size(); ++i) ToInput(train.images[i].data(), o.deskew, first[i]);
+        InitFromModel(tnet, o.init->impl_->probs, first);
+      }
       for (int r = 1; r < replicas; ++r) nets.push_back(tnet);
     }
     std::vector<dlib::sgd> solvers(net::train_type::num_computational_layers,

@@ -162,6 +162,8 @@ struct EpochReport {
   double monitor_accuracy = -1;       // with recalibrated batch norm (-1: no monitor set)
 };
 
+class DigitModel;
+
 struct TrainOptions {
   int epochs = 12;
   uint32_t seed = 1;
@@ -197,6 +199,13 @@ struct TrainOptions {
   // height long, at 0.4-0.65 of it from the top, tilted -5..15 degrees) before the
   // augmentation, as many Indonesian hands write a 7. Drawn only where it is above 0.
   double cross_sevens = 0;
+  // Start from this model's weights instead of dlib's random ones (fine-tuning, e.g. on crops of
+  // a form printed otherwise than the harvest's). Its convolutions and fully connected layers
+  // are copied; its batch norms are stored folded (scale and shift under fixed statistics), so
+  // each is unfolded under the statistics of the first training digits (clean), which gives a
+  // network that reads as the model does before the first step. Must read deskewed digits as
+  // `deskew` says. nullptr: from scratch.
+  const DigitModel* init = nullptr;
 };
 
 class DigitModel {
@@ -211,8 +220,8 @@ class DigitModel {
   static Result<DigitModel> Load(const std::string& path);
   Status Save(const std::string& path) const;
 
-  // Trains a new model from scratch. Deterministic for a given seed and data (see
-  // docs/digits.md for the BLAS caveat).
+  // Trains a new model, from scratch or from TrainOptions::init. Deterministic for a given
+  // seed and data (see docs/digits.md for the BLAS caveat).
   static Result<DigitModel> Train(const DigitDataset& train, const TrainOptions& options);
 
   // `img` is 28x28 row-major, MNIST convention. Thread-safe (calls are serialized).

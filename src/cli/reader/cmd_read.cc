@@ -853,6 +853,7 @@ struct TrainCmd {
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
   double photo_pen_strokes = 0;    // pages whose digits are drawn at the page's pen width (SynthOptions)
   double photo_flagged_ones = 0;   // the harvest's 1s written with a flag (SynthOptions::flagged_ones)
+  std::string init;                // fine-tune this model (TrainOptions::init) instead of training from scratch
 };
 
 // Digits as the reader sees them in photos: `pages` synthetic photos (alternately our own form
@@ -966,6 +967,11 @@ Status RunTrain(TrainCmd& c) {
   if (!c.test_images.empty()) {
     REKAP_ASSIGN_OR_RETURN(test, ReadIdxDataset(c.test_images, c.test_labels));
   }
+  std::optional<DigitModel> init;
+  if (!c.init.empty()) {
+    REKAP_ASSIGN_OR_RETURN(init, DigitModel::Load(c.init));
+    c.opt.init = &*init;
+  }
   c.opt.on_epoch = [](const EpochReport& e) {
     std::cerr << "epoch " << e.epoch << " loss " << e.train_loss << " (" << e.seconds << " s)\n";
   };
@@ -981,6 +987,8 @@ Status RunTrain(TrainCmd& c) {
   if (c.opt.flag_ones > 0) j["flag_ones"] = c.opt.flag_ones;
   if (c.opt.cross_sevens > 0) j["cross_sevens"] = c.opt.cross_sevens;
   if (c.photo_flagged_ones > 0) j["photo_flagged_ones"] = c.photo_flagged_ones;
+  j["peak_learning_rate"] = c.opt.peak_learning_rate;
+  if (!c.init.empty()) j["init"] = c.init;
   if (test) j["test_accuracy"] = m.Accuracy(*test);
   std::cout << (G().json ? j.dump(2) : j.dump()) << "\n";
   return Status::Ok();
@@ -1185,6 +1193,13 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "the harvest photos' 1s written with a flag (rekap forms synth --flagged-ones)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  t->add_option("--init", tc.init,
+                "mulai dari bobot model ini (penyetelan halus), bukan dari acak / start from this model's weights "
+                "(fine-tuning) instead of random ones; it must read deskewed digits as --deskew says");
+  t->add_option("--lr", tc.opt.peak_learning_rate,
+                "laju belajar puncak (SGD) / peak learning rate (SGD; lower for fine-tuning, e.g. 0.01)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1.0));
   t->add_flag("--deskew", tc.opt.deskew,
               "jaringan membaca digit yang kemiringannya diluruskan / the network reads deskewed digits "
               "(slant taken out; recorded in the model file)");
