@@ -183,7 +183,8 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
                                      : Tr("tidak terbaca", "unreadable"));
   std::cout << "  (" << int(r.ms) << " ms)\n";
   if (!r.fields.empty()) {
-    std::printf("  %-22s %6s %6s %6s %8s\n", "field", Tr("nilai", "value").c_str(), "kotak", "bulat",
+    std::printf("  %-22s %6s %6s %6s %8s\n", Tr("isian", "field").c_str(), Tr("nilai", "value").c_str(),
+                Tr("kotak", "boxes").c_str(), Tr("bulat", "bubbles").c_str(),
                 Tr("yakin", "conf").c_str());
     for (const auto& f : r.fields) {
       std::string tally;  // KPU page 2: the counts the tally grid allows
