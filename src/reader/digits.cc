@@ -15,7 +15,6 @@
 #include <numeric>
 #include <optional>
 #include <opencv2/imgproc.hpp>
-#include <sstream>
 #include <thread>
 #include <type_traits>
 
@@ -169,19 +168,6 @@ void AssertLayer(N& n) {
   static_assert(std::is_same_v<std::decay_t<decltype(dlib::layer<I>(n).layer_details())>, T>);
 }
 
-// An affine layer's [gamma, beta] (dlib's affine_ keeps them out of get_layer_params(), since it
-// does not learn): read back from its serialized form, which starts with them.
-dlib::resizable_tensor AffineParams(const dlib::affine_& a) {
-  std::ostringstream out;
-  serialize(a, out);
-  std::istringstream in(out.str());
-  std::string version;
-  dlib::resizable_tensor params;
-  dlib::deserialize(version, in);
-  dlib::deserialize(params, in);
-  return params;
-}
-
 // `tnet`'s weights from a trained model (TrainOptions::init): convolutions and fully connected
 // layers copied; each batch norm, which the model stores folded as an affine map g'x + b' under
 // the statistics it was trained with, set to the scale g' sqrt(var + eps) and shift b' + g' mean
@@ -204,23 +190,28 @@ void InitFromModel(net::train_type& tnet, net::prob_type& model, const std::vect
   copy(dlib::layer<1>(tnet).layer_details().get_layer_params(), dlib::layer<1>(model).layer_details().get_layer_params());
   dlib::resizable_tensor x;
   tnet.to_tensor(digits.begin(), digits.end(), x);
-  auto unfold = [&](auto& bn_layer, auto& conv_layer, const dlib::tensor& folded) {
+  auto unfold = [&](auto& bn_layer, auto& conv_layer, const dlib::affine_& folded) {
     conv_layer.forward(x);  // the layers up to the convolution (the batch norms before it set)
     std::vector<double> mean, var;
     ChannelStats(conv_layer.get_output(), &mean, &var);
+    // affine_ keeps its scale and shift outside its (empty) trainable parameters.
+    const auto gi = folded.get_gamma();
+    const auto bi = folded.get_beta();
+    const dlib::tensor& g = gi.get();
+    const dlib::tensor& b = bi.get();
     dlib::tensor& params = bn_layer.layer_details().get_layer_params();  // [gamma, beta]
     const size_t k = mean.size();
-    if (params.size() != 2 * k || folded.size() != 2 * k) throw std::runtime_error("init: batch norm sizes differ");
+    if (params.size() != 2 * k || g.size() != k || b.size() != k)
+      throw std::runtime_error("init: batch norm sizes differ");
     const double eps = bn_layer.layer_details().get_eps();
     float* gb = params.host();
-    const float* f = folded.host();
     for (size_t c = 0; c < k; ++c) {
-      gb[c] = float(f[c] * std::sqrt(var[c] + eps));
-      gb[k + c] = float(f[k + c] + f[c] * mean[c]);
+      gb[c] = float(g.host()[c] * std::sqrt(var[c] + eps));
+      gb[k + c] = float(b.host()[c] + g.host()[c] * mean[c]);
     }
   };
-  unfold(dlib::layer<11>(tnet), dlib::layer<12>(tnet), AffineParams(dlib::layer<11>(model).layer_details()));
-  unfold(dlib::layer<7>(tnet), dlib::layer<8>(tnet), AffineParams(dlib::layer<7>(model).layer_details()));
+  unfold(dlib::layer<11>(tnet), dlib::layer<12>(tnet), dlib::layer<11>(model).layer_details());
+  unfold(dlib::layer<7>(tnet), dlib::layer<8>(tnet), dlib::layer<7>(model).layer_details());
 }
 
 int OddAtLeast(int k, int min) {
