@@ -944,6 +944,11 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
 
 Status RunTrain(TrainCmd& c) {
   SingleThreaded();
+  std::optional<DigitModel> init;  // loaded first: a wrong path fails before the harvest's minutes
+  if (!c.init.empty()) {
+    REKAP_ASSIGN_OR_RETURN(init, DigitModel::Load(c.init));
+    c.opt.init = &*init;
+  }
   REKAP_ASSIGN_OR_RETURN(DigitDataset train,
                          ReadIdxDataset(c.train_images, c.train_labels,
                                         c.limit ? c.limit : std::numeric_limits<size_t>::max()));
@@ -967,11 +972,6 @@ Status RunTrain(TrainCmd& c) {
   std::optional<DigitDataset> test;
   if (!c.test_images.empty()) {
     REKAP_ASSIGN_OR_RETURN(test, ReadIdxDataset(c.test_images, c.test_labels));
-  }
-  std::optional<DigitModel> init;
-  if (!c.init.empty()) {
-    REKAP_ASSIGN_OR_RETURN(init, DigitModel::Load(c.init));
-    c.opt.init = &*init;
   }
   c.opt.on_epoch = [](const EpochReport& e) {
     std::cerr << "epoch " << e.epoch << " loss " << e.train_loss << " (" << e.seconds << " s)\n";
