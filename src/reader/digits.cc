@@ -945,10 +945,10 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
     return InvalidArgument("data latih kosong atau tidak cocok / empty or mismatched training "
                            "data");
   }
-  if (o.epochs < 1 || o.batch_size < 1 || o.peak_learning_rate <= 0 ||
+  if (o.epochs < 1 || o.batch_size < 2 * size_t(std::max(1, o.threads)) || o.peak_learning_rate <= 0 ||
       o.final_learning_rate <= 0) {
     return InvalidArgument("opsi pelatihan tidak sah / invalid training options: epochs >= 1, "
-                           "batch_size >= 1, learning rates > 0");
+                           "batch_size >= 2 x threads, learning rates > 0");
   }
   try {
     // dlib initializes layer weights and dropout masks from std::rand(); seed it so a run is
@@ -1025,6 +1025,11 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
       size_t loss_steps = 0;
       for (size_t s = 0; s < order.size(); s += o.batch_size, ++step) {
         const size_t n = std::min(o.batch_size, order.size() - s);
+        // Batch norm needs two digits or more in every replica's part: a last batch too small
+        // for that is left out of this epoch (its digits are shuffled into full batches in the
+        // others). Recipes whose last batch was large enough train exactly as before; the others
+        // stopped here with dlib's "src.num_samples() > 1".
+        if (n < 2 * size_t(replicas)) continue;
         for (int r = 0; r < replicas; ++r) {
           part[r].clear();
           part_labels[r].clear();

@@ -816,6 +816,24 @@ TEST(DigitTrain, SmokeTrainSaveLoadAndReproducible) {
   EXPECT_GT(a->ParameterCount(), 100000u);
 }
 
+// A training set whose last mini-batch would leave a replica one digit (65 digits in batches of
+// 32 on two replicas: the last batch holds one) trains; batch norm cannot normalize one digit,
+// and dlib stopped the run with "src.num_samples() > 1". A batch smaller than two digits per
+// replica is refused.
+TEST(DigitTrain, LastBatchTooSmallForBatchNormIsLeftOut) {
+  const DigitDataset all = SmokeData();
+  TrainOptions opt = SmokeOptions(2, 5);
+  for (const size_t size : {65, 66, 67}) {  // last batches of 1, 2 and 3 (parts of 2 and 1)
+    DigitDataset data = all;
+    data.images.resize(size);
+    data.labels.resize(size);
+    auto m = DigitModel::Train(data, opt);
+    EXPECT_TRUE(m.ok()) << size << ": " << m.status().ToString();
+  }
+  opt.batch_size = 3;  // two replicas: parts of 2 and 1 in every batch
+  EXPECT_EQ(DigitModel::Train(all, opt).status().code(), Code::kInvalidArgument);
+}
+
 // Fine-tuning (TrainOptions::init) starts from the model's weights: its folded batch norms
 // unfolded under the first digits' statistics, the network reads as the model does before the
 // first step. At a learning rate too small to move anything, the fine-tuned network agrees
