@@ -510,20 +510,19 @@ Result<NormalizedDigit> NormalizeDigitCrop(const cv::Mat& crop, const NormalizeO
     along_side[i] = (upright && ((x <= near_x && x + bw <= band_x) || (x + bw >= w - near_x && x >= w - band_x))) ||
                     (level && ((y <= near_y && y + bh <= band_y) || (y + bh >= h - near_y && y >= h - band_y)));
   }
+  // A piece's extent: its longer side over the crop's.
+  auto extent = [&](int i) {
+    return double(std::max(stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT))) /
+           std::max(h, w);
+  };
   bool inner = false;  // a stroke kept that is not along a side
-  for (int i = 1; i < n; ++i)
-    inner |= keep[i] && !along_side[i] &&
-             std::max(stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT)) >=
-                 opt.min_stroke_extent * std::max(h, w);
+  for (int i = 1; i < n; ++i) inner |= keep[i] && !along_side[i] && extent(i) >= opt.min_stroke_extent;
   if (inner) {
     for (int i = 1; i < n; ++i)
       if (along_side[i]) keep[i] = 0;
   }
   for (int i = 1; i < n; ++i)
-    if (keep[i])
-      out.stroke_extent = std::max(out.stroke_extent, double(std::max(stats.at<int>(i, cv::CC_STAT_WIDTH),
-                                                                      stats.at<int>(i, cv::CC_STAT_HEIGHT))) /
-                                                          std::max(h, w));
+    if (keep[i]) out.stroke_extent = std::max(out.stroke_extent, extent(i));
   cv::Mat kept = cv::Mat::zeros(h, w, CV_8UC1);
   int ink_area = 0;
   for (int r = 0; r < h; ++r) {
