@@ -3915,10 +3915,10 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
   std::sort(rd.pages.begin(), rd.pages.end());
   rd.page = rd.pages.empty() ? 0 : rd.pages[0];
   if (!rd.tps.empty()) {
-    rd.tps_from = "qr";
+    rd.tps_from = tps_from::kQr;
   } else if (!o.expected_tps.empty()) {
     rd.tps = o.expected_tps;
-    rd.tps_from = "caller";
+    rd.tps_from = tps_from::kCaller;
   }
   if (rd.tps.empty() && rd.page_found)
     rd.reasons.push_back(MakeReason(reason::kTpsUnknown, "TPS tidak diketahui / TPS unknown (--tps)"));

@@ -237,6 +237,12 @@ inline constexpr char kMatched[] = "matched";  // not decoded; its modules match
 inline constexpr char kUnreadable[] = "unreadable";
 }  // namespace qr
 
+// Where Reading::tps comes from (Reading::tps_from, `"tps_from"` in ToJson; "" is unknown, null).
+namespace tps_from {
+inline constexpr char kQr[] = "qr";          // a page's QR code, decoded or matched
+inline constexpr char kCaller[] = "caller";  // only the expected TPS, ReadOptions::expected_tps
+}  // namespace tps_from
+
 // Warning (Reading::warnings, rule_id) when a number confirmed by its boxes and bubbles lies
 // outside the counts its tally grid allows (KPU page 2).
 inline constexpr char kTallyWarning[] = "turus_sesuai_angka";
@@ -288,9 +294,9 @@ struct Reading {
   // 3, page 2's votes can be published while page 3's totals wait for review.
   std::vector<int> pages_confirmed;
   std::string tps;             // from the QR, else the expected TPS; "" if unknown
-  // Where `tps` comes from: "qr" (a page's QR code, decoded or matched with the expected TPS's),
-  // "caller" (only the expected TPS, ReadOptions::expected_tps: KPU's pages carry no QR code,
-  // and our form's may be unreadable), "" (unknown).
+  // Where `tps` comes from: tps_from::kQr (a page's QR code, decoded or matched with the
+  // expected TPS's), tps_from::kCaller (only the expected TPS, ReadOptions::expected_tps: KPU's
+  // pages carry no QR code, and our form's may be unreadable), "" (unknown).
   std::string tps_from;
   bool page_found = false;     // every photo: fiducials found and the page identified
   std::vector<FieldReading> fields;  // every field of the pages read, in form order

@@ -175,7 +175,7 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
   std::cout << "\n" << Tr("status", "status") << ": "
             << (r.accepted ? Tr("DITERIMA", "ACCEPTED") : Tr("PERLU DIPERIKSA", "REVIEW")) << "  "
             << r.form << Tr("  halaman ", "  page ") << r.page << "  TPS " << (r.tps.empty() ? "?" : r.tps);
-  if (r.tps_from == "caller") std::cout << Tr(" (dari --tps, tidak terbaca dari halaman)", " (from --tps, not read from the page)");
+  if (r.tps_from == reader::tps_from::kCaller) std::cout << Tr(" (dari --tps, tidak terbaca dari halaman)", " (from --tps, not read from the page)");
   for (const auto& [page, how] : r.qr)  // our form: how the TPS was read from the page
     std::cout << "  QR" << (r.qr.size() > 1 ? " " + std::to_string(page) : "") << ": "
               << (how == qr::kDecoded   ? Tr("terbaca", "decoded")
