@@ -781,6 +781,43 @@ TEST(SynthTest, SegmentStyleChangesOnlyTheDigitBoxes) {
   }
 }
 
+// SynthOptions::pen_outline_areas: a solid area of the sample, much wider than its stroke (a
+// loop a thick marker closed), is drawn around by the pen, not reduced to a stub along its
+// centre line; a digit without one is drawn the same either way. A "9" of white ink on black:
+// a filled disc 30 px across on a stem 8 px wide; and the stem alone.
+TEST(SynthTest, PenOutlinesSolidAreas) {
+  cv::Mat nine(100, 70, CV_8U, cv::Scalar(0));
+  cv::circle(nine, {35, 30}, 15, cv::Scalar(255), cv::FILLED, cv::LINE_AA);
+  cv::line(nine, {48, 35}, {40, 90}, cv::Scalar(255), 8, cv::LINE_AA);
+  cv::Mat stem(100, 70, CV_8U, cv::Scalar(0));
+  cv::line(stem, {48, 10}, {40, 90}, cv::Scalar(255), 8, cv::LINE_AA);
+  // Inner contours: holes in the ink, at the pen's 2 px.
+  auto holes = [](const cv::Mat& ink) {
+    std::vector<std::vector<cv::Point>> contours;
+    std::vector<cv::Vec4i> tree;
+    cv::findContours(ink > 100, contours, tree, cv::RETR_CCOMP, cv::CHAIN_APPROX_SIMPLE);
+    int n = 0;
+    for (size_t i = 0; i < contours.size(); ++i) n += tree[i][3] >= 0 && cv::contourArea(contours[i]) >= 20;
+    return n;
+  };
+  const cv::Mat centre_line = RedrawWithPen(nine, 2, false);
+  const cv::Mat around = RedrawWithPen(nine, 2, true);
+  ASSERT_EQ(around.size(), nine.size());
+  EXPECT_EQ(holes(centre_line), 0);  // the disc's centre line is a stub: the 9 lost its loop
+  EXPECT_EQ(holes(around), 1);       // drawn around: the loop is there
+  // The loop's ink follows the disc's edge: every drawn pixel lies within the original ink.
+  EXPECT_EQ(cv::countNonZero((around > 100) & (nine < 50)), 0);
+  // No solid area, nothing changes.
+  EXPECT_EQ(cv::countNonZero(RedrawWithPen(stem, 2, false) != RedrawWithPen(stem, 2, true)), 0);
+  // The option needs pen strokes.
+  SynthOptions o;
+  o.form = SynthForm::kKpuPpwpPage2;
+  o.pen_outline_areas = true;
+  EXPECT_FALSE(Synthesizer::Create(MnistTest(), nullptr, o).ok());
+  o.pen_strokes = 1;
+  EXPECT_TRUE(Synthesizer::Create(MnistTest(), nullptr, o).ok());
+}
+
 // Digits at the pen's own width (SynthOptions::pen_strokes): the same page and truth but for
 // the pen's width in truth.json, the ink only inside the digit boxes changed, and a thin pen's
 // digits drawn with much less ink than the MNIST sample's stroke, but not erased; with a share

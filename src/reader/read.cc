@@ -3244,12 +3244,14 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     int pos;
     cv::Mat clean;
     bool centre;  // ink at the normal contrast in its centre (else only the faint look's)
+    double contrast;  // CentreContrast
   };
   std::vector<Gathered> boxes;
   std::vector<NumberEvidence> ev(L.numbers.size());
   // Boxes judged empty that hold some ink at the faint contrast: looked at again below where
   // the number says a digit must be there.
   std::vector<std::array<cv::Mat, 3>> faint_crops(L.numbers.size());
+  std::vector<std::array<double, 3>> faint_contrasts(L.numbers.size());  // their CentreContrast
   obs->fields.resize(L.numbers.size());
   const OmrOptions omr_opt;
   for (size_t i = 0; i < L.numbers.size(); ++i) {
@@ -3362,7 +3364,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       if (!centre && !(o.faint_contrast > 0 && contrast >= o.faint_contrast)) continue;
       cv::Mat clean = crop.clone();
       WhitenEdges(&clean, std::max(1, int(std::lround(kBand * ds))));
-      boxes.push_back({i, p, std::move(clean), centre});
+      boxes.push_back({i, p, std::move(clean), centre, contrast});
     }
     const double tb0 = Prof().on ? ThreadCpuMs() : 0;
     // Bubbles: sampled straight from the photo through the homography. A number without
@@ -3405,6 +3407,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   // photo's grain is the same all over the page; one box's estimate varies, and would smooth
   // a usual photo's box now and then).
   NormalizeOptions norm;
+  std::vector<double> written_contrast;  // of the boxes read at the normal contrast
   const double grain_limit = o.grain_limit != 0 ? o.grain_limit : FormGrainLimit(o.form);
   norm.grain_limit = std::max(grain_limit, 0.0);  // < 0: never (NormalizeOptions' 0)
   {
@@ -3416,8 +3419,12 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
     obs->grain = std::max(norm.grain, 0.0);
     for (Gathered& g : boxes) {
       Result<NormalizedDigit> nd = g.centre ? NormalizeDigitCrop(g.clean, norm) : NormalizedDigit{};
-      if (o.faint_contrast > 0 && (!nd.ok() || nd->empty)) faint_crops[g.number][size_t(g.pos)] = g.clean;
+      if (o.faint_contrast > 0 && (!nd.ok() || nd->empty)) {
+        faint_crops[g.number][size_t(g.pos)] = g.clean;
+        faint_contrasts[g.number][size_t(g.pos)] = g.contrast;
+      }
       if (nd.ok() && !nd->empty) {
+        written_contrast.push_back(g.contrast);
         ev[g.number].boxes[size_t(g.pos)].empty = false;
         if (o.digit_inputs) obs->fields[g.number].box_input[size_t(g.pos)] = nd->pixels;
         batch.push_back(nd->pixels);
@@ -3444,30 +3451,42 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   // A box judged empty where the number must hold a digit, after a written digit (a number has
   // no gaps) or where its bubbles spell a digit (a mark above 0 in this row or a row before):
   // looked at again for fainter ink, a light ballpoint or pencil stroke under the normal ink
-  // contrast. Whatever it reads still has to agree with the bubbles or the form's rules.
+  // contrast. Then, on a page written faintly (the boxes read so far, at either contrast, of a
+  // median contrast under ReadOptions::faint_page_contrast), every box still judged empty with
+  // such ink, a leading one too. A page with no digit read (a blank printed page, whose darker
+  // guide dots show ink at the faint contrast) is not written faintly. Whatever the look reads
+  // still has to agree with the bubbles or the form's rules.
   {
     bool added = false;
+    auto look = [&](size_t i, int p) {
+      NormalizeOptions faint = norm;
+      faint.min_contrast = o.faint_contrast;
+      auto nd = NormalizeDigitCrop(faint_crops[i][size_t(p)], faint);
+      if (!nd.ok() || nd->empty) return false;
+      ev[i].boxes[size_t(p)].empty = false;
+      if (o.digit_inputs) obs->fields[i].box_input[size_t(p)] = nd->pixels;
+      batch.push_back(nd->pixels);
+      where.push_back({i, p});
+      cleaned.push_back(faint_crops[i][size_t(p)]);
+      written_contrast.push_back(faint_contrasts[i][size_t(p)]);
+      added = true;
+      return true;
+    };
     for (size_t i = 0; i < L.numbers.size(); ++i) {
       bool written_before = false, bubbled_before = false;
       for (int p = 0; p < 3; ++p) {
         const BubbleRow& row = ev[i].rows[size_t(p)];
         bubbled_before = bubbled_before || (L.numbers[i].has_bubbles && row.marked > 0);
-        BoxEvidence& be = ev[i].boxes[size_t(p)];
-        if (be.empty && (written_before || bubbled_before) && !faint_crops[i][size_t(p)].empty()) {
-          NormalizeOptions faint = norm;
-          faint.min_contrast = o.faint_contrast;
-          auto nd = NormalizeDigitCrop(faint_crops[i][size_t(p)], faint);
-          if (nd.ok() && !nd->empty) {
-            be.empty = false;
-            if (o.digit_inputs) obs->fields[i].box_input[size_t(p)] = nd->pixels;
-            batch.push_back(nd->pixels);
-            where.push_back({i, p});
-            cleaned.push_back(faint_crops[i][size_t(p)]);
-            added = true;
-          }
-        }
+        const BoxEvidence& be = ev[i].boxes[size_t(p)];
+        if (be.empty && (written_before || bubbled_before) && !faint_crops[i][size_t(p)].empty()) look(i, p);
         written_before = written_before || !be.empty;
       }
+    }
+    if (o.faint_page_contrast > 0 && !written_contrast.empty() &&
+        Median(written_contrast) < o.faint_page_contrast) {
+      for (size_t i = 0; i < L.numbers.size(); ++i)
+        for (int p = 0; p < 3; ++p)
+          if (ev[i].boxes[size_t(p)].empty && !faint_crops[i][size_t(p)].empty()) look(i, p);
     }
     if (added) {  // back in the order of the numbers and their boxes
       std::vector<size_t> order(where.size());

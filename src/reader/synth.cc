@@ -362,6 +362,119 @@ void Composite(cv::Mat& img, const cv::Rect& roi0, const cv::Mat& alpha0, const 
   }
 }
 
+// Prunes the one-pixel skeleton `skel` (0 / 255) of branches shorter than `len` pixels that end
+// free: thinning a thick stroke leaves such spurs at its ends and corners, which no pen draws.
+// The classic way: every free end is eaten back `len` times, then what is left grows back from
+// its ends `len` steps along the original skeleton.
+void PruneSpurs(cv::Mat& skel, int len) {
+  static const int kDx[8] = {0, 1, 1, 1, 0, -1, -1, -1}, kDy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
+  auto ends = [](const cv::Mat& m) {
+    // A free end: its ring of eight neighbours holds one run of at most three set pixels.
+    cv::Mat e(m.size(), CV_8U, cv::Scalar(0));
+    for (int y = 1; y + 1 < m.rows; ++y)
+      for (int x = 1; x + 1 < m.cols; ++x) {
+        if (!m.at<uint8_t>(y, x)) continue;
+        int on = 0, runs = 0;
+        for (int k = 0; k < 8; ++k) {
+          const bool a = m.at<uint8_t>(y + kDy[k], x + kDx[k]) != 0;
+          const bool b = m.at<uint8_t>(y + kDy[(k + 1) % 8], x + kDx[(k + 1) % 8]) != 0;
+          on += a;
+          runs += !a && b;
+        }
+        if (on <= 3 && runs <= 1) e.at<uint8_t>(y, x) = 255;
+      }
+    return e;
+  };
+  const cv::Mat original = skel.clone();
+  for (int i = 0; i < len; ++i) skel -= ends(skel);
+  // A stroke of its own shorter than twice `len` (a 5's top bar, a dot) is eaten whole; it is
+  // no spur, and comes back as it was.
+  cv::Mat labels;
+  const int n = cv::connectedComponents(original, labels, 8, CV_32S);
+  std::vector<char> kept(size_t(std::max(n, 1)), 0);
+  for (int y = 0; y < skel.rows; ++y)
+    for (int x = 0; x < skel.cols; ++x)
+      if (skel.at<uint8_t>(y, x)) kept[size_t(labels.at<int>(y, x))] = 1;
+  cv::Mat whole(skel.size(), CV_8U, cv::Scalar(0));
+  for (int y = 0; y < skel.rows; ++y)
+    for (int x = 0; x < skel.cols; ++x) {
+      const int l = labels.at<int>(y, x);
+      if (l > 0 && !kept[size_t(l)]) whole.at<uint8_t>(y, x) = 255;
+    }
+  cv::Mat grow = ends(skel);
+  const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+  for (int i = 0; i < len; ++i) {
+    cv::Mat next;
+    cv::dilate(grow, next, k3);
+    next &= original;
+    next -= skel;
+    skel |= next;
+    grow = next;
+  }
+  skel |= whole;
+}
+
+// Solid areas of `bin` (0 / 255) much wider than its strokes, hollowed to a ring about a
+// stroke wide, so that thinning leaves a line around each (SynthOptions::pen_outline_areas).
+// The stroke's width is measured along the centre lines (twice the median distance from them to
+// the background), where a solid area covers little of them; an area counts where the distance
+// exceeds 0.8 of that width (a stroke's own centre is at 0.5) over at least a quarter of a
+// stroke's square, so a stroke's corner or a pin hole closed by the smoothing is left alone.
+void HollowSolidAreas(cv::Mat& bin) {
+  cv::Mat centre, inside;
+  cv::ximgproc::thinning(bin, centre, cv::ximgproc::THINNING_ZHANGSUEN);
+  cv::distanceTransform(bin, inside, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  std::vector<float> d;
+  for (int y = 0; y < bin.rows; ++y)
+    for (int x = 0; x < bin.cols; ++x)
+      if (centre.at<uint8_t>(y, x)) d.push_back(inside.at<float>(y, x));
+  if (d.empty()) return;
+  std::nth_element(d.begin(), d.begin() + std::ptrdiff_t(d.size() / 2), d.end());
+  const double width = 2.0 * d[d.size() / 2];
+  const cv::Mat core = inside > 0.8 * width;
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(core, labels, stats, centroids, 8, CV_32S);
+  for (int i = 1; i < n; ++i)
+    if (stats.at<int>(i, cv::CC_STAT_AREA) >= 0.25 * width * width) bin.setTo(0, labels == i);
+}
+
+}  // namespace
+
+// The centre lines of the strokes of `gray0` (white on black) drawn again `width_px` wide, with
+// an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
+// line pixel.
+cv::Mat RedrawWithPen(const cv::Mat& gray0, double width_px, bool outline_areas) {
+  // Padded, so that neither the smoothing nor the thinning meets the edge of the digit's box.
+  const double sigma = std::max(1.0, gray0.rows / 40.0);
+  const int pad = int(3 * sigma) + 2;
+  cv::Mat gray;
+  cv::copyMakeBorder(gray0, gray, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(0));
+  // Smoothed first: MNIST's anti-aliased strokes, scaled up, leave specks and pin holes at any
+  // threshold, which thin into spurs and little loops.
+  cv::Mat smooth, skel;
+  cv::GaussianBlur(gray, smooth, cv::Size(), sigma);
+  cv::Mat bin = smooth > 90;
+  cv::morphologyEx(bin, bin, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
+  // The sample's stroke width: the forks that thinning leaves at a thick stroke's ends and
+  // corners are about that long.
+  const double stroke = StrokeWidth(bin);
+  if (outline_areas) HollowSolidAreas(bin);
+  cv::ximgproc::thinning(bin, skel, cv::ximgproc::THINNING_ZHANGSUEN);
+  PruneSpurs(skel, std::max(3, int(std::lround(1.2 * stroke))));
+  cv::Mat dist;
+  cv::distanceTransform(255 - skel, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE);
+  cv::Mat out(gray0.size(), CV_8U);
+  const double half = std::max(0.5, width_px / 2);
+  for (int y = 0; y < out.rows; ++y) {
+    const float* dr = dist.ptr<float>(y + pad) + pad;
+    uint8_t* o = out.ptr<uint8_t>(y);
+    for (int x = 0; x < out.cols; ++x) o[x] = cv::saturate_cast<uint8_t>(255 * (half + 0.5 - dr[x]));
+  }
+  return out;
+}
+
+namespace {
+
 class Canvas {
  public:
   Canvas(cv::Mat& img, double s) : img_(img), s_(s) {}
@@ -429,7 +542,7 @@ class Canvas {
   // `pen_mm` > 0: the digit's strokes are redrawn along their centre lines at that width
   // (SynthOptions::pen_strokes) instead of keeping the sample's own.
   void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl,
-             double pen_mm = 0) {
+             double pen_mm = 0, bool pen_outline = false) {
     cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
     cv::Mat bin = m > 40;
     cv::Rect bb = cv::boundingRect(bin);
@@ -454,7 +567,7 @@ class Canvas {
     // Stroke weight: markers are thicker than MNIST's pen.
     double stroke = ink.width_mm * s_;
     if (pen_mm > 0) {
-      scaled = PenStrokes(scaled, pen_mm * s_);
+      scaled = RedrawWithPen(scaled, pen_mm * s_, pen_outline);
     } else if (stroke > 4.5) {
       int k = int(std::min(4.0, stroke / 3));
       cv::dilate(scaled, scaled, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(k, k)));
@@ -468,90 +581,6 @@ class Canvas {
     a.convertTo(a, CV_8U, 1.4, -20);
     cv::Rect roi(int(cx * s_) - side / 2, int(cy * s_) - side / 2, side, side);
     Composite(img_, roi, a, ink);
-  }
-
-  // Prunes the one-pixel skeleton `skel` (0 / 255) of branches shorter than `len` pixels that end
-  // free: thinning a thick stroke leaves such spurs at its ends and corners, which no pen draws.
-  // The classic way: every free end is eaten back `len` times, then what is left grows back from
-  // its ends `len` steps along the original skeleton.
-  static void PruneSpurs(cv::Mat& skel, int len) {
-    static const int kDx[8] = {0, 1, 1, 1, 0, -1, -1, -1}, kDy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
-    auto ends = [](const cv::Mat& m) {
-      // A free end: its ring of eight neighbours holds one run of at most three set pixels.
-      cv::Mat e(m.size(), CV_8U, cv::Scalar(0));
-      for (int y = 1; y + 1 < m.rows; ++y)
-        for (int x = 1; x + 1 < m.cols; ++x) {
-          if (!m.at<uint8_t>(y, x)) continue;
-          int on = 0, runs = 0;
-          for (int k = 0; k < 8; ++k) {
-            const bool a = m.at<uint8_t>(y + kDy[k], x + kDx[k]) != 0;
-            const bool b = m.at<uint8_t>(y + kDy[(k + 1) % 8], x + kDx[(k + 1) % 8]) != 0;
-            on += a;
-            runs += !a && b;
-          }
-          if (on <= 3 && runs <= 1) e.at<uint8_t>(y, x) = 255;
-        }
-      return e;
-    };
-    const cv::Mat original = skel.clone();
-    for (int i = 0; i < len; ++i) skel -= ends(skel);
-    // A stroke of its own shorter than twice `len` (a 5's top bar, a dot) is eaten whole; it is
-    // no spur, and comes back as it was.
-    cv::Mat labels;
-    const int n = cv::connectedComponents(original, labels, 8, CV_32S);
-    std::vector<char> kept(size_t(std::max(n, 1)), 0);
-    for (int y = 0; y < skel.rows; ++y)
-      for (int x = 0; x < skel.cols; ++x)
-        if (skel.at<uint8_t>(y, x)) kept[size_t(labels.at<int>(y, x))] = 1;
-    cv::Mat whole(skel.size(), CV_8U, cv::Scalar(0));
-    for (int y = 0; y < skel.rows; ++y)
-      for (int x = 0; x < skel.cols; ++x) {
-        const int l = labels.at<int>(y, x);
-        if (l > 0 && !kept[size_t(l)]) whole.at<uint8_t>(y, x) = 255;
-      }
-    cv::Mat grow = ends(skel);
-    const cv::Mat k3 = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
-    for (int i = 0; i < len; ++i) {
-      cv::Mat next;
-      cv::dilate(grow, next, k3);
-      next &= original;
-      next -= skel;
-      skel |= next;
-      grow = next;
-    }
-    skel |= whole;
-  }
-
-  // The centre lines of the strokes of `gray0` (white on black) drawn again `width_px` wide, with
-  // an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
-  // line pixel.
-  static cv::Mat PenStrokes(const cv::Mat& gray0, double width_px) {
-    // Padded, so that neither the smoothing nor the thinning meets the edge of the digit's box.
-    const double sigma = std::max(1.0, gray0.rows / 40.0);
-    const int pad = int(3 * sigma) + 2;
-    cv::Mat gray;
-    cv::copyMakeBorder(gray0, gray, pad, pad, pad, pad, cv::BORDER_CONSTANT, cv::Scalar(0));
-    // Smoothed first: MNIST's anti-aliased strokes, scaled up, leave specks and pin holes at any
-    // threshold, which thin into spurs and little loops.
-    cv::Mat smooth, skel;
-    cv::GaussianBlur(gray, smooth, cv::Size(), sigma);
-    cv::Mat bin = smooth > 90;
-    cv::morphologyEx(bin, bin, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
-    // The sample's stroke width: the forks that thinning leaves at a thick stroke's ends and
-    // corners are about that long.
-    const double stroke = StrokeWidth(bin);
-    cv::ximgproc::thinning(bin, skel, cv::ximgproc::THINNING_ZHANGSUEN);
-    PruneSpurs(skel, std::max(3, int(std::lround(1.2 * stroke))));
-    cv::Mat dist;
-    cv::distanceTransform(255 - skel, dist, cv::DIST_L2, cv::DIST_MASK_PRECISE);
-    cv::Mat out(gray0.size(), CV_8U);
-    const double half = std::max(0.5, width_px / 2);
-    for (int y = 0; y < out.rows; ++y) {
-      const float* dr = dist.ptr<float>(y + pad) + pad;
-      uint8_t* o = out.ptr<uint8_t>(y);
-      for (int x = 0; x < out.cols; ++x) o[x] = cv::saturate_cast<uint8_t>(255 * (half + 0.5 - dr[x]));
-    }
-    return out;
   }
 
   // Writes `digit` along the dotted 8-segment guide of box `b` (layout.h, SegmentGuideDots: its
@@ -1118,6 +1147,8 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
       !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1) ||
       !(o.crossed_sevens >= 0 && o.crossed_sevens <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
+  if (o.pen_outline_areas && o.pen_strokes <= 0)
+    return InvalidArgument("pen_outline_areas: hanya bersama pen_strokes > 0 / only with pen_strokes > 0");
 
   std::vector<std::string> ids = o.tps;
   if (ids.empty())
@@ -1337,7 +1368,8 @@ Result<SynthPage> Synthesizer::Make(int index) const {
           c.SegmentDigit(d[p], n.digit_boxes[size_t(p)], ink, pl, seg);
           used[size_t(p)] = -2;
         } else {
-          c.Digit(hand(used[size_t(p)], d[p]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl, pen_mm);
+          c.Digit(hand(used[size_t(p)], d[p]), n.digit_boxes[size_t(p)], n.box_line_mm, ink, pl, pen_mm,
+                  o.pen_outline_areas);
         }
       }
     // Bubbles: every position of a number written with zeros; a blank leading position's 0 is
@@ -1495,6 +1527,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.cover_corner) j["cover_corner"] = true;
   if (impl_->o.segment_style > 0) j["segment_style"] = impl_->o.segment_style;
   if (impl_->o.pen_strokes > 0) j["pen_strokes"] = impl_->o.pen_strokes;
+  if (impl_->o.pen_strokes > 0 && impl_->o.pen_outline_areas) j["pen_outline_areas"] = true;
   if (impl_->o.blur_scale != 1) j["blur_scale"] = impl_->o.blur_scale;
   if (impl_->o.shake > 0) j["shake"] = impl_->o.shake;
   if (impl_->o.spill > 0) j["spill"] = impl_->o.spill;

@@ -114,6 +114,12 @@ struct SynthOptions {
   // ballpoint or pencil digit is then one or two pixels wide in a small photo. 0 = none. From a
   // stream of its own per page, so the rest of the page is the same with or without it.
   double pen_strokes = 0;
+  // With pen strokes: where the sample's strokes ran together into a solid area (a small loop
+  // closed by MNIST's thick stroke, a blob where a stroke starts), the pen draws around the area
+  // instead of along its centre line, which is only a stub there and loses what made the digit
+  // (a 3's upper arc, a 2's loop). Off by default: the networks' recorded training recipes
+  // harvested their thin-pen photos without it, and the tests' thin-pen pages were chosen so.
+  bool pen_outline_areas = false;
   // The camera's blur (focus, shake) times this: 1 = the usual range (a Gaussian of 0.2-1.4 px
   // at 2,000 px, scaled with the photo's width). For stress tests of photos too blurred to read
   // (docs/reader.md, "Photo sharpness"). The same random draws, so at 1 the photos are as before.
@@ -208,5 +214,11 @@ class Synthesizer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A digit image (white ink on black) redrawn along its strokes' centre lines `width_px` wide, with
+// an anti-aliased edge, as a pen of that width would write it (SynthOptions::pen_strokes). With
+// `outline_areas`, solid areas much wider than the stroke are drawn around
+// (SynthOptions::pen_outline_areas). The result has `gray`'s size.
+cv::Mat RedrawWithPen(const cv::Mat& gray, double width_px, bool outline_areas);
 
 }  // namespace rekap::reader

@@ -318,6 +318,7 @@ void AddFormsCommands(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--pen-strokes", so.so.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  s->add_flag("--pen-outline-areas", so.so.pen_outline_areas, kPenOutlineAreasHelp);
   s->add_option("--blur-scale", so.so.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   s->add_option("--shake", so.so.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   s->add_option("--spill", so.so.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));

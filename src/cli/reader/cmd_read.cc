@@ -88,6 +88,11 @@ constexpr const char* kFaintContrastHelp =
     "kotak tampak kosong padahal angkanya perlu digit di situ dibaca lagi pada kontras tinta ini, 0 = tidak "
     "pernah / a box that looks empty where the number needs a digit is read again at this ink contrast "
     "(of 255 below the paper; 0 = never)";
+constexpr const char* kFaintPageContrastHelp =
+    "pada halaman yang tulisannya pudar (median kontras kotak terbaca di bawah ini), setiap kotak tampak kosong "
+    "yang bertinta pada --faint-contrast dibaca lagi, juga kotak depan; 0 = tidak pernah / on a page written "
+    "faintly (the median contrast of its boxes read under this), every box that looks empty but shows ink at "
+    "--faint-contrast is read again, a leading one too; 0 = never";
 
 // --model's help: the committed ensemble, every member read and averaged.
 std::string ModelHelp() {
@@ -165,6 +170,7 @@ struct ReadCmd {
   bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false,
        no_row_search = false, no_qr_modules = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
+  double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
 
 std::string V(Value v) { return v == kMissing ? "-" : std::to_string(v); }
@@ -226,6 +232,7 @@ Status RunRead(const ReadCmd& c) {
   o.crops = !c.crops.empty();
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.faint_page_contrast = c.faint_page_contrast;
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
@@ -286,6 +293,7 @@ struct BenchCmd {
   bool cover_corner = false;
   double segment_style = 0;
   double pen_strokes = 0;
+  bool pen_outline_areas = false;
   double blur_scale = 1;
   double shake = 0;
   double spill = 0;
@@ -295,6 +303,7 @@ struct BenchCmd {
   bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false,
        no_qr_modules = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
+  double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
 
 // The digit written in box `pos` of `v` (-1: left blank).
@@ -391,6 +400,7 @@ Status RunBench(const BenchCmd& c) {
                                  {"--restyle", c.restyle > 0},
                                  {"--segment-style", c.segment_style > 0},
                                  {"--pen-strokes", c.pen_strokes > 0},
+                                 {"--pen-outline-areas", c.pen_outline_areas},
                                  {"--blur-scale", c.blur_scale != 1},
                                  {"--shake", c.shake > 0},
                                  {"--spill", c.spill > 0},
@@ -418,6 +428,7 @@ Status RunBench(const BenchCmd& c) {
     so.cover_corner = c.cover_corner;
     so.segment_style = c.segment_style;
     so.pen_strokes = c.pen_strokes;
+    so.pen_outline_areas = c.pen_outline_areas;
     so.blur_scale = c.blur_scale;
     so.shake = c.shake;
     so.spill = c.spill;
@@ -480,6 +491,7 @@ Status RunBench(const BenchCmd& c) {
   o.fast = fast.ok() ? &*fast : nullptr;
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
+  o.faint_page_contrast = c.faint_page_contrast;
   o.spill = !c.no_spill;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
@@ -657,6 +669,14 @@ Status RunBench(const BenchCmd& c) {
       if (r.accepted && (f == nullptr || f->value != v)) ++page_wrong;
       for (int pos = 0; pos < 3; ++pos) {
         const int d = WrittenDigit(v, pos, lz.count(field) > 0);
+        if (d < 0 && f != nullptr && f->box_digit[size_t(pos)] >= 0 && dump_digits) {  // a blank box read
+          std::fprintf(dump_digits, "%d %s %d truth -1 read %d p %.4f width %d q %d sample -1\n", i, field.c_str(),
+                       pos, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality);
+          if (dump_crops && !f->box_crops[size_t(pos)].empty())
+            cv::imwrite(std::string(dump_crops) + "/" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) +
+                            "-tblank-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
+                        f->box_crops[size_t(pos)]);
+        }
         if (d < 0) continue;
         ++boxes;
         if (identified) {
@@ -853,6 +873,7 @@ struct TrainCmd {
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
   double photo_pen_strokes = 0;    // pages whose digits are drawn at the page's pen width (SynthOptions)
+  bool photo_pen_outline_areas = false;  // ... their solid areas drawn around (SynthOptions::pen_outline_areas)
   double photo_flagged_ones = 0;   // the harvest's 1s written with a flag (SynthOptions::flagged_ones)
   std::string init;                // fine-tune this model (TrainOptions::init) instead of training from scratch
 };
@@ -862,12 +883,13 @@ struct TrainCmd {
 // crop and normalization, labelled with what was written. Pages not found are skipped.
 Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest* contest, int pages,
                                         uint32_t seed, double segment_style, double pen_strokes,
-                                        double flagged_ones) {
+                                        bool pen_outline_areas, double flagged_ones) {
   SynthOptions so;
   so.seed = seed;
   so.flagged_ones = flagged_ones;  // a stream of its own per page: 0 harvests exactly as before
   // Thin pens (a stream of its own per page: 0 harvests exactly as before).
   so.pen_strokes = pen_strokes;
+  so.pen_outline_areas = pen_outline_areas;
   so.form = SynthForm::kOwn;
   // The committed networks' recorded recipes harvested pages without tally strokes (the tally
   // came later; docs/digits.md). It is drawn from a random stream of its own: the digits
@@ -898,6 +920,9 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
       o.expected_tps = is_kpu ? sp->tps : "";
       o.voters = is_kpu ? sp->voters : 0;
       o.digit_inputs = true;
+      // The recorded recipes harvested before a faint page's leading boxes were looked at
+      // (ReadOptions::faint_page_contrast, 2026-12-06), which adds their faint digits.
+      o.faint_page_contrast = 0;
       auto rr = ReadPage(std::span<const uint8_t>(sp->jpeg), o);
       if (!rr.ok() || !rr->page_found) {
         ++done;
@@ -957,6 +982,7 @@ Status RunTrain(TrainCmd& c) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
     REKAP_ASSIGN_OR_RETURN(DigitDataset extra, HarvestPhotoDigits(train, lc->contest, c.photo_pages, c.photo_seed,
                                                                              c.photo_segment_style, c.photo_pen_strokes,
+                                                                             c.photo_pen_outline_areas,
                                                                              c.photo_flagged_ones));
     photo_digits = extra.size();
     train.images.insert(train.images.end(), extra.images.begin(), extra.images.end());
@@ -988,6 +1014,7 @@ Status RunTrain(TrainCmd& c) {
   if (c.opt.flag_ones > 0) j["flag_ones"] = c.opt.flag_ones;
   if (c.opt.cross_sevens > 0) j["cross_sevens"] = c.opt.cross_sevens;
   if (c.photo_flagged_ones > 0) j["photo_flagged_ones"] = c.photo_flagged_ones;
+  if (c.photo_pen_outline_areas) j["photo_pen_outline_areas"] = true;
   j["peak_learning_rate"] = c.opt.peak_learning_rate;
   if (!c.init.empty()) j["init"] = c.init;
   if (test) j["test_accuracy"] = m.Accuracy(*test);
@@ -1137,6 +1164,8 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--no-row-search", rc.no_row_search, kNoRowSearchHelp);
   r->add_flag("--no-qr-modules", rc.no_qr_modules, kNoQrModulesHelp);
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
+  r->add_option("--faint-page-contrast", rc.faint_page_contrast, kFaintPageContrastHelp)
+      ->capture_default_str()->check(CLI::Range(0.0, 255.0));
   r->add_flag("--no-qr-pattern", rc.no_qr_pattern, kNoQrPatternHelp);
   r->callback([] {
     Status st = RunRead(rc);
@@ -1169,6 +1198,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "--pen-strokes)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  t->add_flag("--photo-pen-outline-areas", tc.photo_pen_outline_areas,
+              "dengan --photo-pen-strokes: bidang tinta pejal ditulis kelilingnya (rekap forms synth "
+              "--pen-outline-areas) / with --photo-pen-strokes: solid areas drawn around (rekap forms synth "
+              "--pen-outline-areas)");
   t->add_option("--threads", tc.opt.threads,
                 "bagi tiap mini-batch ke N salinan jaringan, satu thread masing-masing (bagian dari resep: N "
                 "lain, model lain) / split each mini-batch across N replicas of the network, one thread each "
@@ -1228,6 +1261,8 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_flag("--no-row-search", bc.no_row_search, kNoRowSearchHelp);
   b->add_flag("--no-qr-modules", bc.no_qr_modules, kNoQrModulesHelp);
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
+  b->add_option("--faint-page-contrast", bc.faint_page_contrast, kFaintPageContrastHelp)
+      ->capture_default_str()->check(CLI::Range(0.0, 255.0));
   b->add_flag("--no-qr-pattern", bc.no_qr_pattern, kNoQrPatternHelp);
   b->add_option("--min-width", bc.min_width, "lebar foto minimum / narrowest photo, px")
       ->capture_default_str()->check(CLI::Range(400, 8000));
@@ -1246,6 +1281,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--pen-strokes", bc.pen_strokes, kPenStrokesHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  b->add_flag("--pen-outline-areas", bc.pen_outline_areas, kPenOutlineAreasHelp);
   b->add_option("--blur-scale", bc.blur_scale, kBlurScaleHelp)->capture_default_str()->check(CLI::Range(0.0, 10.0));
   b->add_option("--shake", bc.shake, kShakeHelp)->capture_default_str()->check(CLI::Range(0.0, 100.0));
   b->add_option("--spill", bc.spill, kSpillHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));

@@ -67,6 +67,10 @@ inline constexpr const char* kPenStrokesHelp =
     "bagian halaman yang angkanya ditulis setebal pena halaman itu (pulpen 0,3-0,6 mm, pensil, spidol) alih-alih "
     "setebal goresan MNIST (0-1) / share of pages whose digits are drawn at the width of the page's pen (a "
     "ballpoint 0.3-0.6 mm, a pencil, a marker) instead of the MNIST sample's stroke (0-1)";
+inline constexpr const char* kPenOutlineAreasHelp =
+    "dengan --pen-strokes: bidang tinta pejal contoh (lingkaran kecil yang tertutup goresan tebal) ditulis "
+    "kelilingnya, bukan garis tengahnya yang hanya sepotong / with --pen-strokes: the sample's solid areas (a small "
+    "loop closed by a thick stroke) drawn around, not along their centre line, which is only a stub";
 
 // rekap forms print | layout | synth (src/cli/reader/cmd_forms.cc).
 void AddFormsCommands(CLI::App& app);
