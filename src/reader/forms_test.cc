@@ -807,6 +807,8 @@ TEST(SynthTest, PenOutlinesSolidAreas) {
   EXPECT_EQ(holes(around), 1);       // drawn around: the loop is there
   // The loop's ink follows the disc's edge: every drawn pixel lies within the original ink.
   EXPECT_EQ(cv::countNonZero((around > 100) & (nine < 50)), 0);
+  EXPECT_TRUE(RedrawWithPen(cv::Mat(), 2, true).empty());
+  EXPECT_TRUE(RedrawWithPen(cv::Mat(10, 10, CV_32F, cv::Scalar(1)), 2, true).empty());
   // No solid area, nothing changes.
   EXPECT_EQ(cv::countNonZero(RedrawWithPen(stem, 2, false) != RedrawWithPen(stem, 2, true)), 0);
   // The option needs pen strokes.

@@ -444,6 +444,7 @@ void HollowSolidAreas(cv::Mat& bin) {
 // an anti-aliased edge: each pixel's ink falls off with its distance from the nearest centre
 // line pixel.
 cv::Mat RedrawWithPen(const cv::Mat& gray0, double width_px, bool outline_areas) {
+  if (gray0.empty() || gray0.type() != CV_8UC1) return cv::Mat();
   // Padded, so that neither the smoothing nor the thinning meets the edge of the digit's box.
   const double sigma = std::max(1.0, gray0.rows / 40.0);
   const int pad = int(3 * sigma) + 2;

@@ -218,7 +218,8 @@ class Synthesizer {
 // A digit image (white ink on black) redrawn along its strokes' centre lines `width_px` wide, with
 // an anti-aliased edge, as a pen of that width would write it (SynthOptions::pen_strokes). With
 // `outline_areas`, solid areas much wider than the stroke are drawn around
-// (SynthOptions::pen_outline_areas). The result has `gray`'s size.
+// (SynthOptions::pen_outline_areas). The result has `gray`'s size; an empty image for an empty
+// `gray` or one that is not 8-bit single-channel.
 cv::Mat RedrawWithPen(const cv::Mat& gray, double width_px, bool outline_areas);
 
 }  // namespace rekap::reader
