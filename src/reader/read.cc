@@ -3249,7 +3249,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   std::vector<Gathered> boxes;
   std::vector<NumberEvidence> ev(L.numbers.size());
   // Boxes judged empty that hold some ink at the faint contrast: looked at again below where
-  // the number says a digit must be there.
+  // the number says a digit must be there, or on a page written faintly.
   std::vector<std::array<cv::Mat, 3>> faint_crops(L.numbers.size());
   std::vector<std::array<double, 3>> faint_contrasts(L.numbers.size());  // their CentreContrast
   obs->fields.resize(L.numbers.size());
@@ -3407,7 +3407,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   // photo's grain is the same all over the page; one box's estimate varies, and would smooth
   // a usual photo's box now and then).
   NormalizeOptions norm;
-  std::vector<double> written_contrast;  // of the boxes read at the normal contrast
+  std::vector<double> written_contrast;  // CentreContrast of the boxes read (then of the faint look's too)
   const double grain_limit = o.grain_limit != 0 ? o.grain_limit : FormGrainLimit(o.form);
   norm.grain_limit = std::max(grain_limit, 0.0);  // < 0: never (NormalizeOptions' 0)
   {
@@ -3462,7 +3462,7 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       NormalizeOptions faint = norm;
       faint.min_contrast = o.faint_contrast;
       auto nd = NormalizeDigitCrop(faint_crops[i][size_t(p)], faint);
-      if (!nd.ok() || nd->empty) return false;
+      if (!nd.ok() || nd->empty) return;
       ev[i].boxes[size_t(p)].empty = false;
       if (o.digit_inputs) obs->fields[i].box_input[size_t(p)] = nd->pixels;
       batch.push_back(nd->pixels);
@@ -3470,7 +3470,6 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
       cleaned.push_back(faint_crops[i][size_t(p)]);
       written_contrast.push_back(faint_contrasts[i][size_t(p)]);
       added = true;
-      return true;
     };
     for (size_t i = 0; i < L.numbers.size(); ++i) {
       bool written_before = false, bubbled_before = false;
