@@ -171,11 +171,11 @@ struct ReadOptions {
   // ... and on a page written faintly, every box judged empty that shows ink at faint_contrast
   // is looked at so, a leading box too: where the median contrast (CentreContrast, 0..255 below
   // the paper) of the boxes read, at either contrast, is under this (a thin ballpoint or a
-  // pencil). A page with no box read is not (a blank printed page: its guide's dots). A faint leading 1 of 123 bubbled 23 is then read, and the
-  // number disagrees with its bubbles; unread, the boxes said 23 and agreed. On pages written
-  // with a marker the guide's dots and JPEG noise show ink at 24 in some blank boxes (22 on
-  // validation seed 9's 1,000 KPU pages), and are left alone. 0 = never (only where the number
-  // needs a digit, as above).
+  // pencil). A page with no box read is not (a blank printed page: its guide's dots). A faint
+  // leading 1 of 123 bubbled 23 is then read, and the number disagrees with its bubbles;
+  // unread, the boxes said 23 and agreed. On pages written with a marker the guide's dots and
+  // JPEG noise show ink at 24 in some blank boxes (22 on validation seed 9's 1,000 KPU pages),
+  // and are left alone. 0 = never (only where the number needs a digit, as above).
   double faint_page_contrast = 100;
   // A page whose digit boxes show more grain than this (Reading::grain) has them smoothed before
   // their digits are read (NormalizeOptions::grain_limit). 0 = the form's (FormGrainLimit): 1.8

@@ -541,7 +541,8 @@ class Canvas {
 
   // Pastes an MNIST digit (white on black) as ink into the box `b` (mm), placed as `pl` says.
   // `pen_mm` > 0: the digit's strokes are redrawn along their centre lines at that width
-  // (SynthOptions::pen_strokes) instead of keeping the sample's own.
+  // (SynthOptions::pen_strokes) instead of keeping the sample's own; `pen_outline`: solid areas
+  // drawn around (SynthOptions::pen_outline_areas).
   void Digit(const Image28& d, const Rect& b, double line_mm, const Ink& ink, const Placement& pl,
              double pen_mm = 0, bool pen_outline = false) {
     cv::Mat m(28, 28, CV_8U, const_cast<uint8_t*>(d.data()));
