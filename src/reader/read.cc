@@ -4162,10 +4162,13 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (fr.ocr != v || fr.ocr_p < o.min_pinned_probability) return false;
     int unconfirmed = 0;
     if (!OmrCompatible(nr, v, &unconfirmed)) return false;
-    // The other values the tally and the bubbles allow: each may differ from v only in one and
-    // the same written box, whose CNN probabilities then weigh v against them.
+    // The other values the tally and the bubbles allow: where each differs from v only in one
+    // and the same written box, that box's CNN probabilities weigh v against them; otherwise the
+    // boxes' probabilities of the whole values do (below).
     int open = -1;
     std::array<double, 10> left{};  // the digits left in that box
+    bool several = false;           // some value left differs from v in another box, or in two
+    std::vector<Value> alts;        // the values left
     const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
     for (Value alt = fr.tally->lo; alt <= fr.tally->hi; ++alt) {
       if (alt == v || !OmrCompatible(nr, alt, &unconfirmed)) continue;
@@ -4176,14 +4179,38 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
       if (excluded) continue;
       int diff = -1, ndiff = 0;
       for (int j = 0; j < 3; ++j)
-        if (digit_at(alt, j) != digit_at(v, j)) diff = j, ++ndiff;
-      if (ndiff != 1 || (open >= 0 && diff != open) || fr.box_digit[size_t(diff)] < 0) return false;
-      open = diff;
-      left[size_t(digit_at(alt, open))] = 1;
+        if (digit_at(alt, j) != digit_at(v, j)) {
+          // A box the CNN judged empty, or reads as another digit than v's, cannot tell v from alt.
+          if (fr.box_digit[size_t(j)] != digit_at(v, j)) return false;
+          diff = j, ++ndiff;
+        }
+      if (ndiff != 1 || (open >= 0 && diff != open)) several = true;
+      if (!several) {
+        open = diff;
+        left[size_t(digit_at(alt, open))] = 1;
+      }
+      alts.push_back(alt);
     }
-    if (open < 0) return true;  // the tally and the bubbles leave v alone
-    left[size_t(digit_at(v, open))] = 1;
-    return box_chooses(fr, open, digit_at(v, open), left);
+    if (alts.empty()) return true;  // the tally and the bubbles leave v alone
+    if (!several) {
+      left[size_t(digit_at(v, open))] = 1;
+      return box_chooses(fr, open, digit_at(v, open), left);
+    }
+    // The values left differ from v in more than one box, or in different boxes (a tally of
+    // 26..30 under boxes 27 whose bubbles are left out: 26, 28 and 29 differ in the units box,
+    // 30 in the tens box too; every other range ending in 0 crosses a tens boundary so). The
+    // CNN must choose v among them as surely: its probability of a value is the product of its
+    // boxes' probabilities of the value's digits (the boxes where all the values agree cancel),
+    // and v's must be at least min_partial_probability of the sum over v and the values left.
+    auto p_of = [&](Value x) {
+      double q = 1;
+      for (int j = 0; j < 3; ++j)
+        if (fr.box_digit[size_t(j)] >= 0) q *= double(fr.box_prob[size_t(j)][size_t(digit_at(x, j))]);
+      return q;
+    };
+    double sum = p_of(v);
+    for (Value alt : alts) sum += p_of(alt);
+    return sum > 0 && p_of(v) >= o.min_partial_probability * sum;
   };
   if (o.accept_tally) {
     for (int f : read_fields) {

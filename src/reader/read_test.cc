@@ -2816,6 +2816,58 @@ TEST(ReadSynth, EmptyBubbleColumnSettledByBoxesAndTally) {
   EXPECT_TRUE(contradicted);
 }
 
+// A KPPS who writes the digits and skips the bubbles (`SynthOptions::unbubbled_rate`): a number
+// then rests on its boxes and its tally. Half the tally's ranges cross a tens boundary (26..30
+// under boxes 27: 30 differs from 27 in the tens box too), which the one-box rule never settled;
+// the boxes' probabilities of the whole values do, as surely. Every such number settled is
+// right, and no page is accepted with a wrong value.
+TEST(ReadSynth, UnbubbledNumberSettledByBoxesAndATallyAcrossTens) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 461;
+  so.inconsistent_rate = 0;
+  so.double_mark_rate = so.missing_mark_rate = so.tally_slip_rate = 0;
+  so.unbubbled_rate = 1;
+  so.min_width = 2500;
+  so.max_width = 3500;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto digit = [](int x, int j) { return j == 0 ? x / 100 : j == 1 ? x / 10 % 10 : x % 10; };
+  int unbubbled = 0, across = 0, settled = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto p = (*s)->Make(i);
+    ASSERT_TRUE(p.ok());
+    unbubbled += int(p->unbubbled.size());
+    EXPECT_TRUE(p->TruthJson().contains("unbubbled")) << p->file;
+    Reading r = ReadKpuPage(*p);
+    ExpectNoWrongAccepted(r, *p);
+    for (const std::string& field : p->unbubbled) {
+      const FieldReading* f = r.Find(field);
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->omr, kMissing) << field << " on " << p->file;
+      const int v = p->values.at(field);
+      if (!f->tally || !f->tally->Allows(v)) continue;
+      // The premise: the tally leaves a value that differs from v in two boxes.
+      bool two = false;
+      for (int alt = f->tally->lo; alt <= f->tally->hi; ++alt) {
+        int nd = 0;
+        for (int j = 0; j < 3; ++j) nd += digit(alt, j) != digit(v, j);
+        two = two || nd >= 2;
+      }
+      if (!two) continue;
+      ++across;
+      if (!f->verified) continue;
+      ++settled;
+      EXPECT_EQ(f->confirmed_by, "boxes+tally") << field << " on " << p->file;
+      EXPECT_EQ(f->value, v) << field << " on " << p->file;
+    }
+  }
+  EXPECT_EQ(unbubbled, 30);  // every number of the ten pages
+  EXPECT_GE(across, 8);
+  EXPECT_GE(settled, across / 2) << across;
+}
+
 // A tally that disagrees with a number its boxes and bubbles both confirm, the CNN sure of it,
 // does not overrule them: the number stands and the disagreement is a warning that names it.
 // Were the CNN unsure of the value (here: the threshold set above any probability), the same

@@ -135,6 +135,7 @@ nlohmann::json SynthPage::TruthJson() const {
   }
   j["double_marked"] = double_marked;
   j["missing_marks"] = missing_marks;
+  if (!unbubbled.empty()) j["unbubbled"] = unbubbled;
   j["leading_zeros"] = leading_zeros;
   j["samples"] = nlohmann::json::object();
   for (const auto& [k, v] : samples) j["samples"][k] = v;
@@ -483,9 +484,13 @@ class Canvas {
   double S() const { return s_; }
   cv::Mat& img() { return img_; }
 
+  // A dry canvas draws nothing (the callers still draw their random numbers, so what is drawn
+  // after is the same as if it had drawn).
+  void SetDry(bool dry) { dry_ = dry; }
+
   // Draws a polyline (mm) with `ink`.
   void Stroke(const std::vector<cv::Point2d>& pts_mm, const Ink& ink, double width_mm) {
-    if (pts_mm.size() < 2) return;
+    if (pts_mm.size() < 2 || dry_) return;
     double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
     for (auto& p : pts_mm) {
       x0 = std::min(x0, p.x), y0 = std::min(y0, p.y), x1 = std::max(x1, p.x), y1 = std::max(y1, p.y);
@@ -507,6 +512,7 @@ class Canvas {
 
   // Fills a polygon (mm) with `ink`.
   void FillPoly(const std::vector<cv::Point2d>& pts_mm, const Ink& ink) {
+    if (dry_) return;
     double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
     for (auto& p : pts_mm) {
       x0 = std::min(x0, p.x), y0 = std::min(y0, p.y), x1 = std::max(x1, p.x), y1 = std::max(y1, p.y);
@@ -684,6 +690,7 @@ class Canvas {
  private:
   cv::Mat& img_;
   double s_;
+  bool dry_ = false;
 };
 
 // Marks one bubble (mm rect) in one of several styles.
@@ -1147,7 +1154,7 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
       !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
       !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100) ||
       !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1) ||
-      !(o.crossed_sevens >= 0 && o.crossed_sevens <= 1))
+      !(o.crossed_sevens >= 0 && o.crossed_sevens <= 1) || !(o.unbubbled_rate >= 0 && o.unbubbled_rate <= 1))
     return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
   if (o.pen_outline_areas && o.pen_strokes <= 0)
     return InvalidArgument("pen_outline_areas: hanya bersama pen_strokes > 0 / only with pen_strokes > 0");
@@ -1344,6 +1351,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
   const double pen_mm = o.pen_strokes > 0 && Coin(pen, o.pen_strokes) ? ink.width_mm * U(pen, 0.85, 1.1) : 0;
   if (pen_mm > 0) P.pen_mm = pen_mm;
   Rng spill = MakeRng(o.seed, uint64_t(index), 10);  // digits too big for their box (SynthOptions::spill)
+  Rng unbubbled = MakeRng(o.seed, uint64_t(index), 13);  // numbers left unbubbled (SynthOptions::unbubbled_rate)
   for (const NumberLayout& n : L.numbers) {
     auto it = vals.find(n.field);
     if (it == vals.end()) continue;
@@ -1380,6 +1388,11 @@ Result<SynthPage> Synthesizer::Make(int index) const {
     int bfirst = bv >= 100 ? 0 : bv >= 10 ? 1 : 2;
     bool missing_done = false, double_done = false;
     bool do_missing = Coin(r, o.missing_mark_rate), do_double = Coin(r, o.double_mark_rate);
+    // No bubble at all (unbubbled_rate): the marks are still drawn from the page's stream, on a
+    // dry canvas, so that the rest of the page is drawn as it would be with them.
+    const bool skip_all = o.unbubbled_rate > 0 && n.has_bubbles && bv == v && Coin(unbubbled, o.unbubbled_rate);
+    if (skip_all) P.unbubbled.push_back(n.field);
+    c.SetDry(skip_all);
     for (int p = 0; p < 3 && n.has_bubbles; ++p) {
       const bool disagrees = bv != v && d[p] != bd[p];
       // The row that deliberately disagrees is always marked: its 0 above the bubbles' first
@@ -1391,7 +1404,7 @@ Result<SynthPage> Synthesizer::Make(int index) const {
       // that one out would make the page consistent again while truth.json calls it inconsistent.
       if (mark && do_missing && !missing_done && p >= bfirst && (p == 2 || Coin(r, 0.5)) && !disagrees) {
         missing_done = true;
-        P.missing_marks.push_back(n.field);
+        if (!skip_all) P.missing_marks.push_back(n.field);
         continue;
       }
       if (mark) MarkBubble(c, n.bubbles[size_t(p)][size_t(bd[p])], ink, r);
@@ -1402,9 +1415,10 @@ Result<SynthPage> Synthesizer::Make(int index) const {
         if (disagrees && other == d[p]) other = (other + 1) % 10 == bd[p] ? (other + 2) % 10 : (other + 1) % 10;
         MarkBubble(c, n.bubbles[size_t(p)][size_t(other)], ink, r);
         double_done = true;
-        P.double_marked.push_back(n.field);
+        if (!skip_all) P.double_marked.push_back(n.field);
       }
     }
+    c.SetDry(false);
   }
   if (o.tally) {
     // Its own stream: the page is otherwise drawn exactly as without the tally.

@@ -69,6 +69,10 @@ struct SynthOptions {
   PhotoFormat format = PhotoFormat::kJpeg;
   double double_mark_rate = 0.01;   // per number: a second bubble marked in one position
   double missing_mark_rate = 0.01;  // per number: one position's bubble left empty
+  // Per number: no bubble marked at all, as by a KPPS who wrote the digits and skipped the
+  // bubbles (a number whose digits and bubbles deliberately disagree keeps its marks). The coin
+  // is drawn from a stream of its own; 0 (the default) draws the page exactly as before.
+  double unbubbled_rate = 0;
   double stray_mark_rate = 0.3;     // per page: chance of a few stray pen marks
   // KPU page 2: fill each paslon's tally grid (groups of five strokes, one per cell) with the
   // count the boxes say (where boxes and bubbles deliberately disagree, either's, at random).
@@ -167,6 +171,7 @@ struct SynthPage {
   std::string inconsistency;        // what was broken (rule id or "digits_vs_bubbles", ...)
   std::vector<std::string> double_marked;  // fields with a second bubble marked
   std::vector<std::string> missing_marks;  // fields with a position's bubble left empty
+  std::vector<std::string> unbubbled;      // fields with no bubble marked (SynthOptions::unbubbled_rate)
   std::vector<std::string> leading_zeros;  // fields written with leading zeros
   std::map<std::string, int> tally_values;  // KPU page 2: field -> the count its tally shows
   std::vector<std::string> tally_slips;     // tallies with a skipped cell or a miscount

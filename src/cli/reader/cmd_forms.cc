@@ -314,6 +314,7 @@ void AddFormsCommands(CLI::App& app) {
   s->add_option("--bend", so.so.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   s->add_option("--fold", so.so.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   s->add_flag("--cover-corner", so.so.cover_corner, kCoverCornerHelp);
+  s->add_option("--unbubbled", so.so.unbubbled_rate, kUnbubbledHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--segment-style", so.so.segment_style, kSegmentStyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   s->add_option("--pen-strokes", so.so.pen_strokes, kPenStrokesHelp)

@@ -291,6 +291,7 @@ struct BenchCmd {
   double bend_mm = 0;
   int folds = 0;
   bool cover_corner = false;
+  double unbubbled = 0;
   double segment_style = 0;
   double pen_strokes = 0;
   bool pen_outline_areas = false;
@@ -396,6 +397,7 @@ Status RunBench(const BenchCmd& c) {
   // Options that shape the photos made here: photos read from a directory are already made.
   for (const auto& [flag, on] : {std::pair<const char*, bool>{"--bend", c.bend_mm > 0},
                                  {"--cover-corner", c.cover_corner},
+                                 {"--unbubbled", c.unbubbled > 0},
                                  {"--fold", c.folds > 0},
                                  {"--restyle", c.restyle > 0},
                                  {"--segment-style", c.segment_style > 0},
@@ -426,6 +428,7 @@ Status RunBench(const BenchCmd& c) {
     so.bend_mm = c.bend_mm;
     so.folds = c.folds;
     so.cover_corner = c.cover_corner;
+    so.unbubbled_rate = c.unbubbled;
     so.segment_style = c.segment_style;
     so.pen_strokes = c.pen_strokes;
     so.pen_outline_areas = c.pen_outline_areas;
@@ -770,6 +773,7 @@ Status RunBench(const BenchCmd& c) {
   if (c.bend_mm > 0) j["bend_mm"] = c.bend_mm;
   if (c.folds > 0) j["folds"] = c.folds;
   if (c.cover_corner) j["cover_corner"] = true;
+  if (c.unbubbled > 0) j["unbubbled"] = c.unbubbled;
   if (c.segment_style > 0) j["segment_style"] = c.segment_style;
   if (c.pen_strokes > 0) j["pen_strokes"] = c.pen_strokes;
   if (c.blur_scale != 1) j["blur_scale"] = c.blur_scale;
@@ -1277,6 +1281,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--bend", bc.bend_mm, kBendHelp)->capture_default_str()->check(CLI::Range(0.0, 20.0));
   b->add_option("--fold", bc.folds, kFoldHelp)->capture_default_str()->check(CLI::Range(0, 3));
   b->add_flag("--cover-corner", bc.cover_corner, kCoverCornerHelp);
+  b->add_option("--unbubbled", bc.unbubbled, kUnbubbledHelp)->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--segment-style", bc.segment_style, kSegmentStyleHelp)
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   b->add_option("--pen-strokes", bc.pen_strokes, kPenStrokesHelp)

@@ -53,6 +53,9 @@ inline constexpr const char* kNoRowSearchHelp =
 inline constexpr const char* kNoQrModulesHelp =
     "formulir kita: kode QR yang gagal dibaca tidak dibaca lagi modul demi modul (untuk perbandingan) / our form: a "
     "QR code the decoder cannot read is not read again module by module (for comparison)";
+inline constexpr const char* kUnbubbledHelp =
+    "bagian angka yang bulatannya tidak diisi sama sekali, seperti KPPS yang hanya menulis angkanya (0-1; uji tahan) / "
+    "share of numbers whose bubbles are left out entirely, as by a KPPS who only writes the digits (0-1; stress test)";
 inline constexpr const char* kSpillHelp =
     "bagian angka yang ditulis terlalu besar untuk kotaknya (0,85-1,2 kali tinggi dalamnya, bergeser sampai 15 %), "
     "menyentuh atau melewati garis kotak (0-1; uji tahan) / share of digits written too big for their box (0.85-1.2 "
