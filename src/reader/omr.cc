@@ -240,6 +240,11 @@ NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
   // Precompute per position: likelihoods for "digit d here" and "leading" (blank or 0).
   std::array<std::array<double, 10>, 3> box{}, omr{};
   std::array<double, 3> box_lead{}, omr_lead{};
+  // No bubble of the number marked at all: the KPPS skipped them (one event, not a missed mark
+  // per digit). They then say nothing about the value, as where none are printed; taken as
+  // three missed marks they made every significant digit 50 times less likely, so boxes read
+  // 102 at 0.998 came out as 2, its leading boxes' ink taken for a slip.
+  const bool none_marked = e.rows[0].empty() && e.rows[1].empty() && e.rows[2].empty();
   for (int j = 0; j < 3; ++j) {
     for (int d = 0; d < 10; ++d) {
       box[size_t(j)][size_t(d)] = BoxLikelihood(e.boxes[size_t(j)], d, false);
@@ -252,7 +257,7 @@ NumberReading CombineNumber(const NumberEvidence& e, Value max_value, int k) {
     // A leading position: the row is either left empty or has 0 marked.
     const BubbleRow& r = e.rows[size_t(j)];
     omr_lead[size_t(j)] = r.empty() ? 1.0 : r.likelihood[0];
-    if (e.no_bubbles) {  // no bubbles printed: they say nothing about any value
+    if (e.no_bubbles || none_marked) {  // none printed, or none marked: they say nothing
       omr[size_t(j)].fill(1.0);
       omr_lead[size_t(j)] = 1.0;
     }

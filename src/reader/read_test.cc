@@ -626,6 +626,40 @@ TEST(Omr, CombineAgreeingAndDisagreeing) {
   EXPECT_EQ(n.omr, kMissing);
 }
 
+// A number whose bubbles were skipped altogether: the empty rows say nothing about the value
+// (as where no bubbles are printed), not three missed marks. Boxes 102 read surely stay 102;
+// with one row marked, the rows left empty still count as missed marks.
+TEST(Omr, NoBubbleMarkedSaysNothingAboutTheDigits) {
+  NumberEvidence e;
+  auto set_box = [&](int pos, int d, float p) {
+    e.boxes[size_t(pos)].empty = false;
+    e.boxes[size_t(pos)].prob.fill((1 - p) / 9);
+    e.boxes[size_t(pos)].prob[size_t(d)] = p;
+  };
+  for (BubbleRow& r : e.rows) r.likelihood.fill(1.0);  // all empty
+  set_box(0, 1, 0.999f);
+  set_box(1, 0, 0.999f);
+  set_box(2, 2, 0.999f);
+  NumberReading n = CombineNumber(e, 999, 5);
+  EXPECT_TRUE(n.omr_empty);
+  EXPECT_EQ(n.omr, kMissing);
+  EXPECT_EQ(n.ocr, 102);
+  ASSERT_FALSE(n.hypotheses.empty());
+  EXPECT_EQ(n.hypotheses[0].first, 102);
+  EXPECT_NEAR(n.hypotheses[0].second, n.ocr_p, 1e-9);  // the bubbles add nothing
+  // The same boxes with the units row marked 2: the hundreds and tens rows left empty are
+  // missed marks or leading blanks, and the blank reading 2 is preferred over 102, whose
+  // hundreds and tens digits no bubble confirms (the boxes' ink there then needs a look).
+  e.rows[2].likelihood.fill(1e-3);
+  e.rows[2].likelihood[2] = 1;
+  e.rows[2].marks = 1;
+  e.rows[2].marked = 2;
+  n = CombineNumber(e, 999, 5);
+  EXPECT_FALSE(n.omr_empty);
+  EXPECT_EQ(n.omr, 2);
+  EXPECT_EQ(n.hypotheses[0].first, 2);
+}
+
 TEST(Omr, MeasureRow) {
   cv::Mat img(40, 220, CV_8UC1, cv::Scalar(230));
   std::array<cv::Point2f, 10> c;
