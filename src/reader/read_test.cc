@@ -586,21 +586,27 @@ TEST(ReadIdentity, KpuPages) {
 // ---------------------------------------------------------------------------------------------
 // OMR and combination (pure)
 
+// Box `pos` of `e` read as digit d with probability p (the rest shared evenly).
+void SetBox(NumberEvidence& e, int pos, int d, float p) {
+  e.boxes[size_t(pos)].empty = false;
+  e.boxes[size_t(pos)].prob.fill((1 - p) / 9);
+  e.boxes[size_t(pos)].prob[size_t(d)] = p;
+}
+
+// Bubble row `pos` of `e` with these values marked (none: an empty row).
+void SetRow(NumberEvidence& e, int pos, const std::vector<int>& marks) {
+  BubbleRow& r = e.rows[size_t(pos)];
+  r = BubbleRow{};
+  r.likelihood.fill(marks.empty() ? 1.0 : 1e-3);
+  for (int m : marks) r.likelihood[size_t(m)] = 1, r.score[size_t(m)] = 0.6;
+  r.marks = int(marks.size());
+  r.marked = marks.size() == 1 ? marks[0] : -1;
+}
+
 TEST(Omr, CombineAgreeingAndDisagreeing) {
   NumberEvidence e;
-  auto set_box = [&](int pos, int d, float p) {
-    e.boxes[size_t(pos)].empty = false;
-    e.boxes[size_t(pos)].prob.fill((1 - p) / 9);
-    e.boxes[size_t(pos)].prob[size_t(d)] = p;
-  };
-  auto set_row = [&](int pos, std::vector<int> marks) {
-    BubbleRow& r = e.rows[size_t(pos)];
-    r = BubbleRow{};
-    r.likelihood.fill(marks.empty() ? 1.0 : 1e-3);
-    for (int m : marks) r.likelihood[size_t(m)] = 1, r.score[size_t(m)] = 0.6;
-    r.marks = int(marks.size());
-    r.marked = marks.size() == 1 ? marks[0] : -1;
-  };
+  auto set_box = [&](int pos, int d, float p) { SetBox(e, pos, d, p); };
+  auto set_row = [&](int pos, std::vector<int> marks) { SetRow(e, pos, marks); };
   // " 58": blank hundreds box, hundreds row empty.
   set_box(1, 5, 0.99f);
   set_box(2, 8, 0.97f);
@@ -631,15 +637,10 @@ TEST(Omr, CombineAgreeingAndDisagreeing) {
 // with one row marked, the rows left empty still count as missed marks.
 TEST(Omr, NoBubbleMarkedSaysNothingAboutTheDigits) {
   NumberEvidence e;
-  auto set_box = [&](int pos, int d, float p) {
-    e.boxes[size_t(pos)].empty = false;
-    e.boxes[size_t(pos)].prob.fill((1 - p) / 9);
-    e.boxes[size_t(pos)].prob[size_t(d)] = p;
-  };
-  for (BubbleRow& r : e.rows) r.likelihood.fill(1.0);  // all empty
-  set_box(0, 1, 0.999f);
-  set_box(1, 0, 0.999f);
-  set_box(2, 2, 0.999f);
+  for (int j = 0; j < 3; ++j) SetRow(e, j, {});  // all empty
+  SetBox(e, 0, 1, 0.999f);
+  SetBox(e, 1, 0, 0.999f);
+  SetBox(e, 2, 2, 0.999f);
   NumberReading n = CombineNumber(e, 999, 5);
   EXPECT_TRUE(n.omr_empty);
   EXPECT_EQ(n.omr, kMissing);
@@ -650,10 +651,7 @@ TEST(Omr, NoBubbleMarkedSaysNothingAboutTheDigits) {
   // The same boxes with the units row marked 2: the hundreds and tens rows left empty are
   // missed marks or leading blanks, and the blank reading 2 is preferred over 102, whose
   // hundreds and tens digits no bubble confirms (the boxes' ink there then needs a look).
-  e.rows[2].likelihood.fill(1e-3);
-  e.rows[2].likelihood[2] = 1;
-  e.rows[2].marks = 1;
-  e.rows[2].marked = 2;
+  SetRow(e, 2, {2});
   n = CombineNumber(e, 999, 5);
   EXPECT_FALSE(n.omr_empty);
   EXPECT_EQ(n.omr, 2);
