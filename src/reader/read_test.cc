@@ -2582,13 +2582,16 @@ TEST(ReadSynth, KpuCornersFoundOnTiltedPhotos) {
 }
 
 // KPU page 2 photos (2500-3500 px) without flaws (no inconsistency, double mark or tally slip)
-// but bubble marks left out at `missing_mark_rate` (one row of a number).
-Result<std::unique_ptr<Synthesizer>> KpuPagesMarksLeftOut(uint32_t seed, double missing_mark_rate) {
+// but bubble marks left out at `missing_mark_rate` (one row of a number) and `unbubbled_rate`
+// (every row of a number).
+Result<std::unique_ptr<Synthesizer>> KpuPagesMarksLeftOut(uint32_t seed, double missing_mark_rate,
+                                                          double unbubbled_rate = 0) {
   SynthOptions so;
   so.form = SynthForm::kKpuPpwpPage2;
   so.seed = seed;
   so.inconsistent_rate = 0;
   so.missing_mark_rate = missing_mark_rate;
+  so.unbubbled_rate = unbubbled_rate;
   so.double_mark_rate = 0;
   so.tally_slip_rate = 0;
   so.min_width = 2500;
@@ -2855,15 +2858,7 @@ TEST(ReadSynth, EmptyBubbleColumnSettledByBoxesAndTally) {
 // right, and no page is accepted with a wrong value.
 TEST(ReadSynth, UnbubbledNumberSettledByBoxesAndATallyAcrossTens) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 461;
-  so.inconsistent_rate = 0;
-  so.double_mark_rate = so.missing_mark_rate = so.tally_slip_rate = 0;
-  so.unbubbled_rate = 1;
-  so.min_width = 2500;
-  so.max_width = 3500;
-  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  auto s = KpuPagesMarksLeftOut(461, 0, 1);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto digit = [](int x, int j) { return j == 0 ? x / 100 : j == 1 ? x / 10 % 10 : x % 10; };
   int unbubbled = 0, across = 0, settled = 0;
