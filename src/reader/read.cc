@@ -4755,9 +4755,43 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
   return ReadDecoded(works, std::move(pre), options, t0, cpu0, photo_of);
 }
 
+std::string ReasonMessage(const std::string& code) {
+  static const std::map<std::string, std::string, std::less<>> kMessages = {
+      {reason::kPageNotFound, "halaman formulir tidak ditemukan di foto / the form's page was not found in the photo"},
+      {reason::kMarkerMismatch, "penanda halaman milik formulir lain / the page's markers belong to another form"},
+      {reason::kTpsMismatch, "halaman ini milik TPS lain / this page belongs to another TPS"},
+      {reason::kTpsUnknown, "TPS tidak diketahui (berikan --tps) / the TPS is unknown (give --tps)"},
+      {reason::kWrongPage, "halaman yang salah atau ganda / a wrong or repeated page"},
+      {reason::kPageMissing, "ada halaman formulir yang belum difoto / a page of the form was not photographed"},
+      {reason::kQrUnreadable, "kode QR tidak terbaca / the QR code cannot be read"},
+      {reason::kImageUnreadable, "berkas bukan foto yang bisa dibaca / the file is not a readable photo"},
+      {reason::kImageTooLarge, "foto terlalu besar / the photo is too large"},
+      {reason::kImageTooSmall, "foto terlalu kecil / the photo is too small"},
+      {reason::kLowConfidence, "angka ini tidak terbaca cukup yakin; periksa potongannya / this number is not read "
+                               "surely enough; check its crop"},
+      {reason::kOcrOmrDisagree, "angka di kotak dan bulatan yang diisi berbeda / the digits in the boxes and the "
+                                "bubbles marked disagree"},
+      {reason::kRuleBroken, "aturan hitungan formulir tidak terpenuhi / a rule of the form's arithmetic is broken"},
+      {reason::kBubbleDoubleMarked, "lebih dari satu bulatan diisi dalam satu baris / more than one bubble marked in a "
+                                    "row"},
+      {reason::kBubbleEmpty, "bulatan angka ini tidak diisi / the bubbles of this number are not marked"},
+      {reason::kNoSolution, "tidak ada nilai yang memenuhi aturan formulir / no values satisfy the form's rules"},
+      {reason::kFieldBlank, "isian ini kosong / this field is blank"},
+      {reason::kUnconfirmed, "angka ini hanya terbaca sekali dan tidak ada yang mengonfirmasi / this number is read "
+                             "once and nothing confirms it"},
+      {reason::kTallyDisagrees, "turus tidak sesuai dengan angka / the tally disagrees with the number"},
+      {reason::kPhotoBlurred, "foto terlalu kabur; ambil foto lagi / the photo is too blurred; take it again"},
+      {reason::kPhotoDark, "foto terlalu gelap dan berbintik; ambil lagi di tempat terang / the photo is too dark and "
+                           "grainy; take it again in better light"},
+  };
+  const auto it = kMessages.find(code);
+  return it == kMessages.end() ? std::string() : it->second;
+}
+
 nlohmann::json ToJson(const Reason& r) {
   nlohmann::json j;
   j["code"] = r.code;
+  if (const std::string m = ReasonMessage(r.code); !m.empty()) j["message"] = m;
   if (!r.field.empty()) j["field"] = r.field;
   if (!r.rule.empty()) j["rule"] = r.rule;
   if (r.p >= 0) j["p"] = r.p;

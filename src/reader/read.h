@@ -356,6 +356,11 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos,
 nlohmann::json ToJson(const Reading& r);
 nlohmann::json ToJson(const Reason& r);
 
+// What a reason code (reason::k*) means for the person checking the page, Indonesian first then
+// English ("Bahasa / English"); "" for a code it does not know. `rekap read` prints it beside
+// each reason and ToJson(Reason) writes it as "message".
+std::string ReasonMessage(const std::string& code);
+
 // ---------------------------------------------------------------------------------------------
 // Lower-level pieces, exposed for the benchmark and tests.
 

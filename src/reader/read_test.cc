@@ -257,6 +257,32 @@ TEST(ReadRobust, NonImageFile) {
   ExpectFailure(MustRead(std::vector<uint8_t>{}, Opts()), reason::kImageUnreadable);
 }
 
+// Every reason a page goes to review for is explained to the person checking it, in Bahasa
+// Indonesia first and English after, in `rekap read`'s text and as "message" in its JSON.
+TEST(ReadRobust, EveryReasonIsExplainedInBothLanguages) {
+  NEED_MODEL();
+  for (const char* code :
+       {reason::kPageNotFound, reason::kMarkerMismatch, reason::kTpsMismatch, reason::kTpsUnknown,
+        reason::kWrongPage, reason::kPageMissing, reason::kQrUnreadable, reason::kImageUnreadable,
+        reason::kImageTooLarge, reason::kImageTooSmall, reason::kLowConfidence, reason::kOcrOmrDisagree,
+        reason::kRuleBroken, reason::kBubbleDoubleMarked, reason::kBubbleEmpty, reason::kNoSolution,
+        reason::kFieldBlank, reason::kUnconfirmed, reason::kTallyDisagrees, reason::kPhotoBlurred,
+        reason::kPhotoDark}) {
+    const std::string m = ReasonMessage(code);
+    const size_t slash = m.find(" / ");
+    ASSERT_NE(slash, std::string::npos) << code << ": " << m;
+    EXPECT_GT(slash, 10u) << code;               // the Indonesian part
+    EXPECT_GT(m.size() - slash, 13u) << code;    // the English part
+  }
+  EXPECT_EQ(ReasonMessage("no_such_reason"), "");
+  const std::string text = "not a photo";
+  const Reading r = MustRead(std::vector<uint8_t>(text.begin(), text.end()), Opts());
+  const nlohmann::json j = ToJson(r);
+  ASSERT_FALSE(j["reasons"].empty());
+  EXPECT_EQ(j["reasons"][0]["code"], reason::kImageUnreadable);
+  EXPECT_EQ(j["reasons"][0]["message"], ReasonMessage(reason::kImageUnreadable));
+}
+
 TEST(ReadRobust, TinyImage) {
   NEED_MODEL();
   cv::Mat img(10, 10, CV_8UC3, cv::Scalar(200, 200, 200));

@@ -207,6 +207,7 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
     if (!x.rule.empty()) std::cout << " " << x.rule;
     if (x.p >= 0) std::cout << " p=" << x.p;
     if (!x.detail.empty()) std::cout << ": " << x.detail;
+    else if (const std::string m = ReasonMessage(x.code); !m.empty()) std::cout << ": " << m;
     std::cout << "\n";
   }
   for (const auto& w : r.warnings) std::cout << "  ! " << w.rule_id << ": " << w.detail << "\n";
