@@ -293,6 +293,11 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   ASSERT_TRUE(bj.is_object()) << b.out << Stderr();
   EXPECT_EQ(bj["pages"], 2);
   EXPECT_EQ(bj["wrong_accepted"], 0);
+  // Both photos are 2,500-4,000 px wide: timed again apart, as the acceptance measures.
+  EXPECT_EQ(bj["pages_2000_4000"], 2) << b.out;
+  ASSERT_TRUE(bj["median_ms_2000_4000"].is_number()) << b.out;
+  EXPECT_GT(bj["median_ms_2000_4000"].get<double>(), 0) << b.out;
+  EXPECT_GE(bj["p95_ms_2000_4000"].get<double>(), bj["median_ms_2000_4000"].get<double>()) << b.out;
   const int consistent = bj["consistent_pages"].get<int>();
   EXPECT_EQ(consistent, 2 - bj["inconsistent"].get<int>()) << b.out;
   const int unflagged = bj["inconsistent"].get<int>() - bj["inconsistent_flagged"].get<int>();
