@@ -850,6 +850,33 @@ TEST(Tally, InkAfterAnEmptyCellIsNotRead) {
   EXPECT_FALSE(MeasureTally(g, cv::Matx33d::zeros(), t.grid).read);
 }
 
+// The grid's outer frame is a dark rule about 0.9 mm wide; on a blurred photo its tail reaches
+// into the cells along it, past the 2 mm every cell's score leaves out, and the empty cells of
+// the first and last columns score like faint strokes (TallyOptions::frame_inset_mm).
+TEST(Tally, BlurredFrameBesideEmptyCellsIsNotInk) {
+  TallyPage t = BlankTallyPage();
+  ASSERT_FALSE(t.grey.empty());
+  cv::Mat img = t.grey.clone(), g;
+  for (int c = 0; c < 8; ++c) DrawCellStrokes(img, t.grid, c, 5, 2.0);  // 40 votes
+  cv::cvtColor(img, g, cv::COLOR_BGR2GRAY);
+  cv::GaussianBlur(g, g, cv::Size(), 2.5);  // 1.25 mm: a photo whose borders look 1.7-1.8 mm wide
+  TallyOptions without;
+  without.frame_inset_mm = 0;
+  const TallyReading before = MeasureTally(g, t.H, t.grid, without);
+  float edge = 0, inner = 0;  // the empty cells' highest scores, along the frame and elsewhere
+  for (int c = 8; c < t.grid.cells(); ++c) {
+    const bool along = c % t.grid.cols == 0 || c % t.grid.cols == t.grid.cols - 1;
+    (along ? edge : inner) = std::max(along ? edge : inner, before.ink[size_t(c)]);
+  }
+  EXPECT_GT(edge, 1.5 * inner) << edge << " " << inner;
+  EXPECT_FALSE(before.read) << before.lo << ".." << before.hi;
+  const TallyReading r = MeasureTally(g, t.H, t.grid);
+  ASSERT_TRUE(r.read) << r.problem;
+  EXPECT_EQ(r.cells, 8);
+  EXPECT_TRUE(r.Allows(40));
+  EXPECT_FALSE(r.Allows(45));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Synthetic photos (MNIST test digits)
 

@@ -129,9 +129,14 @@ TallyReading MeasureTally(const cv::Mat& grey, const cv::Matx33d& H, const Tally
     }
     for (double& c : col) c /= m.rows;
     profiles[size_t(i)] = col;
-    const double med = Median(col);
+    // The score: the columns less those beside the grid's outer frame (frame_inset_mm).
+    const int trim = int(std::lround(opt.frame_inset_mm * s));
+    const size_t from = i % g.cols == 0 ? size_t(std::clamp(trim, 0, int(col.size()) - 1)) : 0;
+    const size_t to = i % g.cols == g.cols - 1 ? size_t(std::max(int(from) + 1, int(col.size()) - trim)) : col.size();
+    const std::vector<double> scored(col.begin() + long(from), col.begin() + long(to));
+    const double med = Median(scored);
     double peak = 0;
-    for (double c : col) peak = std::max(peak, c - med);
+    for (double c : scored) peak = std::max(peak, c - med);
     out.ink[size_t(i)] = float(peak * 100);  // per cent of the light
   }
   // A prefix of inked cells, then empty ones: the split k where every cell before it holds at

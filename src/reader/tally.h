@@ -32,6 +32,13 @@ struct TallyOptions {
   double inked = 1.0;   // a cell with strokes scores at least this
   double ratio = 2.0;   // ... and at least this times any empty cell after it
   double noise = 0.5;   // empty cells are taken to score at least this
+  // The grid's outer frame on KPU's pages is a dark rule 0.85-0.93 mm wide (its cell rules are
+  // light grey): on a blurred photo its tail reaches past `inset_mm` into the cells along it, and
+  // an empty one there scored like a faint stroke (validation seed 9: empty cells of the first
+  // and last columns 1.55 / 1.59 on the grids not read, 0.9-1.3 elsewhere). Their score leaves
+  // out this much more beside the frame. Their strokes are still counted over the whole
+  // interior (count_last), as every other cell's.
+  double frame_inset_mm = 1.0;
   // The last inked cell's upright strokes are counted (narrowing the range to one count, or to
   // 4..5 for four uprights, whose fifth stroke across may be there or not) only when every
   // earlier cell, each a full group, counts exactly four uprights the same way: the photo shows
