@@ -25,12 +25,12 @@ namespace rekap::reader {
 
 // The committed digit CNN, an ensemble (data/models/digits.json): files under data/models/, in
 // the order they are averaged. The first is also the dlib fallback's, and the one that reads
-// every box (the cascade below, ClassifyBatch): digits-4, the one sure (>= 0.9995) of the most
+// every box (the cascade of ClassifyBatch, fast_digits.cc): digits-4, sure (>= 0.9995) of the most
 // MNIST test digits (86.4 %; digits-3, first before 2026-12-07, 81.3 %), so fewer boxes need
 // the other five. Our form read 8 % faster (2026-12-07: 300 photos of 2,000-4,000 px, median
 // 53.0 / 53.4 -> 49.2 / 48.5 ms, in turn), and on the validation sets every decision stayed
-// (docs/reader.md). digits-4 and -5 read deskewed digits; digits-6 was trained with flagged 1s
-// (docs/digits.md, "A 1 with a flag").
+// (docs/digits.md, "The cascade's first network"). digits-4 and -5 read deskewed digits;
+// digits-6 was trained with flagged 1s (docs/digits.md, "A 1 with a flag").
 inline constexpr const char* kCommittedDigitModels[] = {"digits-4.dnn", "digits-3.dnn", "digits-2.dnn",
                                                         "digits.dnn",   "digits-5.dnn", "digits-6.dnn"};
 
