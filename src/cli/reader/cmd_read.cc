@@ -489,6 +489,10 @@ Status RunBench(const BenchCmd& c) {
         making = true;
       }
       auto p = make(i);
+      // The photo is read from its JPEG: the decoded image is let go, or a batch of our form's
+      // 4,000 px pages would hold some 2 GB (1.7 GB peak for 40 pages before). --keep writes
+      // truth.json from it (its size), so keeps it.
+      if (p.ok() && c.keep.empty()) p->image.release();
       std::lock_guard<std::mutex> lock(mu);
       queue.push_back(std::move(p));
       making = false;
@@ -577,6 +581,7 @@ Status RunBench(const BenchCmd& c) {
     if (!failure.ok()) break;
     std::vector<std::vector<uint8_t>> photos;
     bool in_2000_4000 = true;
+    int photo_width = 0;  // the first photo's (the development dumps)
     for (SynthPage& sp : sheet) {
       if (!c.keep.empty()) {
         std::filesystem::create_directories(c.keep);
@@ -586,6 +591,7 @@ Status RunBench(const BenchCmd& c) {
       }
       const auto header = ParseImageHeader(sp.jpeg);
       in_2000_4000 = in_2000_4000 && header && header->width >= 2000 && header->width <= 4000;
+      if (photo_width == 0 && header) photo_width = header->width;
       photos.push_back(std::move(sp.jpeg));  // not needed again
     }
     SynthPage& p = sheet[0];  // the sheet's truth: the other pages' fields merged in
@@ -713,7 +719,7 @@ Status RunBench(const BenchCmd& c) {
         const int d = WrittenDigit(v, pos, lz.count(field) > 0);
         if (d < 0 && f != nullptr && f->box_digit[size_t(pos)] >= 0 && dump_digits) {  // a blank box read
           std::fprintf(dump_digits, "%d %s %d truth -1 read %d p %.4f width %d q %d sample -1\n", i, field.c_str(),
-                       pos, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality);
+                       pos, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], photo_width, p.jpeg_quality);
           if (dump_crops && !f->box_crops[size_t(pos)].empty())
             cv::imwrite(std::string(dump_crops) + "/" + std::to_string(i) + "-" + field + "-" + std::to_string(pos) +
                             "-tblank-r" + std::to_string(f->box_digit[size_t(pos)]) + ".png",
@@ -730,7 +736,7 @@ Status RunBench(const BenchCmd& c) {
         if (f != nullptr && f->box_digit[size_t(pos)] != d && dump_digits) {
           const auto smp = p.samples.find(field);
           std::fprintf(dump_digits, "%d %s %d truth %d read %d p %.4f width %d q %d sample %d\n", i, field.c_str(),
-                       pos, d, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], p.image.cols, p.jpeg_quality,
+                       pos, d, f->box_digit[size_t(pos)], f->box_p[size_t(pos)], photo_width, p.jpeg_quality,
                        smp == p.samples.end() ? -1 : smp->second[size_t(pos)]);
           if (dump_crops) {
             const std::string name = std::to_string(i) + "-" + field + "-" + std::to_string(pos) + "-t" +
