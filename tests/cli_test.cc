@@ -288,7 +288,7 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
     }
   }
   // The same photos read again by the benchmark, and the digit CNN on the MNIST test set.
-  CmdRun b = Rekap("--json bench reader --photos " + out + " --tesseract-sample 0");
+  CmdRun b = Rekap("--json bench reader --photos " + out + " --tesseract-sample 0 " + digits);
   const auto bj = Json(b);
   ASSERT_TRUE(bj.is_object()) << b.out << Stderr();
   EXPECT_EQ(bj["pages"], 2);
@@ -307,6 +307,15 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   EXPECT_EQ(m["threshold"], 0.2) << b.out;
   EXPECT_LE(m["misread_below_threshold"].get<int>(), m["misread"].get<int>());
   EXPECT_LE(m["written_otherwise_at_or_above_threshold"].get<int>(), m["written_otherwise"].get<int>());
+  // Every consistent page in review is put down to one cause; with the set named (--digits),
+  // the misread digits are also read on their own.
+  const auto& rc = bj["review_causes"];
+  const int in_review = consistent - (bj["accepted"].get<int>() - unflagged);
+  EXPECT_EQ(rc["pages"], in_review) << b.out;
+  EXPECT_EQ(rc["digit_misread"].get<int>() + rc["bubbles_unread"].get<int>() + rc["other"].get<int>(), in_review)
+      << b.out;
+  ASSERT_TRUE(rc["digit_misread_alone_too"].is_number()) << b.out;
+  EXPECT_LE(rc["digit_misread_alone_too"].get<int>(), rc["digit_misread"].get<int>()) << b.out;
   CmdRun d = Rekap("--json bench digits " + digits);
   ASSERT_EQ(d.code, 0) << Stderr();
   const auto dj = Json(d);

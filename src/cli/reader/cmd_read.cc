@@ -441,6 +441,11 @@ Status RunBench(const BenchCmd& c) {
     so.format = format;
     REKAP_ASSIGN_OR_RETURN(synth, Synthesizer::Create(digits, lc->contest, so));
   } else {
+    // The set the photos were written from, if named: only to ask how the networks read a
+    // misread box's digit on its own (review_causes below).
+    if (!c.digits.empty() && !c.labels.empty()) {
+      REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
+    }
     std::ifstream in(c.photos + "/truth.json");
     truth = json::parse(in, nullptr, false);
     if (truth.is_discarded() || !truth.contains("pages")) return InvalidArgument("no truth.json in " + c.photos);
@@ -462,6 +467,11 @@ Status RunBench(const BenchCmd& c) {
     if (t.contains("values")) p.values = t["values"].get<std::map<std::string, int>>();
     if (t.contains("bubble_values")) p.bubble_values = t["bubble_values"].get<std::map<std::string, int>>();
     if (t.contains("leading_zeros")) p.leading_zeros = t["leading_zeros"].get<std::vector<std::string>>();
+    if (t.contains("samples") && t["samples"].is_object())
+      for (const auto& [field, a] : t["samples"].items())
+        if (a.is_array() && a.size() == 3 && a[0].is_number_integer() && a[1].is_number_integer() &&
+            a[2].is_number_integer())
+          p.samples[field] = {a[0].get<int>(), a[1].get<int>(), a[2].get<int>()};
     REKAP_ASSIGN_OR_RETURN(p.jpeg, ReadFileBytes(c.photos + "/" + p.file, kMaxPhotoBytes + 1));
     return p;
   };
@@ -547,6 +557,28 @@ Status RunBench(const BenchCmd& c) {
     int misread = 0, misread_below = 0, written_otherwise = 0, written_otherwise_at_or_above = 0;
     double written_otherwise_max_p = 0;
   } margin;
+  // Why consistent pages went to review, by what their numbers left unconfirmed show: a digit
+  // box misread (and of those, pages where such a box's handwritten sample is misread by the
+  // networks on its own too, as the clean 28x28 image of the set: a hard digit rather than the
+  // photo's doing), else a number whose bubbles were not read, else something else.
+  // The sample's own reading is known only where the digits were drawn as they are in the set
+  // (not restyled, no flag or bar added, not redrawn with another pen).
+  const bool samples_as_in_set = !digits.images.empty() && c.restyle == 0 && c.flagged_ones == 0 &&
+                                 c.crossed_sevens == 0 && c.pen_strokes == 0;
+  struct {
+    int pages = 0, digit_misread = 0, digit_misread_alone_too = 0, bubbles_unread = 0, other = 0;
+  } review_causes;
+  std::map<int, bool> misread_alone;  // sample index -> the networks misread its clean image
+  auto sample_misread_alone = [&](int s) {
+    if (s < 0 || size_t(s) >= digits.images.size() || (o.fast == nullptr && o.model == nullptr)) return false;
+    auto it = misread_alone.find(s);
+    if (it != misread_alone.end()) return it->second;
+    const std::span<const Image28> one(&digits.images[size_t(s)], 1);
+    std::vector<DigitPrediction> pr = o.fast != nullptr ? o.fast->ClassifyBatch(one) : o.model->ClassifyBatch(one);
+    const bool wrong_alone = pr.size() == 1 && pr[0].digit != int(digits.labels[size_t(s)]);
+    misread_alone[s] = wrong_alone;
+    return wrong_alone;
+  };
   Progress prog("bench reader", count);
   FILE* dump = nullptr;
   if (const char* d = std::getenv("REKAP_BENCH_DUMP_BUBBLES")) dump = std::fopen(d, "w");
@@ -773,6 +805,31 @@ Status RunBench(const BenchCmd& c) {
           }
       }
     }
+    if (!r.accepted && !p.inconsistent) {
+      ++review_causes.pages;
+      bool misread = false, alone_too = false, unread = false;
+      for (const auto& [field, v] : p.values) {
+        const FieldReading* f = r.Find(field);
+        if (f == nullptr || f->verified) continue;
+        const auto smp = p.samples.find(field);
+        for (int pos = 0; pos < 3; ++pos) {
+          const int d = WrittenDigit(v, pos, lz.count(field) > 0);
+          if (f->box_digit[size_t(pos)] == d) continue;
+          misread = true;
+          if (d >= 0 && samples_as_in_set && smp != p.samples.end())
+            alone_too = alone_too || sample_misread_alone(smp->second[size_t(pos)]);
+        }
+        unread = unread || (f->has_bubbles && f->omr == kMissing);
+      }
+      if (misread) {
+        ++review_causes.digit_misread;
+        review_causes.digit_misread_alone_too += alone_too;
+      } else if (unread) {
+        ++review_causes.bubbles_unread;
+      } else {
+        ++review_causes.other;
+      }
+    }
     if (!r.accepted && !p.inconsistent && review.size() < 200) {
       json rs = json::array();
       for (const auto& x : r.reasons) rs.push_back(ToJson(x));
@@ -877,6 +934,12 @@ Status RunBench(const BenchCmd& c) {
       {"written_otherwise", margin.written_otherwise},
       {"written_otherwise_at_or_above_threshold", margin.written_otherwise_at_or_above},
       {"written_otherwise_max_p", margin.written_otherwise_max_p}};
+  j["review_causes"] = {{"pages", review_causes.pages},
+                         {"digit_misread", review_causes.digit_misread},
+                         {"digit_misread_alone_too", samples_as_in_set ? json(review_causes.digit_misread_alone_too)
+                                                                        : json(nullptr)},
+                         {"bubbles_unread", review_causes.bubbles_unread},
+                         {"other", review_causes.other}};
   j["pages_not_found"] = not_found;
   j["boxes_moved"] = boxes_moved;  // numbers whose boxes were read where their borders are (bent pages)
   j["rows_moved"] = rows_moved;    // bubble rows read again where their outlines are (bent pages)
@@ -905,6 +968,10 @@ Status RunBench(const BenchCmd& c) {
               << " below " << o.min_support_probability << "), written otherwise " << margin.written_otherwise
               << " (" << margin.written_otherwise_at_or_above << " at or above; highest "
               << margin.written_otherwise_max_p << ")\n"
+              << "  consistent pages in review " << review_causes.pages << ": a digit box misread "
+              << review_causes.digit_misread << " (its digit misread on its own too: "
+              << j["review_causes"]["digit_misread_alone_too"].dump() << "), bubbles unread "
+              << review_causes.bubbles_unread << ", other " << review_causes.other << "\n"
               << "  median " << j["median_ms"].get<double>() << " ms  p95 " << j["p95_ms"].get<double>()
               << " ms; photos 2,000-4,000 px wide (" << ms_2000_4000.size() << " pages): median "
               << j["median_ms_2000_4000"].dump() << " ms  p95 " << j["p95_ms_2000_4000"].dump() << " ms\n"
@@ -1299,8 +1366,10 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   if (bench == nullptr) return;
   static BenchCmd bc;
   auto* b = bench->add_subcommand("reader", "foto sintetis -> baca / synthetic photos -> read");
-  b->add_option("--digits", bc.digits, "IDX images (MNIST test set)");
-  b->add_option("--labels", bc.labels, "IDX labels");
+  b->add_option("--digits", bc.digits,
+                "gambar IDX (MNIST uji); dengan --photos: set yang dipakai foto itu, untuk review_causes / IDX "
+                "images (MNIST test set); with --photos: the set those photos were written from, for review_causes");
+  b->add_option("--labels", bc.labels, "label IDX / IDX labels");
   b->add_option("--photos", bc.photos, "read a `rekap forms synth` directory (truth.json) instead");
   b->add_option("--count", bc.count, "pages")->capture_default_str()->check(CLI::Range(1, 1000000));
   b->add_option("--form", bc.form, "own | kpu-ppwp-2 | kpu-ppwp (lembar = halaman 2 + 3 / a sheet = pages 2 + 3)")->capture_default_str();
