@@ -16,6 +16,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -35,6 +36,7 @@
 #include "cli/common.h"
 #include "cli/reader/reader_commands.h"
 #include "reader/digits.h"
+#include "reader/review_cause.h"
 #include "reader/fast_digits.h"
 #include "reader/idx.h"
 #include "reader/read.h"
@@ -307,14 +309,6 @@ struct BenchCmd {
   int faint_contrast = ReadOptions{}.faint_contrast;
   double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
-
-// The digit written in box `pos` of `v` (-1: left blank).
-int WrittenDigit(int v, int pos, bool leading_zeros) {
-  const int d[3] = {v / 100, (v / 10) % 10, v % 10};
-  const int first = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  if (pos < first && !leading_zeros) return -1;
-  return d[pos];
-}
 
 double Percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -807,27 +801,16 @@ Status RunBench(const BenchCmd& c) {
     }
     if (!r.accepted && !p.inconsistent) {
       ++review_causes.pages;
-      bool misread = false, alone_too = false, unread = false;
-      for (const auto& [field, v] : p.values) {
-        const FieldReading* f = r.Find(field);
-        if (f == nullptr || f->verified) continue;
-        const auto smp = p.samples.find(field);
-        for (int pos = 0; pos < 3; ++pos) {
-          const int d = WrittenDigit(v, pos, lz.count(field) > 0);
-          if (f->box_digit[size_t(pos)] == d) continue;
-          misread = true;
-          if (d >= 0 && samples_as_in_set && smp != p.samples.end())
-            alone_too = alone_too || sample_misread_alone(smp->second[size_t(pos)]);
-        }
-        unread = unread || (f->has_bubbles && f->omr == kMissing);
-      }
-      if (misread) {
-        ++review_causes.digit_misread;
-        review_causes.digit_misread_alone_too += alone_too;
-      } else if (unread) {
-        ++review_causes.bubbles_unread;
-      } else {
-        ++review_causes.other;
+      const ReviewExplanation e =
+          ExplainReview(r, p.values, lz, p.samples,
+                        samples_as_in_set ? std::function<bool(int)>(sample_misread_alone) : nullptr);
+      switch (e.cause) {
+        case ReviewCause::kDigitMisread:
+          ++review_causes.digit_misread;
+          review_causes.digit_misread_alone_too += e.misread_alone_too;
+          break;
+        case ReviewCause::kBubblesUnread: ++review_causes.bubbles_unread; break;
+        case ReviewCause::kOther: ++review_causes.other; break;
       }
     }
     if (!r.accepted && !p.inconsistent && review.size() < 200) {
