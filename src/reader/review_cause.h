@@ -1,5 +1,5 @@
-// rekap reader: why a consistent page went to review (`rekap bench reader`'s review_causes): put down to one
-// cause from the numbers it left unconfirmed, given what was written on the page.
+// rekap reader: why a consistent page went to review (`rekap bench reader`'s review_causes),
+// put down to one cause from the numbers it left unconfirmed, given what was written on it.
 #pragma once
 
 #include <array>

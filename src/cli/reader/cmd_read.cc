@@ -36,10 +36,10 @@
 #include "cli/common.h"
 #include "cli/reader/reader_commands.h"
 #include "reader/digits.h"
-#include "reader/review_cause.h"
 #include "reader/fast_digits.h"
 #include "reader/idx.h"
 #include "reader/read.h"
+#include "reader/review_cause.h"
 #include "reader/synth.h"
 
 namespace rekap::cli {
@@ -466,6 +466,9 @@ Status RunBench(const BenchCmd& c) {
         if (a.is_array() && a.size() == 3 && a[0].is_number_integer() && a[1].is_number_integer() &&
             a[2].is_number_integer())
           p.samples[field] = {a[0].get<int>(), a[1].get<int>(), a[2].get<int>()};
+    p.pen_mm = t.value("pen_mm", 0.0);
+    p.flagged = t.value("flagged_ones", 0);
+    p.crossed = t.value("crossed_sevens", 0);
     REKAP_ASSIGN_OR_RETURN(p.jpeg, ReadFileBytes(c.photos + "/" + p.file, kMaxPhotoBytes + 1));
     return p;
   };
@@ -556,9 +559,10 @@ Status RunBench(const BenchCmd& c) {
   // networks on its own too, as the clean 28x28 image of the set: a hard digit rather than the
   // photo's doing), else a number whose bubbles were not read, else something else.
   // The sample's own reading is known only where the digits were drawn as they are in the set
-  // (not restyled, no flag or bar added, not redrawn with another pen).
-  const bool samples_as_in_set = !digits.images.empty() && c.restyle == 0 && c.flagged_ones == 0 &&
-                                 c.crossed_sevens == 0 && c.pen_strokes == 0;
+  // (not restyled, no flag or bar added, not redrawn with another pen; truth.json records the
+  // last three per page, not --restyle: name the set with --photos only for photos written
+  // without it).
+  const bool samples_as_in_set = !digits.images.empty() && c.restyle == 0;
   struct {
     int pages = 0, digit_misread = 0, digit_misread_alone_too = 0, bubbles_unread = 0, other = 0;
   } review_causes;
@@ -803,7 +807,9 @@ Status RunBench(const BenchCmd& c) {
       ++review_causes.pages;
       const ReviewExplanation e =
           ExplainReview(r, p.values, lz, p.samples,
-                        samples_as_in_set ? std::function<bool(int)>(sample_misread_alone) : nullptr);
+                        samples_as_in_set && p.pen_mm == 0 && p.flagged == 0 && p.crossed == 0
+                            ? std::function<bool(int)>(sample_misread_alone)
+                            : nullptr);
       switch (e.cause) {
         case ReviewCause::kDigitMisread:
           ++review_causes.digit_misread;
