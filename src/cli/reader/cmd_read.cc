@@ -564,7 +564,8 @@ Status RunBench(const BenchCmd& c) {
   // without it).
   const bool samples_as_in_set = !digits.images.empty() && c.restyle == 0;
   struct {
-    int pages = 0, digit_misread = 0, digit_misread_alone_too = 0, bubbles_unread = 0, other = 0;
+    int digit_misread = 0, digit_misread_alone_too = 0, bubbles_unread = 0, other = 0;
+    int pages() const { return digit_misread + bubbles_unread + other; }
   } review_causes;
   std::map<int, bool> misread_alone;  // sample index -> the networks misread its clean image
   auto sample_misread_alone = [&](int s) {
@@ -804,7 +805,6 @@ Status RunBench(const BenchCmd& c) {
       }
     }
     if (!r.accepted && !p.inconsistent) {
-      ++review_causes.pages;
       const ReviewExplanation e =
           ExplainReview(r, p.values, lz, p.samples,
                         samples_as_in_set && p.pen_mm == 0 && p.flagged == 0 && p.crossed == 0
@@ -923,7 +923,7 @@ Status RunBench(const BenchCmd& c) {
       {"written_otherwise", margin.written_otherwise},
       {"written_otherwise_at_or_above_threshold", margin.written_otherwise_at_or_above},
       {"written_otherwise_max_p", margin.written_otherwise_max_p}};
-  j["review_causes"] = {{"pages", review_causes.pages},
+  j["review_causes"] = {{"pages", review_causes.pages()},
                          {"digit_misread", review_causes.digit_misread},
                          {"digit_misread_alone_too", samples_as_in_set ? json(review_causes.digit_misread_alone_too)
                                                                         : json(nullptr)},
@@ -957,7 +957,7 @@ Status RunBench(const BenchCmd& c) {
               << " below " << o.min_support_probability << "), written otherwise " << margin.written_otherwise
               << " (" << margin.written_otherwise_at_or_above << " at or above; highest "
               << margin.written_otherwise_max_p << ")\n"
-              << "  consistent pages in review " << review_causes.pages << ": a digit box misread "
+              << "  consistent pages in review " << review_causes.pages() << ": a digit box misread "
               << review_causes.digit_misread << " (its digit misread on its own too: "
               << j["review_causes"]["digit_misread_alone_too"].dump() << "), bubbles unread "
               << review_causes.bubbles_unread << ", other " << review_causes.other << "\n"
