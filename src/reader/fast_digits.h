@@ -4,7 +4,7 @@
 // form has ~70 written boxes: far over a 60 ms page budget. FastDigitNet loads the same model
 // file (the dlib network written by DigitModel::Save), folds the batch-norm affine layers into
 // the convolutions and the dropout scale into the last layer, and runs the network with its own
-// vectorized kernels (AVX-512, AVX2+FMA or SSE2, picked at run time): about 80 us per digit
+// vectorized kernels (AVX-512, AVX2+FMA or SSE2, picked at run time): about 60-80 us per digit
 // with the other vCPU busy, against about 250 us for OpenCV DNN 4.6 (which it replaced). Its
 // probabilities equal DigitModel's to float rounding (tested in read_test.cc); if the file
 // holds another architecture, Load fails and the reader falls back to DigitModel.
