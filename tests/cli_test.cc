@@ -298,6 +298,8 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   ASSERT_TRUE(bj["median_ms_2000_4000"].is_number()) << b.out;
   EXPECT_GT(bj["median_ms_2000_4000"].get<double>(), 0) << b.out;
   EXPECT_GE(bj["p95_ms_2000_4000"].get<double>(), bj["median_ms_2000_4000"].get<double>()) << b.out;
+  // The pages fill most of their photos: none is decoded again, finer.
+  EXPECT_EQ(bj["decoded_finer"], 0) << b.out;
   const int consistent = bj["consistent_pages"].get<int>();
   EXPECT_EQ(consistent, 2 - bj["inconsistent"].get<int>()) << b.out;
   const int unflagged = bj["inconsistent"].get<int>() - bj["inconsistent_flagged"].get<int>();

@@ -187,6 +187,10 @@ struct ReadOptions {
   // the ink that belongs to the box, found across the borders, instead of from the box's
   // interior alone (Reading::spilled_boxes). false = never (for comparison).
   bool spill = true;
+  // A page that fills under 60 % of a large photo's longer side is read from the photo decoded
+  // again, less reduced (Reading::decoded_finer; ReadPage and ReadPages from encoded bytes).
+  // false = never (for comparison).
+  bool finer_decode = true;
   // On a page that does not lie flat, a number's digit boxes are read where their printed
   // borders are seen, when that is clearly a few mm from where the page's alignment puts them
   // (Reading::boxes_moved). false = never (for comparison).
@@ -324,6 +328,9 @@ struct Reading {
   std::map<int, double> grain;
   // Per page read: the digit boxes read from ink that crosses their borders (ReadOptions::spill).
   std::map<int, int> spilled_boxes;
+  // Per page read from its photo decoded a second time, finer (the page filled too little of a
+  // large photo for the usual reduction while decoding): by what factor (2, 4 or 8).
+  std::map<int, int> decoded_finer;
   // Per page read: the numbers whose digit boxes were read where their printed borders are,
   // a few mm from where the page's alignment put them (a page that does not lie flat).
   std::map<int, int> boxes_moved;

@@ -170,7 +170,7 @@ struct ReadCmd {
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
   bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false,
-       no_row_search = false, no_qr_modules = false;
+       no_row_search = false, no_qr_modules = false, no_finer_decode = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
   double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
@@ -237,6 +237,7 @@ Status RunRead(const ReadCmd& c) {
   o.faint_contrast = c.faint_contrast;
   o.faint_page_contrast = c.faint_page_contrast;
   o.spill = !c.no_spill;
+  o.finer_decode = !c.no_finer_decode;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
   o.qr_by_modules = !c.no_qr_modules;
@@ -305,7 +306,7 @@ struct BenchCmd {
   double crossed_sevens = 0;
   std::string format = "jpeg";
   bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false,
-       no_qr_modules = false;
+       no_qr_modules = false, no_finer_decode = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
   double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
@@ -521,6 +522,7 @@ Status RunBench(const BenchCmd& c) {
   o.faint_contrast = c.faint_contrast;
   o.faint_page_contrast = c.faint_page_contrast;
   o.spill = !c.no_spill;
+  o.finer_decode = !c.no_finer_decode;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
   o.qr_by_modules = !c.no_qr_modules;
@@ -532,6 +534,7 @@ Status RunBench(const BenchCmd& c) {
 
   int qr_matched = 0;
   int spilled_boxes = 0;
+  int decoded_finer = 0;  // pages read from their photo decoded again finer (Reading::decoded_finer)
   int boxes_moved = 0;
   int rows_moved = 0;
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
@@ -677,6 +680,7 @@ Status RunBench(const BenchCmd& c) {
     found += identified;
     for (const auto& [page, how] : r.qr) qr_matched += how == qr::kMatched;
     for (const auto& [page, k] : r.spilled_boxes) spilled_boxes += k;
+    decoded_finer += int(r.decoded_finer.size());
     for (const auto& [page, k] : r.boxes_moved) boxes_moved += k;
     for (const auto& [page, k] : r.rows_moved) rows_moved += k;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
@@ -933,6 +937,7 @@ Status RunBench(const BenchCmd& c) {
   j["boxes_moved"] = boxes_moved;  // numbers whose boxes were read where their borders are (bent pages)
   j["rows_moved"] = rows_moved;    // bubble rows read again where their outlines are (bent pages)
   j["spilled_boxes"] = spilled_boxes;  // digit boxes read from ink crossing their borders (ReadOptions::spill)
+  j["decoded_finer"] = decoded_finer;  // pages small in their photo, read from it decoded again finer
   j["qr_matched"] = qr_matched;  // our form: photos identified by their QR's modules (MatchQr)
   if (!wrong.empty()) j["wrong"] = wrong;
   if (!unflagged.empty()) j["inconsistent_accepted"] = unflagged;
@@ -1270,6 +1275,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--no-tally", rc.no_tally,
               "formulir KPU: jangan pakai turus untuk mengonfirmasi / KPU forms: never confirm a number by its tally grid");
   r->add_flag("--no-spill", rc.no_spill, kNoSpillHelp);
+  r->add_flag("--no-finer-decode", rc.no_finer_decode, kNoFinerDecodeHelp);
   r->add_flag("--no-box-borders", rc.no_box_borders, kNoBoxBordersHelp);
   r->add_flag("--no-row-search", rc.no_row_search, kNoRowSearchHelp);
   r->add_flag("--no-qr-modules", rc.no_qr_modules, kNoQrModulesHelp);
@@ -1369,6 +1375,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_option("--keep", bc.keep, "also write the synthetic photos to DIR");
   b->add_flag("--no-tally", bc.no_tally, "never confirm a number by its tally grid (KPU page 2; for comparison)");
   b->add_flag("--no-spill", bc.no_spill, kNoSpillHelp);
+  b->add_flag("--no-finer-decode", bc.no_finer_decode, kNoFinerDecodeHelp);
   b->add_flag("--no-box-borders", bc.no_box_borders, kNoBoxBordersHelp);
   b->add_flag("--no-row-search", bc.no_row_search, kNoRowSearchHelp);
   b->add_flag("--no-qr-modules", bc.no_qr_modules, kNoQrModulesHelp);

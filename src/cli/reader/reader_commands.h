@@ -36,6 +36,10 @@ inline constexpr const char* kShakeHelp =
 inline constexpr const char* kNoSpillHelp =
     "jangan pernah membaca angka yang melewati garis kotaknya dari tintanya sendiri (untuk perbandingan) / never read "
     "a digit that crosses its box's border from its own ink (for comparison)";
+inline constexpr const char* kNoFinerDecodeHelp =
+    "jangan pernah membaca ulang halaman yang kecil di foto besar dari foto yang didekode lebih halus (untuk "
+    "perbandingan) / never read a page that is small in a large photo again from the photo decoded finer (for "
+    "comparison)";
 inline constexpr const char* kMinFillHelp =
     "bagian lebar bingkai foto yang terisi halaman, paling sedikit (sisanya meja di sekitarnya) / the least share of "
     "the photo frame's width the page fills (the rest is the table around it)";
