@@ -2702,6 +2702,18 @@ struct PageObservation {
 // from the reduced image, 99.31 % for the same photos unpadded (docs/reader.md).
 constexpr double kSmallPageShare = 0.6;
 constexpr double kPagePx = 1500;
+// The photo decoded again holds at most this many pixels (a 24 Mpx phone photo at full size): a
+// 108 or 200 Mpx photo, decoded at an eighth of its side the first time (DecodePhoto), is not
+// decoded whole for a small page.
+constexpr double kMaxFinerPixels = 24e6;
+
+// The reduction at which to decode a photo again f times finer, within kMaxFinerPixels; 0
+// where none is finer than the first.
+int FinerReduction(int width, int height, int reduction, int f) {
+  int r = std::max(1, reduction / f);
+  while (r < reduction && double(width / r) * double(height / r) > kMaxFinerPixels) r *= 2;
+  return r < reduction ? r : 0;
+}
 
 struct Stage {
   std::string dir, name;
@@ -4768,7 +4780,8 @@ Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& opti
   Prof().Mark("decode");
   auto finer = [&](size_t, int f) {
     Decoded again;
-    if (d.reduction < 2 || DecodePhoto(photo, &again, std::max(1, d.reduction / f))) return cv::Mat();
+    const int r = FinerReduction(d.width, d.height, d.reduction, f);
+    if (r == 0 || DecodePhoto(photo, &again, r)) return cv::Mat();
     return again.reduction < d.reduction ? again.grey : cv::Mat();
   };
   return ReadDecoded(works, std::move(pre), options, t0, cpu0, {}, finer);
@@ -4801,7 +4814,8 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
   const double cpu0 = ThreadCpuMs();
   Prof().Reset();
   std::vector<cv::Mat> works;
-  std::vector<int> photo_of, reduction;
+  std::vector<int> photo_of;
+  std::vector<std::array<int, 3>> size;  // per photo decoded: width, height, reduction
   std::vector<Reason> pre;
   for (size_t i = 0; i < photos.size(); ++i) {
     Decoded d;
@@ -4810,15 +4824,16 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
     } else {
       works.push_back(d.grey);
       photo_of.push_back(int(i) + 1);
-      reduction.push_back(d.reduction);
+      size.push_back({d.width, d.height, d.reduction});
     }
   }
   if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
   Prof().Mark("decode");
   auto finer = [&](size_t i, int f) {
     Decoded again;
-    const int was = reduction[i];
-    if (was < 2 || DecodePhoto(photos[size_t(photo_of[i] - 1)], &again, std::max(1, was / f))) return cv::Mat();
+    const auto [w, h, was] = size[i];
+    const int r = FinerReduction(w, h, was, f);
+    if (r == 0 || DecodePhoto(photos[size_t(photo_of[i] - 1)], &again, r)) return cv::Mat();
     return again.reduction < was ? again.grey : cv::Mat();
   };
   return ReadDecoded(works, std::move(pre), options, t0, cpu0, photo_of, finer);

@@ -1859,7 +1859,7 @@ TEST(ReadSynth, PageFillingHalfTheFrameRead) {
 // from the photo decoded again, less reduced (ReadOptions::finer_decode, Reading::decoded_finer):
 // at the reduction a photo that size gets, this page's 10 mm boxes come out 20-30 px high.
 // Without it, 60 photos of seed 5 placed at half a canvas twice their size read 98.85 % of their
-// digits against 99.31 % unpadded; with it 99.41 % (docs/reader.md). A page that fills the
+// digits against 99.31 % unpadded; with it 99.36 % (docs/reader.md). A page that fills the
 // photo is read as before.
 TEST(ReadSynth, SmallPageInALargePhotoDecodedFiner) {
   NEED_MNIST();
