@@ -256,6 +256,21 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out, 
   return std::nullopt;
 }
 
+// A decoded photo holds at most this many pixels when decoded again finer (DecodeFiner; a 24 Mpx
+// phone photo at full size): a 108 or 200 Mpx photo, decoded at an eighth of its side the first
+// time, is not decoded whole for a small page.
+constexpr double kMaxFinerPixels = 24e6;
+
+// Photo `bytes`, first decoded as `first`, decoded again f (a power of 2) times finer, or less
+// where kMaxFinerPixels says so; an empty Mat where it cannot be decoded finer at all.
+cv::Mat DecodeFiner(std::span<const uint8_t> bytes, const Decoded& first, int f) {
+  int r = std::max(1, first.reduction / f);
+  while (r < first.reduction && double(first.width / r) * double(first.height / r) > kMaxFinerPixels) r *= 2;
+  Decoded again;
+  if (r >= first.reduction || DecodePhoto(bytes, &again, r) || again.reduction >= first.reduction) return cv::Mat();
+  return again.grey;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Geometry helpers
 
@@ -2702,18 +2717,7 @@ struct PageObservation {
 // from the reduced image, 99.31 % for the same photos unpadded (docs/reader.md).
 constexpr double kSmallPageShare = 0.6;
 constexpr double kPagePx = 1500;
-// The photo decoded again holds at most this many pixels (a 24 Mpx phone photo at full size): a
-// 108 or 200 Mpx photo, decoded at an eighth of its side the first time (DecodePhoto), is not
-// decoded whole for a small page.
-constexpr double kMaxFinerPixels = 24e6;
 
-// The reduction at which to decode a photo again f times finer, within kMaxFinerPixels; 0
-// where none is finer than the first.
-int FinerReduction(int width, int height, int reduction, int f) {
-  int r = std::max(1, reduction / f);
-  while (r < reduction && double(width / r) * double(height / r) > kMaxFinerPixels) r *= 2;
-  return r < reduction ? r : 0;
-}
 
 struct Stage {
   std::string dir, name;
@@ -4778,12 +4782,7 @@ Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& opti
   if (auto r = DecodePhoto(photo, &d)) pre.push_back(*r);
   else works.push_back(d.grey);
   Prof().Mark("decode");
-  auto finer = [&](size_t, int f) {
-    Decoded again;
-    const int r = FinerReduction(d.width, d.height, d.reduction, f);
-    if (r == 0 || DecodePhoto(photo, &again, r)) return cv::Mat();
-    return again.reduction < d.reduction ? again.grey : cv::Mat();
-  };
+  auto finer = [&](size_t, int f) { return DecodeFiner(photo, d, f); };
   return ReadDecoded(works, std::move(pre), options, t0, cpu0, {}, finer);
 }
 
@@ -4815,7 +4814,7 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
   Prof().Reset();
   std::vector<cv::Mat> works;
   std::vector<int> photo_of;
-  std::vector<std::array<int, 3>> size;  // per photo decoded: width, height, reduction
+  std::vector<Decoded> first;  // per photo decoded: its size and reduction (the pixels in works)
   std::vector<Reason> pre;
   for (size_t i = 0; i < photos.size(); ++i) {
     Decoded d;
@@ -4824,18 +4823,13 @@ Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const Re
     } else {
       works.push_back(d.grey);
       photo_of.push_back(int(i) + 1);
-      size.push_back({d.width, d.height, d.reduction});
+      d.grey.release();
+      first.push_back(d);
     }
   }
   if (photos.empty()) pre.push_back(MakeReason(reason::kPageNotFound, "tidak ada foto / no photo"));
   Prof().Mark("decode");
-  auto finer = [&](size_t i, int f) {
-    Decoded again;
-    const auto [w, h, was] = size[i];
-    const int r = FinerReduction(w, h, was, f);
-    if (r == 0 || DecodePhoto(photos[size_t(photo_of[i] - 1)], &again, r)) return cv::Mat();
-    return again.reduction < was ? again.grey : cv::Mat();
-  };
+  auto finer = [&](size_t i, int f) { return DecodeFiner(photos[size_t(photo_of[i] - 1)], first[i], f); };
   return ReadDecoded(works, std::move(pre), options, t0, cpu0, photo_of, finer);
 }
 
