@@ -27,6 +27,7 @@
 #include <opencv2/wechat_qrcode.hpp>
 
 #include "reader/omr.h"
+#include "reader/register.h"
 #include "reader/render.h"
 
 namespace rekap::reader {
@@ -794,6 +795,7 @@ constexpr double kBentEarly = kRealignBelow;
 constexpr int kParts = 4;
 struct Alignment {
   std::vector<std::array<cv::Matx33d, kParts>> H;  // empty: the page's own for every number
+  double print_bend_mm = -1;  // >= 0: registered through the print's field (LayoutFit), its largest move
   cv::Matx33d For(const cv::Matx33d& page, size_t i, int part = 0) const {
     return i < H.size() ? H[i][size_t(part)] : page;
   }
@@ -1091,6 +1093,52 @@ cv::Point2d NumberCentre(const NumberLayout& n) {
   return {r.cx(), r.cy()};
 }
 
+// Each part's centre (page mm): the mean of its features' points on the print; `count` gets
+// each part's features. A part without features: its number's centre.
+std::vector<std::array<cv::Point2d, kParts>> PartCentres(
+    const PageLayout& L, const std::vector<std::vector<LayoutFeature>>& fs,
+    std::vector<std::array<int, kParts>>* count) {
+  std::vector<std::array<cv::Point2d, kParts>> centre(fs.size());
+  count->assign(fs.size(), {});
+  for (size_t i = 0; i < fs.size(); ++i) {
+    for (const LayoutFeature& f : fs[i]) {
+      cv::Point2d c(0, 0);
+      for (const auto& q : f.on) c += q;
+      centre[i][size_t(f.part)] += c * (1.0 / double(f.on.size()));
+      ++(*count)[i][size_t(f.part)];
+    }
+    for (int part = 0; part < kParts; ++part)
+      centre[i][size_t(part)] = (*count)[i][size_t(part)] == 0
+                                    ? NumberCentre(L.numbers[i])
+                                    : centre[i][size_t(part)] * (1.0 / (*count)[i][size_t(part)]);
+  }
+  return centre;
+}
+
+// Per part, H times the affine approximation at the part's centre of the displacement `field`
+// (page mm -> mm: x -> x + field(x)): its offset there and its derivative.
+std::vector<std::array<cv::Matx33d, kParts>> ThroughField(
+    const cv::Matx33d& H, const std::vector<std::array<cv::Point2d, kParts>>& centre,
+    const std::function<cv::Point2d(const cv::Point2d&)>& field) {
+  std::vector<std::array<cv::Matx33d, kParts>> out(centre.size());
+  for (size_t i = 0; i < centre.size(); ++i)
+    for (int part = 0; part < kParts; ++part) {
+      const cv::Point2d c = centre[i][size_t(part)];
+      const cv::Point2d f0 = field(c);
+      constexpr double e = 1.0;  // mm, for the derivative
+      const cv::Point2d fx =
+          (field(c + cv::Point2d(e, 0)) - field(c - cv::Point2d(e, 0))) * (0.5 / e);
+      const cv::Point2d fy =
+          (field(c + cv::Point2d(0, e)) - field(c - cv::Point2d(0, e))) * (0.5 / e);
+      // x -> x + f(c) + J (x - c)
+      const cv::Matx33d A(1 + fx.x, fy.x, f0.x - fx.x * c.x - fy.x * c.y,  //
+                          fx.y, 1 + fy.y, f0.y - fx.y * c.x - fy.y * c.y,  //
+                          0, 0, 1);
+      out[i][size_t(part)] = H * A;
+    }
+  return out;
+}
+
 // A page that does not lie flat bends more smoothly than its numbers' own offsets say, and
 // more than a homography follows: the synthesizer's bend (and a curled sheet) moves the page by
 // a field that changes across a number a few centimetres wide. The offsets that fit (each
@@ -1114,26 +1162,15 @@ bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     return std::array<double, kTerms>{1, x, y, x * x, x * y, y * y, x * x * x, x * x * y, x * y * y, y * y * y,
                                       x * x * x * x, x * x * x * y, x * x * y * y, x * y * y * y, y * y * y * y};
   };
-  // Each part's centre: the mean of its features' points on the print.
-  std::vector<std::array<cv::Point2d, kParts>> centre(fs.size());
-  std::vector<std::array<int, kParts>> count(fs.size());
+  std::vector<std::array<int, kParts>> count;
+  const std::vector<std::array<cv::Point2d, kParts>> centre = PartCentres(L, fs, &count);
   struct Point {
     cv::Point2d at, d;
   };
   std::vector<Point> points;
   for (size_t i = 0; i < fs.size(); ++i) {
-    for (const LayoutFeature& f : fs[i]) {
-      cv::Point2d c(0, 0);
-      for (const auto& q : f.on) c += q;
-      centre[i][size_t(f.part)] += c * (1.0 / double(f.on.size()));
-      ++count[i][size_t(f.part)];
-    }
     for (int part = 0; part < kParts; ++part) {
-      if (count[i][size_t(part)] == 0) {
-        centre[i][size_t(part)] = NumberCentre(L.numbers[i]);
-        continue;
-      }
-      centre[i][size_t(part)] *= 1.0 / count[i][size_t(part)];
+      if (count[i][size_t(part)] == 0) continue;
       const cv::Matx33d& Hp = prev_h != nullptr ? (*prev_h)[i][size_t(part)] : H;
       const FitCount c = CountFit(work, Hp, fs[i], off[i][size_t(part)], part);
       if (c.features < 2 || c.fitting < c.features) continue;
@@ -1174,27 +1211,14 @@ bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     if (!cv::solve(A, B, coef, cv::DECOMP_SVD)) return false;
     for (size_t k = 0; k < points.size(); ++k) use[k] = cv::norm(field(points[k].at) - points[k].d) <= kInlierMm;
   }
-  part_h->assign(fs.size(), {});
-  for (size_t i = 0; i < fs.size(); ++i)
-    for (int part = 0; part < kParts; ++part) {
-      const cv::Point2d c = centre[i][size_t(part)];
-      const cv::Point2d f0 = field(c);
-      constexpr double e = 1.0;  // mm, for the derivative
-      const cv::Point2d fx = (field(c + cv::Point2d(e, 0)) - field(c - cv::Point2d(e, 0))) * (0.5 / e);
-      const cv::Point2d fy = (field(c + cv::Point2d(0, e)) - field(c - cv::Point2d(0, e))) * (0.5 / e);
-      // x -> x + f(c) + J (x - c)
-      const cv::Matx33d A(1 + fx.x, fy.x, f0.x - fx.x * c.x - fy.x * c.y,  //
-                          fx.y, 1 + fy.y, f0.y - fx.y * c.x - fy.y * c.y,  //
-                          0, 0, 1);
-      (*part_h)[i][size_t(part)] = H * A;
-    }
+  *part_h = ThroughField(H, centre, field);
   return true;
 }
 
 }  // namespace
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
-                 double align_from = 1, double gap_px = kGapPx) {
+                 double align_from = 1, double gap_px = kGapPx, int* print_fields = nullptr) {
   const auto fs = LayoutFeatures(H, L, gap_px);
   int features = 0, fitting = 0;
   for (size_t i = 0; i < fs.size(); ++i) {
@@ -1203,7 +1227,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     fitting += c.fitting;
   }
   const double fit = features >= 8 ? double(fitting) / features : 0;
-  if (align != nullptr) align->H.clear();
+  if (align != nullptr) *align = Alignment{};
   if (align == nullptr || fit >= kRealignBelow || fit < align_from || features < 8) return fit;
   // First pass against H. The offsets of the numbers that fit well then give a homography of
   // their own (the page's smooth part of the bend: RANSAC, 1.5 mm), and a second pass against it
@@ -1283,6 +1307,53 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   std::vector<std::array<cv::Matx33d, kParts>> part_h, field_h;
   bool use_part_h = false;
   std::vector<PartOffsets> residual = best_off;
+  // Through the field of the print itself (FieldFromPrint: the drawn layout found patch by patch
+  // in the photo), each part searched again by its residual: a bend that moves the page's
+  // middle further than a number's radius (KPU's plano 8 mm off the plane through its corner
+  // checkers), on a page of too few numbers for the field of their offsets (KPU's page 2: three).
+  // `print_fields`: how many such fields the page's read may still compute (nullptr: none).
+  double print_bend_mm = -1;
+  if (print_fields != nullptr && *print_fields > 0 && best < features) {
+    --*print_fields;
+    if (const std::optional<PageField> pf = FieldFromPrint(work, H, L)) {
+      std::vector<std::array<int, kParts>> count;
+      const auto print_h = ThroughField(H, PartCentres(L, fs, &count),
+                                        [&](const cv::Point2d& p) { return pf->At(p); });
+      std::vector<PartOffsets> off4;
+      std::vector<FitCount> counts4;
+      const int f4 = AlignPass(work, H, L, fs, &off4, &counts4, &print_h);
+      if (Prof().on)
+        std::fprintf(stderr,
+                     "  print field (%d patches, %d matched, %d kept, up to %.1f mm, %.1f at the "
+                     "marks): %d fitting, before %d\n",
+                     pf->patches, pf->matched, pf->kept, pf->max_mm, pf->marks_mm, f4, best);
+      // Or each number searched within its radius around where the field puts its centre
+      // (the field a millimetre or two off at a number, as between its patches).
+      std::vector<cv::Point2d> start(fs.size());
+      for (size_t i = 0; i < fs.size(); ++i) start[i] = pf->At(NumberCentre(L.numbers[i]));
+      std::vector<PartOffsets> off5;
+      std::vector<FitCount> counts5;
+      const int f5 = AlignPass(work, H, L, fs, &off5, &counts5, nullptr, &start);
+      if (Prof().on) std::fprintf(stderr, "  print field as a start: %d fitting\n", f5);
+      if (f5 > best && f5 >= f4) {
+        best = f5, base = H, best_off = off5, best_counts = counts5;
+        residual = best_off;
+        print_bend_mm = pf->max_mm;
+      } else if (f4 > best) {
+        best = f4;
+        print_bend_mm = pf->max_mm;
+        use_part_h = true;
+        part_h = print_h;
+        for (size_t i = 0; i < fs.size(); ++i)
+          for (int part = 0; part < kParts; ++part) {
+            const cv::Point2d d = off4[i][size_t(part)];
+            part_h[i][size_t(part)] =
+                print_h[i][size_t(part)] * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+            residual[i][size_t(part)] = {0, 0};
+          }
+      }
+    }
+  }
   // Up to three rounds, each field fitted to where the round before put the parts, while the
   // page fits more lines (our form at 3 mm of bend, seed 70, with a cubic field: 89 pages of
   // 200 accepted after one round, 98 after three, 98 after five; with the quartic, 108).
@@ -1306,6 +1377,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       }
   }
   align->H.resize(fs.size());
+  align->print_bend_mm = print_bend_mm;
   for (size_t i = 0; i < fs.size(); ++i)
     for (int part = 0; part < kParts; ++part) {
       const cv::Point2d d = best_off[i][size_t(part)];
@@ -1323,13 +1395,13 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
       if (Prof().on)
         std::fprintf(stderr, "  number %zu rules %s: %d of %d fit\n", i, k == 0 ? "x" : "y", c.fitting, c.features);
       if (c.features >= kMinRulePieces && c.fitting < kMinLayoutFit * c.features) {
-        align->H.clear();
+        *align = Alignment{};
         return fit;
       }
     }
   }
   if (fit >= kMinLayoutFit && best <= fitting) {  // fits as a whole, and no better aligned
-    align->H.clear();
+    *align = Alignment{};
     return fit;
   }
   return double(best) / features;
@@ -1867,8 +1939,10 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
 // `soft`: when no tag is decoded, read the quads the detector rejected cell by cell
 // (ReadOptions::blurred_search).
 // `memo`: the searches of an earlier call on the same photo, answered again without searching.
+// `print_fields`: LayoutFit's, shared by every homography tried (nullptr: none).
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, CheckerSearchMemo* memo,
-                   double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true) {
+                   double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true,
+                   int* print_fields = nullptr) {
   Location loc;
   loc.gap_px = gap_px;
   for (const PageLayout& l : layouts)
@@ -2172,7 +2246,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
         cv::Matx33d H4;
         if (!through(bent[c].second, &H4) || tag_error(H4) > tag_tol) continue;
         Alignment align;
-        const double fit = LayoutFit(work, H4, L, &align, kAlignFrom, gap_px);
+        const double fit = LayoutFit(work, H4, L, &align, kAlignFrom, gap_px, print_fields);
         if (Prof().on) std::fprintf(stderr, "  combination %.3f aligned: layout fit %.3f\n", bent[c].first, fit);
         if (fit >= at_least && fit > best_aligned) {
           best_aligned = fit;
@@ -2351,7 +2425,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
               if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), 3, &H3) || !PlausiblePage(H3, L, &ppm, &rot))
                 continue;
               Alignment align;
-              const double fit = LayoutFit(work, H3, L, &align, kAlignFrom, gap_px);
+              const double fit = LayoutFit(work, H3, L, &align, kAlignFrom, gap_px, print_fields);
               if (Prof().on) std::fprintf(stderr, "  three checkers (not %zu): layout fit %.3f\n", miss, fit);
               if (fit >= kMinLayoutFit && fit > best3) {
                 best3 = fit;
@@ -2694,6 +2768,7 @@ struct PageObservation {
   int spilled_boxes = 0;  // boxes read from the ink crossing their borders (SpillCrops)
   int boxes_moved = 0;    // numbers whose boxes were read where their borders are (BoxesCorrection)
   int rows_moved = 0;     // bubble rows read again where their outlines are (BubbleRowOffset)
+  double bend_mm = -1;  // >= 0: registered through its print's field (Alignment::print_bend_mm)
   double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
   // A page not located, with no marker measured: the photo's own blur (PhotoEdgeBlurPx), in px
   // and in mm on the page at the largest the page can be (its longer side across the photo's).
@@ -3659,13 +3734,20 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
   CheckerSearchMemo memo;
-  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, &memo, kGapPx, nullptr, o.blurred_search)
+  // The print's field (LayoutFit) costs 0.1-0.2 s a homography tried; on a KPU page bent 8 mm the
+  // right one came after up to 20 wrong ones (seed 418), and at most 3, 6, 12 or 24 tried found
+  // 144, 157, 167 or 177 of 200 pages (180 unbounded; p95 0.8, 1.2, 1.6, 2.2 and 3.1 s). Bounded
+  // all the same (a hostile photo), at 24.
+  constexpr int kPrintFieldsLocating = 24;
+  int locate_fields = o.print_field ? kPrintFieldsLocating : 0;
+  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, &memo, kGapPx, nullptr, o.blurred_search, &locate_fields)
                                 : LocateOwn(work, L0, o.blurred_search);
   // A KPU page not found on a blurred photo: its printed lines are spread over a few px, and
   // the paper 1.5 px beside them is still the line. Found again with the paper sampled twice
   // the blur away (only then: every page found before is found as before).
   if (IsKpu(o.form) && o.blurred_search && !loc.found && 2 * loc.tag_blur_px > kGapPx) {
-    Location again = LocateKpu(work, layouts, &memo, 2 * loc.tag_blur_px, &loc.markers);
+    Location again =
+        LocateKpu(work, layouts, &memo, 2 * loc.tag_blur_px, &loc.markers, true, &locate_fields);
     if (again.found) loc = again;
   }
   Prof().Mark("locate");
@@ -3807,12 +3889,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // flat).
   Alignment align;
   {
-    double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px);
+    int fields = o.print_field ? 2 : 0;  // this page's own alignment: the print's field again
+    double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px, &fields);
     // Our form on a blurred photo: the paper beside each printed line sampled twice the blur
     // at the markers' edges away, as LocateKpu's retry does (only for a page that did not fit).
     if (!IsKpu(o.form) && o.blurred_search && fit < kMinLayoutFit && 2 * loc.tag_blur_px > loc.gap_px) {
       Alignment again;
-      const double fit2 = LayoutFit(work, loc.H, *L, &again, kAlignFrom, 2 * loc.tag_blur_px);
+      const double fit2 = LayoutFit(work, loc.H, *L, &again, kAlignFrom, 2 * loc.tag_blur_px, &fields);
       if (Prof().on) std::fprintf(stderr, "layout fit %.3f; with the paper %.2f px away %.3f\n", fit, 2 * loc.tag_blur_px, fit2);
       if (fit2 >= kMinLayoutFit) {
         fit = fit2;
@@ -3829,6 +3912,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       return obs;
     }
   }
+  obs.bend_mm = align.print_bend_mm;
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
   Prof().Mark("qr");
 
@@ -3966,6 +4050,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (ob.page > 0 && ob.found && ob.boxes_moved > 0) rd.boxes_moved[ob.page] = ob.boxes_moved;
     if (ob.page > 0 && ob.found && ob.finer > 0) rd.decoded_finer[ob.page] = ob.finer;
     if (ob.page > 0 && ob.found && ob.rows_moved > 0) rd.rows_moved[ob.page] = ob.rows_moved;
+    if (ob.page > 0 && ob.found && ob.bend_mm >= 0) rd.bend_mm[ob.page] = ob.bend_mm;
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
@@ -4693,10 +4778,21 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
 
 // ---------------------------------------------------------------------------------------------
 
-double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned) {
+double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned,
+                   bool print_field, std::vector<cv::Point2d>* centres) {
+  if (centres != nullptr) centres->clear();
   if (gray.empty() || gray.type() != CV_8UC1) return 0;
   Alignment align;
-  return LayoutFit(gray, H, L, aligned ? &align : nullptr, kAlignFrom);
+  int fields = print_field ? 1 : 0;
+  const double fit =
+      LayoutFit(gray, H, L, aligned ? &align : nullptr, kAlignFrom, kGapPx, &fields);
+  if (centres != nullptr)
+    for (size_t i = 0; i < align.H.size() && i < L.numbers.size(); ++i) {
+      if (L.numbers[i].digit_boxes.empty()) continue;
+      const Rect& b = L.numbers[i].digit_boxes[0];
+      centres->push_back(Apply(align.H[i][0], b.cx(), b.cy()));
+    }
+  return fit;
 }
 
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
@@ -4925,6 +5021,8 @@ nlohmann::json ToJson(const Reading& r) {
   for (const auto& [page, k] : r.boxes_moved) j["boxes_moved"][std::to_string(page)] = k;
   for (const auto& [page, k] : r.decoded_finer) j["decoded_finer"][std::to_string(page)] = k;
   for (const auto& [page, k] : r.rows_moved) j["rows_moved"][std::to_string(page)] = k;
+  for (const auto& [page, mm] : r.bend_mm)
+    j["bend_mm"][std::to_string(page)] = std::round(mm * 10) / 10;
   if (!r.qr.empty()) {
     j["qr"] = json::object();  // our form, per page: "decoded", "matched" or "unreadable"
     for (const auto& [page, how] : r.qr) j["qr"][std::to_string(page)] = how;

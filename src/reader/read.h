@@ -199,6 +199,11 @@ struct ReadOptions {
   // again where its printed outlines are, when that is clearly within 1 mm of where the
   // alignment puts it (Reading::rows_moved). false = never (for comparison).
   bool bubble_rows = true;
+  // A page that does not lie flat, and whose numbers do not all fit where the homography through
+  // its corner marks and their own small offsets put them, is registered against the drawing of
+  // its print, patch by patch (register.h), and its numbers searched for again through that
+  // field (Reading::bend_mm). false = never (for comparison).
+  bool print_field = true;
   // Hypotheses kept per number for the search.
   int hypotheses = 8;
 };
@@ -337,6 +342,9 @@ struct Reading {
   // Per page read: the bubble rows read again where their printed outlines are
   // (ReadOptions::bubble_rows; a page that does not lie flat).
   std::map<int, int> rows_moved;
+  // Per page registered through the field of its print (ReadOptions::print_field): the largest
+  // displacement that field found against the corner marks' plane, mm.
+  std::map<int, double> bend_mm;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).
@@ -384,7 +392,11 @@ std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> bytes);
 // The share of layout `L`'s printed features (digit box edges, bubbles) that homography `H`
 // (page mm -> px of `gray`, an 8-bit photo) puts on printed lines. With `aligned`, a page that
 // fits under 0.7 as a whole is aligned number by number, as the reader aligns a page that does
-// not lie flat, and the rules beside each number's boxes must then fit too.
-double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned);
+// not lie flat, and the rules beside each number's boxes must then fit too; `print_field`: also
+// through the field of its print (ReadOptions::print_field). `centres`, when given and the page
+// was aligned number by number: where the alignment puts each number's first digit box's centre
+// (px of `gray`); else empty.
+double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& L, bool aligned,
+                   bool print_field = true, std::vector<cv::Point2d>* centres = nullptr);
 
 }  // namespace rekap::reader

@@ -170,7 +170,7 @@ struct ReadCmd {
   std::string debug, tps, contest = "ppwp", form = "own", election, model, crops;
   int voters = 0, page = 0;
   bool each = false, no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false,
-       no_row_search = false, no_qr_modules = false, no_finer_decode = false;
+       no_row_search = false, no_qr_modules = false, no_finer_decode = false, no_print_field = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
   double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
@@ -240,6 +240,7 @@ Status RunRead(const ReadCmd& c) {
   o.finer_decode = !c.no_finer_decode;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
+  o.print_field = !c.no_print_field;
   o.qr_by_modules = !c.no_qr_modules;
   o.qr_by_pattern = !c.no_qr_pattern;
 
@@ -306,7 +307,7 @@ struct BenchCmd {
   double crossed_sevens = 0;
   std::string format = "jpeg";
   bool no_tally = false, no_qr_pattern = false, no_spill = false, no_box_borders = false, no_row_search = false,
-       no_qr_modules = false, no_finer_decode = false;
+       no_qr_modules = false, no_finer_decode = false, no_print_field = false;
   int faint_contrast = ReadOptions{}.faint_contrast;
   double faint_page_contrast = ReadOptions{}.faint_page_contrast;
 };
@@ -525,6 +526,7 @@ Status RunBench(const BenchCmd& c) {
   o.finer_decode = !c.no_finer_decode;
   o.box_borders = !c.no_box_borders;
   o.bubble_rows = !c.no_row_search;
+  o.print_field = !c.no_print_field;
   o.qr_by_modules = !c.no_qr_modules;
   o.qr_by_pattern = !c.no_qr_pattern;
   // Development aid: the crop and the CNN's 28x28 input of every misread box, as PNGs here.
@@ -537,6 +539,7 @@ Status RunBench(const BenchCmd& c) {
   int decoded_finer = 0;  // pages read from their photo decoded again finer (Reading::decoded_finer)
   int boxes_moved = 0;
   int rows_moved = 0;
+  int print_field = 0;  // pages registered through their print's field (Reading::bend_mm)
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
   std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
@@ -683,6 +686,7 @@ Status RunBench(const BenchCmd& c) {
     decoded_finer += int(r.decoded_finer.size());
     for (const auto& [page, k] : r.boxes_moved) boxes_moved += k;
     for (const auto& [page, k] : r.rows_moved) rows_moved += k;
+    print_field += int(r.bend_mm.size());
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
@@ -935,6 +939,7 @@ Status RunBench(const BenchCmd& c) {
                          {"other", review_causes.other}};
   j["pages_not_found"] = not_found;
   j["boxes_moved"] = boxes_moved;  // numbers whose boxes were read where their borders are (bent pages)
+  j["print_field"] = print_field;  // pages registered through their print's field (bent pages)
   j["rows_moved"] = rows_moved;    // bubble rows read again where their outlines are (bent pages)
   j["spilled_boxes"] = spilled_boxes;  // digit boxes read from ink crossing their borders (ReadOptions::spill)
   j["decoded_finer"] = decoded_finer;  // pages small in their photo, read from it decoded again finer
@@ -1278,6 +1283,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   r->add_flag("--no-finer-decode", rc.no_finer_decode, kNoFinerDecodeHelp);
   r->add_flag("--no-box-borders", rc.no_box_borders, kNoBoxBordersHelp);
   r->add_flag("--no-row-search", rc.no_row_search, kNoRowSearchHelp);
+  r->add_flag("--no-print-field", rc.no_print_field, kNoPrintFieldHelp);
   r->add_flag("--no-qr-modules", rc.no_qr_modules, kNoQrModulesHelp);
   r->add_option("--faint-contrast", rc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   r->add_option("--faint-page-contrast", rc.faint_page_contrast, kFaintPageContrastHelp)
@@ -1378,6 +1384,7 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   b->add_flag("--no-finer-decode", bc.no_finer_decode, kNoFinerDecodeHelp);
   b->add_flag("--no-box-borders", bc.no_box_borders, kNoBoxBordersHelp);
   b->add_flag("--no-row-search", bc.no_row_search, kNoRowSearchHelp);
+  b->add_flag("--no-print-field", bc.no_print_field, kNoPrintFieldHelp);
   b->add_flag("--no-qr-modules", bc.no_qr_modules, kNoQrModulesHelp);
   b->add_option("--faint-contrast", bc.faint_contrast, kFaintContrastHelp)->capture_default_str()->check(CLI::Range(0, 255));
   b->add_option("--faint-page-contrast", bc.faint_page_contrast, kFaintPageContrastHelp)

@@ -54,6 +54,10 @@ inline constexpr const char* kNoRowSearchHelp =
     "jangan baca lagi baris bulatan yang tidak jelas di tempat garis bulatannya terlihat pada halaman yang tidak rata "
     "(untuk perbandingan) / on a page that does not lie flat, never read an unclear bubble row again where its printed "
     "outlines are seen (for comparison)";
+inline constexpr const char* kNoPrintFieldHelp =
+    "jangan cocokkan gambar cetakan halaman yang tidak rata, petak demi petak, untuk mencari angkanya lagi (untuk "
+    "perbandingan) / on a page that does not lie flat, never register the drawing of its print patch by patch to "
+    "search for its numbers again (for comparison)";
 inline constexpr const char* kNoQrModulesHelp =
     "formulir kita: kode QR yang gagal dibaca tidak dibaca lagi modul demi modul (untuk perbandingan) / our form: a "
     "QR code the decoder cannot read is not read again module by module (for comparison)";
