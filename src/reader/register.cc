@@ -229,7 +229,9 @@ std::vector<Match> MatchPatches(const cv::Mat& T, const cv::Mat& I, double s, do
 }  // namespace
 
 cv::Point2d PageField::At(const cv::Point2d& p) const {
-  if (nx < 2 || ny < 2 || node.size() != size_t(nx) * size_t(ny)) return {0, 0};
+  if (nx < 2 || ny < 2 || node.size() != size_t(nx) * size_t(ny) || !std::isfinite(p.x) || !std::isfinite(p.y) ||
+      !(width_mm > 0) || !(height_mm > 0))
+    return {0, 0};
   const double gx = std::clamp(p.x / width_mm * (nx - 1), 0.0, nx - 1.000001);
   const double gy = std::clamp(p.y / height_mm * (ny - 1), 0.0, ny - 1.000001);
   const int x0 = int(gx), y0 = int(gy);
