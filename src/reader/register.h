@@ -33,7 +33,7 @@ struct PageField {
 };
 
 // The page's print looked for in `work` (8-bit grey, the photo) around where H (page mm ->
-// work px) puts it, up to about 2 % of the page's diagonal off (22 mm on KPU's plano, 10 mm on
+// work px) puts it, up to 2.5 % of the page's diagonal off (27 mm on KPU's plano, 13 mm on
 // our A3). Empty where too few patches match (a blank or torn page, a photo too blurred).
 std::optional<PageField> FieldFromPrint(const cv::Mat& work, const cv::Matx33d& H,
                                         const PageLayout& L);
