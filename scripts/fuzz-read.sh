@@ -26,6 +26,7 @@ work="$build/fuzz-corpus"
 mkdir -p "$work" "$build/fuzz-artifacts"
 cp -n fuzz/corpus/read/* "$work"/ 2>/dev/null || true
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export OPENBLAS_NUM_THREADS=1
 "$build/src/reader/rekap_read_fuzz" "$work" \
