@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
-#include <string>
 
 #include "reader/render.h"
 
