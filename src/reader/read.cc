@@ -1215,10 +1215,31 @@ bool BendField(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   return true;
 }
 
+// The fields of the print (FieldFromPrint) one page's read may still compute (`left`), and those
+// it has computed, by layout and homography: KPU's page computes the field for the homography
+// LocateKpu chose, and its alignment then asks for it again.
+struct PrintFields {
+  int left = 0;
+  struct Done {
+    const PageLayout* layout;
+    cv::Matx33d H;
+    std::optional<PageField> field;
+  };
+  std::vector<Done> done;
+  std::optional<PageField> Get(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L) {
+    for (const Done& d : done)
+      if (d.layout == &L && d.H == H) return d.field;
+    if (left <= 0) return std::nullopt;
+    --left;
+    done.push_back({&L, H, FieldFromPrint(work, H, L)});
+    return done.back().field;
+  }
+};
+
 }  // namespace
 
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
-                 double align_from = 1, double gap_px = kGapPx, int* print_fields = nullptr) {
+                 double align_from = 1, double gap_px = kGapPx, PrintFields* print_fields = nullptr) {
   const auto fs = LayoutFeatures(H, L, gap_px);
   int features = 0, fitting = 0;
   for (size_t i = 0; i < fs.size(); ++i) {
@@ -1311,11 +1332,10 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   // in the photo), each part searched again by its residual: a bend that moves the page's
   // middle further than a number's radius (KPU's plano 8 mm off the plane through its corner
   // checkers), on a page of too few numbers for the field of their offsets (KPU's page 2: three).
-  // `print_fields`: how many such fields the page's read may still compute (nullptr: none).
+  // `print_fields`: the fields the page's read may compute or has (nullptr: none).
   double print_bend_mm = -1;
-  if (print_fields != nullptr && *print_fields > 0 && best < features) {
-    --*print_fields;
-    if (const std::optional<PageField> pf = FieldFromPrint(work, H, L)) {
+  if (print_fields != nullptr && best < features) {
+    if (const std::optional<PageField> pf = print_fields->Get(work, H, L)) {
       std::vector<std::array<int, kParts>> count;
       const auto print_h = ThroughField(H, PartCentres(L, fs, &count),
                                         [&](const cv::Point2d& p) { return pf->At(p); });
@@ -1942,7 +1962,7 @@ std::vector<CheckerHit> BlobCheckers(const cv::Mat& work, double quarter_px, siz
 // `print_fields`: LayoutFit's, shared by every homography tried (nullptr: none).
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, CheckerSearchMemo* memo,
                    double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true,
-                   int* print_fields = nullptr) {
+                   PrintFields* print_fields = nullptr) {
   Location loc;
   loc.gap_px = gap_px;
   for (const PageLayout& l : layouts)
@@ -3736,18 +3756,19 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   CheckerSearchMemo memo;
   // The print's field (LayoutFit) costs 0.1-0.2 s a homography tried; on a KPU page bent 8 mm the
   // right one came after up to 20 wrong ones (seed 418), and at most 3, 6, 12 or 24 tried found
-  // 144, 157, 167 or 177 of 200 pages (180 unbounded; p95 0.8, 1.2, 1.6, 2.2 and 3.1 s). Bounded
-  // all the same (a hostile photo), at 24.
+  // 144, 157, 167 or 177 of 200 pages (180 unbounded; p95 0.8, 1.2, 1.6, 2.2 and 3.1 s), before
+  // the chosen one's field was remembered for its alignment; since, 24 find 180 (p95 1.4 s).
+  // Bounded all the same (a hostile photo), at 24.
   constexpr int kPrintFieldsLocating = 24;
-  int locate_fields = o.print_field ? kPrintFieldsLocating : 0;
-  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, &memo, kGapPx, nullptr, o.blurred_search, &locate_fields)
+  PrintFields print{o.print_field ? kPrintFieldsLocating : 0, {}};
+  Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, &memo, kGapPx, nullptr, o.blurred_search, &print)
                                 : LocateOwn(work, L0, o.blurred_search);
   // A KPU page not found on a blurred photo: its printed lines are spread over a few px, and
   // the paper 1.5 px beside them is still the line. Found again with the paper sampled twice
   // the blur away (only then: every page found before is found as before).
   if (IsKpu(o.form) && o.blurred_search && !loc.found && 2 * loc.tag_blur_px > kGapPx) {
     Location again =
-        LocateKpu(work, layouts, &memo, 2 * loc.tag_blur_px, &loc.markers, true, &locate_fields);
+        LocateKpu(work, layouts, &memo, 2 * loc.tag_blur_px, &loc.markers, true, &print);
     if (again.found) loc = again;
   }
   Prof().Mark("locate");
@@ -3889,13 +3910,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // flat).
   Alignment align;
   {
-    int fields = o.print_field ? 2 : 0;  // this page's own alignment: the print's field again
-    double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px, &fields);
+    if (o.print_field) print.left += 2;  // this page's own alignment (its field remembered if computed)
+    double fit = LayoutFit(work, loc.H, *L, &align, kAlignFrom, loc.gap_px, &print);
     // Our form on a blurred photo: the paper beside each printed line sampled twice the blur
     // at the markers' edges away, as LocateKpu's retry does (only for a page that did not fit).
     if (!IsKpu(o.form) && o.blurred_search && fit < kMinLayoutFit && 2 * loc.tag_blur_px > loc.gap_px) {
       Alignment again;
-      const double fit2 = LayoutFit(work, loc.H, *L, &again, kAlignFrom, 2 * loc.tag_blur_px, &fields);
+      const double fit2 = LayoutFit(work, loc.H, *L, &again, kAlignFrom, 2 * loc.tag_blur_px, &print);
       if (Prof().on) std::fprintf(stderr, "layout fit %.3f; with the paper %.2f px away %.3f\n", fit, 2 * loc.tag_blur_px, fit2);
       if (fit2 >= kMinLayoutFit) {
         fit = fit2;
@@ -4783,7 +4804,7 @@ double LayoutFitOf(const cv::Mat& gray, const cv::Matx33d& H, const PageLayout& 
   if (centres != nullptr) centres->clear();
   if (gray.empty() || gray.type() != CV_8UC1) return 0;
   Alignment align;
-  int fields = print_field ? 1 : 0;
+  PrintFields fields{print_field ? 1 : 0, {}};
   const double fit =
       LayoutFit(gray, H, L, aligned ? &align : nullptr, kAlignFrom, kGapPx, &fields);
   if (centres != nullptr)
