@@ -1093,26 +1093,39 @@ cv::Point2d NumberCentre(const NumberLayout& n) {
   return {r.cx(), r.cy()};
 }
 
-// Each part's centre (page mm): the mean of its features' points on the print; `count` gets
-// each part's features. A part without features: its number's centre.
+// Each part's centre (page mm): the mean of its features' points on the print; `count` (may be
+// nullptr) gets each part's features. A part without features: its number's centre.
 std::vector<std::array<cv::Point2d, kParts>> PartCentres(
     const PageLayout& L, const std::vector<std::vector<LayoutFeature>>& fs,
-    std::vector<std::array<int, kParts>>* count) {
+    std::vector<std::array<int, kParts>>* count = nullptr) {
   std::vector<std::array<cv::Point2d, kParts>> centre(fs.size());
-  count->assign(fs.size(), {});
+  std::vector<std::array<int, kParts>> n(fs.size(), std::array<int, kParts>{});
   for (size_t i = 0; i < fs.size(); ++i) {
     for (const LayoutFeature& f : fs[i]) {
       cv::Point2d c(0, 0);
       for (const auto& q : f.on) c += q;
       centre[i][size_t(f.part)] += c * (1.0 / double(f.on.size()));
-      ++(*count)[i][size_t(f.part)];
+      ++n[i][size_t(f.part)];
     }
     for (int part = 0; part < kParts; ++part)
-      centre[i][size_t(part)] = (*count)[i][size_t(part)] == 0
+      centre[i][size_t(part)] = n[i][size_t(part)] == 0
                                     ? NumberCentre(L.numbers[i])
-                                    : centre[i][size_t(part)] * (1.0 / (*count)[i][size_t(part)]);
+                                    : centre[i][size_t(part)] * (1.0 / n[i][size_t(part)]);
   }
+  if (count != nullptr) *count = std::move(n);
   return centre;
+}
+
+// Per part, its homography in `h` followed by the shift `off` found for it there (page mm).
+std::vector<std::array<cv::Matx33d, kParts>> Shifted(
+    const std::vector<std::array<cv::Matx33d, kParts>>& h, const std::vector<PartOffsets>& off) {
+  std::vector<std::array<cv::Matx33d, kParts>> out(h.size());
+  for (size_t i = 0; i < h.size(); ++i)
+    for (int part = 0; part < kParts; ++part) {
+      const cv::Point2d d = off[i][size_t(part)];
+      out[i][size_t(part)] = h[i][size_t(part)] * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
+    }
+  return out;
 }
 
 // Per part, H times the affine approximation at the part's centre of the displacement `field`
@@ -1336,8 +1349,7 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
   double print_bend_mm = -1;
   if (print_fields != nullptr && best < features) {
     if (const std::optional<PageField> pf = print_fields->Get(work, H, L)) {
-      std::vector<std::array<int, kParts>> count;
-      const auto print_h = ThroughField(H, PartCentres(L, fs, &count),
+      const auto print_h = ThroughField(H, PartCentres(L, fs),
                                         [&](const cv::Point2d& p) { return pf->At(p); });
       std::vector<PartOffsets> off4;
       std::vector<FitCount> counts4;
@@ -1363,14 +1375,8 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
         best = f4;
         print_bend_mm = pf->max_mm;
         use_part_h = true;
-        part_h = print_h;
-        for (size_t i = 0; i < fs.size(); ++i)
-          for (int part = 0; part < kParts; ++part) {
-            const cv::Point2d d = off4[i][size_t(part)];
-            part_h[i][size_t(part)] =
-                print_h[i][size_t(part)] * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
-            residual[i][size_t(part)] = {0, 0};
-          }
+        part_h = Shifted(print_h, off4);
+        residual.assign(fs.size(), PartOffsets{});
       }
     }
   }
@@ -1387,14 +1393,8 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
     if (f3 <= best) break;
     best = f3;
     use_part_h = true;
-    part_h = field_h;
-    residual = off3;
-    for (size_t i = 0; i < fs.size(); ++i)
-      for (int part = 0; part < kParts; ++part) {
-        const cv::Point2d d = off3[i][size_t(part)];
-        part_h[i][size_t(part)] = field_h[i][size_t(part)] * cv::Matx33d(1, 0, d.x, 0, 1, d.y, 0, 0, 1);
-        residual[i][size_t(part)] = {0, 0};
-      }
+    part_h = Shifted(field_h, off3);
+    residual.assign(fs.size(), PartOffsets{});
   }
   align->H.resize(fs.size());
   align->print_bend_mm = print_bend_mm;
