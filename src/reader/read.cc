@@ -2817,6 +2817,7 @@ struct PageObservation {
   int boxes_moved = 0;    // numbers whose boxes were read where their borders are (BoxesCorrection)
   int rows_moved = 0;     // bubble rows read again where their outlines are (BubbleRowOffset)
   double bend_mm = -1;  // >= 0: registered through its print's field (Alignment::print_bend_mm)
+  int print_fields = 0;  // fields of the print computed while it was located and aligned (PrintFields)
   double blur_mm = 0;  // Location::blur_mm: the markers' edge blur, also on a page not found
   // A page not located, with no marker measured: the photo's own blur (PhotoEdgeBlurPx), in px
   // and in mm on the page at the largest the page can be (its longer side across the photo's).
@@ -3800,6 +3801,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     if (again.found) loc = again;
   }
   Prof().Mark("locate");
+  obs.print_fields = int(print.done.size());
   obs.blur_mm = loc.blur_mm;
   if (loc.found) {
     const PageLayout& Lf = layouts[std::min(loc.layout, layouts.size() - 1)];
@@ -3953,6 +3955,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       }
     }
     if (Prof().on) std::fprintf(stderr, "layout fit %.3f%s\n", fit, !align.H.empty() ? " (aligned number by number)" : "");
+    obs.print_fields = int(print.done.size());
     if (fit < kMinLayoutFit) {
       obs.reasons.push_back(MakeReason(reason::kPageNotFound,
                                        "tata letak tidak cocok / the layout does not fit the photo (" +
@@ -4100,6 +4103,7 @@ Reading Decide(const Form& form, const std::vector<PageLayout>& layouts,
     if (ob.page > 0 && ob.found && ob.finer > 0) rd.decoded_finer[ob.page] = ob.finer;
     if (ob.page > 0 && ob.found && ob.rows_moved > 0) rd.rows_moved[ob.page] = ob.rows_moved;
     if (ob.page > 0 && ob.found && ob.bend_mm >= 0) rd.bend_mm[ob.page] = ob.bend_mm;
+    rd.print_fields += ob.print_fields;
     if (ob.page > 0) {
       if (!pages_seen.insert(ob.page).second) dup_pages.push_back(ob.page);
       rd.pages.push_back(ob.page);
@@ -5072,6 +5076,7 @@ nlohmann::json ToJson(const Reading& r) {
   for (const auto& [page, k] : r.rows_moved) j["rows_moved"][std::to_string(page)] = k;
   for (const auto& [page, mm] : r.bend_mm)
     j["bend_mm"][std::to_string(page)] = std::round(mm * 10) / 10;
+  if (r.print_fields > 0) j["print_fields"] = r.print_fields;
   if (!r.qr.empty()) {
     j["qr"] = json::object();  // our form, per page: "decoded", "matched" or "unreadable"
     for (const auto& [page, how] : r.qr) j["qr"][std::to_string(page)] = how;

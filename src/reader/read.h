@@ -345,6 +345,10 @@ struct Reading {
   // Per page registered through the field of its print (ReadOptions::print_field): the largest
   // displacement that field found against the corner marks' plane, mm.
   std::map<int, double> bend_mm;
+  // Fields of the print computed for the photos' homographies tried, whether used or not (each
+  // 0.1-0.2 s of CPU; at most 26 a photo): what a page that does not lie flat, or a corner
+  // covered, cost the reader.
+  int print_fields = 0;
   // Our form: how each page's QR code was read: "decoded"; "matched" (too blurred to decode, but
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).

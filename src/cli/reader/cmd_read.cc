@@ -540,6 +540,7 @@ Status RunBench(const BenchCmd& c) {
   int boxes_moved = 0;
   int rows_moved = 0;
   int print_field = 0;  // pages registered through their print's field (Reading::bend_mm)
+  int print_fields = 0;  // fields of the print computed, used or not (Reading::print_fields)
   int pages = 0, found = 0, accepted = 0, wrong_accepted = 0, wrong_values = 0, inconsistent = 0,
       inconsistent_flagged = 0;
   std::array<int, 2> page_confirmed{}, page_confirmed_wrong{};  // KPU sheets: per page (2, 3)
@@ -687,6 +688,7 @@ Status RunBench(const BenchCmd& c) {
     for (const auto& [page, k] : r.boxes_moved) boxes_moved += k;
     for (const auto& [page, k] : r.rows_moved) rows_moved += k;
     print_field += int(r.bend_mm.size());
+    print_fields += r.print_fields;
     if (!identified && not_found.size() < 100) not_found.push_back(i);
     if (p.inconsistent) {
       ++inconsistent;
@@ -940,6 +942,7 @@ Status RunBench(const BenchCmd& c) {
   j["pages_not_found"] = not_found;
   j["boxes_moved"] = boxes_moved;  // numbers whose boxes were read where their borders are (bent pages)
   j["print_field"] = print_field;  // pages registered through their print's field (bent pages)
+  j["print_fields_computed"] = print_fields;  // fields computed, used or not (0.1-0.2 s each)
   j["rows_moved"] = rows_moved;    // bubble rows read again where their outlines are (bent pages)
   j["spilled_boxes"] = spilled_boxes;  // digit boxes read from ink crossing their borders (ReadOptions::spill)
   j["decoded_finer"] = decoded_finer;  // pages small in their photo, read from it decoded again finer
