@@ -2278,6 +2278,68 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
       return best_aligned;
     };
     std::array<std::vector<cv::Point2f>, 4> cand;  // per corner, the checkers found near it
+    // A corner covered or outside the photo (a thumb, a weight, a tight frame on a 60 x 90 cm
+    // sheet): the other three checkers and the tag. Each combination's homography once (a
+    // candidate the fit leaves out as an outlier gives the homography of the others again, bit
+    // for bit: the refit on the same inliers).
+    struct Three {
+      cv::Matx33d H;
+      std::array<size_t, 3> corner;
+      std::array<cv::Point2f, 3> at;
+    };
+    std::vector<Three> threes;
+    bool threes_made = false;
+    auto make_threes = [&] {
+      threes_made = true;
+      for (size_t miss = 0; miss < 4; ++miss) {
+        std::array<size_t, 3> k3{};
+        for (size_t j = 0, n = 0; j < 4; ++j)
+          if (j != miss) k3[n++] = j;
+        for (const auto& p0 : cand[k3[0]])
+          for (const auto& p1 : cand[k3[1]])
+            for (const auto& p2 : cand[k3[2]]) {
+              std::vector<cv::Point2f> mm = tmm, px = tpx;
+              for (const auto& [k, p] : {std::pair{k3[0], p0}, std::pair{k3[1], p1}, std::pair{k3[2], p2}}) {
+                mm.emplace_back(float(L.fiducials[k].box.cx()), float(L.fiducials[k].box.cy()));
+                px.push_back(p);
+              }
+              cv::Matx33d H3;
+              double ppm = 0;
+              int rot = 0;
+              if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), 3, &H3) || !PlausiblePage(H3, L, &ppm, &rot))
+                continue;
+              if (std::any_of(threes.begin(), threes.end(), [&](const Three& t) { return t.H == H3; })) continue;
+              threes.push_back({H3, k3, {p0, p1, p2}});
+            }
+      }
+    };
+    double best3 = -1;
+    auto take = [&](const Three& t, double fit, const char* how) {
+      if (Prof().on)
+        std::fprintf(stderr, "  three checkers (not %zu, %s): layout fit %.3f\n",
+                     size_t(6) - t.corner[0] - t.corner[1] - t.corner[2], how, fit);
+      if (fit >= kMinLayoutFit && fit > best3) {
+        best3 = fit;
+        at.assign(4, std::nullopt);
+        for (size_t j = 0; j < 3; ++j) at[t.corner[j]] = t.at[j];
+        found = 3;
+      }
+    };
+    // A flat page with a corner covered fits as a whole through the right three (kRealignBelow
+    // or more): the best of those, and no combination aligned number by number, each with a
+    // field of the print of its own (0.1-0.2 s each; a page of a covered corner took 0.33 s in
+    // the median), nor the checkers searched for (40-200 ms).
+    auto whole_three = [&] {
+      if (!threes_made) make_threes();
+      const int found_before = found;
+      const auto at_before = at;
+      for (const Three& t : threes) take(t, LayoutFit(work, t.H, L, nullptr, 1, gap_px), "whole");
+      if (best3 >= kRealignBelow) return true;
+      best3 = -1;
+      found = found_before;
+      at = at_before;
+      return false;
+    };
     {
       const std::vector<CheckerHit> blobs = BlobCheckers(work, quarter_px, 40);
       for (size_t k = 0; k < 4; ++k) {
@@ -2317,6 +2379,8 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
       if (best_fit >= kMinLayoutFit) {
         for (size_t k = 0; k < 4; ++k) at[k] = best_pts[k];
         found = 4;
+        blob_found = true;
+      } else if (best_fit < kRealignBelow && whole_three()) {
         blob_found = true;
       } else if (!bent.empty() && align_bent(kBentEarly) >= kBentEarly) {
         // A page that does not lie flat whose checkers were all found as blobs: aligned number
@@ -2419,73 +2483,18 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
       at = {};
     }
     }  // !blob_found
-    // A corner covered or outside the photo (a thumb, a weight, a tight frame on a 60 x 90 cm
-    // sheet): the other three checkers and the tag. Each combination's homography once (a
-    // candidate the fit leaves out as an outlier gives the homography of the others again, bit
-    // for bit: the refit on the same inliers).
-    struct Three {
-      cv::Matx33d H;
-      std::array<size_t, 3> corner;
-      std::array<cv::Point2f, 3> at;
-    };
-    std::vector<Three> threes;
-    if (found < 4)
-      for (size_t miss = 0; miss < 4; ++miss) {
-        std::array<size_t, 3> k3{};
-        for (size_t j = 0, n = 0; j < 4; ++j)
-          if (j != miss) k3[n++] = j;
-        for (const auto& p0 : cand[k3[0]])
-          for (const auto& p1 : cand[k3[1]])
-            for (const auto& p2 : cand[k3[2]]) {
-              std::vector<cv::Point2f> mm = tmm, px = tpx;
-              for (const auto& [k, p] : {std::pair{k3[0], p0}, std::pair{k3[1], p1}, std::pair{k3[2], p2}}) {
-                mm.emplace_back(float(L.fiducials[k].box.cx()), float(L.fiducials[k].box.cy()));
-                px.push_back(p);
-              }
-              cv::Matx33d H3;
-              double ppm = 0;
-              int rot = 0;
-              if (!FitHomography(mm, px, std::max(3.0, tag->side * 0.1), 3, &H3) || !PlausiblePage(H3, L, &ppm, &rot))
-                continue;
-              if (std::any_of(threes.begin(), threes.end(), [&](const Three& t) { return t.H == H3; })) continue;
-              threes.push_back({H3, k3, {p0, p1, p2}});
-            }
-      }
-    double best3 = -1;
-    auto take = [&](const Three& t, double fit, const char* how) {
-      if (Prof().on)
-        std::fprintf(stderr, "  three checkers (not %zu, %s): layout fit %.3f\n",
-                     size_t(6) - t.corner[0] - t.corner[1] - t.corner[2], how, fit);
-      if (fit >= kMinLayoutFit && fit > best3) {
-        best3 = fit;
-        at.assign(4, std::nullopt);
-        for (size_t j = 0; j < 3; ++j) at[t.corner[j]] = t.at[j];
-        found = 3;
-      }
-    };
-    // A flat page with a corner covered fits as a whole through the right three (kRealignBelow
-    // or more): the best of those, and no combination aligned number by number, each with a
-    // field of the print of its own (0.1-0.2 s each; a page of a covered corner took 0.33 s in
-    // the median).
-    if (found < 4) {
-      const int found_before = found;
-      const auto at_before = at;
-      for (const Three& t : threes) take(t, LayoutFit(work, t.H, L, nullptr, 1, gap_px), "whole");
-      if (best3 < kRealignBelow) {
-        best3 = -1;
-        found = found_before;
-        at = at_before;
-      }
-    }
     // Nothing fits as a whole: the best few combinations of four aligned number by number (a
     // page that does not lie flat), the one that then fits best if it reaches kMinLayoutFit;
     // else the best of three so, if it reaches kMinLayoutFit.
+    if (found < 4 && !threes_made) whole_three();
     if (found < 3 && !bent.empty()) align_bent(kMinLayoutFit);
-    if (found < 3)
+    if (found < 3) {
+      if (!threes_made) make_threes();
       for (const Three& t : threes) {
         Alignment align;
         take(t, LayoutFit(work, t.H, L, &align, kAlignFrom, gap_px, print_fields), "aligned");
       }
+    }
   }
   if (found < 3) {
     loc.failure = MakeReason(reason::kPageNotFound, "penanda sudut ditemukan / corner marks found: " +
