@@ -2328,7 +2328,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
     // A flat page with a corner covered fits as a whole through the right three (kRealignBelow
     // or more): the best of those, and no combination aligned number by number, each with a
     // field of the print of its own (0.1-0.2 s each; a page of a covered corner took 0.33 s in
-    // the median). Only after the checker search: a checker the blobs missed is not covered,
+    // the median). Only after the checker search: a checker the blobs missed is not always covered,
     // and found it makes the homography exact there (looked at before it, KPU's PDF printed
     // darker was read through three, 0.4 mm off at the fourth corner, and its boxes' printed
     // guides read as 8s).
