@@ -2288,9 +2288,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
       std::array<cv::Point2f, 3> at;
     };
     std::vector<Three> threes;
-    bool threes_made = false;
     auto make_threes = [&] {
-      threes_made = true;
       for (size_t miss = 0; miss < 4; ++miss) {
         std::array<size_t, 3> k3{};
         for (size_t j = 0, n = 0; j < 4; ++j)
@@ -2333,7 +2331,7 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
     // darker was read through three, 0.4 mm off at the fourth corner, and its boxes' printed
     // guides read as 8s).
     auto whole_three = [&] {
-      if (!threes_made) make_threes();
+      make_threes();
       const int found_before = found;
       const auto at_before = at;
       for (const Three& t : threes) take(t, LayoutFit(work, t.H, L, nullptr, 1, gap_px), "whole");
@@ -2487,10 +2485,9 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
     // Nothing fits as a whole: the best few combinations of four aligned number by number (a
     // page that does not lie flat), the one that then fits best if it reaches kMinLayoutFit;
     // else the best of three so, if it reaches kMinLayoutFit.
-    if (found < 4 && !threes_made) whole_three();
+    if (found < 4) whole_three();  // makes `threes`, which the last step below needs too
     if (found < 3 && !bent.empty()) align_bent(kMinLayoutFit);
     if (found < 3) {
-      if (!threes_made) make_threes();
       for (const Three& t : threes) {
         Alignment align;
         take(t, LayoutFit(work, t.H, L, &align, kAlignFrom, gap_px, print_fields), "aligned");
