@@ -335,6 +335,31 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
   CmdRun missing = Rekap("read " + (dir_ / "nope.jpg").string());
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(Stderr().find("nope.jpg"), std::string::npos) << Stderr();
+  // The crops a reviewer is given: each file the JSON names is there; a directory that cannot
+  // be made (here a file's place) is an error naming the option, before anything is read,
+  // never crops silently missing. The benchmark's --keep the same (it threw from its reading
+  // loop and aborted before, 2026-12-07).
+  const std::string photo = out + "/" + truth["pages"][0]["file"].get<std::string>();
+  const std::string tps = " --tps " + truth["pages"][0]["tps"].get<std::string>();
+  const std::string crops = (dir_ / "crops").string();
+  const auto cj = Json(Rekap("--json read " + photo + tps + " --crops " + crops));
+  ASSERT_TRUE(cj.is_object()) << Stderr();
+  int named = 0;
+  for (const auto& [field, v] : cj["fields"].items())
+    if (v.contains("crop")) {
+      ++named;
+      EXPECT_TRUE(std::filesystem::is_regular_file(v["crop"].get<std::string>())) << v["crop"];
+      EXPECT_GT(std::filesystem::file_size(v["crop"].get<std::string>()), 0u) << v["crop"];
+    }
+  EXPECT_EQ(named, int(truth["pages"][0]["values"].size())) << cj.dump();
+  const std::string a_file = Write("a-file", "x");
+  for (const std::string& args : {"read " + photo + tps + " --crops " + a_file + "/crops",
+                                  "read " + photo + tps + " --debug " + a_file,
+                                  "bench reader " + digits + " --count 1 --tesseract-sample 0 --keep " + a_file}) {
+    CmdRun r = Rekap(args);
+    EXPECT_EQ(r.code, 1) << args << ": " << Stderr();  // UNAVAILABLE, not a crash
+    EXPECT_NE(Stderr().find(a_file), std::string::npos) << args << ": " << Stderr();
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // rekap: the command line. One binary, subcommands; see `rekap --help`.
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 
 #include "commands.h"
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::exception& e) {
+    // A command's errors are Status values; anything thrown past one is a defect, reported as
+    // such rather than an abort (std::filesystem, a library's allocation).
+    std::cerr << "rekap: galat internal / internal error: " << e.what() << "\n";
+    return 70;  // EX_SOFTWARE
   }
   return ExitCode();
 }

@@ -244,6 +244,15 @@ Status RunRead(const ReadCmd& c) {
   o.qr_by_modules = !c.no_qr_modules;
   o.qr_by_pattern = !c.no_qr_pattern;
 
+  // The directories asked for, made before any photo is read: one that cannot be made is an
+  // error, not crops or stages silently missing (the JSON names each crop's file).
+  for (const auto& [flag, dir] : {std::pair<const char*, const std::string&>{"--crops", c.crops}, {"--debug", c.debug}}) {
+    if (dir.empty()) continue;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec || !std::filesystem::is_directory(dir, ec))
+      return Unavailable(std::string(flag) + ": tidak bisa membuat direktori / cannot create directory " + dir);
+  }
   std::vector<std::vector<std::string>> groups;
   if (c.each)
     for (const auto& p : c.photos) groups.push_back({p});
@@ -263,13 +272,17 @@ Status RunRead(const ReadCmd& c) {
     json j = ToJson(r);
     j["photos"] = groups[g];
     if (!c.crops.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(c.crops, ec);
       for (const auto& f : r.fields) {
         if (f.crop_png.empty()) continue;
+        // Whole or not at all: written beside, then renamed over.
         const std::string path = c.crops + "/" + o.debug_name + "-" + f.field + ".png";
-        std::ofstream(path, std::ios::binary)
-            .write(reinterpret_cast<const char*>(f.crop_png.data()), std::streamsize(f.crop_png.size()));
+        std::ofstream out(path + ".tmp", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(f.crop_png.data()), std::streamsize(f.crop_png.size()));
+        out.close();
+        if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+          std::remove((path + ".tmp").c_str());
+          return Unavailable("--crops: tidak bisa menulis / cannot write " + path);
+        }
         j["fields"][f.field]["crop"] = path;
       }
     }
@@ -326,7 +339,9 @@ std::optional<std::pair<int, int>> TesseractBaseline(const std::vector<std::pair
   if (sample.empty()) return std::nullopt;
   const auto t0 = Clock::now();
   const std::string dir = std::filesystem::temp_directory_path().string() + "/rekap-tess-" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return std::nullopt;  // no baseline rather than no benchmark
   std::ofstream list(dir + "/list.txt");
   for (size_t i = 0; i < sample.size(); ++i) {
     // The box interior (its printed border cut off), 64 px tall, binarized, on a white margin.
@@ -446,6 +461,12 @@ Status RunBench(const BenchCmd& c) {
     truth = json::parse(in, nullptr, false);
     if (truth.is_discarded() || !truth.contains("pages")) return InvalidArgument("no truth.json in " + c.photos);
     count = std::min<int>(count, int(truth["pages"].size()));
+  }
+  if (!c.keep.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(c.keep, ec);
+    if (ec || !std::filesystem::is_directory(c.keep, ec))
+      return Unavailable("--keep: tidak bisa membuat direktori / cannot create directory " + c.keep);
   }
   auto make = [&](int i) -> Result<SynthPage> {
     if (synth) return synth->Make(i);
@@ -621,10 +642,14 @@ Status RunBench(const BenchCmd& c) {
     bool in_2000_4000 = true;
     int photo_width = 0;  // the first photo's (the development dumps)
     for (SynthPage& sp : sheet) {
-      if (!c.keep.empty()) {
-        std::filesystem::create_directories(c.keep);
-        std::ofstream(c.keep + "/" + sp.file, std::ios::binary)
-            .write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
+      if (!c.keep.empty()) {  // the directory made before the threads (below)
+        std::ofstream f(c.keep + "/" + sp.file, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
+        f.close();
+        if (!f) {
+          failure = Unavailable("--keep: tidak bisa menulis / cannot write " + c.keep + "/" + sp.file);
+          break;
+        }
         kept_truth.push_back(sp.TruthJson());
       }
       const auto header = ParseImageHeader(sp.jpeg);
@@ -632,6 +657,7 @@ Status RunBench(const BenchCmd& c) {
       if (photo_width == 0 && header) photo_width = header->width;
       photos.push_back(std::move(sp.jpeg));  // not needed again
     }
+    if (!failure.ok()) break;
     SynthPage& p = sheet[0];  // the sheet's truth: the other pages' fields merged in
     for (size_t k = 1; k < sheet.size(); ++k) {
       p.values.insert(sheet[k].values.begin(), sheet[k].values.end());
