@@ -360,6 +360,24 @@ TEST_F(CliTest, ReaderCommandsEndToEnd) {
     EXPECT_EQ(r.code, 1) << args << ": " << Stderr();  // UNAVAILABLE, not a crash
     EXPECT_NE(Stderr().find(a_file), std::string::npos) << args << ": " << Stderr();
   }
+  // A truth.json of the wrong shape: an error naming the page and the key, not an abort (a type
+  // error thrown on the benchmark's maker thread aborted it before, 2026-12-07); a photo named
+  // outside the directory is refused.
+  const std::string bad_dir = (dir_ / "bad-truth").string();
+  std::filesystem::create_directories(bad_dir);
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"pages": [{"file": 5}]})", "'file'"},
+           {R"({"pages": [{"file": "p.jpg", "values": {"suara_1": "a"}}]})", "'values.suara_1'"},
+           {R"({"pages": [{"file": "p.jpg"}, {"file": "p.jpg", "voters": "many"}]})", "page 1: 'voters'"},
+           {R"({"pages": [{"file": "../../etc/passwd"}]})", "'file'"},
+           {R"({"pages": [null]})", "page 0"},
+           {R"({"pages": "x"})", "'pages'"}}) {
+    std::ofstream(bad_dir + "/truth.json") << text;
+    CmdRun r = Rekap("bench reader --photos " + bad_dir + " --form kpu-ppwp-2 --tesseract-sample 0");
+    EXPECT_EQ(r.code, 2) << text << ": " << Stderr();  // INVALID_ARGUMENT
+    EXPECT_NE(Stderr().find("truth.json"), std::string::npos) << text << ": " << Stderr();
+    EXPECT_NE(Stderr().find(key), std::string::npos) << text << ": " << Stderr();
+  }
 }
 
 }  // namespace

@@ -392,6 +392,44 @@ std::optional<std::pair<int, int>> TesseractBaseline(const std::vector<std::pair
   return std::make_pair(correct, int(sample.size()));
 }
 
+// One page of a truth.json read by `bench reader --photos` (written by `rekap forms synth`, or
+// by hand): every key the benchmark reads has its type, and the photo is a file in the
+// directory itself. Checked before the pages are read (a type error thrown on the maker's
+// thread aborted the benchmark before, 2026-12-07).
+Status CheckTruthPage(const json& t, size_t i) {
+  auto bad = [&](const std::string& key, const char* want) {
+    return InvalidArgument("truth.json: halaman / page " + std::to_string(i) + ": " +
+                           (key.empty() ? std::string() : "'" + key + "' ") + want);
+  };
+  if (!t.is_object()) return bad("", "harus objek / must be an object");
+  if (!t.contains("file") || !t["file"].is_string()) return bad("file", "harus teks / must be a string");
+  const std::string file = t["file"].get<std::string>();
+  if (file.empty() || file == "." || file == ".." || file.find('/') != std::string::npos ||
+      file.find('\\') != std::string::npos)
+    return bad("file", "harus nama berkas di direktori itu / must name a file in that directory");
+  for (const char* k : {"form", "tps", "inconsistency"})
+    if (t.contains(k) && !t[k].is_string()) return bad(k, "harus teks / must be a string");
+  for (const char* k : {"page", "voters", "flagged_ones", "crossed_sevens"})
+    if (t.contains(k) && !t[k].is_number_integer()) return bad(k, "harus bilangan bulat / must be an integer");
+  if (t.contains("pen_mm") && !t["pen_mm"].is_number()) return bad("pen_mm", "harus bilangan / must be a number");
+  if (t.contains("inconsistent") && !t["inconsistent"].is_boolean())
+    return bad("inconsistent", "harus true/false / must be true or false");
+  for (const char* k : {"values", "bubble_values"})
+    if (t.contains(k)) {
+      if (!t[k].is_object()) return bad(k, "harus objek / must be an object");
+      for (const auto& [field, v] : t[k].items())
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 999)
+          return bad(std::string(k) + "." + field, "harus bilangan bulat 0-999 / must be an integer 0-999");
+    }
+  for (const char* k : {"missing_marks", "double_marked", "leading_zeros"})
+    if (t.contains(k)) {
+      if (!t[k].is_array()) return bad(k, "harus larik teks / must be an array of strings");
+      for (const auto& v : t[k])
+        if (!v.is_string()) return bad(k, "harus larik teks / must be an array of strings");
+    }
+  return Status::Ok();
+}
+
 Status RunBench(const BenchCmd& c) {
   SingleThreaded();
   REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
@@ -459,7 +497,10 @@ Status RunBench(const BenchCmd& c) {
     }
     std::ifstream in(c.photos + "/truth.json");
     truth = json::parse(in, nullptr, false);
-    if (truth.is_discarded() || !truth.contains("pages")) return InvalidArgument("no truth.json in " + c.photos);
+    if (truth.is_discarded() || !truth.is_object() || !truth.contains("pages"))
+      return InvalidArgument("no truth.json in " + c.photos);
+    if (!truth["pages"].is_array()) return InvalidArgument("truth.json: 'pages' harus larik / must be an array");
+    for (size_t i = 0; i < truth["pages"].size(); ++i) REKAP_RETURN_IF_ERROR(CheckTruthPage(truth["pages"][i], i));
     count = std::min<int>(count, int(truth["pages"].size()));
   }
   if (!c.keep.empty()) {
@@ -518,7 +559,12 @@ Status RunBench(const BenchCmd& c) {
         if (stop) return;
         making = true;
       }
-      auto p = make(i);
+      Result<SynthPage> p = Internal("bench: halaman / page " + std::to_string(i));
+      try {  // nothing may leave this thread by an exception: it would abort the process
+        p = make(i);
+      } catch (const std::exception& e) {
+        p = Internal("bench: halaman / page " + std::to_string(i) + ": " + e.what());
+      }
       // The photo is read from its JPEG: the decoded image is let go, or a batch of our form's
       // 4,000 px pages would hold some 2 GB (1.7 GB peak for 40 pages before). --keep writes
       // truth.json from it (its size), so keeps it.
