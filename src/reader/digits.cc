@@ -7,13 +7,17 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <numbers>
 #include <numeric>
 #include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <opencv2/imgproc.hpp>
 #include <thread>
 #include <type_traits>
@@ -883,12 +887,24 @@ Status DigitModel::Save(const std::string& path) const {
     inet.subnet() = impl_->probs.subnet();
     inet.clean();
     // A network without preprocessing is written as version 1, byte for byte as before.
-    auto out = dlib::serialize(path);
-    out << std::string(model_format::kTag) << (impl_->deskew ? model_format::kVersionInput : model_format::kVersion)
-        << std::string(net::kDescription);
-    if (impl_->deskew) out << std::string(model_format::kInputDeskew);
-    out << inet;
+    // Written beside and renamed over: a model file is whole or as it was.
+    std::ostringstream buf;  // what dlib::serialize(path) << ... writes, checked when written
+    dlib::serialize(std::string(model_format::kTag), buf);
+    dlib::serialize(impl_->deskew ? model_format::kVersionInput : model_format::kVersion, buf);
+    dlib::serialize(std::string(net::kDescription), buf);
+    if (impl_->deskew) dlib::serialize(std::string(model_format::kInputDeskew), buf);
+    dlib::serialize(inet, buf);
+    const std::string bytes = std::move(buf).str();
+    {
+      std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+      if (!out.is_open()) throw std::runtime_error("Unable to open " + path + " for writing.");
+      out.write(bytes.data(), std::streamsize(bytes.size()));
+      out.close();
+      if (!out) throw std::runtime_error("write failed");
+    }
+    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw std::runtime_error("rename failed");
   } catch (const std::exception& e) {
+    std::remove((path + ".tmp").c_str());
     return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
                        e.what());
   }
@@ -943,6 +959,10 @@ Result<DigitModel> DigitModel::Train(const DigitDataset& train, const TrainOptio
   if (train.size() == 0 || train.images.size() != train.labels.size()) {
     return InvalidArgument("data latih kosong atau tidak cocok / empty or mismatched training "
                            "data");
+  }
+  if (train.size() < 2 * size_t(std::max(1, o.threads))) {  // batch norm needs two digits a replica
+    return InvalidArgument("terlalu sedikit digit latih / too few training digits: " + std::to_string(train.size()) +
+                           " < 2 x threads (" + std::to_string(std::max(1, o.threads)) + ")");
   }
   if (o.epochs < 1 || o.batch_size < 2 * size_t(std::max(1, o.threads)) || o.peak_learning_rate <= 0 ||
       o.final_learning_rate <= 0) {

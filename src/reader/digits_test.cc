@@ -961,6 +961,38 @@ TEST(DigitTrain, RejectsBadInput) {
   one.labels.resize(1);
   opt.epochs = 0;
   EXPECT_EQ(DigitModel::Train(one, opt).status().code(), Code::kInvalidArgument);
+  // Fewer digits than two a replica: no step could be taken, and a model trained on nothing
+  // was written as if trained (`rekap train-digits --limit 1`, 2026-12-07).
+  opt.epochs = 1;
+  opt.threads = 2;
+  DigitDataset three = SmokeData();
+  three.images.resize(3);
+  three.labels.resize(3);
+  const auto few = DigitModel::Train(three, opt);
+  EXPECT_EQ(few.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(few.status().message().find("too few training digits"), std::string::npos) << few.status().ToString();
+}
+
+// A model is written whole or not at all: where it cannot be, the error names the path and
+// nothing is left beside it.
+TEST(DigitTrain, SaveIsWholeOrNothing) {
+  TrainOptions opt = SmokeOptions(1, 5);
+  auto m = DigitModel::Train(SmokeData(), opt);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  TempDir dir;
+  const std::string missing_dir = dir.File("no-such-dir/m.dnn");
+  const Status s = m->Save(missing_dir);
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_NE(s.message().find(missing_dir), std::string::npos) << s.ToString();
+  EXPECT_FALSE(std::filesystem::exists(missing_dir));
+  EXPECT_FALSE(std::filesystem::exists(missing_dir + ".tmp"));
+  // Over an existing file: replaced, and no .tmp left.
+  const std::string path = dir.File("m.dnn");
+  { std::ofstream(path) << "old"; }
+  ASSERT_TRUE(m->Save(path).ok());
+  EXPECT_GT(std::filesystem::file_size(path), 100000u);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_TRUE(DigitModel::Load(path).ok());
 }
 
 }  // namespace

@@ -1164,6 +1164,14 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
 
 Status RunTrain(TrainCmd& c) {
   SingleThreaded();
+  {  // --out writable, before the minutes of harvest and training
+    const std::string probe = c.out + ".tmp";
+    std::ofstream f(probe, std::ios::binary | std::ios::app);
+    const bool ok = f.is_open();
+    f.close();
+    std::remove(probe.c_str());
+    if (!ok) return Unavailable("--out: tidak dapat menulis / cannot write " + c.out);
+  }
   std::optional<DigitModel> init;  // loaded first: a wrong path fails before the harvest's minutes
   if (!c.init.empty()) {
     REKAP_ASSIGN_OR_RETURN(init, DigitModel::Load(c.init));
