@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include <opencv2/aruco.hpp>
@@ -312,11 +313,19 @@ Status RenderPagePng(const PageLayout& L, const RenderInput& in, double dpi,
                      const std::string& path) {
   auto img = RenderPageImage(L, in, dpi / 25.4);
   if (!img.ok()) return img.status();
+  // Written beside (keeping the extension imwrite chooses the format by) and renamed over: a
+  // printed form's file is whole or absent.
+  const std::string tmp = path + ".tmp.png";
+  bool ok = false;
+  std::string why;
   try {
-    if (!cv::imwrite(path, *img))
-      return Unavailable("tidak bisa menulis / cannot write " + path);
+    ok = cv::imwrite(tmp, *img);
   } catch (const cv::Exception& e) {
-    return Unavailable("tidak bisa menulis / cannot write " + path + ": " + e.what());
+    why = std::string(": ") + e.what();
+  }
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Unavailable("tidak bisa menulis / cannot write " + path + why);
   }
   return Status::Ok();
 }
@@ -324,9 +333,19 @@ Status RenderPagePng(const PageLayout& L, const RenderInput& in, double dpi,
 Status RenderPagesPdf(const std::vector<PageLayout>& pages, const RenderInput& in,
                       const std::string& path) {
   if (pages.empty()) return InvalidArgument("tidak ada halaman / no pages");
+  // Drawn into a file beside and renamed over when whole: a page that cannot be drawn (or a
+  // full disk) leaves no half-written PDF behind.
+  const std::string tmp = path + ".tmp";
+  struct Cleanup {
+    const std::string& tmp;
+    bool keep = false;
+    ~Cleanup() {
+      if (!keep) std::remove(tmp.c_str());
+    }
+  } cleanup{tmp};
   const double pt = 72.0 / 25.4;
   cairo_surface_t* s =
-      cairo_pdf_surface_create(path.c_str(), pages[0].width_mm * pt, pages[0].height_mm * pt);
+      cairo_pdf_surface_create(tmp.c_str(), pages[0].width_mm * pt, pages[0].height_mm * pt);
   std::unique_ptr<cairo_surface_t, void (*)(cairo_surface_t*)> sg(s, cairo_surface_destroy);
   if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
     return Unavailable("tidak bisa menulis / cannot write " + path);
@@ -345,6 +364,9 @@ Status RenderPagesPdf(const std::vector<PageLayout>& pages, const RenderInput& i
   cairo_surface_finish(s);
   if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
     return Unavailable("tidak bisa menulis / cannot write " + path);
+  sg.reset();
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Unavailable("tidak bisa menulis / cannot write " + path);
+  cleanup.keep = true;
   return Status::Ok();
 }
 
