@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <cmath>
@@ -1500,7 +1501,13 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (count < 0 || count > 10'000'000) return InvalidArgument("jumlah tidak sah / invalid count");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Unavailable("tidak bisa membuat direktori / cannot create directory " + dir);
+  if (ec || !std::filesystem::is_directory(dir, ec))
+    return Unavailable("tidak bisa membuat direktori / cannot create directory " + dir);
+  // A truth.json of an earlier run goes first: photos of this run written over its photos and
+  // then a failure would leave it describing photos that are no longer those.
+  const std::string truth_path = dir + "/truth.json";
+  std::filesystem::remove(truth_path, ec);
+  if (ec) return Unavailable("tidak bisa menghapus / cannot remove " + truth_path);
   std::vector<nlohmann::json> truth(static_cast<size_t>(count));
   std::atomic<int> next{0}, done{0};
   std::mutex mu;
@@ -1551,9 +1558,15 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.crossed_sevens > 0) j["crossed_sevens"] = impl_->o.crossed_sevens;
   j["count"] = count;
   j["pages"] = truth;
-  std::ofstream f(dir + "/truth.json");
-  f << j.dump(1) << "\n";
-  if (!f) return Unavailable("tidak bisa menulis / cannot write " + dir + "/truth.json");
+  {  // whole or absent: written beside, renamed over
+    std::ofstream f(truth_path + ".tmp");
+    f << j.dump(1) << "\n";
+    f.close();
+    if (!f || std::rename((truth_path + ".tmp").c_str(), truth_path.c_str()) != 0) {
+      std::remove((truth_path + ".tmp").c_str());
+      return Unavailable("tidak bisa menulis / cannot write " + truth_path);
+    }
+  }
   return Status::Ok();
 }
 
