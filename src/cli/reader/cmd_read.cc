@@ -508,6 +508,9 @@ Status RunBench(const BenchCmd& c) {
     std::filesystem::create_directories(c.keep, ec);
     if (ec || !std::filesystem::is_directory(c.keep, ec))
       return Unavailable("--keep: tidak bisa membuat direktori / cannot create directory " + c.keep);
+    // An earlier run's truth.json would describe photos this run writes over (as forms synth).
+    std::filesystem::remove(c.keep + "/truth.json", ec);
+    if (ec) return Unavailable("--keep: tidak bisa menghapus / cannot remove " + c.keep + "/truth.json");
   }
   auto make = [&](int i) -> Result<SynthPage> {
     if (synth) return synth->Make(i);
@@ -930,9 +933,14 @@ Status RunBench(const BenchCmd& c) {
   if (!c.keep.empty() && c.photos.empty()) {  // the kept photos can be read again with --photos
     const json t = {{"generator", "rekap bench reader"}, {"form", c.form}, {"seed", c.seed},
                     {"count", kept_truth.size()}, {"pages", kept_truth}};
-    std::ofstream f(c.keep + "/truth.json");
+    const std::string path = c.keep + "/truth.json";
+    std::ofstream f(path + ".tmp");
     f << t.dump(1) << "\n";
-    if (!f) return Unavailable("tidak bisa menulis / cannot write " + c.keep + "/truth.json");
+    f.close();
+    if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+      std::remove((path + ".tmp").c_str());
+      return Unavailable("tidak bisa menulis / cannot write " + path);
+    }
   }
 
   double tess_seconds = 0;
