@@ -1,4 +1,5 @@
 // rekap results | export | history | verify
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -150,6 +151,18 @@ Status RunExport(const std::string& contest_id, const std::string& out_path) {
   std::ofstream file;
   std::ostream* os = &std::cout;
   if (!out_path.empty() && out_path != "-") {
+    // Written beside and renamed over, so only onto a regular file (or none): a device would be
+    // replaced by the file, and never onto the database or its companions (which it would erase).
+    std::error_code ec;
+    if (std::filesystem::exists(out_path, ec) && !std::filesystem::is_regular_file(out_path, ec))
+      return InvalidArgument("--out: " + out_path + " bukan berkas biasa / is not a regular file (use --out - for stdout)");
+    const auto target = std::filesystem::weakly_canonical(out_path, ec);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".key"}) {
+      std::error_code ec2;
+      const auto db = std::filesystem::weakly_canonical(G().db + suffix, ec2);
+      if (!ec && !ec2 && (target == db || std::filesystem::path(target.string() + ".tmp") == db))
+        return InvalidArgument("--out: " + out_path + " adalah basis data / is the database (or its file " + G().db + suffix + ")");
+    }
     file.open(out_path + ".tmp");
     if (!file) return Unavailable("tidak dapat menulis / cannot write " + out_path);
     os = &file;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -81,8 +82,15 @@ Result<Db> OpenDb(bool create) {
 Result<Signer> LoadOrCreateKey(Db& db, bool create) {
   std::ifstream in(db.key_path);
   if (in) {
-    std::string hex;
-    in >> hex;
+    // At most a few hundred bytes: the key is 128 hex digits and a newline (a key path onto a
+    // device or a huge file read without bound hung before, 2026-12-07).
+    std::string hex(512, '\0');
+    in.read(hex.data(), std::streamsize(hex.size()));
+    hex.resize(size_t(in.gcount()));
+    while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
+    size_t lead = 0;
+    while (lead < hex.size() && std::isspace(static_cast<unsigned char>(hex[lead]))) ++lead;
+    hex.erase(0, lead);
     std::string sk(64, '\0');
     size_t len = 0;
     if (sodium_hex2bin(reinterpret_cast<unsigned char*>(sk.data()), sk.size(), hex.data(), hex.size(), nullptr, &len,

@@ -52,5 +52,12 @@ int main(int argc, char** argv) {
     std::cerr << "rekap: galat internal / internal error: " << e.what() << "\n";
     return 70;  // EX_SOFTWARE
   }
+  // What was printed must have been written: a full disk or a closed pipe behind stdout is an
+  // error, not a success with the output lost.
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "rekap: galat [UNAVAILABLE]: keluaran tidak dapat ditulis / cannot write the output (stdout)\n";
+    return 1;
+  }
   return ExitCode();
 }
