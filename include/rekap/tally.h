@@ -27,6 +27,7 @@ enum TpsFlag : uint8_t {
   kAccepted = 1 << 2,     // an authorized officer accepted the flagged values with a reason
   kConflicting = 1 << 3,  // another source sent different values, not yet resolved
   kCorrected = 1 << 4,    // at least one correction was made
+  kIncomplete = 1 << 5,   // a field the totals add up (a paslon, valid, invalid, DPT) is missing
 };
 
 // What one source last sent for a TPS.
@@ -45,7 +46,11 @@ struct TpsState {
   Hash content{};             // digest of the current values
   std::string primary;        // the source whose values are current (until corrected)
   std::vector<SourceState> sources;
-  bool counted() const { return (flags & kReceived) && (!(flags & kFlagged) || (flags & kAccepted)); }
+  // In the totals: received, whole (a partial result would add its paslon without its valid
+  // votes, and the region's sums would break), and not flagged unless accepted.
+  bool counted() const {
+    return (flags & kReceived) && !(flags & kIncomplete) && (!(flags & kFlagged) || (flags & kAccepted));
+  }
 };
 
 // Totals of one region node. Votes and sums count only TPS whose values are published

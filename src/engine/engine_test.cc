@@ -351,6 +351,33 @@ TEST_F(EngineTest, ResultBreakingHardRuleIsStoredFlaggedAndNotCounted) {
   EXPECT_EQ(Totals(lopsided.substr(0, 10)).counted, 1);
 }
 
+// A partial result (fields not yet received) is stored and shown as received, but not added to
+// the totals: its paslon without its valid votes would break sum(paslon) = valid in every region
+// above it (found 2026-12-07: `submit --partial suara_1=55` gave the nation paslon 1 = 55 and
+// valid 0). A correction that completes it counts it; accepting it does not (nothing to accept
+// a missing field as).
+TEST_F(EngineTest, PartialResultIsNotCountedUntilWhole) {
+  const std::string tps = "3171021001002";
+  const RegionTotals before = Totals("");
+  Command c = Submit(tps, "kpps", {{"suara_1", 55}});
+  c.partial = true;
+  auto o = engine_->Execute(c);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  RegionTotals now = Totals("");
+  EXPECT_EQ(now.votes, before.votes);
+  EXPECT_EQ(now.valid, before.valid);
+  EXPECT_EQ(now.received, before.received + 1);
+  EXPECT_EQ(now.counted, before.counted);
+  RegionTotals desa = Totals(tps.substr(0, 10));
+  EXPECT_EQ(desa.votes, (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(desa.counted, 0);
+  const Values whole = ConsistentResult(250, {55, 120, 33}, 4);
+  ASSERT_TRUE(engine_->Execute(Correct(tps, whole, "formulir lengkap diterima")).ok());
+  desa = Totals(tps.substr(0, 10));
+  EXPECT_EQ(desa.votes, (std::vector<int64_t>{55, 120, 33}));
+  EXPECT_EQ(desa.counted, 1);
+}
+
 // ---- 6. Corrections -----------------------------------------------------------------------
 
 TEST_F(EngineTest, CorrectionNeedsReasonReplacesValuesAndKeepsPrevious) {

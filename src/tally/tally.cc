@@ -110,8 +110,13 @@ Status ContestTally::Apply(const Event& e, const Hash& hash, std::vector<RuleFai
     scratch_.clear();
     bool ok = form_->Validate(v, out);
     validated = true;
-    s.flags = static_cast<uint8_t>((s.flags | kReceived) & ~(kFlagged | kAccepted));
+    s.flags = static_cast<uint8_t>((s.flags | kReceived) & ~(kFlagged | kAccepted | kIncomplete));
     if (!ok) s.flags |= kFlagged;
+    bool whole = true;
+    for (int i = 0; i < ncand_; ++i) whole = whole && v[form_->CandidateIndex(i + 1)] != kMissing;
+    for (int idx : {form_->valid_index(), form_->invalid_index(), form_->dpt_index()})
+      whole = whole && (idx < 0 || v[idx] != kMissing);
+    if (!whole) s.flags |= kIncomplete;
     s.content = content;
     return Status::Ok();
   };
