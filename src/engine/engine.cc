@@ -41,10 +41,14 @@ Status CheckReason(std::string_view v) {
         "kolom 'reason': alasan wajib untuk koreksi dan penerimaan, 1-1000 byte / field 'reason': a "
         "reason is required for corrections and acceptances, 1-1000 bytes");
   }
+  bool words = false;  // a reason says something: not only spaces, tabs and newlines
   for (unsigned char c : v) {
     if (c < 0x20 && c != '\n' && c != '\t')
       return InvalidArgument("kolom 'reason': karakter kontrol / field 'reason': control character");
+    words = words || (c != ' ' && c != '\n' && c != '\t');
   }
+  if (!words)
+    return InvalidArgument("kolom 'reason': alasan kosong (hanya spasi) / field 'reason': blank (only spaces)");
   return Status::Ok();
 }
 
