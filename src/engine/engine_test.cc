@@ -393,6 +393,13 @@ TEST_F(EngineTest, CorrectionNeedsReasonReplacesValuesAndKeepsPrevious) {
   ASSERT_FALSE(no_reason.ok());
   EXPECT_EQ(no_reason.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(no_reason.status().message(), HasSubstr("'reason'"));
+  // Only blanks is no reason either (accepted before 2026-12-07).
+  for (const char* blank : {" ", "  \t\n "}) {
+    auto b = engine_->Execute(Correct(tps, good, blank));
+    ASSERT_FALSE(b.ok()) << blank;
+    EXPECT_EQ(b.status().code(), Code::kInvalidArgument);
+    EXPECT_THAT(b.status().message(), HasSubstr("'reason'"));
+  }
   EXPECT_EQ(StoreLastSeq(), 1u);
   EXPECT_EQ(CurrentValues(tps), bad);
 
