@@ -209,6 +209,8 @@ Status RunHistory(const std::string& contest_id, const std::string& tps) {
   const Contest* c = PickContest(*s.engine, contest_id);
   if (!c) return NotFound("kontes / contest '" + contest_id + "'");
   REKAP_ASSIGN_OR_RETURN(TpsId id, TpsId::Parse(tps));
+  // A TPS the region tree does not hold has no history to show: say so, not an empty one.
+  if (s.engine->tree().FindTps(id.str()) < 0) return NotFound("TPS '" + id.str() + "' tidak ada / does not exist");
   nlohmann::json out = nlohmann::json::array();
   REKAP_RETURN_IF_ERROR(s.db.store->ScanEvents(1, [&](const StoredEvent& se) {
     auto e = Decode(se.body);

@@ -67,6 +67,7 @@ void Progress::Done() {
 
 Result<Db> OpenDb(bool create) {
   Db db;
+  if (G().db.empty()) return InvalidArgument("--db: jalur kosong / empty path");
   if (!create) {
     struct stat st;
     if (stat(G().db.c_str(), &st) != 0) {
