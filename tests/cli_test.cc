@@ -178,6 +178,17 @@ TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
   // Nothing was written by any of them.
   auto jv = Json(Rekap("--json verify"));
   EXPECT_EQ(jv["events"], 0);
+  // Export never onto the database, its key or a device: it replaced the database by the CSV
+  // (and, as root, /dev/full by a file) and exited 0 before 2026-12-07.
+  const std::string db = (dir_ / "t.db").string();
+  for (const std::string& out : {db, db + ".key", std::string("/dev/null")}) {
+    CmdRun r = Rekap("export --contest ppwp --out " + out);
+    EXPECT_EQ(r.code, 2) << out << ": " << Stderr();
+    EXPECT_NE(Stderr().find("--out"), std::string::npos) << out << ": " << Stderr();
+  }
+  EXPECT_TRUE(Json(Rekap("--json verify"))["ok"].get<bool>());
+  // The history of a TPS the tree does not hold is not an empty one.
+  EXPECT_EQ(Rekap("history --contest ppwp --tps 3171011009001").code, 3) << Stderr();
   // A TPS file naming an unknown desa: refused whole.
   auto bad_tps = Write("bad.csv", "kode_tps,kode_desa,nama_tps\n3171011001003,3171011001,TPS 003\n3171019999001,3171019999,TPS 001\n");
   EXPECT_NE(Rekap("import tps " + bad_tps).code, 0);
