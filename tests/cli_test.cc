@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -154,6 +155,37 @@ TEST_F(CliTest, SubmitCorrectResultsExportVerify) {
   auto jv = Json(Rekap("--json verify"));
   EXPECT_EQ(jv["ok"], true) << jv.dump();
   EXPECT_EQ(jv["events"], 3);
+}
+
+// Commands on one database at once take turns (an exclusive lock on the database file for
+// the whole command): before 2026-12-07 two submits at once both appended the same batch and
+// the loser failed with "UNIQUE constraint failed" as invalid input, or read the other's
+// commit half done as data loss.
+TEST_F(CliTest, ConcurrentCommandsTakeTurns) {
+  MakeDb();
+  const std::string db = (dir_ / "t.db").string();
+  std::string cmd;
+  int n = 0;
+  for (const char* tps : {"3171011001001", "3171011001002", "3171011002001"})
+    for (const char* source : {"kpps", "saksi:01", "saksi:02"}) {
+      const std::string k = std::to_string(n++);
+      cmd += "( " + std::string(REKAP_BINARY) + " -q --db " + db + " submit --contest ppwp --tps " + tps +
+             " --source " + source + " --author a " + Good(10, 20, 30) + " >/dev/null 2>" + (dir_ / ("e" + k)).string() +
+             "; echo $? > " + (dir_ / ("rc" + k)).string() + " ) & ";
+    }
+  cmd += "wait";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  for (int k = 0; k < n; ++k) {
+    std::ifstream rc(dir_ / ("rc" + std::to_string(k)));
+    int code = -1;
+    rc >> code;
+    std::ifstream err(dir_ / ("e" + std::to_string(k)));
+    EXPECT_EQ(code, 0) << k << ": " << std::string(std::istreambuf_iterator<char>(err), {});
+  }
+  auto jv = Json(Rekap("--json verify"));
+  EXPECT_EQ(jv["ok"], true);
+  EXPECT_EQ(jv["events"], n);
+  EXPECT_EQ(Json(Rekap("--json results --contest ppwp --region 31"))["tps_counted"], 3);
 }
 
 TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {

@@ -2,10 +2,12 @@
 
 #include <sodium.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -73,6 +75,18 @@ Result<Db> OpenDb(bool create) {
     if (stat(G().db.c_str(), &st) != 0) {
       return NotFound("basis data " + G().db + " tidak ada; jalankan `rekap init` / database " + G().db +
                       " does not exist; run `rekap init`");
+    }
+  }
+  {
+    const int fd = ::open(G().db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {  // else the store's open below says why
+      db.lock = std::shared_ptr<void>(nullptr, [fd](void*) { ::close(fd); });
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (!G().quiet)
+          std::cerr << Tr("menunggu perintah lain pada ", "waiting for another command on ") << G().db << "...\n";
+        while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+      }
     }
   }
   REKAP_ASSIGN_OR_RETURN(db.store, OpenSqliteStore(G().db, true));

@@ -46,6 +46,12 @@ class Progress {
 
 // The database at G().db and its signing key (<db>.key, created with the database).
 struct Db {
+  // An exclusive flock on the database file for the whole command: two commands on one
+  // database take turns instead of both appending the same batch or one reading the other's
+  // commit half done (the loser failed as "invalid input" or "data loss" before, 2026-12-07).
+  // SQLite's own locks are fcntl locks, which flock does not touch on Linux. First, so that it
+  // is let go last, after the store has closed (and checkpointed) its connection.
+  std::shared_ptr<void> lock;
   std::unique_ptr<Store> store;
   std::string key_path;
 };
