@@ -35,6 +35,10 @@ Status ParseValues(const std::vector<std::string>& items, std::map<std::string, 
 }
 
 Status Run(EventKind kind, const Args& a) {
+  // "import:..." names data `rekap import results` brought in; a submission typed by hand is not
+  // an import and must not look like one in the ledger.
+  if (kind == EventKind::kSubmission && a.source.rfind("import:", 0) == 0)
+    return InvalidArgument("--source: 'import:...' hanya untuk `rekap import results` / only for `rekap import results`");
   REKAP_ASSIGN_OR_RETURN(Session s, OpenSession());
   Command c;
   c.kind = kind;

@@ -35,6 +35,19 @@ Status CheckToken(std::string_view field, std::string_view v, size_t max) {
   return Status::Ok();
 }
 
+// A source is one name however it is typed ("KPPS" was a second source beside "kpps"), and a
+// qualifier after ':' names someone ("saksi:" named no one).
+Status CheckSource(std::string_view v) {
+  for (char c : v)
+    if (c >= 'A' && c <= 'Z')
+      return InvalidArgument("kolom 'source': huruf kecil saja / field 'source': lowercase only (e.g. kpps, saksi:01)");
+  const size_t colon = v.find(':');
+  if (colon == 0 || (colon != std::string_view::npos && colon + 1 == v.size()))
+    return InvalidArgument("kolom 'source': nama sebelum dan sesudah ':' / field 'source': a name before and after ':' "
+                           "(e.g. saksi:01)");
+  return Status::Ok();
+}
+
 Status CheckReason(std::string_view v) {
   if (v.empty() || v.size() > 1000) {
     return InvalidArgument(
@@ -250,6 +263,7 @@ Status Engine::Prepare(const Command& c, Event* out, ContestTally** tally_out, i
   switch (c.kind) {
     case EventKind::kSubmission: {
       REKAP_RETURN_IF_ERROR(CheckToken("source", c.source, 64));
+      REKAP_RETURN_IF_ERROR(CheckSource(c.source));
       if (!c.reason.empty()) REKAP_RETURN_IF_ERROR(CheckReason(c.reason));
       e.source = c.source;
       e.reason = c.reason;
