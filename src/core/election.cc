@@ -79,6 +79,17 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // Parses one [[contest]] table.
+// A name printed on forms and results: something besides blanks, and no control characters
+// (a candidate named "  " or "\u0000x" was loaded before 2026-12-07).
+bool IsPrintableName(std::string_view s) {
+  bool words = false;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+    words = words || c != ' ';
+  }
+  return words;
+}
+
 Result<Contest> ParseContest(const toml::table& ct, const std::string& origin) {
   std::string where = origin;
   if (ct.source().begin.line > 0) where += ":" + std::to_string(ct.source().begin.line);
@@ -99,7 +110,8 @@ Result<Contest> ParseContest(const toml::table& ct, const std::string& origin) {
                "unknown kind '" + c.kind + "' (ppwp|pkwkp|pkwkk|dpd|dpr|dprd_prov|dprd_kab)");
   }
   REKAP_ASSIGN_OR_RETURN(c.name, GetString(ct, "name", true, w));
-  if (c.name.empty()) return Err(w, "'name' kosong", "'name' is empty");
+  if (!IsPrintableName(c.name))
+    return Err(w, "'name' kosong atau berisi karakter kontrol", "'name' is blank or holds control characters");
   if (!ct.contains("scope")) {
     return Err(w, "kunci wajib 'scope' tidak ada (\"\" = nasional)",
                "required key 'scope' missing (\"\" = national)");
@@ -168,7 +180,8 @@ Result<Contest> ParseContest(const toml::table& ct, const std::string& origin) {
     }
     cand.number = static_cast<int>(v);
     REKAP_ASSIGN_OR_RETURN(cand.name, GetString(t, "name", true, cw));
-    if (cand.name.empty()) return Err(cw, "'name' kosong", "'name' is empty");
+    if (!IsPrintableName(cand.name))
+      return Err(cw, "'name' kosong atau berisi karakter kontrol", "'name' is blank or holds control characters");
     REKAP_ASSIGN_OR_RETURN(cand.party, GetString(t, "party", false, cw));
     c.candidates.push_back(std::move(cand));
   }

@@ -90,6 +90,16 @@ std::string ParseError(const std::string& text) {
   return r.ok() ? "" : r.status().message();
 }
 
+// A name that prints as nothing, or holds a control character, is not a name (loaded before
+// 2026-12-07).
+TEST(ElectionTest, BlankOrControlNamesRefused) {
+  for (const char* name : {"  ", "\\u0000x", "A\\tB", ""}) {
+    const std::string cand = std::string("[[contest.candidate]]\nnumber = 1\nname = \"") + name + "\"\n";
+    const std::string m = ParseError(Doc(ContestToml("k1", "", cand)));
+    EXPECT_NE(m.find("'name'"), std::string::npos) << name << ": " << m;
+  }
+}
+
 TEST(ElectionTest, MinimalParses) {
   auto e = Election::Parse(Doc(ContestToml("k1", "[contest.params]\nmax_voters = 500\n")), "uji.toml");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
