@@ -98,6 +98,8 @@ class FormSchema : public std::enable_shared_from_this<FormSchema> {
   struct ParamDecl {
     std::string id;
     std::optional<double> default_value;
+    std::optional<double> min, max;  // the values an election may give it
+    bool integer = false;            // ... and only whole numbers
     Text label;
   };
   std::vector<ParamDecl> params_;          // constants rules may use

@@ -217,7 +217,7 @@ Result<std::shared_ptr<const FormSchema>> FormSchemaParser::Parse(std::string_vi
     for (const toml::node& pn : *params) {
       const toml::table& pt = *pn.as_table();
       std::string w = Where(origin, pt);
-      REKAP_RETURN_IF_ERROR(CheckKeys(pt, {"id", "default", "label"}, w, "[[param]]"));
+      REKAP_RETURN_IF_ERROR(CheckKeys(pt, {"id", "default", "min", "max", "integer", "label"}, w, "[[param]]"));
       FormSchema::ParamDecl p;
       REKAP_ASSIGN_OR_RETURN(p.id, GetString(pt, "id", true, w, "[[param]]"));
       if (!MatchesId(p.id, 64, true) || rule::IsFunctionName(p.id)) {
@@ -232,6 +232,25 @@ Result<std::shared_ptr<const FormSchema>> FormSchemaParser::Parse(std::string_vi
                      "default of param '" + p.id + "' must be a number");
         }
         p.default_value = d->value<double>();
+      }
+      for (const auto& [key, slot] : {std::pair<const char*, std::optional<double>*>{"min", &p.min}, {"max", &p.max}}) {
+        if (const toml::node* d = pt.get(key)) {
+          if (!d->is_number() || !std::isfinite(*d->value<double>())) {
+            return Err(w, std::string(key) + " parameter '" + p.id + "' harus angka",
+                       std::string(key) + " of param '" + p.id + "' must be a number");
+          }
+          *slot = d->value<double>();
+        }
+      }
+      if (const toml::node* d = pt.get("integer")) {
+        if (!d->is_boolean()) {
+          return Err(w, "integer parameter '" + p.id + "' harus true/false",
+                     "integer of param '" + p.id + "' must be true or false");
+        }
+        p.integer = *d->value<bool>();
+      }
+      if (p.min && p.max && *p.min > *p.max) {
+        return Err(w, "min parameter '" + p.id + "' melebihi max", "min of param '" + p.id + "' exceeds its max");
       }
       REKAP_ASSIGN_OR_RETURN(p.label, GetText(pt, "label", false, w));
       s.params_.push_back(std::move(p));
@@ -402,6 +421,20 @@ Result<std::shared_ptr<const Form>> FormSchemaParser::Bind(
     if (!std::isfinite(v)) {
       return InvalidArgument(sid + "parameter '" + p.id + "' bukan angka hingga / parameter '" +
                              p.id + "' is not a finite number");
+    }
+    auto num = [](double x) {
+      std::ostringstream o;
+      o << x;
+      return o.str();
+    };
+    if (p.integer && v != std::floor(v)) {
+      return InvalidArgument(sid + "parameter '" + p.id + "' harus bilangan bulat, bukan " + num(v) + " / parameter '" +
+                             p.id + "' must be a whole number, not " + num(v));
+    }
+    if ((p.min && v < *p.min) || (p.max && v > *p.max)) {
+      const std::string range = (p.min ? num(*p.min) : std::string("-inf")) + ".." + (p.max ? num(*p.max) : std::string("inf"));
+      return InvalidArgument(sid + "parameter '" + p.id + "' harus " + range + ", bukan " + num(v) + " / parameter '" +
+                             p.id + "' must be " + range + ", not " + num(v));
     }
     pvals.emplace(p.id, v);
   }

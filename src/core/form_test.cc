@@ -636,5 +636,24 @@ TEST(FormSchemaErrorTest, ParamWithoutDefaultMustBeSupplied) {
   EXPECT_EQ(out[0].detail, "kiri/left=6 kanan/right=5");
 }
 
+// A param may say which values an election can give it: max_voters of -5, 0, 1.5 or 1e300 was
+// loaded before 2026-12-07 (every result flagged, or the cap gone).
+TEST(FormSchemaErrorTest, ParamRangeAndWholeNumbers) {
+  auto r = FormSchema::Parse(
+      MiniSchema("", Rule("r1", "a <= batas"), "[[param]]\nid = \"batas\"\ndefault = 300\nmin = 1\nmax = 999\ninteger = true\n"),
+      "uji.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)->Bind(2, {}).ok());
+  EXPECT_TRUE((*r)->Bind(2, {{"batas", 600}}).ok());
+  for (double bad : {-5.0, 0.0, 1.5, 1e300, 1000.0}) {
+    auto f = (*r)->Bind(2, {{"batas", bad}});
+    ASSERT_FALSE(f.ok()) << bad;
+    EXPECT_NE(f.status().message().find("'batas'"), std::string::npos) << f.status().ToString();
+  }
+  EXPECT_NE(ParseError(MiniSchema("", "", "[[param]]\nid = \"b\"\nmin = 5\nmax = 1\n")).find("'b'"), std::string::npos);
+  EXPECT_NE(ParseError(MiniSchema("", "", "[[param]]\nid = \"b\"\nmin = \"1\"\n")).find("'b'"), std::string::npos);
+  EXPECT_NE(ParseError(MiniSchema("", "", "[[param]]\nid = \"b\"\ninteger = 1\n")).find("'b'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rekap
