@@ -1,4 +1,6 @@
 #include "reader/digits.h"
+
+#include "reader/atomic_file.h"
 #include "reader/model_format.h"
 
 #include <dlib/dnn.h>
@@ -894,17 +896,9 @@ Status DigitModel::Save(const std::string& path) const {
     dlib::serialize(std::string(net::kDescription), buf);
     if (impl_->deskew) dlib::serialize(std::string(model_format::kInputDeskew), buf);
     dlib::serialize(inet, buf);
-    const std::string bytes = std::move(buf).str();
-    {
-      std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
-      if (!out.is_open()) throw std::runtime_error("Unable to open " + path + " for writing.");
-      out.write(bytes.data(), std::streamsize(bytes.size()));
-      out.close();
-      if (!out) throw std::runtime_error("write failed");
-    }
-    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw std::runtime_error("rename failed");
+    if (!WriteFileAtomic(path, std::move(buf).str()).ok())
+      return Unavailable("tidak dapat menulis model / cannot write model " + path);
   } catch (const std::exception& e) {
-    std::remove((path + ".tmp").c_str());
     return Unavailable("tidak dapat menulis model / cannot write model " + path + ": " +
                        e.what());
   }

@@ -1,6 +1,8 @@
 // rekap reader: synthetic photos of filled C.Hasil pages (synth.h, docs/forms.md).
 #include "reader/synth.h"
 
+#include "reader/atomic_file.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -1558,16 +1560,7 @@ Status Synthesizer::WriteAll(int count, const std::string& dir,
   if (impl_->o.crossed_sevens > 0) j["crossed_sevens"] = impl_->o.crossed_sevens;
   j["count"] = count;
   j["pages"] = truth;
-  {  // whole or absent: written beside, renamed over
-    std::ofstream f(truth_path + ".tmp");
-    f << j.dump(1) << "\n";
-    f.close();
-    if (!f || std::rename((truth_path + ".tmp").c_str(), truth_path.c_str()) != 0) {
-      std::remove((truth_path + ".tmp").c_str());
-      return Unavailable("tidak bisa menulis / cannot write " + truth_path);
-    }
-  }
-  return Status::Ok();
+  return WriteFileAtomic(truth_path, j.dump(1) + "\n");
 }
 
 }  // namespace rekap::reader

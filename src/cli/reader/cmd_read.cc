@@ -35,6 +35,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/reader/reader_commands.h"
+#include "reader/atomic_file.h"
 #include "reader/digits.h"
 #include "reader/fast_digits.h"
 #include "reader/idx.h"
@@ -274,15 +275,10 @@ Status RunRead(const ReadCmd& c) {
     if (!c.crops.empty()) {
       for (const auto& f : r.fields) {
         if (f.crop_png.empty()) continue;
-        // Whole or not at all: written beside, then renamed over.
         const std::string path = c.crops + "/" + o.debug_name + "-" + f.field + ".png";
-        std::ofstream out(path + ".tmp", std::ios::binary);
-        out.write(reinterpret_cast<const char*>(f.crop_png.data()), std::streamsize(f.crop_png.size()));
-        out.close();
-        if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-          std::remove((path + ".tmp").c_str());
+        if (!WriteFileAtomic(path, std::string_view(reinterpret_cast<const char*>(f.crop_png.data()), f.crop_png.size()))
+                 .ok())
           return Unavailable("--crops: tidak bisa menulis / cannot write " + path);
-        }
         j["fields"][f.field]["crop"] = path;
       }
     }
@@ -933,14 +929,7 @@ Status RunBench(const BenchCmd& c) {
   if (!c.keep.empty() && c.photos.empty()) {  // the kept photos can be read again with --photos
     const json t = {{"generator", "rekap bench reader"}, {"form", c.form}, {"seed", c.seed},
                     {"count", kept_truth.size()}, {"pages", kept_truth}};
-    const std::string path = c.keep + "/truth.json";
-    std::ofstream f(path + ".tmp");
-    f << t.dump(1) << "\n";
-    f.close();
-    if (!f || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-      std::remove((path + ".tmp").c_str());
-      return Unavailable("tidak bisa menulis / cannot write " + path);
-    }
+    REKAP_RETURN_IF_ERROR(WriteFileAtomic(c.keep + "/truth.json", t.dump(1) + "\n"));
   }
 
   double tess_seconds = 0;
