@@ -177,11 +177,11 @@ Status RunExport(const std::string& contest_id, const std::string& out_path) {
     p.Update(i + 1);
     if (!t.InScope(i)) continue;
     const TpsState& st = t.tps_state(i);
-    const char* status = !(st.flags & kReceived)    ? "not_received"
-                         : st.counted()                ? "counted"
-                         : (st.flags & kIncomplete) && !((st.flags & kFlagged) && !(st.flags & kAccepted))
-                             ? "incomplete"
-                             : "flagged";
+    // Received and not counted: flagged (and not accepted), else incomplete.
+    const char* status = !(st.flags & kReceived)                       ? "not_received"
+                         : st.counted()                                   ? "counted"
+                         : (st.flags & kFlagged) && !(st.flags & kAccepted) ? "flagged"
+                                                                           : "incomplete";
     *os << c->id << "," << tree.tps(i).tps.id << "," << status << "," << bool(st.flags & kFlagged) << ","
         << bool(st.flags & kAccepted) << "," << bool(st.flags & kConflicting) << "," << bool(st.flags & kCorrected)
         << "," << st.last_seq << "," << (st.last_seq ? ToHex(st.last_hash) : "") << ","

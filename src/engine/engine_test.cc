@@ -354,8 +354,7 @@ TEST_F(EngineTest, ResultBreakingHardRuleIsStoredFlaggedAndNotCounted) {
 // A partial result (fields not yet received) is stored and shown as received, but not added to
 // the totals: its paslon without its valid votes would break sum(paslon) = valid in every region
 // above it (found 2026-12-07: `submit --partial suara_1=55` gave the nation paslon 1 = 55 and
-// valid 0). A correction that completes it counts it; accepting it does not (nothing to accept
-// a missing field as).
+// valid 0). A correction that completes it counts it.
 TEST_F(EngineTest, PartialResultIsNotCountedUntilWhole) {
   const std::string tps = "3171021001002";
   const RegionTotals before = Totals("");
