@@ -78,7 +78,6 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
-// Parses one [[contest]] table.
 // A name printed on forms and results: something besides blanks, and no control characters
 // (a candidate named "  " or "\u0000x" was loaded before 2026-12-07).
 bool IsPrintableName(std::string_view s) {
@@ -90,6 +89,7 @@ bool IsPrintableName(std::string_view s) {
   return words;
 }
 
+// Parses one [[contest]] table.
 Result<Contest> ParseContest(const toml::table& ct, const std::string& origin) {
   std::string where = origin;
   if (ct.source().begin.line > 0) where += ":" + std::to_string(ct.source().begin.line);

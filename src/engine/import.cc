@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <unordered_map>
 
 namespace rekap {
@@ -28,6 +29,9 @@ std::string Trim(std::string_view s) {
 }  // namespace
 
 Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))  // a user's slip, not a damaged file
+    return InvalidArgument("berkas adalah direktori / is a directory, not a file: " + path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return NotFound("berkas tidak dapat dibuka / cannot open file: " + path);
   std::string out;
@@ -44,7 +48,8 @@ Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes) {
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > max_bytes) {
       gzclose(f);
-      return ResourceExhausted("berkas terlalu besar / file too large: " + path);
+      return ResourceExhausted("berkas terlalu besar / file too large: " + path + " (> " +
+                               std::to_string(max_bytes / (1 << 20)) + " MiB)");
     }
   }
   // gzread returns 0 at a truncated gzip stream too; gzclose_r reports it.
