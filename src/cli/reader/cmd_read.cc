@@ -688,13 +688,9 @@ Status RunBench(const BenchCmd& c) {
     int photo_width = 0;  // the first photo's (the development dumps)
     for (SynthPage& sp : sheet) {
       if (!c.keep.empty()) {  // the directory made before the threads (below)
-        std::ofstream f(c.keep + "/" + sp.file, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(sp.jpeg.data()), std::streamsize(sp.jpeg.size()));
-        f.close();
-        if (!f) {
-          failure = Unavailable("--keep: tidak bisa menulis / cannot write " + c.keep + "/" + sp.file);
-          break;
-        }
+        failure = WriteFileAtomic(c.keep + "/" + sp.file,
+                                  std::string_view(reinterpret_cast<const char*>(sp.jpeg.data()), sp.jpeg.size()));
+        if (!failure.ok()) break;
         kept_truth.push_back(sp.TruthJson());
       }
       const auto header = ParseImageHeader(sp.jpeg);
