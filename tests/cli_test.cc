@@ -188,6 +188,66 @@ TEST_F(CliTest, ConcurrentCommandsTakeTurns) {
   EXPECT_EQ(Json(Rekap("--json results --contest ppwp --region 31"))["tps_counted"], 3);
 }
 
+// Files of the wrong kind and the view of one TPS (the 2026-12-07 audit's leftovers): each a
+// typed error naming the file, nothing written.
+TEST_F(CliTest, WrongKindsOfFileAndOneTpsView) {
+  const auto db = dir_ / "t.db";
+  // An empty file as the database: a reading command wrote the schema into it before finding
+  // the key missing.
+  Write("t.db", "");
+  EXPECT_EQ(Rekap("history --contest ppwp --tps 3171011001001").code, 5) << Stderr();
+  EXPECT_NE(Stderr().find("empty"), std::string::npos) << Stderr();
+  EXPECT_EQ(std::filesystem::file_size(db), 0u);
+  EXPECT_EQ(Rekap("verify").code, 5) << Stderr();
+  EXPECT_EQ(std::filesystem::file_size(db), 0u);
+  // A directory as the database.
+  std::filesystem::remove(db);
+  std::filesystem::create_directory(db);
+  EXPECT_EQ(Rekap("init").code, 2) << Stderr();
+  EXPECT_NE(Stderr().find("--db"), std::string::npos) << Stderr();
+  std::filesystem::remove(db);
+  MakeDb();
+  // A directory or a device given as a data file: INVALID_ARGUMENT naming it (the argument
+  // parser's exit 105 before; /dev/zero read ~15 s to the size limit).
+  const std::string sub = (dir_ / "sub").string();
+  std::filesystem::create_directory(sub);
+  for (const std::string& args : {"import regions " + sub, "import tps " + sub,
+                                  "import results --format kpu-dki-2024 " + sub,
+                                  "election load builtin:pemilu-2024-ppwp --schema " + sub,
+                                  std::string("import regions /dev/zero")}) {
+    EXPECT_EQ(Rekap(args).code, 2) << args << ": " << Stderr();
+    EXPECT_NE(Stderr().find(args.substr(args.rfind(' ') + 1)), std::string::npos) << args << ": " << Stderr();
+  }
+  EXPECT_EQ(Rekap("import regions " + (dir_ / "nope.csv").string()).code, 3) << Stderr();
+  // A key path that is a directory: said so, not "key file corrupt".
+  std::filesystem::rename(dir_ / "t.db.key", dir_ / "key.bak");
+  std::filesystem::create_directory(dir_ / "t.db.key");
+  EXPECT_EQ(Rekap("history --contest ppwp --tps 3171011001001").code, 5) << Stderr();
+  EXPECT_NE(Stderr().find("not a regular file"), std::string::npos) << Stderr();
+  std::filesystem::remove(dir_ / "t.db.key");
+  std::filesystem::rename(dir_ / "key.bak", dir_ / "t.db.key");
+  // One TPS: a table for a person (it printed JSON), the export's columns as CSV, JSON with the
+  // status. A partial result is incomplete until the rest comes.
+  const std::string tps = "--contest ppwp --tps 3171011001001 --author a ";
+  ASSERT_EQ(Rekap("submit --partial " + tps + "suara_1=55").code, 0) << Stderr();
+  CmdRun table = Rekap("results --contest ppwp --region 3171011001001");
+  EXPECT_EQ(table.code, 0) << Stderr();
+  EXPECT_EQ(table.out.find('{'), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("status: incomplete"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("suara_1                 55  Suara sah"), std::string::npos) << table.out;
+  CmdRun csv = Rekap("results --contest ppwp --region 3171011001001 --format csv");
+  EXPECT_EQ(csv.out.rfind("contest,tps,status,", 0), 0u) << csv.out;
+  EXPECT_NE(csv.out.find("\nppwp,3171011001001,incomplete,"), std::string::npos) << csv.out;
+  auto j = Json(Rekap("--json results --contest ppwp --region 3171011001001"));
+  EXPECT_EQ(j["status"], "incomplete");
+  EXPECT_EQ(j["values"]["suara_1"], 55);
+  // A second partial result from the same source: the error says a correction adds fields.
+  EXPECT_EQ(Rekap("submit --partial " + tps + "suara_2=60").code, 4);
+  EXPECT_NE(Stderr().find("add or change fields with a correction"), std::string::npos) << Stderr();
+  ASSERT_EQ(Rekap("correct " + tps + "--reason 'sisa formulir' " + Good(55, 60, 70)).code, 0) << Stderr();
+  EXPECT_EQ(Json(Rekap("--json results --contest ppwp --region 3171011001001"))["status"], "counted");
+}
+
 TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
   MakeDb();
   struct Case {

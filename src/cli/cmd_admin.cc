@@ -170,8 +170,9 @@ void AddElection(CLI::App& app) {
   static std::string file;
   static std::vector<std::string> schema_files;
   load->add_option("file", file, "berkas TOML / TOML file, e.g. data/elections/pemilu-2024-ppwp.toml")->required();
-  load->add_option("--schema", schema_files, "skema formulir tambahan (TOML) / extra form schema files")
-      ->check(CLI::ExistingFile);
+  // Files are checked where they are read (ReadFileMaybeGz): a directory given as a file is an
+  // INVALID_ARGUMENT naming it there, not the argument parser's exit 105.
+  load->add_option("--schema", schema_files, "skema formulir tambahan (TOML) / extra form schema files");
   load->callback([] { Finish(RunElectionLoad(file, schema_files)); });
 }
 
@@ -184,17 +185,17 @@ void AddImport(CLI::App& app) {
   static std::vector<std::string> region_files;
   auto* reg = cmd->add_subcommand(
       "regions", "impor wilayah (wilayah.csv Kemendagri dan/atau kpu_wilayah_pemilu2024.csv) / import regions");
-  reg->add_option("files", region_files, "berkas CSV (boleh .gz) / CSV files (gzip allowed)")->required()->check(CLI::ExistingFile);
+  reg->add_option("files", region_files, "berkas CSV (boleh .gz) / CSV files (gzip allowed)")->required();
   reg->callback([] { Finish(RunImportRegions(region_files)); });
 
   static std::string tps_file;
   auto* tps = cmd->add_subcommand("tps", "impor daftar TPS KPU (kpu_tps_pemilu2024.csv.gz) / import the KPU TPS list");
-  tps->add_option("file", tps_file, "berkas CSV (boleh .gz) / CSV file (gzip allowed)")->required()->check(CLI::ExistingFile);
+  tps->add_option("file", tps_file, "berkas CSV (boleh .gz) / CSV file (gzip allowed)")->required();
   tps->callback([] { Finish(RunImportTps(tps_file)); });
 
   static std::string res_file, res_format = "kpu-dki-2024", res_source;
   auto* res = cmd->add_subcommand("results", "impor hasil per TPS / import per-TPS results");
-  res->add_option("file", res_file, "berkas CSV / CSV file")->required()->check(CLI::ExistingFile);
+  res->add_option("file", res_file, "berkas CSV / CSV file")->required();
   res->add_option("--format", res_format, "format berkas / file format")
       ->check(CLI::IsMember({"kpu-dki-2024"}))
       ->capture_default_str();

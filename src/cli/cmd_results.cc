@@ -29,6 +29,35 @@ std::string NodeName(const RegionTree& tree, int32_t n) {
   return r.code.empty() ? "INDONESIA" : r.name;
 }
 
+// One TPS's standing in the totals. Received and not counted: flagged (and not accepted), else
+// incomplete (a field the totals add is missing).
+const char* TpsStatus(const TpsState& st) {
+  return !(st.flags & kReceived)                       ? "not_received"
+         : st.counted()                                   ? "counted"
+         : (st.flags & kFlagged) && !(st.flags & kAccepted) ? "flagged"
+                                                           : "incomplete";
+}
+
+void ExportHeader(const Form& form, std::ostream& os) {
+  os << "contest,tps,status,flagged,accepted,conflicting,corrected,last_seq,last_event_sha256,content_sha256";
+  for (const auto& f : form.fields()) os << "," << f.id;
+  os << "\n";
+}
+
+void ExportRow(const Contest& c, const RegionTree& tree, const ContestTally& t, int32_t i, std::ostream& os) {
+  const TpsState& st = t.tps_state(i);
+  os << c.id << "," << tree.tps(i).tps.id << "," << TpsStatus(st) << "," << bool(st.flags & kFlagged) << ","
+     << bool(st.flags & kAccepted) << "," << bool(st.flags & kConflicting) << "," << bool(st.flags & kCorrected)
+     << "," << st.last_seq << "," << (st.last_seq ? ToHex(st.last_hash) : "") << ","
+     << (st.flags & kReceived ? ToHex(st.content) : "");
+  const Value* v = t.tps_values(i);
+  for (size_t k = 0; k < c.form->size(); ++k) {
+    os << ",";
+    if (v[k] != kMissing) os << v[k];
+  }
+  os << "\n";
+}
+
 }  // namespace
 
 // Prints one region and its children as a table (also used by the demo).
@@ -89,16 +118,40 @@ Status RunResults(const std::string& contest_id, const std::string& region, cons
   if (region.size() == 13) {
     int32_t ti = tree.FindTps(region);
     if (ti < 0) return NotFound("TPS " + region);
+    if (!t.InScope(ti))
+      return FailedPrecondition("TPS " + region + " di luar wilayah kontes / outside the contest's scope: " + c->id);
     const Value* v = t.tps_values(ti);
     const TpsState& st = t.tps_state(ti);
-    nlohmann::json values = nlohmann::json::object();
-    for (size_t i = 0; i < c->form->size(); ++i)
-      if (v[i] != kMissing) values[c->form->fields()[i].id] = v[i];
-    nlohmann::json j = {{"contest", c->id}, {"tps", region}, {"values", values},
-                        {"received", bool(st.flags & kReceived)}, {"flagged", bool(st.flags & kFlagged)},
-                        {"accepted", bool(st.flags & kAccepted)}, {"conflicting", bool(st.flags & kConflicting)},
-                        {"corrected", bool(st.flags & kCorrected)}, {"last_hash", ToHex(st.last_hash)}};
-    std::cout << (format == "table" && !G().json ? j.dump(2) : j.dump()) << "\n";
+    if (G().json || format == "json") {
+      nlohmann::json values = nlohmann::json::object();
+      for (size_t i = 0; i < c->form->size(); ++i)
+        if (v[i] != kMissing) values[c->form->fields()[i].id] = v[i];
+      nlohmann::json j = {{"contest", c->id}, {"tps", region}, {"status", TpsStatus(st)}, {"values", values},
+                          {"received", bool(st.flags & kReceived)}, {"flagged", bool(st.flags & kFlagged)},
+                          {"accepted", bool(st.flags & kAccepted)}, {"conflicting", bool(st.flags & kConflicting)},
+                          {"corrected", bool(st.flags & kCorrected)}, {"incomplete", bool(st.flags & kIncomplete)},
+                          {"last_hash", ToHex(st.last_hash)}};
+      std::cout << j.dump() << "\n";
+    } else if (format == "csv") {  // the export's columns, one row
+      ExportHeader(*c->form, std::cout);
+      ExportRow(*c, tree, t, ti, std::cout);
+    } else {  // a table for a person (it printed JSON before, 2026-12-07 audit)
+      const auto& tn = tree.tps(ti);
+      std::cout << c->name << " (" << c->id << ")\n"
+                << "TPS " << tn.tps.id << "  " << tn.tps.name << ", " << NodeName(tree, tn.desa) << "\n"
+                << "status: " << TpsStatus(st);
+      for (auto [flag, name] : {std::pair{kFlagged, "flagged"}, {kAccepted, "accepted"}, {kConflicting, "conflicting"},
+                                {kCorrected, "corrected"}})
+        if (st.flags & flag) std::cout << ", " << name;
+      std::cout << "\n";
+      for (size_t i = 0; i < c->form->size(); ++i) {
+        const FieldDef& f = c->form->fields()[i];
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "  %-18s %7s  ", f.id.c_str(),
+                      v[i] == kMissing ? "-" : std::to_string(v[i]).c_str());
+        std::cout << buf << (G().lang == "en" ? f.label.en : f.label.id) << "\n";
+      }
+    }
     return Status::Ok();
   }
   int32_t n = tree.Find(code->str());
@@ -167,31 +220,13 @@ Status RunExport(const std::string& contest_id, const std::string& out_path) {
     if (!file) return Unavailable("tidak dapat menulis / cannot write " + out_path);
     os = &file;
   }
-  const Form& form = *c->form;
-  *os << "contest,tps,status,flagged,accepted,conflicting,corrected,last_seq,last_event_sha256,content_sha256";
-  for (const auto& f : form.fields()) *os << "," << f.id;
-  *os << "\n";
+  ExportHeader(*c->form, *os);
   Progress p(Tr("ekspor", "export"), static_cast<int64_t>(tree.tps_count()));
   int64_t rows = 0;
   for (int32_t i = 0; i < static_cast<int32_t>(tree.tps_count()); ++i) {
     p.Update(i + 1);
     if (!t.InScope(i)) continue;
-    const TpsState& st = t.tps_state(i);
-    // Received and not counted: flagged (and not accepted), else incomplete.
-    const char* status = !(st.flags & kReceived)                       ? "not_received"
-                         : st.counted()                                   ? "counted"
-                         : (st.flags & kFlagged) && !(st.flags & kAccepted) ? "flagged"
-                                                                           : "incomplete";
-    *os << c->id << "," << tree.tps(i).tps.id << "," << status << "," << bool(st.flags & kFlagged) << ","
-        << bool(st.flags & kAccepted) << "," << bool(st.flags & kConflicting) << "," << bool(st.flags & kCorrected)
-        << "," << st.last_seq << "," << (st.last_seq ? ToHex(st.last_hash) : "") << ","
-        << (st.flags & kReceived ? ToHex(st.content) : "");
-    const Value* v = t.tps_values(i);
-    for (size_t k = 0; k < form.size(); ++k) {
-      *os << ",";
-      if (v[k] != kMissing) *os << v[k];
-    }
-    *os << "\n";
+    ExportRow(*c, tree, t, i, *os);
     ++rows;
   }
   p.Done();

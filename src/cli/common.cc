@@ -70,12 +70,18 @@ void Progress::Done() {
 Result<Db> OpenDb(bool create) {
   Db db;
   if (G().db.empty()) return InvalidArgument("--db: jalur kosong / empty path");
-  if (!create) {
-    struct stat st;
-    if (stat(G().db.c_str(), &st) != 0) {
+  struct stat st;
+  if (stat(G().db.c_str(), &st) != 0) {
+    if (!create)
       return NotFound("basis data " + G().db + " tidak ada; jalankan `rekap init` / database " + G().db +
                       " does not exist; run `rekap init`");
-    }
+  } else if (!S_ISREG(st.st_mode)) {
+    return InvalidArgument("--db: bukan berkas biasa / not a regular file: " + G().db);
+  } else if (!create && st.st_size == 0) {
+    // SQLite takes an empty file for an empty database: a reading command would write the
+    // schema into it before finding the key missing (2026-12-07 audit).
+    return FailedPrecondition("basis data " + G().db + " kosong; jalankan `rekap init` / database " + G().db +
+                              " is empty; run `rekap init`");
   }
   {
     const int fd = ::open(G().db.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -95,6 +101,9 @@ Result<Db> OpenDb(bool create) {
 }
 
 Result<Signer> LoadOrCreateKey(Db& db, bool create) {
+  struct stat kst;
+  if (stat(db.key_path.c_str(), &kst) == 0 && !S_ISREG(kst.st_mode))  // read as "corrupt" before
+    return FailedPrecondition("berkas kunci bukan berkas biasa / key file is not a regular file: " + db.key_path);
   std::ifstream in(db.key_path);
   if (in) {
     // At most a few hundred bytes: the key is 128 hex digits and a newline (a key path onto a

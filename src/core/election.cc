@@ -239,7 +239,8 @@ Result<Election> Election::Parse(std::string_view toml_text, std::string_view or
     return Err(top, "tidak ada [[contest]]", "no [[contest]]");
   }
   if (arr->size() > kMaxContests) {
-    return ResourceExhausted(top + "terlalu banyak kontes / too many contests");
+    return ResourceExhausted(top + "terlalu banyak kontes (maks. " + std::to_string(kMaxContests) +
+                             ") / too many contests (max " + std::to_string(kMaxContests) + ")");
   }
   std::set<std::string, std::less<>> ids;
   for (const toml::node& n : *arr) {

@@ -183,6 +183,11 @@ TEST(ElectionTest, OtherErrors) {
   EXPECT_NE(ParseError("id = \"uji\"\nname = \"Uji\"\n").find("[[contest]]"), std::string::npos);
   EXPECT_NE(ParseError("id = \"uji\"\nname = \n").find("invalid TOML"), std::string::npos);
   EXPECT_FALSE(Election::LoadFile("/nonexistent.toml").ok());
+  // Too many contests: the error names the limit (it did not, 2026-12-07 audit).
+  std::string many;
+  for (int i = 0; i <= 10000; ++i) many += "[[contest]]\n";
+  m = ParseError(Doc(many));
+  EXPECT_NE(m.find("too many contests (max 10000)"), std::string::npos) << m.substr(0, 200);
 }
 
 TEST(ElectionTest, ResolveUnknownSchema) {

@@ -280,6 +280,12 @@ Status Engine::Prepare(const Command& c, Event* out, ContestTally** tally_out, i
           *duplicate = std::move(o);
           return Status::Ok();
         }
+        if (c.partial)  // more fields for a result already sent: a correction adds them (2026-12-07 audit)
+          return AlreadyExists("TPS " + c.tps + " kontes " + c.contest + ": sumber '" + c.source +
+                               "' sudah mengirim hasil; kolom lain ditambah atau diubah dengan koreksi beralasan, "
+                               "yang hanya mengubah kolom yang disebut / source '" + c.source +
+                               "' already sent a result; add or change fields with a correction with a reason, "
+                               "which changes only the fields it names");
         return AlreadyExists("TPS " + c.tps + " kontes " + c.contest + ": sumber '" + c.source +
                              "' sudah mengirim hasil yang berbeda; gunakan koreksi dengan alasan / source '" +
                              c.source + "' already sent a different result; use a correction with a reason");

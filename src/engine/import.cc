@@ -1,5 +1,6 @@
 #include "rekap/import.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -32,6 +33,11 @@ Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))  // a user's slip, not a damaged file
     return InvalidArgument("berkas adalah direktori / is a directory, not a file: " + path);
+  // A device (/dev/zero, /dev/urandom) is never a data file: read to the size limit it took ~15 s
+  // to be refused as "too large". A pipe (/dev/stdin, <(zcat ...)) is one.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)))
+    return InvalidArgument("bukan berkas biasa / not a regular file or pipe: " + path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return NotFound("berkas tidak dapat dibuka / cannot open file: " + path);
   std::string out;
