@@ -352,6 +352,121 @@ TEST_F(CliTest, DemoRunsAndVerifies) {
   EXPECT_NE(r.out.find(": OK"), std::string::npos);
 }
 
+// Hostile or broken arguments to the global options, `demo` and `bench ingest`: a clear error
+// naming the option, exit 2 (or 3), before anything is run or removed (audit 2026-12-07).
+TEST_F(CliTest, GlobalDemoAndIngestRefuseBadArguments) {
+  // A wrong value for a global option: INVALID_ARGUMENT, exit 2 (CLI11's 105 before).
+  EXPECT_EQ(Rekap("--lang xx verify").code, 2) << Stderr();
+  EXPECT_NE(Stderr().find("--lang"), std::string::npos) << Stderr();
+  EXPECT_NE(Stderr().find("invalid argument"), std::string::npos) << Stderr();
+  EXPECT_EQ(Rekap("verify --no-such-option").code, 2) << Stderr();
+  EXPECT_EQ(Rekap("--help").code, 0);
+  // demo: a share outside 0..1 or NaN ran (exit 0) before; nothing is written now.
+  for (const char* rate : {"nan", "2", "-0.5"}) {
+    EXPECT_EQ(Rekap(std::string("demo --misread-rate ") + rate).code, 2) << rate << ": " << Stderr();
+    EXPECT_NE(Stderr().find("--misread-rate"), std::string::npos) << Stderr();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t.db"));
+  // A --data-dir without the demo data is not replaced by ./data or the source tree's.
+  EXPECT_EQ(Rekap("demo --data-dir " + (dir_ / "nope").string()).code, 3) << Stderr();
+  EXPECT_NE(Stderr().find("--data-dir"), std::string::npos) << Stderr();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t.db"));
+  // A directory at --db (or at its key) is not deleted and replaced by the demo's database.
+  std::filesystem::create_directory(dir_ / "t.db");
+  EXPECT_EQ(Rekap("demo").code, 2) << Stderr();
+  EXPECT_NE(Stderr().find("--db"), std::string::npos) << Stderr();
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "t.db"));
+  std::filesystem::remove(dir_ / "t.db");
+  Write("t.db", "");
+  std::filesystem::create_directory(dir_ / "t.db.key");
+  EXPECT_EQ(Rekap("demo").code, 2) << Stderr();
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "t.db.key"));
+  std::filesystem::remove(dir_ / "t.db.key");
+  // bench ingest: --tps 0 ran every TPS of the country; a file as --dir threw (exit 70); a
+  // --data without the data fell back to ../shared.
+  EXPECT_EQ(Rekap("bench ingest --tps 0").code, 2) << Stderr();
+  EXPECT_NE(Stderr().find("--tps"), std::string::npos) << Stderr();
+  EXPECT_EQ(Rekap("bench ingest --tps 5 --dir " + Write("a-file", "x")).code, 2) << Stderr();
+  EXPECT_NE(Stderr().find("--dir"), std::string::npos) << Stderr();
+  const std::string nope = (dir_ / "no-data").string();
+  EXPECT_EQ(Rekap("bench ingest --tps 5 --data " + nope).code, 3) << Stderr();
+  EXPECT_NE(Stderr().find(nope), std::string::npos) << Stderr();
+}
+
+// Hostile or broken arguments to the reader's commands: a clear error naming the option or the
+// file, with its code, before anything is read or written; none needs MNIST (audit 2026-12-07).
+TEST_F(CliTest, ReaderCommandsRefuseBadArguments) {
+  if (Rekap("forms --help").out.find("rekap forms [OPTIONS]") == std::string::npos)
+    GTEST_SKIP() << "rekap built without the reader";
+  struct Case {
+    std::string args;
+    int code;
+    std::string needle;  // in stderr
+  };
+  const std::string photo = Write("x.jpg", "not a photo");
+  const std::string sub = (dir_ / "sub").string();
+  std::filesystem::create_directory(sub);
+  std::filesystem::create_symlink(dir_ / "loop-a", dir_ / "loop-b");
+  std::filesystem::create_symlink(dir_ / "loop-b", dir_ / "loop-a");
+  const std::string loop = (dir_ / "loop-a").string();
+  const std::string model = std::string(REKAP_SOURCE_DIR) + "/data/models/digits.dnn";
+  const std::string junk_model = Write("junk.dnn", std::string(4000, 'j'));
+  // IDX sets of no digit: valid headers, zero items.
+  const std::string no_images = Write("none-images.idx", std::string("\0\0\x08\x03\0\0\0\0\0\0\0\x1c\0\0\0\x1c", 16));
+  const std::string no_labels = Write("none-labels.idx", std::string("\0\0\x08\x01\0\0\0\0", 8));
+  const std::string empty_truth = (dir_ / "empty-truth").string();
+  std::filesystem::create_directory(empty_truth);
+  std::ofstream(empty_truth + "/truth.json") << R"({"pages": []})";
+  const std::string synth = "forms synth --digits " + no_images + " --labels " + no_labels + " --out " +
+                            (dir_ / "synth").string() + " ";
+  const std::string train = "train-digits --train-images " + no_images + " --train-labels " + no_labels + " ";
+  for (const Case& c : std::vector<Case>{
+           // Photos: a directory was read as an empty photo and a page for review; a device to
+           // the size limit.
+           {"read " + sub, 2, "is a directory, not a file: " + sub},
+           {"read /dev/zero", 2, "not a regular file or pipe: /dev/zero"},
+           {"read " + loop, 3, loop},
+           // --tps and --page were taken as any text and number (a negative page as "any").
+           {"read " + photo + " --tps 123", 2, "--tps"},
+           {"read " + photo + " --page -1", 2, "--page"},
+           {"read " + photo + " --form kpu-ppwp-2 --tps 3171011001001 --page 3", 2, "--page"},
+           // --election: a directory was an election missing its 'id'; /dev/zero ran out of memory.
+           {"read " + photo + " --election " + sub, 2, "--election"},
+           {"read " + photo + " --election /dev/zero", 2, "--election"},
+           {"forms layout --election " + sub, 2, "--election"},
+           // An ensemble with a member missing or damaged was read by the first model alone.
+           {"read " + photo + " --model " + model + "," + (dir_ / "nope.dnn").string(), 3, "--model"},
+           {"read " + photo + " --model " + model + "," + junk_model, 6, "--model"},
+           {"read " + photo + " --model " + sub, 2, "--model"},
+           // forms synth: named options, not "invalid synth options"; -1 ran as automatic; an
+           // odd count of KPU sheets wrote half a sheet.
+           {synth + "--px-per-mm -1", 2, "--px-per-mm"},
+           {synth + "--max-tilt nan", 2, "--max-tilt"},
+           {synth + "--max-width 300 --min-width 400", 2, "--max-width"},
+           {synth + "--form kpu-ppwp --count 3", 2, "--count"},
+           {"forms synth --digits " + sub + " --labels " + no_labels + " --out " + (dir_ / "synth").string(), 2,
+            "--digits"},
+           // bench digits on no digit printed "-nan %" and exited 0.
+           {"bench digits --digits " + no_images + " --labels " + no_labels, 2, "--digits"},
+           // bench reader: no page to read reported zeros and exited 0.
+           {"bench reader --tesseract-sample 0 --photos " + empty_truth, 2, "--photos"},
+           {"bench reader --tesseract-sample -1 --photos " + empty_truth, 2, "--tesseract-sample"},
+           // train-digits: a directory as --out failed only after the training; one test file
+           // without the other failed unnamed or was ignored; a negative --limit meant "all".
+           {train + "--out " + sub, 2, "--out"},
+           {train + "--out " + (dir_ / "m.dnn").string() + " --test-labels " + no_labels, 2, "--test-images"},
+           {train + "--out " + (dir_ / "m.dnn").string() + " --limit -5", 2, "--limit"},
+       }) {
+    CmdRun r = Rekap(c.args);
+    EXPECT_EQ(r.code, c.code) << c.args << ": " << Stderr();
+    EXPECT_NE(Stderr().find(c.needle), std::string::npos) << c.args << ": " << Stderr();
+    EXPECT_EQ(r.out, "") << c.args;  // no reading printed for review
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "synth"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "m.dnn"));
+  EXPECT_TRUE(std::filesystem::is_directory(sub));
+}
+
 // The form reader's commands, as a user and a script drive them (skipped where the binary was
 // built without the reader, as `make demo` builds it, or MNIST is not beside the clone).
 TEST_F(CliTest, ReaderCommandsEndToEnd) {

@@ -1,4 +1,5 @@
 // rekap demo: voting day in Kabupaten Indramayu, simulated over the real TPS list.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,13 +47,37 @@ struct Arrival {
 };
 
 Status RunDemo(const DemoOptions& o) {
-  std::string regions = FindDataFile(o.data_dir, "demo/kpu_wilayah_3212.csv.gz");
-  std::string tps_file = FindDataFile(o.data_dir, "demo/kpu_tps_3212.csv.gz");
-  if (regions.empty() || tps_file.empty()) {
-    return NotFound("data demo tidak ditemukan (data/demo/) / demo data not found (data/demo/)");
+  // A share: NaN, below 0 or above 1 ran as 0 or 1 and exited 0 before (2026-12-07).
+  if (!(o.misread_rate >= 0 && o.misread_rate <= 1))
+    return InvalidArgument("--misread-rate: harus 0..1 / must be 0..1, not " + std::to_string(o.misread_rate));
+  // --data-dir named is the one used: a wrong one fell back to ./data or the source tree.
+  const std::string dir = o.data_dir.empty() ? std::string() : o.data_dir + "/";
+  std::string regions = o.data_dir.empty() ? FindDataFile("", "demo/kpu_wilayah_3212.csv.gz")
+                                           : dir + "demo/kpu_wilayah_3212.csv.gz";
+  std::string tps_file = o.data_dir.empty() ? FindDataFile("", "demo/kpu_tps_3212.csv.gz")
+                                            : dir + "demo/kpu_tps_3212.csv.gz";
+  if (regions.empty() || tps_file.empty() || !std::filesystem::exists(regions) || !std::filesystem::exists(tps_file)) {
+    return NotFound(o.data_dir.empty()
+                        ? "data demo tidak ditemukan (data/demo/) / demo data not found (data/demo/)"
+                        : "--data-dir: tidak ada demo/kpu_wilayah_3212.csv.gz dan demo/kpu_tps_3212.csv.gz di " +
+                              o.data_dir + " / no demo/kpu_wilayah_3212.csv.gz and demo/kpu_tps_3212.csv.gz in " +
+                              o.data_dir);
   }
+  if (G().db.empty()) return InvalidArgument("--db: jalur kosong / empty path");
   if (!o.keep) {
-    for (const char* suffix : {"", "-wal", "-shm", ".key"}) std::filesystem::remove(G().db + suffix);
+    // Only files are removed: a directory, FIFO or device at --db (or its key) was deleted, or
+    // threw out of the command, before (2026-12-07).
+    for (const char* suffix : {"", "-wal", "-shm", ".key"}) {
+      struct stat st;
+      if (::lstat((G().db + suffix).c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return InvalidArgument(std::string(*suffix ? "--db (" + std::string(suffix) + ")" : "--db") +
+                               ": bukan berkas biasa / not a regular file: " + G().db + suffix);
+    }
+    for (const char* suffix : {"", "-wal", "-shm", ".key"}) {
+      std::error_code ec;
+      std::filesystem::remove(G().db + suffix, ec);
+      if (ec) return Unavailable("--db: tidak bisa menghapus / cannot remove " + G().db + suffix + ": " + ec.message());
+    }
   }
   std::cout << Tr("== rekap demo: hari pemungutan suara di Kabupaten Indramayu (3212) ==\n",
                   "== rekap demo: voting day in Kabupaten Indramayu (3212) ==\n");
@@ -208,7 +233,7 @@ void AddDemo(CLI::App& app) {
   static DemoOptions o;
   auto* d = app.add_subcommand("demo", "simulasi hari pemungutan suara di Indramayu / simulate voting day in Indramayu");
   d->add_option("--seed", o.seed, "benih acak / random seed")->capture_default_str();
-  d->add_option("--misread-rate", o.misread_rate, "bagian TPS dengan salah baca / share of TPS with a misread")->capture_default_str();
+  d->add_option("--misread-rate", o.misread_rate, "bagian TPS dengan salah baca (0..1) / share of TPS with a misread (0..1)")->capture_default_str();
   d->add_option("--data-dir", o.data_dir, "folder data/ repo / the repository's data/ folder");
   d->add_flag("--keep", o.keep, "jangan hapus basis data lama / keep an existing database");
   d->callback([] { Status st = RunDemo(o); ExitCode() = st.ok() ? 0 : Fail(st); });

@@ -45,7 +45,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
+    // A wrong option or value is invalid input, exit 2 as the README says, bilingual like every
+    // other error (CLI11's own English text and codes 104-114 before: `--lang xx` exited 105).
+    return Fail(rekap::InvalidArgument(std::string("argumen tidak sah / invalid argument: ") + e.what() +
+                                       " (--help)"));
   } catch (const std::exception& e) {
     // A command's errors are Status values; anything thrown past one is a defect, reported as
     // such rather than an abort (std::filesystem, a library's allocation).

@@ -13,6 +13,7 @@
 #include "reader/layout.h"
 #include "reader/render.h"
 #include "reader/synth.h"
+#include "rekap/import.h"
 #include "rekap/region.h"
 
 namespace rekap::cli {
@@ -31,11 +32,10 @@ Result<Election> LoadElectionSpec(const std::string& spec) {
                       " (builtin:pemilu-2024-ppwp, builtin:contoh-pilkada, builtin:demo-indramayu)"
                       " / no such built-in election");
   } else {
-    std::ifstream in(spec, std::ios::binary);
-    if (!in) return NotFound("berkas tidak bisa dibuka / cannot open file: " + spec);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    // Bounded, and a directory or device refused: a directory read as an empty election
+    // ("required key 'id' missing") and /dev/zero until memory ran out before (2026-12-07).
+    REKAP_RETURN_IF_ERROR(CheckInputFile("--election", spec));
+    REKAP_ASSIGN_OR_RETURN(text, ReadFileMaybeGz(spec, 4 << 20));
   }
   REKAP_ASSIGN_OR_RETURN(Election e, Election::Parse(text, origin));
   REKAP_RETURN_IF_ERROR(e.Resolve(EmbeddedSchemas()));
@@ -61,13 +61,13 @@ Result<std::vector<PageLayout>> Layouts(const std::string& form, const std::stri
   if (form == "kpu-ppwp-2") {
     REKAP_ASSIGN_OR_RETURN(PageLayout L, reader::KpuPpwpPage2Layout());
     if (page != 0 && page != 2)
-      return InvalidArgument("tata letak KPU hanya halaman 2 / the KPU layout is page 2 only");
+      return InvalidArgument("--page: tata letak KPU hanya halaman 2 / the KPU layout is page 2 only");
     out.push_back(std::move(L));
     return out;
   }
   if (form == "kpu-ppwp") {  // pages 2 and 3
     if (page != 0 && page != 2 && page != 3)
-      return InvalidArgument("tata letak KPU: halaman 2 atau 3 / the KPU layouts are pages 2 and 3");
+      return InvalidArgument("--page: tata letak KPU: halaman 2 atau 3 / the KPU layouts are pages 2 and 3");
     if (page != 3) {
       REKAP_ASSIGN_OR_RETURN(PageLayout L, reader::KpuPpwpPage2Layout());
       out.push_back(std::move(L));
@@ -85,7 +85,7 @@ Result<std::vector<PageLayout>> Layouts(const std::string& form, const std::stri
   int n = reader::OwnPageCount(*c->form);
   if (n < 1) return InvalidArgument("formulir tidak muat / form does not fit");
   if (page < 0 || page > n)
-    return InvalidArgument("halaman " + std::to_string(page) + " di luar 1.." + std::to_string(n) +
+    return InvalidArgument("--page: halaman " + std::to_string(page) + " di luar 1.." + std::to_string(n) +
                            " / page out of range");
   for (int p = (page == 0 ? 1 : page); p <= (page == 0 ? n : page); ++p) {
     REKAP_ASSIGN_OR_RETURN(PageLayout L, reader::LayoutOwnPage(*c->form, *c, p));
@@ -196,6 +196,22 @@ struct SynthCliOptions {
 Status RunSynth(SynthCliOptions o) {
   REKAP_ASSIGN_OR_RETURN(o.so.form, reader::ParseSynthForm(o.form));
   REKAP_ASSIGN_OR_RETURN(o.so.format, reader::ParsePhotoFormat(o.format));
+  // Options named where the synthesizer says only "invalid photo widths / synth options"; a
+  // negative or NaN --px-per-mm ran as automatic (0), and an odd --count of kpu-ppwp sheets
+  // wrote the last sheet's page 2 without its page 3, before (2026-12-07).
+  if (!(o.so.px_per_mm == 0 || (o.so.px_per_mm >= 1 && o.so.px_per_mm <= 20)))
+    return InvalidArgument("--px-per-mm: 0 (otomatis) atau 1..20 / 0 (automatic) or 1..20");
+  if (o.so.min_width < 200 || o.so.min_width > 8000)
+    return InvalidArgument("--min-width: harus 200..8000 px / must be 200..8000 px");
+  if (o.so.max_width < o.so.min_width || o.so.max_width > 8000)
+    return InvalidArgument("--max-width: harus --min-width..8000 px / must be --min-width..8000 px");
+  if (!(o.so.max_tilt_deg >= 0 && o.so.max_tilt_deg <= 60))
+    return InvalidArgument("--max-tilt: harus 0..60 derajat / must be 0..60 degrees");
+  if (o.so.form == reader::SynthForm::kKpuPpwp && o.count % 2 != 0)
+    return InvalidArgument("--count: genap untuk kpu-ppwp (satu lembar = foto halaman 2 dan 3) / must be even for "
+                           "kpu-ppwp (a sheet is a photo of page 2 and one of page 3)");
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--digits", o.digits));
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--labels", o.labels));
   o.so.photograph = !o.clean;
   o.so.seed = o.seed;
   REKAP_ASSIGN_OR_RETURN(reader::DigitDataset data, reader::ReadIdxDataset(o.digits, o.labels));

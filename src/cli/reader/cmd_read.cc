@@ -35,10 +35,13 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/reader/reader_commands.h"
+#include "rekap/import.h"
+#include "rekap/region.h"
 #include "reader/atomic_file.h"
 #include "reader/digits.h"
 #include "reader/fast_digits.h"
 #include "reader/idx.h"
+#include "reader/layout.h"
 #include "reader/read.h"
 #include "reader/review_cause.h"
 #include "reader/synth.h"
@@ -82,6 +85,25 @@ Result<DigitModel> LoadDlibModel(const std::string& mpath) {
 Result<FastDigitNet> LoadFastNet(const std::string& mpath) {
   const auto parts = SplitModels(mpath);
   return FastDigitNet::LoadEnsemble(parts);
+}
+
+// Every file --model names is there and is a file (a directory or /dev/zero was "not found").
+Status CheckModelFiles(const std::string& mpath) {
+  const auto parts = SplitModels(mpath);
+  if (parts.empty()) return InvalidArgument("--model: tidak ada berkas model / no model file named");
+  for (const auto& p : parts) REKAP_RETURN_IF_ERROR(CheckInputFile("--model", p));
+  return Status::Ok();
+}
+
+// The fast network, which alone reads an ensemble: several models named that it cannot load
+// (one missing or damaged) are an error, not the first read alone by the dlib fallback with
+// the command exiting 0 (2026-12-07). One model it cannot load falls back to dlib, as before.
+Result<std::optional<FastDigitNet>> LoadFastNetFor(const std::string& mpath) {
+  auto fast = LoadFastNet(mpath);
+  if (fast.ok()) return std::optional<FastDigitNet>(std::move(*fast));
+  if (SplitModels(mpath).size() > 1)
+    return Status(fast.status().code(), "--model (ensembel / ensemble): " + fast.status().message());
+  return std::optional<FastDigitNet>();
 }
 
 constexpr const char* kNoQrPatternHelp =
@@ -131,7 +153,11 @@ Result<std::unique_ptr<LoadedContest>> LoadContest(const std::string& file, cons
   } else {
     std::string text = EmbeddedFile("data/elections/" + file + ".toml");
     if (text.empty()) {
-      REKAP_ASSIGN_OR_RETURN(lc->election, Election::LoadFile(file));
+      // Bounded, and a directory or device refused (a directory read as an empty election, and
+      // /dev/zero was read until memory ran out, before 2026-12-07).
+      REKAP_RETURN_IF_ERROR(CheckInputFile("--election", file));
+      REKAP_ASSIGN_OR_RETURN(text, ReadFileMaybeGz(file, 4 << 20));
+      REKAP_ASSIGN_OR_RETURN(lc->election, Election::Parse(text, file));
     } else {
       REKAP_ASSIGN_OR_RETURN(lc->election, Election::Parse(text, file));
     }
@@ -151,6 +177,8 @@ Result<FormKind> ParseFormKind(const std::string& s) {
 }
 
 Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max) {
+  // A directory read as an empty, unreadable photo (exit 2 as a page for review) before.
+  REKAP_RETURN_IF_ERROR(CheckInputFile("foto / photo", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("tidak dapat membuka / cannot open " + path);
   std::vector<uint8_t> out;
@@ -219,15 +247,29 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
 Status RunRead(const ReadCmd& c) {
   SingleThreaded();
   REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
+  // --tps is a TPS id (it was matched, and shown, as any text before, 2026-12-07).
+  if (!c.tps.empty())
+    if (auto t = TpsId::Parse(c.tps); !t.ok()) return InvalidArgument("--tps: " + t.status().message());
   REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest(c.election, c.contest));
+  {  // --page: one of the form's pages or 0 (a negative one read as "any" before)
+    const int n = kind == FormKind::kOwn ? (lc->contest->form ? OwnPageCount(*lc->contest->form) : 0) : 3;
+    const bool ok = c.page == 0 || (kind == FormKind::kOwn ? c.page >= 1 && c.page <= n
+                                                           : c.page == 2 || (kind == FormKind::kKpuPpwp && c.page == 3));
+    if (!ok)
+      return InvalidArgument("--page: " + std::to_string(c.page) + " bukan halaman formulir ini (" +
+                             (kind == FormKind::kOwn ? "0, 1.." + std::to_string(n)
+                              : kind == FormKind::kKpuPpwp ? std::string("0, 2, 3") : std::string("0, 2")) +
+                             ") / is not a page of this form");
+  }
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  REKAP_RETURN_IF_ERROR(CheckModelFiles(mpath));
   REKAP_ASSIGN_OR_RETURN(DigitModel model, LoadDlibModel(mpath));
-  auto fast = LoadFastNet(mpath);  // falls back to the dlib model if it cannot
+  REKAP_ASSIGN_OR_RETURN(auto fast, LoadFastNetFor(mpath));  // one model: falls back to dlib if it cannot
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
-  o.fast = fast.ok() ? &*fast : nullptr;
+  o.fast = fast ? &*fast : nullptr;
   o.expected_tps = c.tps;
   o.expected_page = c.page;
   o.voters = c.voters;
@@ -430,10 +472,15 @@ Status RunBench(const BenchCmd& c) {
   SingleThreaded();
   REKAP_ASSIGN_OR_RETURN(FormKind kind, ParseFormKind(c.form));
   REKAP_ASSIGN_OR_RETURN(SynthForm sform, ParseSynthForm(c.form));
+  if (c.tesseract_sample < 0)
+    return InvalidArgument("--tesseract-sample: harus >= 0 (0 = lewati) / must be >= 0 (0 = skip)");
   REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  REKAP_RETURN_IF_ERROR(CheckModelFiles(mpath));
   REKAP_ASSIGN_OR_RETURN(DigitModel model, LoadDlibModel(mpath));
+  REKAP_ASSIGN_OR_RETURN(auto fast, LoadFastNetFor(mpath));  // before the maker thread starts
+  if (!fast) std::cerr << "fast digit net unavailable, using dlib\n";
   // Pages: synthesised here, or read from a `rekap forms synth` directory (truth.json).
   DigitDataset digits;
   std::unique_ptr<Synthesizer> synth;
@@ -460,7 +507,11 @@ Status RunBench(const BenchCmd& c) {
                              ": hanya saat membuat foto (--digits), bukan dengan --photos / only when making the photos "
                              "(--digits), not with --photos (use `rekap forms synth " + flag + "`)");
   if (c.photos.empty()) {
-    if (c.digits.empty() || c.labels.empty()) return InvalidArgument("--digits and --labels (or --photos DIR)");
+    if (c.digits.empty() || c.labels.empty())
+      return InvalidArgument("--digits dan --labels (atau --photos DIR) wajib / --digits and --labels (or --photos DIR) "
+                             "are required");
+    REKAP_RETURN_IF_ERROR(CheckInputFile("--digits", c.digits));
+    REKAP_RETURN_IF_ERROR(CheckInputFile("--labels", c.labels));
     REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
     SynthOptions so;
     so.form = sform;
@@ -488,13 +539,17 @@ Status RunBench(const BenchCmd& c) {
   } else {
     // The set the photos were written from, if named: only to ask how the networks read a
     // misread box's digit on its own (review_causes below).
+    if (c.digits.empty() != c.labels.empty())
+      return InvalidArgument("--digits dan --labels harus bersama / --digits and --labels go together");
     if (!c.digits.empty() && !c.labels.empty()) {
+      REKAP_RETURN_IF_ERROR(CheckInputFile("--digits", c.digits));
+      REKAP_RETURN_IF_ERROR(CheckInputFile("--labels", c.labels));
       REKAP_ASSIGN_OR_RETURN(digits, ReadIdxDataset(c.digits, c.labels));
     }
     std::ifstream in(c.photos + "/truth.json");
     truth = json::parse(in, nullptr, false);
     if (truth.is_discarded() || !truth.is_object() || !truth.contains("pages"))
-      return InvalidArgument("no truth.json in " + c.photos);
+      return InvalidArgument("--photos: tidak ada truth.json yang sah di / no valid truth.json in " + c.photos);
     if (!truth["pages"].is_array()) return InvalidArgument("truth.json: 'pages' harus larik / must be an array");
     for (size_t i = 0; i < truth["pages"].size(); ++i) REKAP_RETURN_IF_ERROR(CheckTruthPage(truth["pages"][i], i));
     count = std::min<int>(count, int(truth["pages"].size()));
@@ -550,6 +605,11 @@ Status RunBench(const BenchCmd& c) {
   // KPU pages 2 and 3: one sheet (TPS) is two consecutive photos, read together.
   const int per = kind == FormKind::kKpuPpwp ? 2 : 1;
   if (!c.photos.empty()) count = std::min(count, int(truth["pages"].size()) / per);
+  // No page to read is no benchmark: it reported zeros and exited 0 before (2026-12-07).
+  if (count <= 0)
+    return InvalidArgument("--photos: truth.json di " + c.photos + " tidak berisi " +
+                           (per > 1 ? "satu lembar pun (2 foto) / holds no sheet (2 photos) in " : "halaman / holds no page in ") +
+                           c.photos);
   std::thread producer([&] {
     for (int i = 0; i < count * per; ++i) {
       {
@@ -578,13 +638,11 @@ Status RunBench(const BenchCmd& c) {
     cv.notify_all();
   });
 
-  auto fast = LoadFastNet(mpath);
-  if (!fast.ok()) std::cerr << "fast digit net unavailable, using dlib: " << fast.status().ToString() << "\n";
   ReadOptions o;
   o.contest = lc->contest;
   o.form = kind;
   o.model = &model;
-  o.fast = fast.ok() ? &*fast : nullptr;
+  o.fast = fast ? &*fast : nullptr;
   o.accept_tally = !c.no_tally;
   o.faint_contrast = c.faint_contrast;
   o.faint_page_contrast = c.faint_page_contrast;
@@ -1056,7 +1114,7 @@ Status RunBench(const BenchCmd& c) {
 struct TrainCmd {
   std::string train_images, train_labels, test_images, test_labels, out;
   TrainOptions opt;
-  size_t limit = 0;
+  int64_t limit = 0;
   int photo_pages = 0;
   uint32_t photo_seed = 7;
   double photo_segment_style = 0;  // KPU pages' digits written along the segment guide (SynthOptions)
@@ -1157,6 +1215,26 @@ Result<DigitDataset> HarvestPhotoDigits(const DigitDataset& train, const Contest
 
 Status RunTrain(TrainCmd& c) {
   SingleThreaded();
+  // Arguments checked before the minutes of harvest and training: a directory or an empty path
+  // as --out passed the probe below and failed only after the training (2026-12-07); one test
+  // file without the other failed unnamed (images) or was ignored (labels); a negative --limit
+  // wrapped around to "all".
+  if (c.out.empty()) return InvalidArgument("--out: jalur kosong / empty path");
+  {
+    std::error_code ec;
+    if (std::filesystem::is_directory(c.out, ec) || c.out.back() == '/')
+      return InvalidArgument("--out: berkas model, bukan direktori / a model file, not a directory: " + c.out);
+  }
+  if (c.test_images.empty() != c.test_labels.empty())
+    return InvalidArgument("--test-images dan --test-labels harus bersama / --test-images and --test-labels go together");
+  if (c.limit < 0) return InvalidArgument("--limit: harus >= 0 (0 = semua) / must be >= 0 (0 = all)");
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--train-images", c.train_images));
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--train-labels", c.train_labels));
+  if (!c.test_images.empty()) {
+    REKAP_RETURN_IF_ERROR(CheckInputFile("--test-images", c.test_images));
+    REKAP_RETURN_IF_ERROR(CheckInputFile("--test-labels", c.test_labels));
+  }
+  if (!c.init.empty()) REKAP_RETURN_IF_ERROR(CheckInputFile("--init", c.init));
   {  // --out writable, before the minutes of harvest and training
     const std::string probe = c.out + ".tmp";
     std::ofstream f(probe, std::ios::binary | std::ios::app);
@@ -1172,7 +1250,7 @@ Status RunTrain(TrainCmd& c) {
   }
   REKAP_ASSIGN_OR_RETURN(DigitDataset train,
                          ReadIdxDataset(c.train_images, c.train_labels,
-                                        c.limit ? c.limit : std::numeric_limits<size_t>::max()));
+                                        c.limit ? size_t(c.limit) : std::numeric_limits<size_t>::max()));
   size_t photo_digits = 0;
   if (c.photo_pages > 0) {
     REKAP_ASSIGN_OR_RETURN(auto lc, LoadContest("", "ppwp"));
@@ -1278,9 +1356,14 @@ json CrossedSevens(const DigitDataset& set, const FastDigitNet& net) {
 }
 
 Status RunDigitsBench(const DigitsBenchCmd& c) {
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--digits", c.digits));
+  REKAP_RETURN_IF_ERROR(CheckInputFile("--labels", c.labels));
   REKAP_ASSIGN_OR_RETURN(DigitDataset set, ReadIdxDataset(c.digits, c.labels));
+  // An empty set has no accuracy: "-nan %" and exit 0 before (2026-12-07).
+  if (set.size() == 0) return InvalidArgument("--digits: set IDX tanpa gambar / the IDX set holds no images: " + c.digits);
   const std::string mpath = FindModel(c.model);
   if (mpath.empty()) return NotFound("model digit tidak ditemukan / digit model not found (--model)");
+  REKAP_RETURN_IF_ERROR(CheckModelFiles(mpath));
   auto errors = [&](const FastDigitNet& net) {
     const auto pred = net.ClassifyBatch(set.images);
     int64_t wrong = 0;
