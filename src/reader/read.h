@@ -125,7 +125,7 @@ struct ReadOptions {
   // ... unless the sheet shows that the CNN misreads this hand: some confirmed number's CNN
   // reading is not its value. Then a number read by its boxes alone needs this much to confirm
   // another, and no number is confirmed by the boxes' second reading while another number's
-  // misread is known (read.cc, "A misread known on the sheet"). More than 1 turns it off.
+  // misread is known (decide.cc, "A misread known on the sheet"). More than 1 turns it off.
   double min_cross_probability_after_misread = 0.9;
   // A number without bubbles that the rules fix to a value its boxes give only as a second
   // reading (>= min_support_probability) is accepted when the values chosen are at least this
@@ -142,7 +142,7 @@ struct ReadOptions {
   // tally alone, as page 3's V.B is ("boxes+tally"): the two other copies on the sheet.
   bool tally_without_bubbles = true;
   // ... and a confirmed number whose tally, read, excludes it goes to review when the CNN gives
-  // it less than this (read.cc: a misread digit that matches the bubbles).
+  // it less than this (decide.cc: a misread digit that matches the bubbles).
   double min_ocr_against_tally = 0.9;
   // Blurred photos. KPU pages: where no AprilTag is decoded, the quads the detector found but
   // could not decode are read again cell by cell (the best code by correlation, clearly ahead

@@ -1693,7 +1693,7 @@ TEST(ReadSynth, BentPageNumbersFoundFromTheirNeighbours) {
 // Bent further (2.5 mm on our form), a page moves by more than a homography and a shift per
 // part of each number follow: the three digit boxes of a number, 25 mm wide, are cropped a
 // millimetre or two off. The offsets of the parts that fit give a smooth field over the page
-// (BendField in read.cc), and each part is searched again from the field's own map near it.
+// (BendField in locate.cc), and each part is searched again from the field's own map near it.
 TEST(ReadSynth, BentPageReadThroughTheBendField) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kOwn, 78);
@@ -1893,7 +1893,7 @@ TEST(ReadSynth, BentPageRegisteredAgainstItsPrint) {
 // A photo taken from further away: the page fills 40-50 % of the frame's width, the table around
 // it. Every page is found and read; none accepted wrong. (On our form the corner markers are
 // then too small for the reduced image now and then; the ones missing are looked for where the
-// others put them, NearPredictedMarkers in read.cc.)
+// others put them, NearPredictedMarkers in locate.cc.)
 TEST(ReadSynth, PageFillingHalfTheFrameRead) {
   NEED_MNIST();
   for (const SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
