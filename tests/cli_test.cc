@@ -366,6 +366,12 @@ TEST_F(CliTest, GlobalDemoAndIngestRefuseBadArguments) {
     EXPECT_EQ(Rekap(std::string("demo --misread-rate ") + rate).code, 2) << rate << ": " << Stderr();
     EXPECT_NE(Stderr().find("--misread-rate"), std::string::npos) << Stderr();
   }
+  // Whole numbers in decimal only: CLI11 read "010" as octal and "0x10" as hexadecimal, and a
+  // negative seed wrapped round to 2^64-1.
+  for (const char* seed : {"010", "0x10", "-1"}) {
+    EXPECT_EQ(Rekap(std::string("demo --seed ") + seed).code, 2) << seed << ": " << Stderr();
+    EXPECT_NE(Stderr().find("--seed"), std::string::npos) << Stderr();
+  }
   EXPECT_FALSE(std::filesystem::exists(dir_ / "t.db"));
   // A --data-dir without the demo data is not replaced by ./data or the source tree's.
   EXPECT_EQ(Rekap("demo --data-dir " + (dir_ / "nope").string()).code, 3) << Stderr();
@@ -429,6 +435,7 @@ TEST_F(CliTest, ReaderCommandsRefuseBadArguments) {
            // --tps and --page were taken as any text and number (a negative page as "any").
            {"read " + photo + " --tps 123", 2, "--tps"},
            {"read " + photo + " --page -1", 2, "--page"},
+           {"read " + photo + " --voters 050", 2, "--voters"},  // octal (40) before
            {"read " + photo + " --form kpu-ppwp-2 --tps 3171011001001 --page 3", 2, "--page"},
            // --election: a directory was an election missing its 'id'; /dev/zero ran out of memory.
            {"read " + photo + " --election " + sub, 2, "--election"},

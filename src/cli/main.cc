@@ -13,6 +13,36 @@ int& ExitCode() {
 }
 }  // namespace rekap::cli
 
+namespace {
+
+// Whole numbers on the command line are written in decimal. CLI11 reads "010" as octal (8) and
+// "0x10" as hexadecimal: `--voters 050` would have bounded a TPS's paslon at 40 without a word.
+// Every integer option refuses a leading zero and a base prefix instead.
+void PlainIntegers(CLI::App* app) {
+  auto decimal = [](bool unsigned_only) {
+    return CLI::Validator(
+        [unsigned_only](std::string& v) -> std::string {
+          if (unsigned_only && !v.empty() && v[0] == '-')  // "-1" wrapped round to 2^64-1 before
+            return "'" + v + "': harus >= 0 / must be >= 0";
+          size_t i = (!v.empty() && (v[0] == '-' || v[0] == '+')) ? 1 : 0;
+          if (v.size() > i + 1 && v[i] == '0')
+            return "'" + v + "': tulis bilangan desimal tanpa nol di depan / write a decimal number without "
+                             "leading zeros or a base prefix";
+          return {};
+        },
+        "", "decimal");
+  };
+  static const CLI::Validator kSigned = decimal(false), kUnsigned = decimal(true);
+  for (CLI::Option* o : app->get_options()) {
+    const std::string t = o->get_type_name();
+    if (t.rfind("UINT", 0) == 0) o->check(kUnsigned);
+    else if (t.rfind("INT", 0) == 0) o->check(kSigned);
+  }
+  for (CLI::App* sub : app->get_subcommands({})) PlainIntegers(sub);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace rekap::cli;
   if (const char* l = std::getenv("REKAP_LANG")) G().lang = l;
@@ -42,6 +72,7 @@ int main(int argc, char** argv) {
   (void)bench;
 #endif
 
+  PlainIntegers(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1424,9 +1424,9 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
                 "several = the pages of one TPS")
       ->required();
   r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
-  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); wajib untuk formulir KPU (kpu-ppwp-2, kpu-ppwp); pada formulir kita QR harus cocok, "
-                "dan QR yang kabur dicocokkan polanya / expected TPS id, required for the KPU forms; on our form the QR must match "
-                "it, and a blurred QR is matched by its pattern");
+  r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); formulir KPU tanpa --tps selalu ditinjau (tps_unknown); pada formulir kita QR "
+                "harus cocok, dan QR yang kabur dicocokkan polanya / expected TPS id; a KPU form read without it always goes to "
+                "review (tps_unknown); on our form the QR must match it, and a blurred QR is matched by its pattern");
   r->add_option("--contest", rc.contest, "kontes / contest id")->capture_default_str();
   r->add_option("--election", rc.election, "berkas pemilu / election file (default: embedded pemilu-2024-ppwp)");
   r->add_option("--voters", rc.voters, "formulir KPU: pemilih TPS (batas suara paslon) / KPU forms: the TPS's voters (bound of a paslon's votes)")
