@@ -246,6 +246,19 @@ TEST_F(CliTest, WrongKindsOfFileAndOneTpsView) {
   EXPECT_NE(Stderr().find("add or change fields with a correction"), std::string::npos) << Stderr();
   ASSERT_EQ(Rekap("correct " + tps + "--reason 'sisa formulir' " + Good(55, 60, 70)).code, 0) << Stderr();
   EXPECT_EQ(Json(Rekap("--json results --contest ppwp --region 3171011001001"))["status"], "counted");
+  // `rekap demo` on this database (rekap.db is every command's default): refused, the count and
+  // its key kept. It deleted both before.
+  EXPECT_EQ(Rekap("demo").code, 5) << Stderr();
+  EXPECT_NE(Stderr().find("pemilu-2024"), std::string::npos) << Stderr();
+  auto jv = Json(Rekap("--json verify"));
+  EXPECT_TRUE(jv["ok"].get<bool>()) << jv.dump();
+  EXPECT_EQ(jv["events"], 2);
+  // Nor a file that is not a rekap database.
+  for (const char* f : {"t.db", "t.db-wal", "t.db-shm"}) std::filesystem::remove(dir_ / f);
+  Write("t.db", "some other program's data");
+  EXPECT_EQ(Rekap("demo").code, 5) << Stderr();
+  EXPECT_EQ(std::filesystem::file_size(db), 25u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "t.db.key"));
 }
 
 TEST_F(CliTest, BadInputIsAClearErrorAndWritesNothing) {
@@ -360,6 +373,9 @@ TEST_F(CliTest, GlobalDemoAndIngestRefuseBadArguments) {
   EXPECT_NE(Stderr().find("--lang"), std::string::npos) << Stderr();
   EXPECT_NE(Stderr().find("invalid argument"), std::string::npos) << Stderr();
   EXPECT_EQ(Rekap("verify --no-such-option").code, 2) << Stderr();
+  CmdRun js = Rekap("--lang xx --json verify");  // the error as JSON though parsing stopped first
+  EXPECT_EQ(js.code, 2);
+  EXPECT_EQ(Json(js)["error"]["code"], "INVALID_ARGUMENT") << js.out;
   EXPECT_EQ(Rekap("--help").code, 0);
   // demo: a share outside 0..1 or NaN ran (exit 0) before; nothing is written now.
   for (const char* rate : {"nan", "2", "-0.5"}) {

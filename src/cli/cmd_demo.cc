@@ -1,4 +1,5 @@
 // rekap demo: voting day in Kabupaten Indramayu, simulated over the real TPS list.
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,38 @@ struct Arrival {
   int32_t tps;
 };
 
+// The demo replaces only a database of its own. `rekap demo` run where rekap.db (the default
+// --db) holds a real count deleted it and its signing key before (2026-12-07 audit). Ours: the
+// demo's election, or no election and no event (an empty file, or a demo stopped early). Read
+// without writing: a file that is not a rekap database is left as it is.
+Status CheckDemoMayReplace(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) return Status::Ok();
+  sqlite3* db = nullptr;
+  std::string election;
+  int64_t events = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT id FROM elections LIMIT 1), (SELECT count(*) FROM events)", -1, &q,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      if (const unsigned char* t = sqlite3_column_text(q, 0)) election = reinterpret_cast<const char*>(t);
+      events = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+  }
+  sqlite3_close_v2(db);
+  auto demo = Election::Parse(EmbeddedFile("data/elections/demo-indramayu.toml"), "builtin:demo-indramayu");
+  if ((demo.ok() && !election.empty() && election == demo->id) || (election.empty() && events == 0))
+    return Status::Ok();
+  const std::string what = events < 0 ? Tr("bukan basis data rekap", "is not a rekap database")
+                                      : Tr("berisi pemilihan '", "holds election '") + election + "' (" +
+                                            std::to_string(events) + Tr(" peristiwa)", " events)");
+  return FailedPrecondition("--db " + path + " " + what +
+                            Tr("; demo hanya menimpa basis datanya sendiri: beri --db lain",
+                               "; the demo replaces only its own database: give another --db"));
+}
+
 Status RunDemo(const DemoOptions& o) {
   // A share: NaN, below 0 or above 1 ran as 0 or 1 and exited 0 before (2026-12-07).
   if (!(o.misread_rate >= 0 && o.misread_rate <= 1))
@@ -73,6 +106,7 @@ Status RunDemo(const DemoOptions& o) {
         return InvalidArgument(std::string(*suffix ? "--db (" + std::string(suffix) + ")" : "--db") +
                                ": bukan berkas biasa / not a regular file: " + G().db + suffix);
     }
+    REKAP_RETURN_IF_ERROR(CheckDemoMayReplace(G().db));
     for (const char* suffix : {"", "-wal", "-shm", ".key"}) {
       std::error_code ec;
       std::filesystem::remove(G().db + suffix, ec);
@@ -235,7 +269,7 @@ void AddDemo(CLI::App& app) {
   d->add_option("--seed", o.seed, "benih acak / random seed")->capture_default_str();
   d->add_option("--misread-rate", o.misread_rate, "bagian TPS dengan salah baca (0..1) / share of TPS with a misread (0..1)")->capture_default_str();
   d->add_option("--data-dir", o.data_dir, "folder data/ repo / the repository's data/ folder");
-  d->add_flag("--keep", o.keep, "jangan hapus basis data lama / keep an existing database");
+  d->add_flag("--keep", o.keep, "jangan hapus basis data demo lama (basis data lain tidak pernah dihapus) / keep an existing demo database (any other database is never removed)");
   d->callback([] { Status st = RunDemo(o); ExitCode() = st.ok() ? 0 : Fail(st); });
 }
 

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string_view>
 
 #include "commands.h"
 #include "common.h"
@@ -77,6 +78,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
+    // Parsing may stop before --json is read (`rekap --lang xx --json verify`): a script that
+    // asked for JSON gets its error as JSON all the same.
+    for (int i = 1; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--json") G().json = true;
     // A wrong option or value is invalid input, exit 2 as the README says, bilingual like every
     // other error (CLI11's own English text and codes 104-114 before: `--lang xx` exited 105).
     return Fail(rekap::InvalidArgument(std::string("argumen tidak sah / invalid argument: ") + e.what() +
