@@ -277,6 +277,19 @@ Status RunVerify() {
   REKAP_ASSIGN_OR_RETURN(auto pk_hex, db.store->GetMeta("public_key"));
   if (!pk_hex) return FailedPrecondition("basis data tanpa kunci publik / database has no public key");
   REKAP_ASSIGN_OR_RETURN(Hash pk, HashFromHex(*pk_hex));
+  // A database with no election yet (after `init` or the imports) has no ledger to check: an
+  // empty one verifies (it was "no election loaded", FAILED_PRECONDITION, before).
+  REKAP_ASSIGN_OR_RETURN(auto loaded, db.store->GetElection());
+  REKAP_ASSIGN_OR_RETURN(uint64_t last, db.store->LastSeq());
+  if (!loaded && last == 0) {
+    if (G().json)
+      std::cout << nlohmann::json{{"ok", true}, {"events", 0}, {"batches", 0}, {"problems", nlohmann::json::array()}}
+                       .dump()
+                << "\n";
+    else
+      std::cout << Tr("Diperiksa: 0 peristiwa (belum ada pemilihan)\nOK\n", "Checked: 0 events (no election yet)\nOK\n");
+    return Status::Ok();
+  }
   REKAP_ASSIGN_OR_RETURN(auto tree, LoadTree(db.store.get()));
   REKAP_ASSIGN_OR_RETURN(auto election, LoadElection(db.store.get()));
   std::vector<std::string> open_problem;
