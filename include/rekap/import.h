@@ -17,6 +17,11 @@
 namespace rekap {
 
 // Reads a whole file, gunzipping it when it is gzip. At most `max_bytes` after inflation.
+// An input file checked before it is read: an empty path, a directory, a device or a socket is
+// INVALID_ARGUMENT, one that is not there (or a symlink loop) NOT_FOUND with the reason; each
+// message names `what` (an option such as "--digits"; empty: the path alone) and the path. A pipe
+// (/dev/stdin, <(zcat ...)) is an input file.
+Status CheckInputFile(const std::string& what, const std::string& path);
 Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes = size_t{1} << 30);
 
 // A parsed CSV: header names and rows of cells. Quotes ("a,b", "" escape) are honoured.

@@ -41,20 +41,6 @@ int Fail(const Status& st) {
   }
 }
 
-Status CheckInputFile(const std::string& what, const std::string& path) {
-  if (path.empty()) return InvalidArgument(what + ": jalur kosong / empty path");
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    const std::string why = std::strerror(errno);
-    return NotFound(what + ": berkas tidak dapat dibuka / cannot open file: " + path + " (" + why + ")");
-  }
-  if (S_ISDIR(st.st_mode))
-    return InvalidArgument(what + ": berkas adalah direktori / is a directory, not a file: " + path);
-  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
-    return InvalidArgument(what + ": bukan berkas biasa / not a regular file or pipe: " + path);
-  return Status::Ok();
-}
-
 static int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();

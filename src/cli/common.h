@@ -29,12 +29,6 @@ inline std::string TrS(std::string id, std::string en) { return G().lang == "en"
 // Prints an error (bilingual) and returns the exit code for it.
 int Fail(const Status& st);
 
-// An input file named by `what` (an option such as "--digits", or "foto / photo"), checked
-// before it is read: an empty path or a directory, device or socket is INVALID_ARGUMENT, one
-// that is not there (or a symlink loop) NOT_FOUND, each naming `what` and the path. A pipe is
-// an input file.
-Status CheckInputFile(const std::string& what, const std::string& path);
-
 // Progress on stderr for long work; silent with --json or --quiet or when stderr is not a tty
 // unless forced. `Update` is cheap to call often.
 class Progress {

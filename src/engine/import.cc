@@ -4,6 +4,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstring>
+#include <cerrno>
 #include <filesystem>
 #include <unordered_map>
 
@@ -29,15 +31,25 @@ std::string Trim(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))  // a user's slip, not a damaged file
-    return InvalidArgument("berkas adalah direktori / is a directory, not a file: " + path);
-  // A device (/dev/zero, /dev/urandom) is never a data file: read to the size limit it took ~15 s
-  // to be refused as "too large". A pipe (/dev/stdin, <(zcat ...)) is one.
+Status CheckInputFile(const std::string& what, const std::string& path) {
+  const std::string named = what.empty() ? std::string() : what + ": ";
+  if (path.empty()) return InvalidArgument(named + "jalur kosong / empty path");
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)))
-    return InvalidArgument("bukan berkas biasa / not a regular file or pipe: " + path);
+  if (::stat(path.c_str(), &st) != 0) {
+    const std::string why = std::strerror(errno);
+    return NotFound(named + "berkas tidak dapat dibuka / cannot open file: " + path + " (" + why + ")");
+  }
+  if (S_ISDIR(st.st_mode))  // a user's slip, not a damaged file
+    return InvalidArgument(named + "berkas adalah direktori / is a directory, not a file: " + path);
+  // A device (/dev/zero, /dev/urandom) is never a data file: read to the size limit it took ~15 s
+  // to be refused as "too large".
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))
+    return InvalidArgument(named + "bukan berkas biasa / not a regular file or pipe: " + path);
+  return Status::Ok();
+}
+
+Result<std::string> ReadFileMaybeGz(const std::string& path, size_t max_bytes) {
+  REKAP_RETURN_IF_ERROR(CheckInputFile("", path));
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) return NotFound("berkas tidak dapat dibuka / cannot open file: " + path);
   std::string out;
