@@ -14,7 +14,9 @@
 #include <queue>
 #include <set>
 #include <unordered_set>
+
 #include <nlohmann/json.hpp>
+
 #include "reader/omr.h"
 
 namespace rekap::reader::detail {

@@ -14,6 +14,7 @@
 #include <queue>
 #include <set>
 #include <unordered_set>
+
 #include <libheif/heif.h>
 #include <opencv2/imgcodecs.hpp>
 

@@ -14,12 +14,27 @@
 #include <queue>
 #include <set>
 #include <unordered_set>
+
 #include <opencv2/aruco.hpp>
 #include <opencv2/calib3d.hpp>
+
 #include "reader/omr.h"
 #include "reader/render.h"
 
 namespace rekap::reader::detail {
+
+// A combination of corner checkers fitting at least this well is refined (LocateKpu).
+constexpr double kRefineFrom = 0.4;
+// The alignment of a page that does not lie flat (read_internal.h, before kAlignFrom): each
+// number moved by up to kAlignMaxMm; for a homography that fits under kRealignBelow.
+constexpr double kAlignMaxMm = 4.0;
+constexpr double kRealignBelow = 0.9;
+// On KPU's page, how many of the best-fitting checker combinations are tried aligned.
+constexpr size_t kAlignCombinations = 3;
+// On KPU's page, a combination of the checkers found as blobs that fits this well once aligned
+// is taken without the checker search (which could only find the same checkers again, at
+// 40-100 ms); under it the search runs, and its combinations are aligned with these.
+constexpr double kBentEarly = kRealignBelow;
 
 // ---------------------------------------------------------------------------------------------
 // Finding the page

@@ -14,8 +14,10 @@
 #include <queue>
 #include <set>
 #include <unordered_set>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/wechat_qrcode.hpp>
+
 #include "reader/render.h"
 
 namespace rekap::reader::detail {

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <ctime>
 #include <cmath>
 #include <cstring>
+#include <ctime>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -17,9 +17,11 @@
 #include <queue>
 #include <set>
 #include <unordered_set>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/imgcodecs.hpp>
+
 #include "reader/omr.h"
 #include "reader/render.h"
 

@@ -182,8 +182,6 @@ struct Location {
 // 0.8 to 1 for a right one (150 synthetic photos of each form). The box edges make it fail for a shift by a bubble's pitch, which the
 // bubbles alone (a periodic grid) would not notice.
 constexpr double kMinLayoutFit = 0.7;
-// A combination of corner checkers fitting at least this well is refined (LocateKpu).
-constexpr double kRefineFrom = 0.4;
 
 // A page that does not lie flat (a fold, a curl; `rekap forms synth --bend`, `--fold`) is not
 // one plane: a single homography puts some numbers a millimetre or more beside where they are
@@ -201,15 +199,8 @@ constexpr double kRefineFrom = 0.4;
 // neighbouring boxes (validation seed 60, page 241: 0.31 aligned to 0.75, 544 read as 42), so
 // the aligned page must also fit the printed rules beside each number's boxes, which do not
 // repeat with them (RulesNearBoxes, in LayoutFit).
+// (kAlignMaxMm, kRealignBelow and kAlignCombinations are locate.cc's.)
 constexpr double kAlignFrom = 0.1;
-constexpr double kAlignMaxMm = 4.0;
-constexpr double kRealignBelow = 0.9;
-// On KPU's page, how many of the best-fitting checker combinations are tried aligned.
-constexpr size_t kAlignCombinations = 3;
-// On KPU's page, a combination of the checkers found as blobs that fits this well once aligned
-// is taken without the checker search (which could only find the same checkers again, at
-// 40-100 ms); under it the search runs, and its combinations are aligned with these.
-constexpr double kBentEarly = kRealignBelow;
 
 // Per number (PageLayout::numbers) and part (0: the digit boxes, 1..3: the bubble rows), the
 // homography its printed structure was found through.
