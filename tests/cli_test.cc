@@ -551,6 +551,8 @@ TEST_F(CliTest, ReaderCommandsRefuseBadArguments) {
            {"read " + photo + " --tps 123", 2, "--tps"},
            {"read " + photo + " --page -1", 2, "--page"},
            {"read " + photo + " --voters 050", 2, "--voters"},  // octal (40) before
+           // More photos for one TPS than a form has pages and retakes: each was held in memory.
+           {"read" + [&] { std::string a; for (int i = 0; i < 33; ++i) a += " " + photo; return a; }(), 2, "max 32"},
            {"read " + photo + " --form kpu-ppwp-2 --tps 3171011001001 --page 3", 2, "--page"},
            // --election: a directory was an election missing its 'id'; /dev/zero ran out of memory.
            {"read " + photo + " --election " + sub, 2, "--election"},

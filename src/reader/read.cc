@@ -1291,6 +1291,10 @@ Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options) {
 }
 
 Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos, const ReadOptions& options) {
+  if (photos.size() > kMaxPhotosPerTps)
+    return InvalidArgument("terlalu banyak foto untuk satu TPS (" + std::to_string(photos.size()) + ", maks. " +
+                           std::to_string(kMaxPhotosPerTps) + ") / too many photos for one TPS (max " +
+                           std::to_string(kMaxPhotosPerTps) + ")");
   const auto t0 = Clock::now();
   const double cpu0 = ThreadCpuMs();
   Prof().Reset();

@@ -56,6 +56,10 @@ inline double FormGrainLimit(FormKind f) { return IsKpu(f) ? 2.0 : 1.8; }
 // Bounds on what a photo may be.
 inline constexpr size_t kMaxPhotoBytes = size_t{50} << 20;     // 50 MiB
 inline constexpr int64_t kMaxPhotoPixels = 60'000'000;         // 60 Mpx
+// Photos read together as the pages of one TPS (ReadPages): a form of many pages with a retake
+// of each fits; 500 photos of 50 MiB held at once would not (each is in memory until the
+// reading is decided).
+inline constexpr size_t kMaxPhotosPerTps = 32;
 // A sequential (baseline) JPEG is decoded reduced, an eighth of its side at most (libjpeg's DCT
 // scaling), row by row: a phone's 108 or 200 Mpx mode costs the reader no more memory than a
 // 3 Mpx photo. A progressive JPEG holds every coefficient while it decodes, so it keeps the
@@ -366,7 +370,8 @@ Result<Reading> ReadPage(std::span<const uint8_t> photo, const ReadOptions& opti
 // Reads an already decoded photo (8-bit, 1, 3 or 4 channels).
 Result<Reading> ReadPage(const cv::Mat& photo, const ReadOptions& options);
 // Reads the photos of the pages of one TPS together: fields from every page, rules checked
-// across pages. A page missing from a multi-page form, or a duplicate page, is a reason.
+// across pages. A page missing from a multi-page form, or a duplicate page, is a reason. More
+// than kMaxPhotosPerTps photos: INVALID_ARGUMENT.
 Result<Reading> ReadPages(std::span<const std::vector<uint8_t>> photos,
                           const ReadOptions& options);
 

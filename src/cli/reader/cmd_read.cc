@@ -296,6 +296,11 @@ Status RunRead(const ReadCmd& c) {
     if (ec || !std::filesystem::is_directory(dir, ec))
       return Unavailable(std::string(flag) + ": tidak bisa membuat direktori / cannot create directory " + dir);
   }
+  // Checked before any photo is read into memory (ReadPages refuses them too).
+  if (!c.each && c.photos.size() > kMaxPhotosPerTps)
+    return InvalidArgument("photos: " + std::to_string(c.photos.size()) + " foto untuk satu TPS, maks. " +
+                           std::to_string(kMaxPhotosPerTps) + " (--each membaca satu per satu) / photos for one TPS, max " +
+                           std::to_string(kMaxPhotosPerTps) + " (--each reads them one by one)");
   std::vector<std::vector<std::string>> groups;
   if (c.each)
     for (const auto& p : c.photos) groups.push_back({p});
