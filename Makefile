@@ -8,17 +8,21 @@
 #                  test: the library's, the command line's and the reader's (ctest -L reader);
 #               3. build-asan/: the library and command-line tests again under ASan+UBSan (gcc);
 #               4. build-fuzz/: the reader's libFuzzer target (clang, ASan+UBSan) fuzzing
-#                  bytes -> ReadPage for FUZZ_SECONDS over fuzz/corpus/read (scripts/fuzz-read.sh).
+#                  bytes -> ReadPage for FUZZ_SECONDS over fuzz/corpus/read (scripts/fuzz-read.sh);
+#               5. build-fuzz/: the library's text-parser target (election and schema TOML, rule
+#                  expressions, CSV imports, codes, commands) for FUZZ_TEXT_SECONDS over
+#                  fuzz/corpus/text (scripts/fuzz-text.sh, docs/fuzzing.md).
 #               A failed test, a sanitizer report or a fuzzer crash, leak or timeout fails it.
 BUILD        ?= build
 BUILD_SAN    ?= build-asan
 BUILD_FUZZ   ?= build-fuzz
 BUILD_DEMO   ?= build-demo
 FUZZ_SECONDS ?= 60
+FUZZ_TEXT_SECONDS ?= 30
 JOBS         ?= $(shell nproc)
 CMAKE_GEN    := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps deps-core configure build build-asan demo test test-fast test-reader fuzz-read bench \
+.PHONY: all deps deps-core configure build build-asan demo test test-fast test-reader fuzz-read fuzz-text bench \
         bench-micro clean format
 
 all: build
@@ -57,8 +61,8 @@ demo: deps-core $(BUILD_DEMO)/CMakeCache.txt
 TEST_TARGETS := rekap rekap_tests rekap_reader_tests
 
 # Every test (the reader's too: there must be some), then the library's and the command line's
-# again under ASan+UBSan, then the reader's fuzz target for FUZZ_SECONDS. In this order, so that a
-# failure shows before the next build starts.
+# again under ASan+UBSan, then the reader's fuzz target for FUZZ_SECONDS and the text parsers' for
+# FUZZ_TEXT_SECONDS. In this order, so that a failure shows before the next build starts.
 test: configure $(BUILD_SAN)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target $(TEST_TARGETS)
 	@cd $(BUILD) && ctest -N -L reader | grep -Eq '^Total Tests: [1-9]' || \
@@ -67,6 +71,7 @@ test: configure $(BUILD_SAN)/CMakeCache.txt
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target rekap_tests rekap
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -LE slow
 	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-read.sh $(FUZZ_SECONDS)
+	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-text.sh $(FUZZ_TEXT_SECONDS)
 
 # The form reader's tests alone (issue 3).
 test-reader: build
@@ -75,6 +80,10 @@ test-reader: build
 # The reader's fuzz target alone: make fuzz-read FUZZ_SECONDS=600.
 fuzz-read: deps
 	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-read.sh $(FUZZ_SECONDS)
+
+# The text parsers' fuzz target alone: make fuzz-text FUZZ_TEXT_SECONDS=600.
+fuzz-text: deps
+	BUILD_DIR=$(BUILD_FUZZ) JOBS=$(JOBS) ./scripts/fuzz-text.sh $(FUZZ_TEXT_SECONDS)
 
 test-fast: build
 	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS) -LE slow

@@ -211,6 +211,7 @@ const Contest* Election::FindContest(std::string_view id) const {
 
 Result<Election> Election::Parse(std::string_view toml_text, std::string_view origin) {
   const std::string org(origin);
+  REKAP_RETURN_IF_ERROR(CheckTomlText(toml_text, org));
   toml::parse_result parsed = toml::parse(toml_text, origin);
   if (parsed.failed()) {
     const auto& e = parsed.error();

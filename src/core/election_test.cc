@@ -100,6 +100,37 @@ TEST(ElectionTest, BlankOrControlNamesRefused) {
   }
 }
 
+// toml++ 3.3 reached __builtin_unreachable() (undefined behaviour, a UBSan report in the fuzz
+// build) on a non-ASCII character outside a string, e.g. "a = 1é" or "a =0\"ч" (found by
+// fuzz/text_fuzz.cc on 2026-12-07; fuzz/corpus/text/crash-toml-non-ascii-*). Now an error naming the
+// line and column; in strings and comments non-ASCII text still loads.
+TEST(ElectionTest, NonAsciiOutsideStringsRefusedBeforeToml) {
+  for (const char* bad : {"x = 1\xc3\xa9\n", "[contest\xc3\xa9]\n", "x\xc2\xa1 = 1\n", "x = [1, \xe3\x80\x81]\n"}) {
+    const std::string m = ParseError(Doc(ContestToml("k1")) + bad);
+    EXPECT_NE(m.find("uji.toml:15:"), std::string::npos) << bad << ": " << m;
+    EXPECT_NE(m.find("non-ASCII character outside a string or comment"), std::string::npos) << bad << ": " << m;
+  }
+  const std::string cont = ParseError(Doc(ContestToml("k1")) + "x = \"\"\"\\\n  \xc2\xa7\"\"\"\n");
+  EXPECT_NE(cont.find("uji.toml:16:3: "), std::string::npos) << cont;
+  EXPECT_NE(cont.find("first after a line-ending '\\' in a multi-line string"), std::string::npos) << cont;
+  // After a number, and as an escape ("\\é"): reached the same undefined behaviour (fuzz).
+  EXPECT_NE(ParseError(Doc(ContestToml("k1")) + "x = \"\"\"\\\xc3\xa9\"\"\"\n").find("uji.toml:15:"), std::string::npos);
+  EXPECT_NE(ParseError(Doc(ContestToml("k1")) + "x =0\"\xd1\x87\"\n").find("uji.toml:15:"), std::string::npos);
+  // Non-ASCII in every kind of string and in comments is fine.
+  auto e = Election::Parse(Doc(ContestToml("k1", "# catatan: \xc3\xa9\xe3\x80\x81\n",
+                                           "[[contest.candidate]]\nnumber = 1\nname = \"Jos\xc3\xa9\"\n"
+                                           "party = '''Pa\xc2\xa1\n\xc2\xa1'''\n"
+                                           "[[contest.candidate]]\nnumber = 2\nname = 'B\xc3\xa9'\n"
+                                           "party = \"\"\"\\\\\xc3\xa9\n\xc3\xa9\"\"\"\n")),
+                           "uji.toml");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->contests[0].candidates[0].name, "Jos\xc3\xa9");
+  EXPECT_EQ(e->contests[0].candidates[1].party, "\\\xc3\xa9\n\xc3\xa9");
+  // A byte order mark may open the file.
+  auto bom = Election::Parse("\xEF\xBB\xBF" + Doc(ContestToml("k1")), "uji.toml");
+  EXPECT_TRUE(bom.ok()) << bom.status().ToString();
+}
+
 TEST(ElectionTest, MinimalParses) {
   auto e = Election::Parse(Doc(ContestToml("k1", "[contest.params]\nmax_voters = 500\n")), "uji.toml");
   ASSERT_TRUE(e.ok()) << e.status().ToString();

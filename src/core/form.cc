@@ -182,6 +182,7 @@ class FormSchemaParser {
 Result<std::shared_ptr<const FormSchema>> FormSchemaParser::Parse(std::string_view text,
                                                                   std::string_view origin) {
   const std::string org(origin);
+  REKAP_RETURN_IF_ERROR(CheckTomlText(text, org));
   toml::parse_result parsed = toml::parse(text, origin);
   if (parsed.failed()) {
     const auto& e = parsed.error();

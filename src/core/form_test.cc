@@ -537,6 +537,18 @@ TEST(FormSchemaErrorTest, MiniSchemaIsValid) {
   EXPECT_EQ((*f)->dpt_index(), -1);
 }
 
+// The schema reader has the same guard before toml++ as the election's (ElectionTest.
+// NonAsciiOutsideStringsRefusedBeforeToml): a bare key with "é" reached undefined behaviour.
+TEST(FormSchemaErrorTest, NonAsciiOutsideStringsRefusedBeforeToml) {
+  const std::string m = ParseError(MiniSchema("", "") + "[[rule]]\nid\xc3\xa9 = \"r\"\n");
+  EXPECT_NE(m.find("uji.toml:19:3: "), std::string::npos) << m;
+  EXPECT_NE(m.find("non-ASCII character outside a string or comment"), std::string::npos) << m;
+  auto r = FormSchema::Parse(MiniSchema("# \xc3\xa9\n", Rule("r1", "sum(suara) == suara_sah")) +
+                                 "[[field]]\nid = \"b\"\nlabel = { id = \"\xc3\x89\", en = \"\xc3\xa9\" }\n",
+                             "uji.toml");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
 TEST(FormSchemaErrorTest, UnknownFieldInRule) {
   std::string m = ParseError(MiniSchema("", Rule("r_salah", "sum(suara) == suara_sahh")));
   EXPECT_NE(m.find("r_salah"), std::string::npos) << m;

@@ -84,7 +84,7 @@ int Csv::Column(std::string_view name) const {
 
 Result<Csv> ParseCsv(std::string_view text, const std::string& origin) {
   Csv csv;
-  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF) text.remove_prefix(3);  // BOM
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // BOM (any other 0xEF opens the first cell)
   size_t pos = 0, line = 0;
   std::vector<std::string> cells;
   while (pos < text.size()) {
@@ -182,6 +182,15 @@ Result<std::vector<StoredRegion>> ReadRegions(std::string_view text, const std::
     r.region.level = code->level();
     r.region.name = row[c_name];
     std::string kind = c_kind >= 0 ? row[c_kind] : "";
+    // KPU's two-way kinds are told apart by a digit of the code, which a code of another level
+    // does not have (a province "32" with jenis desa/kelurahan was read past its end before).
+    if ((kind == "desa/kelurahan" && r.region.level != Level::kDesa) ||
+        (kind == "kabupaten/kota" && r.region.level != Level::kKabKota)) {
+      const std::string level(LevelName(r.region.level));
+      return ColumnError(origin, csv.lines[i], csv.header[c_kind],
+                         "jenis '" + kind + "' tidak cocok dengan kode " + r.region.code + " (tingkat " + level + ")",
+                         "kind '" + kind + "' does not fit code " + r.region.code + " (level " + level + ")");
+    }
     if (kind == "desa/kelurahan") kind = r.region.code[6] == '1' ? "kelurahan" : "desa";
     if (kind == "kabupaten/kota") kind = r.region.code[2] >= '7' ? "kota" : "kabupaten";
     r.region.kind = kind.empty() ? std::string(LevelName(r.region.level)) : kind;

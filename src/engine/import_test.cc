@@ -39,6 +39,17 @@ TEST(ParseCsv, QuotesBomAndBlankLines) {
   EXPECT_EQ(csv->lines[1], 4u);  // line 3 is blank
 }
 
+// Only a whole byte order mark is dropped: a file opening with another 0xEF byte lost its first
+// three bytes before (the header "\xEF" "a,b" became "b"; found while writing fuzz/text_fuzz.cc).
+TEST(ParseCsv, DropsOnlyAWholeBom) {
+  auto csv = ParseCsv("\xEF" "a,b\n1,2\n", "t.csv");
+  ASSERT_TRUE(csv.ok()) << csv.status().ToString();
+  EXPECT_EQ(csv->header, (std::vector<std::string>{"\xEF" "a", "b"}));
+  auto two = ParseCsv("\xEF\xBB" "a,b\n1,2\n", "t.csv");
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(two->header[0], "\xEF\xBB" "a");
+}
+
 TEST(ParseCsv, RejectsBrokenInput) {
   struct Case {
     std::string text;
@@ -91,6 +102,25 @@ TEST(ReadRegions, ErrorsNameLineAndColumn) {
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_NE(Message(r.status()).find(c.needle), std::string::npos) << Message(r.status());
   }
+}
+
+// KPU's "desa/kelurahan" and "kabupaten/kota" are split by the code's 7th or 3rd character: on a
+// shorter code that read past the end of the string (undefined behaviour, no sanitizer sees it
+// inside std::string's inline buffer; found while writing fuzz/text_fuzz.cc, 2026-12-07).
+TEST(ReadRegions, CompoundKindMustFitTheCodeLevel) {
+  for (const char* text : {"kode,tingkat,jenis,nama\n32,1,desa/kelurahan,A\n",
+                           "kode,tingkat,jenis,nama\n32,1,provinsi,A\n3212,2,desa/kelurahan,B\n",
+                           "kode,tingkat,jenis,nama\n32,1,kabupaten/kota,A\n",
+                           "kode,tingkat,jenis,nama\n321201,3,kabupaten/kota,A\n"}) {
+    auto r = ReadRegions(text, "r.csv");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(Message(r.status()).find("kolom 'jenis'"), std::string::npos) << Message(r.status());
+    EXPECT_NE(Message(r.status()).find("does not fit code"), std::string::npos) << Message(r.status());
+  }
+  auto ok = ReadRegions("kode,tingkat,jenis,nama\n3212,2,kabupaten/kota,A\n3212012001,4,desa/kelurahan,B\n", "r.csv");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)[0].region.kind, "kabupaten");
+  EXPECT_EQ((*ok)[1].region.kind, "desa");
 }
 
 TEST(ReadTpsList, ValidatesIdsAndDesa) {
