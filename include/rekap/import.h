@@ -32,8 +32,12 @@ struct Csv {
   int Column(std::string_view name) const;  // -1 if absent
 };
 // Fails on a row whose cell count differs from the header (a truncated file), an
-// unterminated quote, a NUL byte, or a line longer than 64 KiB.
-Result<Csv> ParseCsv(std::string_view text, const std::string& origin);
+// unterminated quote, a NUL byte, a line longer than 64 KiB, or more than `max_cells` cells in
+// all (RESOURCE_EXHAUSTED). Each cell is a string of its own, some 30 bytes more than its text:
+// the default, 32 M cells, holds KPU's national per-TPS results (822,116 rows of 31, 25 M) and
+// keeps a hostile file of tiny cells near the 1 GiB read limit from needing tens of GB.
+inline constexpr size_t kMaxCsvCells = size_t{32} << 20;
+Result<Csv> ParseCsv(std::string_view text, const std::string& origin, size_t max_cells = kMaxCsvCells);
 
 // Region files: Kemendagri `wilayah.csv` (kode,kode_flat,level,jenis,kode_parent,nama,...)
 // or KPU `kpu_wilayah_pemilu2024.csv` (kode,tingkat,jenis,nama,kpu_id,kode_parent);

@@ -82,7 +82,7 @@ int Csv::Column(std::string_view name) const {
   return -1;
 }
 
-Result<Csv> ParseCsv(std::string_view text, const std::string& origin) {
+Result<Csv> ParseCsv(std::string_view text, const std::string& origin, size_t max_cells) {
   Csv csv;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // BOM (any other 0xEF opens the first cell)
   size_t pos = 0, line = 0;
@@ -138,6 +138,10 @@ Result<Csv> ParseCsv(std::string_view text, const std::string& origin) {
                              std::to_string(csv.header.size()) + " (berkas terpotong?) / " +
                              std::to_string(cells.size()) + " cells, the header has " +
                              std::to_string(csv.header.size()) + " (truncated file?)");
+    }
+    if ((csv.rows.size() + 2) * csv.header.size() > max_cells) {  // the header, the rows, this row
+      return ResourceExhausted(At(origin, line) + ": lebih dari " + std::to_string(max_cells) + " sel / more than " +
+                               std::to_string(max_cells) + " cells");
     }
     csv.rows.push_back(cells);
     csv.lines.push_back(line);

@@ -50,6 +50,18 @@ TEST(ParseCsv, DropsOnlyAWholeBom) {
   EXPECT_EQ(two->header[0], "\xEF\xBB" "a");
 }
 
+// The cells are bounded in all, not only per line: a file of many short rows held each cell as a
+// string of its own without limit (a hostile 1 GiB of "a,b" lines needed tens of GB).
+TEST(ParseCsv, CellsAreBoundedInAll) {
+  const std::string text = "a,b\n1,2\n3,4\n5,6\n";
+  ASSERT_TRUE(ParseCsv(text, "t.csv", 8).ok());  // header + 3 rows of 2 = 8
+  auto r = ParseCsv(text, "t.csv", 7);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kResourceExhausted);
+  EXPECT_NE(r.status().message().find("t.csv:4"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("more than 7 cells"), std::string::npos) << r.status().message();
+}
+
 TEST(ParseCsv, RejectsBrokenInput) {
   struct Case {
     std::string text;
