@@ -284,6 +284,33 @@ TEST_F(CliTest, KilledAtAnyMomentLosesNothingAcknowledged) {
 
 // Files of the wrong kind and the view of one TPS (the 2026-12-07 audit's leftovers): each a
 // typed error naming the file, nothing written.
+// The key file is written to KEY.tmp, synced and linked to its name (a power cut leaves it
+// whole or absent, docs/architecture.md): a KEY.tmp left by a cut is replaced (reused, it would
+// keep its own mode, and a 0644 one would make the secret key world-readable), none is left behind, and a
+// KEY.tmp that is a symbolic link is not followed.
+TEST_F(CliTest, KeyFileWrittenWholeThroughATemporaryFile) {
+  const auto key = dir_ / "t.db.key";
+  const auto other = Write("other.txt", "jangan ditimpa / do not overwrite\n");
+  std::filesystem::create_symlink(other, dir_ / "t.db.key.tmp");
+  ASSERT_EQ(Rekap("init").code, 0) << Stderr();
+  {
+    std::ifstream in(other);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "jangan ditimpa / do not overwrite\n");
+  }
+  EXPECT_FALSE(std::filesystem::is_symlink(dir_ / "t.db.key.tmp"));
+  EXPECT_EQ(std::filesystem::file_size(key), 129u);
+  for (const char* f : {"", "-wal", "-shm", ".key"}) std::filesystem::remove(dir_ / ("t.db" + std::string(f)));
+  Write("t.db.key.tmp", "00");  // half a key, as a cut before its sync leaves it (mode 0644)
+  ASSERT_EQ(Rekap("init").code, 0) << Stderr();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t.db.key.tmp"));
+  ASSERT_TRUE(std::filesystem::is_regular_file(key));
+  EXPECT_EQ(std::filesystem::file_size(key), 129u);  // 128 hex digits and a newline
+  EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  MakeDb();
+  EXPECT_EQ(Rekap("verify").code, 0) << Stderr();
+}
+
 TEST_F(CliTest, WrongKindsOfFileAndOneTpsView) {
   const auto db = dir_ / "t.db";
   // An empty file as the database: a reading command wrote the schema into it before finding

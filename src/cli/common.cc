@@ -101,6 +101,46 @@ Result<Db> OpenDb(bool create) {
   return db;
 }
 
+// Creates the key file so that a power cut at any moment leaves it whole or absent, and
+// present on disk before the database records its public key: written to KEY.tmp (ours: a
+// cut may have left one), synced, linked to KEY (which fails if KEY appeared meanwhile), and
+// the directory synced. Before 2026-12-08 the key was written in place and its directory
+// never synced: a cut could leave an empty key file ("key file corrupt"), or a database
+// holding a public key whose key file was gone, which no command could extend again.
+static Status CreateKeyFile(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  auto cannot = [&](const std::string& what) {
+    return Unavailable("tidak dapat menulis / cannot write " + path + " (" + what + ": " + std::strerror(errno) + ")");
+  };
+  // A KEY.tmp left by a cut is removed, not reused: it keeps its own mode (0644 if someone made
+  // it so), and a symbolic link there would be followed.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return cannot(tmp);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return cannot(tmp);
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    Status st = cannot(tmp);
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::link(tmp.c_str(), path.c_str()) == 0) {
+    ::unlink(tmp.c_str());
+  } else if (errno == EEXIST || ::rename(tmp.c_str(), path.c_str()) != 0) {  // rename: no hard links there
+    Status st = cannot(path);
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return cannot(dir);
+  ok = ::fsync(dfd) == 0;
+  Status st = ok ? Status::Ok() : cannot(dir);
+  ::close(dfd);
+  return st;
+}
+
 Result<Signer> LoadOrCreateKey(Db& db, bool create) {
   struct stat kst;
   if (stat(db.key_path.c_str(), &kst) == 0 && !S_ISREG(kst.st_mode))  // read as "corrupt" before
@@ -146,14 +186,7 @@ Result<Signer> LoadOrCreateKey(Db& db, bool create) {
   std::string hex(sk.size() * 2 + 1, '\0');
   sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(sk.data()), sk.size());
   hex.pop_back();
-  {
-    int fd = ::open(db.key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return Unavailable("tidak dapat menulis / cannot write " + db.key_path);
-    std::string line = hex + "\n";
-    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return Unavailable("tidak dapat menulis / cannot write " + db.key_path);
-  }
+  REKAP_RETURN_IF_ERROR(CreateKeyFile(db.key_path, hex + "\n"));
   REKAP_RETURN_IF_ERROR(db.store->PutMeta("public_key", ToHex(*reinterpret_cast<const Hash*>(s.public_key().data()))));
   return s;
 }
