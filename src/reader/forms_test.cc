@@ -2,6 +2,7 @@
 // the layout says), and synthetic pages with their truth.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -576,6 +577,19 @@ TEST(SynthTest, OwnFormPagesAndTruth) {
     auto v = ToArray(*c.form, p->TruthJson()["values"]);
     std::vector<RuleFailure> fails;
     EXPECT_FALSE(c.form->Validate(v.data(), &fails));
+  }
+  // An option out of its range, NaN included, is refused naming it (it said "invalid synth
+  // options" before).
+  for (auto [field, name] : {std::pair{&SynthOptions::bend_mm, "--bend"}, {&SynthOptions::spill, "--spill"},
+                             {&SynthOptions::unbubbled_rate, "--unbubbled"}}) {
+    for (double bad : {-1.0, 1e9, std::nan("")}) {
+      SynthOptions b = o;
+      b.*field = bad;
+      auto r = Synthesizer::Create(MnistTest(), &c, b);
+      ASSERT_FALSE(r.ok()) << name << " " << bad;
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+      EXPECT_NE(r.status().message().find(name), std::string::npos) << r.status().message();
+    }
   }
 }
 

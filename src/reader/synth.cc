@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <libheif/heif.h>
@@ -1149,16 +1150,28 @@ Result<std::unique_ptr<Synthesizer>> Synthesizer::Create(const DigitDataset& dig
                              " / the digit set has no sample of " + std::to_string(d));
   const SynthOptions& o = options;
   if (o.min_width < 200 || o.max_width < o.min_width || o.max_width > 8000)
-    return InvalidArgument("lebar foto tidak sah / invalid photo widths");
+    return InvalidArgument("min_width, max_width (--min-width, --max-width): 200 <= min <= max <= 8000, not " +
+                           std::to_string(o.min_width) + ", " + std::to_string(o.max_width));
   if (o.min_jpeg_quality < 1 || o.max_jpeg_quality > 100 || o.min_jpeg_quality > o.max_jpeg_quality)
-    return InvalidArgument("kualitas JPEG tidak sah / invalid JPEG quality");
-  if (!(o.inconsistent_rate >= 0 && o.inconsistent_rate <= 1) || !(o.max_tilt_deg >= 0 && o.max_tilt_deg <= 60) ||
-      !(o.restyle >= 0 && o.restyle <= 2) || !(o.bend_mm >= 0 && o.bend_mm <= 20) || o.folds < 0 || o.folds > 3 ||
-      !(o.segment_style >= 0 && o.segment_style <= 1) || !(o.pen_strokes >= 0 && o.pen_strokes <= 1) ||
-      !(o.blur_scale >= 0 && o.blur_scale <= 10) || !(o.shake >= 0 && o.shake <= 100) ||
-      !(o.spill >= 0 && o.spill <= 1) || !(o.flagged_ones >= 0 && o.flagged_ones <= 1) ||
-      !(o.crossed_sevens >= 0 && o.crossed_sevens <= 1) || !(o.unbubbled_rate >= 0 && o.unbubbled_rate <= 1))
-    return InvalidArgument("opsi sintesis tidak sah / invalid synth options");
+    return InvalidArgument("min_jpeg_quality, max_jpeg_quality: 1 <= min <= max <= 100, not " +
+                           std::to_string(o.min_jpeg_quality) + ", " + std::to_string(o.max_jpeg_quality));
+  // Each option by the name of its command-line option, and its range (NaN is outside).
+  const struct {
+    const char* name;
+    double value, lo, hi;
+  } ranges[] = {{"--inconsistent-rate", o.inconsistent_rate, 0, 1}, {"--max-tilt", o.max_tilt_deg, 0, 60},
+                {"--restyle", o.restyle, 0, 2},          {"--bend", o.bend_mm, 0, 20},
+                {"--fold", double(o.folds), 0, 3},        {"--segment-style", o.segment_style, 0, 1},
+                {"--pen-strokes", o.pen_strokes, 0, 1},   {"--blur-scale", o.blur_scale, 0, 10},
+                {"--shake", o.shake, 0, 100},             {"--spill", o.spill, 0, 1},
+                {"--flagged-ones", o.flagged_ones, 0, 1}, {"--crossed-sevens", o.crossed_sevens, 0, 1},
+                {"--unbubbled", o.unbubbled_rate, 0, 1}};
+  for (const auto& r : ranges)
+    if (!(r.value >= r.lo && r.value <= r.hi)) {
+      std::ostringstream m;
+      m << r.name << ": " << r.value << " di luar / outside " << r.lo << ".." << r.hi;
+      return InvalidArgument(m.str());
+    }
   if (o.pen_outline_areas && o.pen_strokes <= 0)
     return InvalidArgument("pen_outline_areas: hanya bersama pen_strokes > 0 / only with pen_strokes > 0");
 
