@@ -13,7 +13,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev
       libsqlite3-dev libsodium-dev libssl-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
       libgtest-dev libgmock-dev libbenchmark-dev)
 if [[ "${REKAP_WITH_READER:-1}" == 1 ]]; then
-  pkgs+=(libopencv-dev libdlib-dev libopenblas-dev libcairo2-dev libqrencode-dev libheif-dev
+  pkgs+=(libopencv-dev libdlib-dev libopenblas-dev libcairo2-dev libqrencode-dev libheif-dev libjpeg-dev
          clang libclang-rt-dev llvm tesseract-ocr tesseract-ocr-eng)
 fi
 missing=()

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -108,6 +109,26 @@ std::optional<Reason> DecodePhoto(std::span<const uint8_t> bytes, Decoded* out, 
   if (!h)
     return MakeReason(reason::kImageUnreadable,
                       "bukan JPEG/PNG/HEIC yang sah / not a valid JPEG, PNG or HEIC image");
+  // Sequential and progressive DCT frames, Huffman- (what phones and libjpeg write) or
+  // arithmetic-coded (some scanners and archiving tools; libjpeg-turbo decodes them). Lossless
+  // (SOF3, SOF11), hierarchical (SOF5-7, SOF13-15) and 12-bit JPEG are refused by name: they
+  // are valid files a person can save again as an ordinary JPEG ("not a valid JPEG" before).
+  if (h->type == ImageHeader::Type::kJpeg &&
+      !(h->jpeg_frame == 0xC0 || h->jpeg_frame == 0xC1 || h->jpeg_frame == 0xC2 || h->jpeg_frame == 0xC9 ||
+        h->jpeg_frame == 0xCA)) {
+    char sof[16];
+    std::snprintf(sof, sizeof sof, "SOF%d", h->jpeg_frame - 0xC0);
+    return MakeReason(reason::kImageUnreadable,
+                      std::string("JPEG jenis ini (") + sof +
+                          ": lossless/hierarki) tidak didukung, simpan ulang sebagai JPEG biasa / this kind of "
+                          "JPEG (" + sof + ": lossless or hierarchical) is not supported: save it again as an "
+                          "ordinary JPEG");
+  }
+  if (h->type == ImageHeader::Type::kJpeg && h->jpeg_bits != 8)
+    return MakeReason(reason::kImageUnreadable,
+                      "JPEG " + std::to_string(h->jpeg_bits) + "-bit tidak didukung, simpan ulang sebagai JPEG biasa "
+                      "(8-bit) / " + std::to_string(h->jpeg_bits) + "-bit JPEG is not supported: save it again as "
+                      "an ordinary (8-bit) JPEG");
   const bool sequential_jpeg = h->type == ImageHeader::Type::kJpeg && !h->progressive;
   const int64_t max_pixels = sequential_jpeg ? kMaxSequentialJpegPixels : kMaxPhotoPixels;
   if (int64_t(h->width) * h->height > max_pixels || h->width > 30000 || h->height > 30000)
@@ -252,13 +273,14 @@ std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> b) {
         const int h = (int(b[i + 5]) << 8) | b[i + 6];
         const int w = (int(b[i + 7]) << 8) | b[i + 8];
         if (w == 0 || h == 0) return std::nullopt;
-        // Only baseline and progressive Huffman JPEG (what phones and libjpeg write).
-        if (m != 0xC0 && m != 0xC1 && m != 0xC2) return std::nullopt;
         ImageHeader hd;
         hd.type = ImageHeader::Type::kJpeg;
         hd.width = w;
         hd.height = h;
-        hd.progressive = m == 0xC2;
+        hd.jpeg_frame = m;
+        hd.jpeg_bits = b[i + 4];
+        // Progressive frames (Huffman or arithmetic) hold every coefficient while they decode.
+        hd.progressive = m == 0xC2 || m == 0xCA;
         return hd;
       }
       i += 2 + len;

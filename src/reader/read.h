@@ -394,7 +394,9 @@ struct ImageHeader {
   // is the primary image's, from the container (nothing is decoded).
   enum class Type { kJpeg, kPng, kHeif } type = Type::kJpeg;
   int width = 0, height = 0;
-  bool progressive = false;  // JPEG: a progressive frame (SOF2)
+  bool progressive = false;  // JPEG: a progressive frame (SOF2, or SOF10 arithmetic-coded)
+  uint8_t jpeg_frame = 0;    // JPEG: the frame's marker, 0xC0 (SOF0) to 0xCF (SOF15)
+  int jpeg_bits = 8;         // JPEG: the sample precision (12 in some medical and raw tools)
 };
 std::optional<ImageHeader> ParseImageHeader(std::span<const uint8_t> bytes);
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 
+#include <jpeglib.h>
 #include <libheif/heif.h>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -1146,6 +1147,95 @@ TEST(ReadSynth, PageNotFoundForBlurIsAskedForAgain) {
 // An iPhone's camera writes HEIC (and a browser may upload it as it is): the same photo as
 // HEIC or AVIF reads as its JPEG does, also one of 3,000-4,000 px, decoded whole and reduced,
 // and one held in 10 bits.
+// `bgr` as an arithmetic-coded JPEG (SOF9, or SOF10 when `progressive`), as some scanners and
+// archiving tools write it; OpenCV writes only Huffman-coded JPEG, so libjpeg directly.
+std::vector<uint8_t> ArithmeticJpeg(const cv::Mat& bgr, bool progressive) {
+  jpeg_compress_struct c;
+  jpeg_error_mgr err;
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &out, &size);
+  c.image_width = JDIMENSION(bgr.cols);
+  c.image_height = JDIMENSION(bgr.rows);
+  c.input_components = 3;
+  c.in_color_space = JCS_EXT_BGR;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 88, TRUE);
+  c.arith_code = TRUE;
+  if (progressive) jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(bgr.ptr<uint8_t>(int(c.next_scanline)));
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::vector<uint8_t> bytes(out, out + size);
+  jpeg_destroy_compress(&c);
+  std::free(out);
+  return bytes;
+}
+
+// The offset of the first SOFn marker's length field in a JPEG (the frame header).
+size_t FrameHeader(const std::vector<uint8_t>& jpg) {
+  for (size_t i = 2; i + 4 < jpg.size();) {
+    const uint8_t m = jpg[i + 1];
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) return i + 1;
+    i += 2 + ((size_t(jpg[i + 2]) << 8) | jpg[i + 3]);
+  }
+  return 0;
+}
+
+// An arithmetic-coded JPEG reads as its Huffman-coded twin does ("not a valid JPEG" before
+// 2026-12-08); a lossless, hierarchical or 12-bit JPEG is refused by name.
+TEST(ReadSynth, ArithmeticJpegIsReadOtherKindsRefusedByName) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.seed = 2027;
+  so.inconsistent_rate = 0;
+  so.min_width = 2000;
+  so.max_width = 2600;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok());
+  auto p = (*s)->Make(0);
+  ASSERT_TRUE(p.ok());
+  const std::vector<uint8_t> huffman = Encode(p->image, ".jpg");
+  const Reading base = MustRead(huffman, Opts());
+  ASSERT_TRUE(base.page_found);
+  for (const bool progressive : {false, true}) {
+    const std::vector<uint8_t> arith = ArithmeticJpeg(p->image, progressive);
+    const size_t sof = FrameHeader(arith);
+    ASSERT_GT(sof, 0u);
+    EXPECT_EQ(arith[sof], progressive ? 0xCA : 0xC9);
+    const auto h = ParseImageHeader(arith);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->progressive, progressive);
+    const Reading r = MustRead(arith, Opts());
+    EXPECT_TRUE(r.page_found) << (r.reasons.empty() ? "" : r.reasons[0].detail);
+    ExpectNoWrongAccepted(r, *p);
+    EXPECT_EQ(r.accepted, base.accepted);
+    ASSERT_EQ(r.fields.size(), base.fields.size());
+    for (size_t i = 0; i < base.fields.size(); ++i) EXPECT_EQ(r.fields[i].value, base.fields[i].value) << base.fields[i].field;
+  }
+  // The same bytes with the frame marked lossless (SOF3) or hierarchical (SOF5), or with
+  // 12-bit samples: image_unreadable, saying which kind and what to do.
+  const size_t sof = FrameHeader(huffman);
+  ASSERT_GT(sof, 0u);
+  for (const auto& [marker, bits, says] :
+       {std::tuple{0xC3, 8, "SOF3"}, {0xC5, 8, "SOF5"}, {0xC1, 12, "12-bit"}}) {
+    std::vector<uint8_t> other = huffman;
+    other[sof] = uint8_t(marker);
+    other[sof + 3] = uint8_t(bits);
+    const Reading r = MustRead(other, Opts());
+    EXPECT_FALSE(r.page_found);
+    ASSERT_FALSE(r.reasons.empty());
+    EXPECT_EQ(r.reasons[0].code, "image_unreadable");
+    EXPECT_NE(r.reasons[0].detail.find(says), std::string::npos) << r.reasons[0].detail;
+    EXPECT_NE(r.reasons[0].detail.find("ordinary"), std::string::npos) << r.reasons[0].detail;
+  }
+}
+
 TEST(ReadSynth, HeifPhotoIsRead) {
   NEED_MNIST();
   for (const int min_width : {1800, 3000}) {
