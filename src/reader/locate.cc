@@ -1665,6 +1665,13 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
                                                           " tidak ditemukan / not found");
     return loc;
   }
+  // Another copy of the same tag elsewhere in the photo: another sheet of this page (before
+  // 2026-12-08 the larger was read and accepted for the TPS the caller named, whichever it was).
+  auto centre = [](const Marker& m) { return (m.corners[0] + m.corners[1] + m.corners[2] + m.corners[3]) * 0.25f; };
+  for (const Marker& m : tags)
+    if (&m != tag && m.id == tag->id && cv::norm(centre(m) - centre(*tag)) > 1.5 * std::max(m.side, tag->side))
+      loc.other_sheets.push_back(m);
+  loc.tag_side = tag->side;
   const PageLayout& L = layouts[loc.layout];
   const Fiducial& pm = *L.page_marker;
   loc.tag_blur_px = MarkerEdgeBlurPx(work, *tag, cv::aruco::getPredefinedDictionary(DictFor(pm.dictionary))->markerSize + 2);
@@ -2105,6 +2112,42 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   }
   loc.found = true;
   return loc;
+}
+
+void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_side, const std::string& dictionary,
+                       int tag_id, std::vector<Marker>* others) {
+  const cv::Rect p = page & cv::Rect(0, 0, work.cols, work.rows);
+  if (p.area() <= 0) return;
+  const int min_w = std::max(1, int(0.25 * p.width)), min_h = std::max(1, int(0.25 * p.height));
+  std::vector<cv::Rect> strips;
+  if (p.x >= min_w) strips.emplace_back(0, 0, p.x, work.rows);
+  if (work.cols - p.br().x >= min_w) strips.emplace_back(p.br().x, 0, work.cols - p.br().x, work.rows);
+  if (p.y >= min_h) strips.emplace_back(0, 0, work.cols, p.y);
+  if (work.rows - p.br().y >= min_h) strips.emplace_back(0, p.br().y, work.cols, work.rows - p.br().y);
+  // Working px per detection px: a tag half the page's own spans about 30 detection px.
+  const double s = std::clamp(tag_side / 3 / 30, 1.0 / 3, 4.0);
+  std::vector<Marker>& seen = *others;  // in working px (the corner strips overlap)
+  for (const cv::Rect& r : strips) {
+    cv::Mat det;
+    if (std::abs(s - 1) > 0.05)
+      cv::resize(work(r), det, cv::Size(std::max(1, int(r.width / s)), std::max(1, int(r.height / s))), 0, 0,
+                 s > 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
+    else
+      det = work(r);
+    // The detector's smallest perimeter is a share of the image's longer side: a long strip
+    // would pass over the tags it is searched for (15 px a side at least here).
+    auto params = FastParams();
+    params->minMarkerPerimeterRate = std::min(0.06, 60.0 / std::max({1, det.cols, det.rows}));
+    for (Marker m : DetectMarkers(det, s, DictFor(dictionary), params)) {
+      if (m.id != tag_id) continue;
+      for (auto& c : m.corners) c += cv::Point2f(float(r.x), float(r.y));
+      const cv::Point2f mc = (m.corners[0] + m.corners[2]) * 0.5f;
+      bool again = false;
+      for (const Marker& o : seen)
+        again = again || cv::norm(mc - (o.corners[0] + o.corners[2]) * 0.5f) < std::max(o.side, m.side);
+      if (!again) seen.push_back(m);
+    }
+  }
 }
 
 }  // namespace rekap::reader::detail

@@ -1167,6 +1167,20 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   }
   obs.bend_mm = align.print_bend_mm;
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
+  if (IsKpu(o.form) && L->page_marker) {
+    Prof().Mark("qr");
+    OtherSheetsOfPage(work, obs.page_box, loc.tag_side, L->page_marker->dictionary, L->page_marker->marker_id,
+                      &loc.other_sheets);
+    Prof().Mark("other sheets");
+  }
+  if (!loc.other_sheets.empty()) {  // found and read all the same, for the person who checks it
+    const std::string n = std::to_string(loc.other_sheets.size() + 1), page = std::to_string(L->page);
+    obs.reasons.push_back(MakeReason(reason::kSeveralSheets,
+                                     n + " lembar halaman " + page +
+                                         " dalam satu foto; yang terbesar dibaca. Foto satu lembar saja / " + n +
+                                         " sheets of page " + page +
+                                         " in one photo; the largest is read. Photograph one sheet at a time"));
+  }
   Prof().Mark("qr");
 
   cv::Mat overlay;
@@ -1214,6 +1228,11 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
                                                 int(std::ceil((b.y + b.height + my) * fy)))) &
                              cv::Rect(0, 0, fine.cols, fine.rows);
         PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi);
+        // The finer look sees only the page's box: another sheet seen beside it stays said.
+        for (const Reason& r : first.reasons)
+          if (r.code == reason::kSeveralSheets && again.found &&
+              std::none_of(again.reasons.begin(), again.reasons.end(), [&](const Reason& a) { return a.code == r.code; }))
+            again.reasons.push_back(r);
         if (again.found) {
           obs.back() = std::move(again);
           obs.back().finer = f;
@@ -1326,6 +1345,8 @@ std::string ReasonMessage(const std::string& code) {
       {reason::kTpsMismatch, "halaman ini milik TPS lain / this page belongs to another TPS"},
       {reason::kTpsUnknown, "TPS tidak diketahui (berikan --tps) / the TPS is unknown (give --tps)"},
       {reason::kWrongPage, "halaman yang salah atau ganda / a wrong or repeated page"},
+      {reason::kSeveralSheets, "lebih dari satu lembar halaman ini dalam foto; foto satu lembar saja / more than one "
+                               "sheet of this page in the photo; photograph one sheet at a time"},
       {reason::kPageMissing, "ada halaman formulir yang belum difoto / a page of the form was not photographed"},
       {reason::kQrUnreadable, "kode QR tidak terbaca / the QR code cannot be read"},
       {reason::kImageUnreadable, "berkas bukan foto yang bisa dibaca / the file is not a readable photo"},

@@ -250,6 +250,10 @@ inline constexpr char kPhotoBlurred[] = "photo_blurred";
 // A page in review whose photo is dark and grainy (Reading::grain past the form's limit): take it
 // again in better light (as photo_blurred: only beside the reasons that keep it in review)
 inline constexpr char kPhotoDark[] = "photo_dark";
+// KPU's page has no TPS on it (the caller names it): a photo holding two sheets of the same
+// page (two TPS's, side by side on a wall or a table) cannot say which is the named TPS's, and
+// the larger one read is only a guess
+inline constexpr char kSeveralSheets[] = "several_sheets";
 }  // namespace reason
 
 // How our form's QR code was read (Reading::qr, `"qr"` in ToJson).

@@ -174,6 +174,9 @@ struct Location {
   // The blur at the edges of the markers found (Gaussian sigma, mm on the page: MarkerEdgeBlurPx
   // over the marker's printed size), also where the page was not found; 0 = not measured.
   double blur_mm = 0;
+  // KPU: the page's tag seen elsewhere too, apart from the one read (other sheets of the page).
+  std::vector<Marker> other_sheets;
+  double tag_side = 0;  // KPU: the side of the tag read, working px
 };
 
 // How well homography H puts the layout's printed structure onto the photo: the share of
@@ -280,6 +283,14 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
 // Our own form, by its four ArUco corner markers.
 Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred);
 // A KPU page (2 or 3), by its AprilTag and its four corner checkers.
+// KPU: adds to `others` the tags `tag_id` of other sheets of the page found in `work` outside
+// `page` (the found page's bounding box, working px), only in the strips beside the page wide or
+// tall enough (0.4 of the page's width or height) to show another sheet half as large: a photo
+// the page fills, as most do, costs nothing more. The strips are searched at a scale where a tag
+// half the side of the page's own (`tag_side`, working px) spans about 30 px (enlarged up to 3
+// times, reduced where the page's tag is large). A tag already in `others` is not added again.
+void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_side, const std::string& dictionary,
+                       int tag_id, std::vector<Marker>* others);
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, CheckerSearchMemo* memo,
                    double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true,
                    PrintFields* print_fields = nullptr);

@@ -2060,6 +2060,55 @@ TEST(ReadSynth, FoldedKpuPageRead) {
 
 // A corner of the 60 x 90 cm sheet covered or out of the frame (SynthOptions::cover_corner):
 // the other three checkers and the tag locate the page. Before, not one such page was found.
+// KPU's page has no TPS on it: a photo holding two sheets of page 2 (two TPS's sheets side by
+// side on a wall or a table) cannot say which is the named TPS's. Before 2026-12-08 the larger
+// was read and accepted for whichever TPS the caller named (ten such photos of seed 1's pages,
+// each named with either sheet's TPS: 20 accepted of 20). Now `several_sheets`, in review, with
+// the larger read for the person who checks it. Each photo alone is read as before.
+TEST(ReadSynth, TwoSheetsOfKpuPageInOnePhotoGoToReview) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwpPage2;
+  so.seed = 2028;
+  so.inconsistent_rate = 0;
+  so.min_width = 1800;
+  so.max_width = 2600;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
+  int pairs = 0;
+  for (int i = 0; i < 6; i += 2) {
+    auto a = (*s)->Make(i), b = (*s)->Make(i + 1);
+    ASSERT_TRUE(a.ok() && b.ok());
+    o.expected_tps = a->tps;
+    const Reading alone = MustRead(a->jpeg, o);
+    EXPECT_TRUE(alone.page_found) << a->file;
+    EXPECT_FALSE(alone.HasReason(reason::kSeveralSheets)) << a->file;
+    // Side by side (i = 0, 4) or one above the other (i = 2), at the same height or width.
+    cv::Mat x = a->image, y = b->image, both;
+    if (i != 2) {
+      const int h = std::min(x.rows, y.rows);
+      cv::resize(x, x, cv::Size(x.cols * h / x.rows, h), 0, 0, cv::INTER_AREA);
+      cv::resize(y, y, cv::Size(y.cols * h / y.rows, h), 0, 0, cv::INTER_AREA);
+      cv::hconcat(x, y, both);
+    } else {
+      const int w = std::min(x.cols, y.cols);
+      cv::resize(x, x, cv::Size(w, x.rows * w / x.cols), 0, 0, cv::INTER_AREA);
+      cv::resize(y, y, cv::Size(w, y.rows * w / y.cols), 0, 0, cv::INTER_AREA);
+      cv::vconcat(x, y, both);
+    }
+    for (const std::string& tps : {a->tps, b->tps}) {
+      o.expected_tps = tps;
+      const Reading r = MustRead(Encode(both, ".jpg"), o);
+      EXPECT_TRUE(r.page_found) << a->file << " + " << b->file;
+      EXPECT_FALSE(r.accepted) << a->file << " + " << b->file << " as " << tps;
+      EXPECT_TRUE(r.HasReason(reason::kSeveralSheets)) << a->file << " + " << b->file;
+    }
+    ++pairs;
+  }
+  EXPECT_EQ(pairs, 3);
+}
+
 TEST(ReadSynth, KpuPageWithACornerCovered) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kKpuPpwpPage2, 76);
