@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include <jpeglib.h>
 #include <libheif/heif.h>
@@ -2107,6 +2108,68 @@ TEST(ReadSynth, TwoSheetsOfKpuPageInOnePhotoGoToReview) {
     ++pairs;
   }
   EXPECT_EQ(pairs, 3);
+}
+
+// read.h promises that ReadPage may run on several threads at once with one model (a server
+// reads many photos in parallel). Eight photos of both forms, read one after the other, then by
+// four threads at once, each in its own order, with the dlib model and with the committed
+// ensemble: every reading the same, to the last probability.
+TEST(ReadSynth, ConcurrentReadsGiveTheSameReadings) {
+  NEED_MNIST();
+  ASSERT_NE(CommittedEnsemble(), nullptr);
+  struct Photo {
+    std::vector<uint8_t> jpeg;
+    ReadOptions o;
+  };
+  std::vector<Photo> photos;
+  for (const SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
+    SynthOptions so;
+    so.form = form;
+    so.seed = 2029;
+    so.min_width = 1500;
+    so.max_width = 2500;
+    auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (int i = 0; i < 4; ++i) {
+      auto p = (*s)->Make(i);
+      ASSERT_TRUE(p.ok());
+      Photo ph{p->jpeg, Opts(form == SynthForm::kOwn ? FormKind::kOwn : FormKind::kKpuPpwpPage2)};
+      ph.o.expected_tps = p->tps;
+      ph.o.voters = p->voters;
+      if (i % 2 == 1) ph.o.fast = CommittedEnsemble();
+      photos.push_back(std::move(ph));
+    }
+  }
+  auto summary = [](const Reading& r) {
+    std::string out = std::string(r.accepted ? "accepted" : "review") + " " + r.tps;
+    for (const FieldReading& f : r.fields) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, " %s=%d/%d/%d@%.17g", f.field.c_str(), f.value, f.ocr, f.omr, f.confidence);
+      out += buf;
+    }
+    for (const Reason& x : r.reasons) out += " " + x.code + ":" + x.field;
+    return out;
+  };
+  std::vector<std::string> alone;
+  for (const Photo& p : photos) alone.push_back(summary(MustRead(p.jpeg, p.o)));
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> seen(kThreads, std::vector<std::string>(photos.size()));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t k = 0; k < photos.size(); ++k) {
+        const size_t i = (k * 3 + size_t(t)) % photos.size();  // each thread its own order
+        auto r = ReadPage(photos[i].jpeg, photos[i].o);
+        seen[size_t(t)][i] = r.ok() ? summary(*r) : r.status().ToString();
+      }
+    });
+  for (auto& th : threads) th.join();
+  int accepted = 0;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    accepted += alone[i].rfind("accepted", 0) == 0;
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(seen[size_t(t)][i], alone[i]) << "photo " << i << ", thread " << t;
+  }
+  EXPECT_GE(accepted, 4);  // the readings compared hold values, not only reasons
 }
 
 TEST(ReadSynth, KpuPageWithACornerCovered) {
