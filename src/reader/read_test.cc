@@ -2059,8 +2059,6 @@ TEST(ReadSynth, FoldedKpuPageRead) {
   EXPECT_GE(c.accepted, c.pages - 3);
 }
 
-// A corner of the 60 x 90 cm sheet covered or out of the frame (SynthOptions::cover_corner):
-// the other three checkers and the tag locate the page. Before, not one such page was found.
 // KPU's page has no TPS on it: a photo holding two sheets of page 2 (two TPS's sheets side by
 // side on a wall or a table) cannot say which is the named TPS's. Before 2026-12-08 the larger
 // was read and accepted for whichever TPS the caller named (ten such photos of seed 1's pages,
@@ -2172,6 +2170,8 @@ TEST(ReadSynth, ConcurrentReadsGiveTheSameReadings) {
   EXPECT_GE(accepted, 4);  // the readings compared hold values, not only reasons
 }
 
+// A corner of the 60 x 90 cm sheet covered or out of the frame (SynthOptions::cover_corner):
+// the other three checkers and the tag locate the page. Before, not one such page was found.
 TEST(ReadSynth, KpuPageWithACornerCovered) {
   NEED_MNIST();
   SynthOptions so = Stress(SynthForm::kKpuPpwpPage2, 76);
