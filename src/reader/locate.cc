@@ -2124,7 +2124,8 @@ void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_sid
   if (work.cols - p.br().x >= min_w) strips.emplace_back(p.br().x, 0, work.cols - p.br().x, work.rows);
   if (p.y >= min_h) strips.emplace_back(0, 0, work.cols, p.y);
   if (work.rows - p.br().y >= min_h) strips.emplace_back(0, p.br().y, work.cols, work.rows - p.br().y);
-  // Working px per detection px: a tag half the page's own spans about 30 detection px.
+  // Working px per detection px: a tag a third of the side of the page's own spans about 30
+  // detection px.
   const double s = std::clamp(tag_side / 3 / 30, 1.0 / 3, 4.0);
   std::vector<Marker>& seen = *others;  // in working px (the corner strips overlap)
   for (const cv::Rect& r : strips) {

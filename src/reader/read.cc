@@ -1167,8 +1167,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   }
   obs.bend_mm = align.print_bend_mm;
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
+  Prof().Mark("qr");
   if (IsKpu(o.form) && L->page_marker) {
-    Prof().Mark("qr");
     OtherSheetsOfPage(work, obs.page_box, loc.tag_side, L->page_marker->dictionary, L->page_marker->marker_id,
                       &loc.other_sheets);
     Prof().Mark("other sheets");
@@ -1177,11 +1177,10 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     const std::string n = std::to_string(loc.other_sheets.size() + 1), page = std::to_string(L->page);
     obs.reasons.push_back(MakeReason(reason::kSeveralSheets,
                                      n + " lembar halaman " + page +
-                                         " dalam satu foto; yang terbesar dibaca. Foto satu lembar saja / " + n +
+                                         " dalam satu foto; satu di antaranya dibaca. Foto satu lembar saja / " + n +
                                          " sheets of page " + page +
-                                         " in one photo; the largest is read. Photograph one sheet at a time"));
+                                         " in one photo; one of them is read. Photograph one sheet at a time"));
   }
-  Prof().Mark("qr");
 
   cv::Mat overlay;
   if (!o.debug_dir.empty()) {

@@ -252,7 +252,7 @@ inline constexpr char kPhotoBlurred[] = "photo_blurred";
 inline constexpr char kPhotoDark[] = "photo_dark";
 // KPU's page has no TPS on it (the caller names it): a photo holding two sheets of the same
 // page (two TPS's, side by side on a wall or a table) cannot say which is the named TPS's, and
-// the larger one read is only a guess
+// the one read (the larger tag found first) is only a guess
 inline constexpr char kSeveralSheets[] = "several_sheets";
 }  // namespace reason
 

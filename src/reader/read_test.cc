@@ -2063,7 +2063,7 @@ TEST(ReadSynth, FoldedKpuPageRead) {
 // side on a wall or a table) cannot say which is the named TPS's. Before 2026-12-08 the larger
 // was read and accepted for whichever TPS the caller named (ten such photos of seed 1's pages,
 // each named with either sheet's TPS: 20 accepted of 20). Now `several_sheets`, in review, with
-// the larger read for the person who checks it. Each photo alone is read as before.
+// one of them read for the person who checks it. Each photo alone is read as before.
 TEST(ReadSynth, TwoSheetsOfKpuPageInOnePhotoGoToReview) {
   NEED_MNIST();
   SynthOptions so;
