@@ -282,15 +282,16 @@ double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L,
                  double align_from = 1, double gap_px = kGapPx, PrintFields* print_fields = nullptr);
 // Our own form, by its four ArUco corner markers.
 Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred);
-// A KPU page (2 or 3), by its AprilTag and its four corner checkers.
 // KPU: adds to `others` the tags `tag_id` of other sheets of the page found in `work` outside
 // `page` (the found page's bounding box, working px), only in the strips beside the page wide or
-// tall enough (0.4 of the page's width or height) to show another sheet half as large: a photo
-// the page fills, as most do, costs nothing more. The strips are searched at a scale where a tag
-// half the side of the page's own (`tag_side`, working px) spans about 30 px (enlarged up to 3
-// times, reduced where the page's tag is large). A tag already in `others` is not added again.
+// tall enough (a quarter of the page's width or height) to show another sheet about half as
+// large: a photo the page fills, as most do, costs nothing more. The strips are searched at a
+// scale where a tag a third of the side of the page's own (`tag_side`, working px) spans about
+// 30 px (enlarged up to 3 times, reduced up to 4 times). A tag already in `others` is not added
+// again.
 void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_side, const std::string& dictionary,
                        int tag_id, std::vector<Marker>* others);
+// A KPU page (2 or 3), by its AprilTag and its four corner checkers.
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, CheckerSearchMemo* memo,
                    double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true,
                    PrintFields* print_fields = nullptr);
