@@ -1667,9 +1667,8 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   }
   // Another copy of the same tag elsewhere in the photo: another sheet of this page (before
   // 2026-12-08 the larger was read and accepted for the TPS the caller named, whichever it was).
-  auto centre = [](const Marker& m) { return (m.corners[0] + m.corners[1] + m.corners[2] + m.corners[3]) * 0.25f; };
   for (const Marker& m : tags)
-    if (&m != tag && m.id == tag->id && cv::norm(centre(m) - centre(*tag)) > 1.5 * std::max(m.side, tag->side))
+    if (&m != tag && m.id == tag->id && cv::norm(MarkerCentre(m) - MarkerCentre(*tag)) > 1.5 * std::max(m.side, tag->side))
       loc.other_sheets.push_back(m);
   loc.tag_side = tag->side;
   const PageLayout& L = layouts[loc.layout];
@@ -2142,10 +2141,9 @@ void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_sid
     for (Marker m : DetectMarkers(det, s, DictFor(dictionary), params)) {
       if (m.id != tag_id) continue;
       for (auto& c : m.corners) c += cv::Point2f(float(r.x), float(r.y));
-      const cv::Point2f mc = (m.corners[0] + m.corners[2]) * 0.5f;
       bool again = false;
       for (const Marker& o : seen)
-        again = again || cv::norm(mc - (o.corners[0] + o.corners[2]) * 0.5f) < std::max(o.side, m.side);
+        again = again || cv::norm(MarkerCentre(m) - MarkerCentre(o)) < std::max(o.side, m.side);
       if (!again) seen.push_back(m);
     }
   }

@@ -154,6 +154,9 @@ struct Marker {
   std::array<cv::Point2f, 4> corners;  // in working-image px, the marker's own TL, TR, BR, BL
   double side = 0;                     // mean side length, px
 };
+inline cv::Point2f MarkerCentre(const Marker& m) {
+  return (m.corners[0] + m.corners[1] + m.corners[2] + m.corners[3]) * 0.25f;
+}
 
 // The paper beside a printed line is sampled at least this far (px) from the line's edge
 // (GapMm, below).

@@ -81,10 +81,6 @@ class PowerCutVfs {
     std::lock_guard<std::mutex> lock(mu_);
     return operations_;
   }
-  uint64_t syncs() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return syncs_;
-  }
   // The operation numbers (as counted by operations()) of the syncs of database files
   // (not journals or WALs): in WAL mode, the checkpoints.
   std::vector<uint64_t> database_sync_operations() const {
@@ -248,7 +244,6 @@ class PowerCutVfs {
       File* pf = F(f);
       std::lock_guard<std::mutex> lock(pf->vfs->mu_);
       if (!pf->vfs->PowerOn()) return SQLITE_IOERR_FSYNC;
-      ++pf->vfs->syncs_;
       if (!pf->journal) pf->vfs->database_syncs_.push_back(pf->vfs->operations_);
       if (State* st = pf->state) {
         for (const Op& op : st->pending) {
@@ -306,7 +301,6 @@ class PowerCutVfs {
                                         // never erased before Restore (files point at them)
   uint64_t countdown_ = 0;
   uint64_t operations_ = 0;
-  uint64_t syncs_ = 0;
   std::vector<uint64_t> database_syncs_;
   bool cut_ = false;
 };
