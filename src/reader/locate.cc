@@ -1129,7 +1129,7 @@ std::vector<Marker> NearPredictedMarkers(const cv::Mat& work, const PageLayout& 
 // Our own form: ArUco DICT_4X4_50 ids at the four corners.
 // With `blurred`, a photo whose markers are blurred (MarkerEdgeBlurPx) has their corners fitted
 // within 1.5 sigma of the blur as well (a blurred corner is found up to about a sigma off).
-Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
+Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred, double corner_tolerance) {
   Location loc;
   std::map<int, size_t> fid_of;  // marker id -> fiducial index
   for (size_t i = 0; i < L.fiducials.size(); ++i) fid_of[L.fiducials[i].marker_id] = i;
@@ -1172,13 +1172,15 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     if (have.size() >= 4 || (attempt == 2 && have.size() >= 3)) break;
   }
   loc.markers = ms;
-  // Keep the largest marker per expected id.
+  // Per expected id its markers, largest first; the largest of each id is tried first. More
+  // than one of an id: another sheet of our form is in the photo too (below).
+  std::map<int, std::vector<const Marker*>> of_id;
+  for (const Marker& m : ms)
+    if (fid_of.count(m.id)) of_id[m.id].push_back(&m);
+  for (auto& [id, v] : of_id)
+    std::stable_sort(v.begin(), v.end(), [](const Marker* a, const Marker* b) { return a->side > b->side; });
   std::map<int, const Marker*> best;
-  for (const Marker& m : ms) {
-    if (!fid_of.count(m.id)) continue;
-    auto it = best.find(m.id);
-    if (it == best.end() || it->second->side < m.side) best[m.id] = &m;
-  }
+  for (const auto& [id, v] : of_id) best[id] = v.front();
   {  // the markers' edge blur, in px and in mm on the page (also for a page not found below)
     std::vector<double> blur_px, blur_mm;
     for (const auto& [id, m] : best)
@@ -1220,25 +1222,82 @@ Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred) {
     }
     return loc;
   }
-  std::vector<cv::Point2f> mm, px;
-  double side = 0;
-  for (const auto& [id, m] : best) {
-    AddMarkerCorners(L.fiducials[fid_of[id]], *m, &mm, &px);
-    side += m->side;
+  // One marker of each id: the page through their corners, or false.
+  auto fit = [&](const std::map<int, const Marker*>& group, bool say) {
+    std::vector<cv::Point2f> mm, px;
+    double side = 0;
+    for (const auto& [id, m] : group) {
+      AddMarkerCorners(L.fiducials[fid_of[id]], *m, &mm, &px);
+      side += m->side;
+    }
+    side /= double(group.size());
+    RefineCorners(work, &px, side);
+    const double tol = std::max(2.0, side * corner_tolerance);
+    const double blurred_tol = blurred ? std::max(tol, 1.5 * loc.tag_blur_px) : tol;
+    if (say && Prof().on) std::fprintf(stderr, "own markers %zu, edge blur %.2f px, corner tolerance %.2f / %.2f px\n", group.size(), loc.tag_blur_px, tol, blurred_tol);
+    const bool fitted = FitHomography(mm, px, tol, 12, &loc.H) ||
+                        (blurred_tol > tol && FitHomography(mm, px, blurred_tol, 12, &loc.H));
+    const bool plausible = fitted && PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg);
+    if (Prof().on && !plausible) std::fprintf(stderr, "own markers: %s\n", fitted ? "not a plausible page" : "no homography fits");
+    return plausible;
+  };
+  bool found = fit(best, true);
+  size_t copies = 0;
+  for (const auto& [id, v] : of_id) copies = std::max(copies, v.size());
+  if (copies > 1) {
+    // Two sheets (two TPS's forms side by side, say): the largest marker of each id may be of
+    // either. Every choice of one marker per id among each id's three largest (at most 81) is
+    // fitted, the one with the largest markers first; the first that fits is the page.
+    std::vector<std::map<int, const Marker*>> groups(1);
+    for (const auto& [id, v] : of_id) {
+      std::vector<std::map<int, const Marker*>> more;
+      for (const auto& g : groups)
+        for (size_t k = 0; k < std::min<size_t>(3, v.size()); ++k) {
+          more.push_back(g);
+          more.back()[id] = v[k];
+        }
+      groups = std::move(more);
+    }
+    auto total = [](const std::map<int, const Marker*>& g) {
+      double t = 0;
+      for (const auto& [id, m] : g) t += m->side;
+      return t;
+    };
+    std::stable_sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) { return total(a) > total(b); });
+    // The largest markers may fit only where three are of one sheet and the fourth of another
+    // (the fit takes 12 of the 16 corners): a group of markers that all fit comes first.
+    if (found) {
+      const cv::Matx33d h = loc.H;
+      bool all = true;
+      for (const auto& [id, m] : best) {
+        const Rect& b = L.fiducials[fid_of[id]].box;
+        all = all && cv::norm(cv::Point2f(Apply(h, b.cx(), b.cy())) - MarkerCentre(*m)) < 0.25 * m->side;
+      }
+      found = all;
+    }
+    for (const auto& g : groups) {
+      if (found) break;
+      if (g == best) continue;
+      if (fit(g, false)) {
+        best = g;
+        found = true;
+      }
+    }
+    if (!found) found = fit(best, false);  // none fits whole: the largest, as before
   }
-  side /= double(best.size());
-  RefineCorners(work, &px, side);
-  const double tol = std::max(2.0, side * 0.06);
-  const double blurred_tol = blurred ? std::max(tol, 1.5 * loc.tag_blur_px) : tol;
-  if (Prof().on) std::fprintf(stderr, "own markers %zu, edge blur %.2f px, corner tolerance %.2f / %.2f px\n", best.size(), loc.tag_blur_px, tol, blurred_tol);
-  const bool fitted = FitHomography(mm, px, tol, 12, &loc.H) ||
-                      (blurred_tol > tol && FitHomography(mm, px, blurred_tol, 12, &loc.H));
-  if (!fitted || !PlausiblePage(loc.H, L, &loc.px_per_mm, &loc.rotation_deg)) {
+  if (!found) {
     loc.failure = MakeReason(reason::kPageNotFound,
                              "penanda sudut tidak konsisten / corner markers inconsistent");
     return loc;
   }
   loc.found = true;
+  // Markers of our corners outside the page found: maybe another sheet of the form (ObservePage).
+  std::vector<cv::Point2f> quad;
+  for (const auto& c : RectCorners({0, 0, L.width_mm, L.height_mm})) quad.push_back(cv::Point2f(Apply(loc.H, c.x, c.y)));
+  for (const auto& [id, v] : of_id)
+    for (const Marker* m : v)
+      if (cv::pointPolygonTest(quad, MarkerCentre(*m), true) < -0.5 * m->side) loc.other_sheets.push_back(*m);
+  for (const auto& [id, m] : best) loc.tag_side += m->side / double(best.size());
   return loc;
 }
 
@@ -2113,8 +2172,8 @@ Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, 
   return loc;
 }
 
-void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_side, const std::string& dictionary,
-                       int tag_id, std::vector<Marker>* others) {
+void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double s, const std::string& dictionary,
+                       const std::vector<int>& tag_ids, std::vector<Marker>* others) {
   const cv::Rect p = page & cv::Rect(0, 0, work.cols, work.rows);
   if (p.area() <= 0) return;
   const int min_w = std::max(1, int(0.25 * p.width)), min_h = std::max(1, int(0.25 * p.height));
@@ -2123,9 +2182,6 @@ void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_sid
   if (work.cols - p.br().x >= min_w) strips.emplace_back(p.br().x, 0, work.cols - p.br().x, work.rows);
   if (p.y >= min_h) strips.emplace_back(0, 0, work.cols, p.y);
   if (work.rows - p.br().y >= min_h) strips.emplace_back(0, p.br().y, work.cols, work.rows - p.br().y);
-  // Working px per detection px: a tag a third of the side of the page's own spans about 30
-  // detection px.
-  const double s = std::clamp(tag_side / 3 / 30, 1.0 / 3, 4.0);
   std::vector<Marker>& seen = *others;  // in working px (the corner strips overlap)
   for (const cv::Rect& r : strips) {
     cv::Mat det;
@@ -2139,11 +2195,11 @@ void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_sid
     auto params = FastParams();
     params->minMarkerPerimeterRate = std::min(0.06, 60.0 / std::max({1, det.cols, det.rows}));
     for (Marker m : DetectMarkers(det, s, DictFor(dictionary), params)) {
-      if (m.id != tag_id) continue;
+      if (std::find(tag_ids.begin(), tag_ids.end(), m.id) == tag_ids.end()) continue;
       for (auto& c : m.corners) c += cv::Point2f(float(r.x), float(r.y));
       bool again = false;
       for (const Marker& o : seen)
-        again = again || cv::norm(MarkerCentre(m) - MarkerCentre(o)) < std::max(o.side, m.side);
+        again = again || (o.id == m.id && cv::norm(MarkerCentre(m) - MarkerCentre(o)) < std::max(o.side, m.side));
       if (!again) seen.push_back(m);
     }
   }

@@ -978,8 +978,10 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   }
 }
 
+// `whole_photo`: false where `work` is the page's own box decoded finer (ReadDecoded), whose
+// photo was searched for other sheets of our form already.
 PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& layouts,
-                            const Form& form, const ReadOptions& o) {
+                            const Form& form, const ReadOptions& o, bool whole_photo = true) {
   PageObservation obs;
   Stage stage{o.debug_dir, o.debug_name};
   const PageLayout& L0 = layouts[0];
@@ -993,6 +995,127 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   PrintFields print{o.print_field ? kPrintFieldsLocating : 0, {}};
   Location loc = IsKpu(o.form) ? LocateKpu(work, layouts, &memo, kGapPx, nullptr, o.blurred_search, &print)
                                 : LocateOwn(work, L0, o.blurred_search);
+  // Our own form's QR, read here once (the identity below uses it).
+  std::optional<std::string> qr_text;
+  bool qr_read = false;
+  size_t own_several = 0;  // other sheets that may be the same TPS's same page
+  if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
+    qr_text = ReadQr(work, loc.H, *L0.qr);
+    qr_read = true;
+    // Another sheet of our form in the photo: two TPS counting in one hall hang or lay their
+    // forms side by side, or a KPPS photographs a sheet beside the one it replaces. Looked for
+    // where the page found has corner markers outside it (LocateOwn), or where its QR names
+    // another TPS than the caller expects: the page found so far painted over (paper white, 3 mm
+    // beyond its edges) and the page looked for again, up to three sheets in all. With --tps, the
+    // sheet whose QR names that TPS is read. Any other sheet that may be the same TPS's same page
+    // (its QR the same, or not read) keeps the page in review: which of the two counts is for
+    // a person to say.
+    auto identity = [&](const std::optional<std::string>& text) -> std::optional<QrPayload> {
+      if (!text) return std::nullopt;
+      auto q = ParseQrPayload(*text);
+      if (!q.ok() || q->form_id != L0.form_id) return std::nullopt;
+      return *q;
+    };
+    auto other_tps = [&](const std::optional<std::string>& text) {
+      const auto q = identity(text);
+      return q && !o.expected_tps.empty() && q->tps != o.expected_tps;
+    };
+    {  // our markers in the strips beside the page, as for KPU's tag (a sheet too small in the
+       // reduced image LocateOwn searched first)
+      std::vector<cv::Point2f> q;
+      for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) q.push_back(cv::Point2f(Apply(loc.H, c.x, c.y)));
+      std::vector<int> ids;
+      for (const Fiducial& f : L0.fiducials) ids.push_back(f.marker_id);
+      // Where a sheet half the size of this one shows its markers 20 detection px wide.
+      OtherSheetsOfPage(work, cv::boundingRect(q), std::clamp(loc.tag_side / 2 / 20, 1.0 / 3, 4.0),
+                        L0.fiducials[0].dictionary, ids, &loc.other_sheets);
+      // Two corners at least: one alone may be a stray mark read as a marker.
+      std::set<int> seen;
+      for (const Marker& m : loc.other_sheets) seen.insert(m.id);
+      if (seen.size() < 2) loc.other_sheets.clear();
+    }
+    if (!loc.other_sheets.empty() || other_tps(qr_text)) {
+      struct Sheet {
+        Location loc;
+        std::optional<std::string> text;
+        bool matched = false;  // its QR not decoded, its pattern the expected TPS's code
+      };
+      std::vector<Sheet> sheets{{loc, qr_text, false}};
+      cv::Mat rest = work.clone();
+      // The sheets found, 3 mm beyond their edges (working px).
+      auto QuadOf = [&](const cv::Matx33d& H) {
+        std::vector<cv::Point> quad;
+        for (const auto& c : RectCorners({-3, -3, L0.width_mm + 6, L0.height_mm + 6})) {
+          const cv::Point2d p = Apply(H, c.x, c.y);
+          quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
+        }
+        return quad;
+      };
+      std::vector<std::vector<cv::Point>> quads;
+      // Corner markers outside every sheet found, of two corners at least: a sheet not yet found.
+      auto unaccounted = [&] {
+        std::set<int> ids;
+        for (const Marker& m : loc.other_sheets)
+          if (std::all_of(quads.begin(), quads.end(),
+                          [&](const auto& q) { return cv::pointPolygonTest(q, MarkerCentre(m), false) < 0; }))
+            ids.insert(m.id);
+        return ids.size() >= 2;
+      };
+      for (int more = 0; more < 2; ++more) {
+        quads.push_back(QuadOf(sheets.back().loc.H));
+        cv::fillConvexPoly(rest, quads.back(), cv::Scalar(255));
+        // The first other sheet is looked for also where no marker was seen outside the page
+        // (its QR names another TPS than the caller's: the expected one may be beside it); a
+        // third only where markers outside both are left.
+        if (more > 0 && !unaccounted()) break;
+        // Its corners within a tenth of its markers' side, not 6 %: a sheet beside the one the
+        // photo was reduced for may be smaller and less sharp, its corners found less exactly in
+        // px (it must fit its layout all the same, below).
+        Location at = LocateOwn(rest, L0, o.blurred_search, 0.1);
+        if (!at.found) break;
+        Sheet sh{at, ReadQr(rest, at.H, *L0.qr), false};
+        if (!sh.text && o.qr_by_modules) sh.text = ReadQrByModules(rest, at.H, L0);
+        if (!sh.text && o.qr_by_pattern && !o.expected_tps.empty()) sh.matched = MatchExpectedQr(rest, at.H, layouts, o) > 0;
+        if (Prof().on) std::fprintf(stderr, "another sheet of ours: QR %s%s\n", sh.text ? sh.text->c_str() : "unread", sh.matched ? " (matched)" : "");
+        sheets.push_back(std::move(sh));
+      }
+      if (quads.size() < sheets.size()) quads.push_back(QuadOf(sheets.back().loc.H));  // the last found
+      size_t chosen = 0;
+      if (other_tps(qr_text))
+        for (size_t k = 1; k < sheets.size(); ++k)
+          if ((sheets[k].text && !other_tps(sheets[k].text) && identity(sheets[k].text)) || sheets[k].matched) {
+            chosen = k;
+            break;
+          }
+      loc.H = sheets[chosen].loc.H;
+      loc.px_per_mm = sheets[chosen].loc.px_per_mm;
+      loc.rotation_deg = sheets[chosen].loc.rotation_deg;
+      loc.markers = sheets[chosen].loc.markers;
+      if (sheets[chosen].loc.blur_mm > 0) {
+        loc.blur_mm = sheets[chosen].loc.blur_mm;
+        loc.tag_blur_px = sheets[chosen].loc.tag_blur_px;
+      }
+      qr_text = sheets[chosen].text;
+      qr_read = !sheets[chosen].matched;  // matched: identified again below, by its pattern
+      // The sheet read: its QR's TPS and page, or the expected TPS where its QR was not read.
+      const auto me = identity(qr_text);
+      const std::string my_tps = me ? me->tps : o.expected_tps;
+      size_t same = 0, unknown = 0;
+      for (size_t k = 0; k < sheets.size(); ++k) {
+        if (k == chosen) continue;
+        const auto q = identity(sheets[k].text);
+        if (sheets[k].matched || (q && q->tps == my_tps && (!me || q->page == me->page)))
+          ++same;
+        else if (!q)
+          ++unknown;  // its QR not read, or not our form's
+      }
+      // Markers outside the sheets found but no sheet located from them: a sheet only partly in
+      // the photo, of a TPS no one can tell.
+      if (unaccounted()) ++unknown;
+      own_several = same + unknown;
+      Prof().Mark("other sheets");
+    }
+  }
   // A KPU page not found on a blurred photo: its printed lines are spread over a few px, and
   // the paper 1.5 px beside them is still the line. Found again with the paper sampled twice
   // the blur away (only then: every page found before is found as before).
@@ -1063,8 +1186,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   // Identity.
   const PageLayout* L = &L0;
   if (o.form == FormKind::kOwn) {
-    std::optional<std::string> text;
-    if (L0.qr) text = ReadQr(work, loc.H, *L0.qr);
+    std::optional<std::string> text = qr_text;
+    if (L0.qr && !qr_read) text = ReadQr(work, loc.H, *L0.qr);
     if (!text && L0.qr && o.qr_by_modules) text = ReadQrByModules(work, loc.H, L0);
     if (!text && L0.qr && o.qr_by_pattern && !o.expected_tps.empty()) {
       // Not decoded: is it the code printed for the expected TPS, on one of the pages?
@@ -1169,12 +1292,14 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
   Prof().Mark("qr");
   if (IsKpu(o.form) && L->page_marker) {
-    OtherSheetsOfPage(work, obs.page_box, loc.tag_side, L->page_marker->dictionary, L->page_marker->marker_id,
-                      &loc.other_sheets);
+    // Searched where a tag a third of the side of the page's own spans about 30 detection px.
+    OtherSheetsOfPage(work, obs.page_box, std::clamp(loc.tag_side / 3 / 30, 1.0 / 3, 4.0), L->page_marker->dictionary,
+                      {L->page_marker->marker_id}, &loc.other_sheets);
     Prof().Mark("other sheets");
   }
-  if (!loc.other_sheets.empty()) {  // found and read all the same, for the person who checks it
-    const std::string n = std::to_string(loc.other_sheets.size() + 1), page = std::to_string(L->page);
+  if (const size_t several = IsKpu(o.form) ? loc.other_sheets.size() : own_several; several > 0) {
+    // found and read all the same, for the person who checks it
+    const std::string n = std::to_string(several + 1), page = std::to_string(L->page);
     obs.reasons.push_back(MakeReason(reason::kSeveralSheets,
                                      n + " lembar halaman " + page +
                                          " dalam satu foto; satu di antaranya dibaca. Foto satu lembar saja / " + n +
@@ -1226,7 +1351,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
                                       cv::Point(int(std::ceil((b.x + b.width + mx) * fx)),
                                                 int(std::ceil((b.y + b.height + my) * fy)))) &
                              cv::Rect(0, 0, fine.cols, fine.rows);
-        PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi);
+        PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi, false);
         // The finer look sees only the page's box: another sheet seen beside it stays said.
         for (const Reason& r : first.reasons)
           if (r.code == reason::kSeveralSheets && again.found &&

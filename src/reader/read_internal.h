@@ -178,8 +178,9 @@ struct Location {
   // over the marker's printed size), also where the page was not found; 0 = not measured.
   double blur_mm = 0;
   // KPU: the page's tag seen elsewhere too, apart from the one read (other sheets of the page).
+  // Our form: its corner markers seen outside the page found.
   std::vector<Marker> other_sheets;
-  double tag_side = 0;  // KPU: the side of the tag read, working px
+  double tag_side = 0;  // the side of the tag read (KPU), of the corner markers (ours; mean), working px
 };
 
 // How well homography H puts the layout's printed structure onto the photo: the share of
@@ -284,16 +285,17 @@ double PhotoEdgeBlurPx(const cv::Mat& work);
 double LayoutFit(const cv::Mat& work, const cv::Matx33d& H, const PageLayout& L, Alignment* align = nullptr,
                  double align_from = 1, double gap_px = kGapPx, PrintFields* print_fields = nullptr);
 // Our own form, by its four ArUco corner markers.
-Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred);
-// KPU: adds to `others` the tags `tag_id` of other sheets of the page found in `work` outside
+// `corner_tolerance`: how far (a share of the markers' side, at least 2 px) a marker corner may
+// lie from the page's homography through the others.
+Location LocateOwn(const cv::Mat& work, const PageLayout& L, bool blurred, double corner_tolerance = 0.06);
+// Adds to `others` the markers `tag_ids` of other sheets of the page found in `work` outside
 // `page` (the found page's bounding box, working px), only in the strips beside the page wide or
 // tall enough (a quarter of the page's width or height) to show another sheet about half as
-// large: a photo the page fills, as most do, costs nothing more. The strips are searched at a
-// scale where a tag a third of the side of the page's own (`tag_side`, working px) spans about
-// 30 px (enlarged up to 3 times, reduced up to 4 times). A tag already in `others` is not added
-// again.
-void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double tag_side, const std::string& dictionary,
-                       int tag_id, std::vector<Marker>* others);
+// large: a photo the page fills, as most do, costs nothing more. The strips are searched reduced
+// `scale` times (working px per detection px; under 1 enlarged); a marker already in `others`
+// (the same id within its side) is not added again.
+void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double scale, const std::string& dictionary,
+                       const std::vector<int>& tag_ids, std::vector<Marker>* others);
 // A KPU page (2 or 3), by its AprilTag and its four corner checkers.
 Location LocateKpu(const cv::Mat& work, const std::vector<PageLayout>& layouts, CheckerSearchMemo* memo,
                    double gap_px = kGapPx, const std::vector<Marker>* known = nullptr, bool soft = true,

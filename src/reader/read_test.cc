@@ -2108,6 +2108,93 @@ TEST(ReadSynth, TwoSheetsOfKpuPageInOnePhotoGoToReview) {
   EXPECT_EQ(pairs, 3);
 }
 
+// Two of our own sheets in one photo side by side or one above the other, the second at 1 or 0.7
+// times the first's size (CV_8UC3 images; the rest filled grey).
+cv::Mat TwoSheets(cv::Mat x, cv::Mat y, bool side_by_side, double scale) {
+  cv::Mat both;
+  if (side_by_side) {
+    const int h = std::min(x.rows, y.rows);
+    cv::resize(x, x, cv::Size(x.cols * h / x.rows, h), 0, 0, cv::INTER_AREA);
+    cv::resize(y, y, cv::Size(int(y.cols * h * scale / y.rows), int(h * scale)), 0, 0, cv::INTER_AREA);
+    cv::copyMakeBorder(y, y, 0, h - y.rows, 0, 0, cv::BORDER_CONSTANT, cv::Scalar::all(90));
+    cv::hconcat(x, y, both);
+  } else {
+    const int w = std::min(x.cols, y.cols);
+    cv::resize(x, x, cv::Size(w, x.rows * w / x.cols), 0, 0, cv::INTER_AREA);
+    cv::resize(y, y, cv::Size(int(w * scale), int(y.rows * w * scale / y.cols)), 0, 0, cv::INTER_AREA);
+    cv::copyMakeBorder(y, y, 0, 0, 0, w - y.cols, cv::BORDER_CONSTANT, cv::Scalar::all(90));
+    cv::vconcat(x, y, both);
+  }
+  return both;
+}
+
+// Two of our own sheets in one photo. Of two TPS (counting in one hall, their forms side by
+// side): the QR names each sheet's TPS, so with --tps the sheet of that TPS is read, whichever of
+// the two it is and whatever its size (before 2026-12-08 the larger was, and the other TPS's
+// said `tps_mismatch`); without --tps one of them, for the TPS its QR names. Of one TPS (a sheet
+// beside the one it replaces, or two versions of a count): which counts is for a person to say,
+// `several_sheets`.
+TEST(ReadSynth, TwoOfOurSheetsInOnePhoto) {
+  NEED_MNIST();
+  for (const bool same_tps : {false, true}) {
+    SynthOptions so;
+    so.form = SynthForm::kOwn;
+    so.seed = 2030;
+    so.inconsistent_rate = 0;
+    so.min_width = 1800;
+    so.max_width = 2600;
+    if (same_tps) so.tps = {"3171010001001"};
+    auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    int read_alone = 0, pairs = 0;
+    for (int i = 0; i < 8; i += 2) {
+      auto a = (*s)->Make(i), b = (*s)->Make(i + 1);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->tps == b->tps, same_tps);
+      ReadOptions o = Opts();
+      // Only pages each read and accepted alone say anything about the pair.
+      o.expected_tps = a->tps;
+      const Reading ra = MustRead(a->jpeg, o);
+      o.expected_tps = b->tps;
+      const Reading rb = MustRead(b->jpeg, o);
+      if (!ra.accepted || !rb.accepted) continue;
+      EXPECT_FALSE(ra.HasReason(reason::kSeveralSheets) || rb.HasReason(reason::kSeveralSheets));
+      ++read_alone;
+      const std::vector<uint8_t> jpeg = Encode(TwoSheets(a->image, b->image, i % 4 == 0, i >= 4 ? 0.7 : 1.0), ".jpg");
+      const std::string what = a->file + " + " + b->file + (same_tps ? " (one TPS)" : "");
+      for (const auto* page : {&*a, &*b}) {
+        o.expected_tps = page->tps;
+        const Reading r = MustRead(jpeg, o);
+        EXPECT_TRUE(r.page_found) << what;
+        EXPECT_EQ(r.tps, page->tps) << what;
+        if (same_tps) {
+          EXPECT_FALSE(r.accepted) << what;
+          EXPECT_TRUE(r.HasReason(reason::kSeveralSheets)) << what;
+          continue;
+        }
+        EXPECT_TRUE(r.accepted) << what << " as " << page->tps << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
+        if (r.accepted) {
+          for (const FieldReading& f : r.fields) EXPECT_EQ(f.value, page->values.at(f.field)) << f.field << " of " << what;
+        }
+      }
+      o.expected_tps.clear();
+      const Reading r = MustRead(jpeg, o);
+      EXPECT_TRUE(r.page_found) << what;
+      EXPECT_TRUE(r.tps == a->tps || r.tps == b->tps) << what << ": " << r.tps;
+      EXPECT_EQ(r.HasReason(reason::kSeveralSheets), same_tps) << what;
+      if (same_tps) {
+        EXPECT_FALSE(r.accepted) << what;
+      }
+      if (r.accepted) {
+        for (const FieldReading& f : r.fields) EXPECT_EQ(f.value, (r.tps == a->tps ? a : b)->values.at(f.field)) << f.field;
+      }
+      ++pairs;
+    }
+    EXPECT_GE(read_alone, 3) << same_tps;
+    EXPECT_EQ(pairs, read_alone);
+  }
+}
+
 // read.h promises that ReadPage may run on several threads at once with one model (a server
 // reads many photos in parallel). Eight photos of both forms, read one after the other, then by
 // four threads at once, each in its own order, with the dlib model and with the committed
