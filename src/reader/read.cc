@@ -1002,6 +1002,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
     qr_text = ReadQr(work, loc.H, *L0.qr);
     qr_read = true;
+    Prof().Mark("qr");
     // Another sheet of our form in the photo: two TPS counting in one hall hang or lay their
     // forms side by side, or a KPPS photographs a sheet beside the one it replaces. Looked for
     // where the page found has corner markers outside it (LocateOwn), or where its QR names
@@ -1033,6 +1034,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       std::set<int> seen;
       for (const Marker& m : loc.other_sheets) seen.insert(m.id);
       if (seen.size() < 2) loc.other_sheets.clear();
+      Prof().Mark("other sheets' markers");
     }
     if (!loc.other_sheets.empty() || other_tps(qr_text)) {
       struct Sheet {
