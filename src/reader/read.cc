@@ -1139,6 +1139,14 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       q.emplace_back(float(p.x), float(p.y));
     }
     obs.page_box = cv::boundingRect(q);
+    for (const auto& c : RectCorners({-3, -3, Lf.width_mm + 6, Lf.height_mm + 6})) {
+      const cv::Point2d p = Apply(loc.H, c.x, c.y);
+      obs.page_quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
+    }
+    if (IsKpu(o.form))
+      for (const Marker& m : loc.markers)
+        for (const PageLayout& l : layouts)
+          obs.other_page_seen = obs.other_page_seen || (&l != &Lf && l.page_marker && m.id == l.page_marker->marker_id);
   }
   if (!loc.found && loc.blur_mm == 0) {
     double page_mm = 0;
@@ -1294,9 +1302,18 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   obs.found = obs.reasons.empty() || obs.reasons[0].code == reason::kQrUnreadable;
   Prof().Mark("qr");
   if (IsKpu(o.form) && L->page_marker) {
-    // Searched where a tag a third of the side of the page's own spans about 30 detection px.
+    // Searched where a tag a third of the side of the page's own spans about 30 detection px,
+    // for the tags of the form's other pages read too (the whole sheet, `--form kpu-ppwp`).
+    std::vector<int> ids{L->page_marker->marker_id};
+    for (const PageLayout& l : layouts)
+      if (l.page_marker && l.page_marker->marker_id != ids[0]) ids.push_back(l.page_marker->marker_id);
     OtherSheetsOfPage(work, obs.page_box, std::clamp(loc.tag_side / 3 / 30, 1.0 / 3, 4.0), L->page_marker->dictionary,
-                      {L->page_marker->marker_id}, &loc.other_sheets);
+                      ids, &loc.other_sheets);
+    // Another page's tag is another page hung beside this one, not another sheet of it.
+    const auto others =
+        std::stable_partition(loc.other_sheets.begin(), loc.other_sheets.end(), [&](const Marker& m) { return m.id == ids[0]; });
+    obs.other_page_seen = obs.other_page_seen || others != loc.other_sheets.end();
+    loc.other_sheets.erase(others, loc.other_sheets.end());
     Prof().Mark("other sheets");
   }
   if (const size_t several = IsKpu(o.form) ? loc.other_sheets.size() : own_several; several > 0) {
@@ -1336,36 +1353,55 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
   for (size_t i = 0; i < works.size(); ++i) {
     ReadOptions oi = o;
     if (works.size() > 1) oi.debug_name = o.debug_name + "-" + std::to_string(i + 1);
-    obs.push_back(ObservePage(works[i], layouts, *fref.form, oi));
-    const PageObservation& first = obs.back();
-    if (finer && o.finer_decode && first.found && first.page_share < kSmallPageShare && first.page_px < kPagePx) {
-      int f = 2;
-      while (f < 8 && first.page_px * f < kPagePx) f *= 2;
-      const cv::Mat fine = finer(i, f);
-      if (!fine.empty()) {
-        Prof().Mark("finer decode");
-        // The page is looked for again only around where it was found (a tenth of its size
-        // beyond each side): on the rest of a large photo, locating costs time for nothing.
-        const double fx = double(fine.cols) / works[i].cols, fy = double(fine.rows) / works[i].rows;
-        const cv::Rect2d b = first.page_box;
-        const double mx = 0.1 * b.width, my = 0.1 * b.height;
-        const cv::Rect roi = cv::Rect(cv::Point(int(std::floor((b.x - mx) * fx)), int(std::floor((b.y - my) * fy))),
-                                      cv::Point(int(std::ceil((b.x + b.width + mx) * fx)),
-                                                int(std::ceil((b.y + b.height + my) * fy)))) &
-                             cv::Rect(0, 0, fine.cols, fine.rows);
-        PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi, false);
-        // The finer look sees only the page's box: another sheet seen beside it stays said.
-        for (const Reason& r : first.reasons)
-          if (r.code == reason::kSeveralSheets && again.found &&
-              std::none_of(again.reasons.begin(), again.reasons.end(), [&](const Reason& a) { return a.code == r.code; }))
-            again.reasons.push_back(r);
-        if (again.found) {
-          obs.back() = std::move(again);
-          obs.back().finer = f;
+    // Photo i (or `w`, a copy of it with a page painted over) observed, and where the page fills
+    // little of it, observed again decoded finer around the page.
+    auto observe = [&](const cv::Mat& w) {
+      PageObservation first = ObservePage(w, layouts, *fref.form, oi);
+      if (finer && o.finer_decode && first.found && first.page_share < kSmallPageShare && first.page_px < kPagePx) {
+        int f = 2;
+        while (f < 8 && first.page_px * f < kPagePx) f *= 2;
+        const cv::Mat fine = finer(i, f);
+        if (!fine.empty()) {
+          Prof().Mark("finer decode");
+          // The page is looked for again only around where it was found (a tenth of its size
+          // beyond each side): on the rest of a large photo, locating costs time for nothing.
+          const double fx = double(fine.cols) / w.cols, fy = double(fine.rows) / w.rows;
+          const cv::Rect2d b = first.page_box;
+          const double mx = 0.1 * b.width, my = 0.1 * b.height;
+          const cv::Rect roi = cv::Rect(cv::Point(int(std::floor((b.x - mx) * fx)), int(std::floor((b.y - my) * fy))),
+                                        cv::Point(int(std::ceil((b.x + b.width + mx) * fx)),
+                                                  int(std::ceil((b.y + b.height + my) * fy)))) &
+                               cv::Rect(0, 0, fine.cols, fine.rows);
+          PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi, false);
+          // The finer look sees only the page's box: another sheet seen beside it stays said.
+          for (const Reason& r : first.reasons)
+            if (r.code == reason::kSeveralSheets && again.found &&
+                std::none_of(again.reasons.begin(), again.reasons.end(), [&](const Reason& a) { return a.code == r.code; }))
+              again.reasons.push_back(r);
+          // KPU: the same page only (the box's margin may hold another page's tag, larger).
+          if (again.found && (!IsKpu(o.form) || again.page == first.page)) {
+            again.finer = f;
+            again.page_quad = first.page_quad;  // in the photo's working px, as before
+            again.other_page_seen = first.other_page_seen;
+            first = std::move(again);
+          }
         }
       }
+      first.photo = i < photo_of.size() ? photo_of[i] : int(i) + 1;
+      return first;
+    };
+    obs.push_back(observe(works[i]));
+    // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages): the other
+    // page's tag seen, the page read painted over and the photo observed again. Only where that
+    // finds another page than the first is it taken; else the photo is one page, as before.
+    if (IsKpu(o.form) && layouts.size() > 1 && obs.back().found && obs.back().other_page_seen &&
+        obs.back().page_quad.size() == 4) {
+      cv::Mat rest = works[i].clone();
+      cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));
+      PageObservation second = observe(rest);
+      if (Prof().on) std::fprintf(stderr, "another page in the photo: %s page %d\n", second.found ? "found" : "not found", second.page);
+      if (second.found && second.page != obs.back().page) obs.push_back(std::move(second));
     }
-    obs.back().photo = i < photo_of.size() ? photo_of[i] : int(i) + 1;
   }
   for (Reason& r : pre) {  // photos that could not be decoded
     PageObservation ob;

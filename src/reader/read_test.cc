@@ -2195,6 +2195,72 @@ TEST(ReadSynth, TwoOfOurSheetsInOnePhoto) {
   }
 }
 
+// KPU's pages 2 and 3 hung side by side (as KPPS hang the plano sheets on a wall) in one photo,
+// page 3 on the left, page 2 beside it at 1 or 0.6 times its size (its tag then too small for the
+// reduced image the tag is first looked for in). Read as page 2 alone, page 2 is read (before
+// 2026-12-08: `wrong_page` where only page 3's tag was seen); read as the whole sheet, both pages
+// are read from the one photo (before: one of them, and `page_missing`).
+TEST(ReadSynth, KpuPagesTwoAndThreeInOnePhoto) {
+  NEED_MNIST();
+  SynthOptions so;
+  so.form = SynthForm::kKpuPpwp;
+  so.seed = 2031;
+  so.inconsistent_rate = 0;
+  so.min_width = 1500;
+  so.max_width = 2400;
+  auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int both_read = 0, sheets = 0;
+  for (int sheet = 0; sheet < 4; ++sheet) {
+    auto p2 = (*s)->Make(2 * sheet), p3 = (*s)->Make(2 * sheet + 1);
+    ASSERT_TRUE(p2.ok() && p3.ok());
+    ASSERT_EQ(p2->page, 2);
+    ASSERT_EQ(p3->page, 3);
+    ReadOptions o = Opts(FormKind::kKpuPpwp);
+    o.expected_tps = p2->tps;
+    o.voters = p2->voters;
+    auto apart = ReadPages(std::vector<std::vector<uint8_t>>{p2->jpeg, p3->jpeg}, o);
+    ASSERT_TRUE(apart.ok()) << apart.status().ToString();
+    std::map<std::string, int> truth = p2->values;
+    truth.insert(p3->values.begin(), p3->values.end());
+    const double scale = sheet % 2 ? 0.6 : 1.0;
+    cv::Mat x = p3->image, y = p2->image, both;
+    const int h = std::min(x.rows, y.rows);
+    cv::resize(x, x, cv::Size(x.cols * h / x.rows, h), 0, 0, cv::INTER_AREA);
+    cv::resize(y, y, cv::Size(int(y.cols * h * scale / y.rows), int(h * scale)), 0, 0, cv::INTER_AREA);
+    cv::copyMakeBorder(y, y, 0, h - y.rows, 0, 0, cv::BORDER_CONSTANT, cv::Scalar::all(90));
+    cv::hconcat(x, y, both);
+    const std::vector<uint8_t> jpeg = Encode(both, ".jpg");
+    const std::string what = p2->file + " + " + p3->file + " at " + std::to_string(scale);
+    const Reading r = MustRead(jpeg, o);
+    EXPECT_EQ(r.pages, (std::vector<int>{2, 3})) << what;
+    EXPECT_FALSE(r.HasReason(reason::kPageMissing)) << what;
+    EXPECT_FALSE(r.HasReason(reason::kSeveralSheets)) << what;
+    both_read += r.pages == std::vector<int>{2, 3};
+    if (scale == 1 && apart->accepted) {
+      EXPECT_TRUE(r.accepted) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
+    }
+    for (const FieldReading& f : r.fields)
+      if (f.verified) {
+        EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
+      }
+    // Page 2 alone.
+    ReadOptions o2 = Opts(FormKind::kKpuPpwpPage2);
+    o2.expected_tps = p2->tps;
+    o2.voters = p2->voters;
+    const Reading r2 = MustRead(jpeg, o2);
+    EXPECT_TRUE(r2.page_found) << what;
+    EXPECT_FALSE(r2.HasReason(reason::kWrongPage)) << what;
+    EXPECT_EQ(r2.pages, std::vector<int>{2}) << what;
+    if (r2.accepted) {
+      for (const FieldReading& f : r2.fields) EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
+    }
+    ++sheets;
+  }
+  EXPECT_EQ(sheets, 4);
+  EXPECT_EQ(both_read, 4);
+}
+
 // read.h promises that ReadPage may run on several threads at once with one model (a server
 // reads many photos in parallel). Eight photos of both forms, read one after the other, then by
 // four threads at once, each in its own order, with the dlib model and with the committed
