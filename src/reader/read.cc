@@ -999,6 +999,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   std::optional<std::string> qr_text;
   bool qr_read = false;
   size_t own_several = 0;  // other sheets that may be the same TPS's same page
+  bool own_other_page = false;  // a sheet of another page of the same TPS's form
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
     qr_text = ReadQr(work, loc.H, *L0.qr);
     qr_read = true;
@@ -1110,6 +1111,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
           ++same;
         else if (!q)
           ++unknown;  // its QR not read, or not our form's
+        else if (me && q->tps == me->tps && q->page != me->page)
+          own_other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
       }
       // Markers outside the sheets found but no sheet located from them: a sheet only partly in
       // the photo, of a TPS no one can tell.
@@ -1143,6 +1146,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       const cv::Point2d p = Apply(loc.H, c.x, c.y);
       obs.page_quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
     }
+    obs.other_page_seen = own_other_page;
     if (IsKpu(o.form))
       for (const Marker& m : loc.markers)
         for (const PageLayout& l : layouts)
@@ -1391,13 +1395,14 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
       return first;
     };
     obs.push_back(observe(works[i]));
-    // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages): the other
-    // page's tag seen, the page read painted over and the photo observed again. Only where that
-    // finds another page than the first is it taken; else the photo is one page, as before.
-    if (IsKpu(o.form) && layouts.size() > 1 && obs.back().found && obs.back().other_page_seen &&
-        obs.back().page_quad.size() == 4) {
+    // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages), or two
+    // pages of our form's for one TPS: the other page seen (KPU: its tag; ours: its QR), the
+    // page read painted over and the photo observed again. Only where that finds another page
+    // than the first is it taken; else the photo is one page, as before.
+    if (layouts.size() > 1 && obs.back().found && obs.back().other_page_seen && obs.back().page_quad.size() == 4) {
       cv::Mat rest = works[i].clone();
       cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));
+      oi.debug_name += "-other";  // --debug: its stages beside the first page's, not over them
       PageObservation second = observe(rest);
       if (Prof().on) std::fprintf(stderr, "another page in the photo: %s page %d\n", second.found ? "found" : "not found", second.page);
       if (second.found && second.page != obs.back().page) obs.push_back(std::move(second));

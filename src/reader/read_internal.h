@@ -357,8 +357,8 @@ struct PageObservation {
   double page_px = 0, page_share = 0;
   cv::Rect2d page_box;  // the located page's bounding box in the working image (px)
   std::vector<cv::Point> page_quad;  // the located page's outline there, 3 mm beyond its edges
-  // KPU: the tag of another page of the form read (ReadOptions' layouts) seen in the photo too:
-  // page 3 hung beside page 2, say.
+  // Another page of the form read (ReadOptions' layouts) seen in the photo too: KPU, its tag
+  // (page 3 hung beside page 2, say); ours, its QR naming the same TPS (ReadDecoded reads it).
   bool other_page_seen = false;
   int finer = 0;  // read from the photo decoded again this many times finer (0: not)
 };

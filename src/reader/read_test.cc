@@ -2195,6 +2195,57 @@ TEST(ReadSynth, TwoOfOurSheetsInOnePhoto) {
   }
 }
 
+// Both pages of our form for one TPS (a contest of 20 candidates spans two) in one photo, side
+// by side: both are read from it, as from two photos (before 2026-12-08 the one found first was
+// read, and the other `page_missing`).
+TEST(ReadSynth, TwoPagesOfOurFormInOnePhoto) {
+  NEED_MNIST();
+  auto big = TwentyCandidates();
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  ASSERT_EQ(OwnPageCount(*big->form), 2);
+  SynthOptions so;
+  so.form = SynthForm::kOwn;
+  so.seed = 2032;
+  so.inconsistent_rate = 0;
+  so.min_width = 1800;
+  so.max_width = 2600;
+  auto s = Synthesizer::Create(*F().mnist, &*big, so);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  int both_read = 0, accepted_apart = 0;
+  for (int sheet = 0; sheet < 3; ++sheet) {
+    auto p1 = (*s)->Make(2 * sheet), p2 = (*s)->Make(2 * sheet + 1);
+    ASSERT_TRUE(p1.ok() && p2.ok());
+    ASSERT_EQ(p1->tps, p2->tps);
+    ASSERT_EQ(p1->page, 1);
+    ASSERT_EQ(p2->page, 2);
+    std::map<std::string, int> truth = p1->values;
+    truth.insert(p2->values.begin(), p2->values.end());
+    ReadOptions o = Opts();
+    o.contest = &*big;
+    auto apart = ReadPages(std::vector<std::vector<uint8_t>>{p1->jpeg, p2->jpeg}, o);
+    ASSERT_TRUE(apart.ok()) << apart.status().ToString();
+    accepted_apart += apart->accepted;
+    const std::string what = p1->file + " + " + p2->file;
+    for (const bool with_tps : {false, true}) {
+      o.expected_tps = with_tps ? p1->tps : "";
+      const Reading r = MustRead(Encode(TwoSheets(p2->image, p1->image, sheet != 1, 1.0), ".jpg"), o);
+      EXPECT_EQ(r.pages, (std::vector<int>{1, 2})) << what;
+      EXPECT_EQ(r.tps, p1->tps) << what;
+      EXPECT_FALSE(r.HasReason(reason::kPageMissing) || r.HasReason(reason::kSeveralSheets)) << what;
+      both_read += r.pages == std::vector<int>{1, 2};
+      if (apart->accepted) {
+        EXPECT_TRUE(r.accepted) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
+      }
+      for (const FieldReading& f : r.fields)
+        if (f.verified) {
+          EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
+        }
+    }
+  }
+  EXPECT_EQ(both_read, 6);
+  EXPECT_GE(accepted_apart, 2);
+}
+
 // KPU's pages 2 and 3 hung side by side (as KPPS hang the plano sheets on a wall) in one photo,
 // page 3 on the left, page 2 beside it at 1 or 0.6 times its size (its tag then too small for the
 // reduced image the tag is first looked for in). Read as page 2 alone, page 2 is read (before
