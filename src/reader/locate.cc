@@ -2208,7 +2208,10 @@ void OtherSheetsOfPage(const cv::Mat& work, const cv::Rect& page, double s, cons
     // would pass over the tags it is searched for (15 px a side at least here).
     auto params = FastParams();
     params->minMarkerPerimeterRate = std::min(0.06, 60.0 / std::max({1, det.cols, det.rows}));
-    for (Marker m : DetectMarkers(det, s, DictFor(dictionary), params)) {
+    // Working px per detection px as resized (1 where the strip is searched as it is: before
+    // 2026-12-08 `s` then, which put the markers up to 5 % off their place).
+    const double to_work = double(r.width) / det.cols;
+    for (Marker m : DetectMarkers(det, to_work, DictFor(dictionary), params)) {
       if (std::find(tag_ids.begin(), tag_ids.end(), m.id) == tag_ids.end()) continue;
       for (auto& c : m.corners) c += cv::Point2f(float(r.x), float(r.y));
       bool again = false;

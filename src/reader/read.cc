@@ -1000,6 +1000,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   bool qr_read = false;
   size_t own_several = 0;  // other sheets that may be the same TPS's same page
   bool own_other_page = false;  // a sheet of another page of the same TPS's form
+  std::vector<std::vector<cv::Point>> unread;  // PageObservation::unread_sheets
+  int own_in_review = 0;                       // PageObservation::other_sheets_in_review
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
     qr_text = ReadQr(work, loc.H, *L0.qr);
     qr_read = true;
@@ -1109,15 +1111,18 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
         const auto q = identity(sheets[k].text);
         if (sheets[k].matched || (q && q->tps == my_tps && (!me || q->page == me->page)))
           ++same;
+        else if (!q && !sheets[k].text)
+          unread.push_back(quads[k]);  // its QR not read (ReadDecoded looks again, finer)
         else if (!q)
-          ++unknown;  // its QR not read, or not our form's
+          ++unknown;  // its QR not our form's
         else if (me && q->tps == me->tps && q->page != me->page)
           own_other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
       }
       // Markers outside the sheets found but no sheet located from them: a sheet only partly in
       // the photo, of a TPS no one can tell.
       if (unaccounted()) ++unknown;
-      own_several = same + unknown;
+      own_several = same + unknown + unread.size();
+      own_in_review = int(same + unknown);
       Prof().Mark("other sheets");
     }
   }
@@ -1147,6 +1152,8 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       obs.page_quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
     }
     obs.other_page_seen = own_other_page;
+    obs.unread_sheets = unread;
+    obs.other_sheets_in_review = own_in_review;
     if (IsKpu(o.form))
       for (const Marker& m : loc.markers)
         for (const PageLayout& l : layouts)
@@ -1361,6 +1368,41 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     // little of it, observed again decoded finer around the page.
     auto observe = [&](const cv::Mat& w) {
       PageObservation first = ObservePage(w, layouts, *fref.form, oi);
+      // Our form: the other sheets whose QR was not read at the working size, read again from
+      // the photo decoded finer around each (a sheet beside the one the photo was reduced for is
+      // smaller). Where each names another TPS, or another page, than the page read, and nothing
+      // else keeps it in review, `several_sheets` goes.
+      if (finer && o.finer_decode && first.found && !first.tps.empty() && !first.unread_sheets.empty() &&
+          first.other_sheets_in_review == 0 && layouts[0].qr) {
+        const PageLayout& L0 = layouts[0];
+        size_t settled = 0;
+        for (const auto& quad : first.unread_sheets) {
+          const cv::Rect b = cv::boundingRect(quad) & cv::Rect(0, 0, w.cols, w.rows);
+          if (b.area() <= 0) break;
+          int f = 2;
+          while (f < 8 && std::max(b.width, b.height) * f < kPagePx) f *= 2;
+          const cv::Mat fine = finer(i, f);
+          if (fine.empty()) break;
+          const double fx = double(fine.cols) / w.cols, fy = double(fine.rows) / w.rows;
+          const cv::Rect roi =
+              cv::Rect(cv::Point(int(b.x * fx), int(b.y * fy)), cv::Point(int(b.br().x * fx), int(b.br().y * fy))) &
+              cv::Rect(0, 0, fine.cols, fine.rows);
+          if (roi.area() <= 0) break;
+          const cv::Mat part = fine(roi);
+          const Location at = LocateOwn(part, L0, o.blurred_search);
+          if (!at.found) break;
+          std::optional<std::string> text = ReadQr(part, at.H, *L0.qr);
+          if (!text && o.qr_by_modules) text = ReadQrByModules(part, at.H, L0);
+          if (Prof().on) std::fprintf(stderr, "another sheet of ours, finer (x%d): QR %s\n", f, text ? text->c_str() : "unread");
+          if (!text) break;
+          const auto q = ParseQrPayload(*text);
+          if (!q.ok() || q->form_id != L0.form_id || (q->tps == first.tps && q->page == first.page)) break;
+          ++settled;
+        }
+        Prof().Mark("other sheets, finer");
+        if (settled == first.unread_sheets.size())
+          std::erase_if(first.reasons, [](const Reason& r) { return r.code == reason::kSeveralSheets; });
+      }
       if (finer && o.finer_decode && first.found && first.page_share < kSmallPageShare && first.page_px < kPagePx) {
         int f = 2;
         while (f < 8 && first.page_px * f < kPagePx) f *= 2;

@@ -360,6 +360,14 @@ struct PageObservation {
   // Another page of the form read (ReadOptions' layouts) seen in the photo too: KPU, its tag
   // (page 3 hung beside page 2, say); ours, its QR naming the same TPS (ReadDecoded reads it).
   bool other_page_seen = false;
+  // Our form: the other sheets in the photo whose QR was not read at the working image's size
+  // (their outlines there, 3 mm beyond their edges), and how many others keep the page in review
+  // whatever those turn out to be (`several_sheets`: a sheet of the same TPS's page, one partly
+  // in the photo, one whose QR is not our form's). ReadDecoded reads the former's QR decoded
+  // finer, and drops `several_sheets` where each names another TPS or page and none of the
+  // latter is there.
+  std::vector<std::vector<cv::Point>> unread_sheets;
+  int other_sheets_in_review = 0;
   int finer = 0;  // read from the photo decoded again this many times finer (0: not)
 };
 
