@@ -2059,6 +2059,18 @@ TEST(ReadSynth, FoldedKpuPageRead) {
   EXPECT_GE(c.accepted, c.pages - 3);
 }
 
+// Consistent pages of `form` photographed `min_width`..`max_width` px wide, for the tests that
+// put two of them in one photo.
+SynthOptions PairOptions(SynthForm form, uint32_t seed, int min_width, int max_width) {
+  SynthOptions so;
+  so.form = form;
+  so.seed = seed;
+  so.inconsistent_rate = 0;
+  so.min_width = min_width;
+  so.max_width = max_width;
+  return so;
+}
+
 // KPU's page has no TPS on it: a photo holding two sheets of page 2 (two TPS's sheets side by
 // side on a wall or a table) cannot say which is the named TPS's. Before 2026-12-08 the larger
 // was read and accepted for whichever TPS the caller named (ten such photos of seed 1's pages,
@@ -2066,12 +2078,7 @@ TEST(ReadSynth, FoldedKpuPageRead) {
 // one of them read for the person who checks it. Each photo alone is read as before.
 TEST(ReadSynth, TwoSheetsOfKpuPageInOnePhotoGoToReview) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwpPage2;
-  so.seed = 2028;
-  so.inconsistent_rate = 0;
-  so.min_width = 1800;
-  so.max_width = 2600;
+  SynthOptions so = PairOptions(SynthForm::kKpuPpwpPage2, 2028, 1800, 2600);
   auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ReadOptions o = Opts(FormKind::kKpuPpwpPage2);
@@ -2137,12 +2144,7 @@ cv::Mat TwoSheets(cv::Mat x, cv::Mat y, bool side_by_side, double scale) {
 TEST(ReadSynth, TwoOfOurSheetsInOnePhoto) {
   NEED_MNIST();
   for (const bool same_tps : {false, true}) {
-    SynthOptions so;
-    so.form = SynthForm::kOwn;
-    so.seed = 2030;
-    so.inconsistent_rate = 0;
-    so.min_width = 1800;
-    so.max_width = 2600;
+    SynthOptions so = PairOptions(SynthForm::kOwn, 2030, 1800, 2600);
     if (same_tps) so.tps = {"3171010001001"};
     auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -2206,12 +2208,7 @@ TEST(ReadSynth, TwoPagesOfOurFormInOnePhoto) {
   auto big = TwentyCandidates();
   ASSERT_TRUE(big.ok()) << big.status().ToString();
   ASSERT_EQ(OwnPageCount(*big->form), 2);
-  SynthOptions so;
-  so.form = SynthForm::kOwn;
-  so.seed = 2032;
-  so.inconsistent_rate = 0;
-  so.min_width = 1800;
-  so.max_width = 2600;
+  SynthOptions so = PairOptions(SynthForm::kOwn, 2032, 1800, 2600);
   auto s = Synthesizer::Create(*F().mnist, &*big, so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   int both_read = 0, accepted_apart = 0;
@@ -2256,12 +2253,7 @@ TEST(ReadSynth, TwoPagesOfOurFormInOnePhoto) {
 // are read from the one photo (before: one of them, and `page_missing`).
 TEST(ReadSynth, KpuPagesTwoAndThreeInOnePhoto) {
   NEED_MNIST();
-  SynthOptions so;
-  so.form = SynthForm::kKpuPpwp;
-  so.seed = 2031;
-  so.inconsistent_rate = 0;
-  so.min_width = 1500;
-  so.max_width = 2400;
+  SynthOptions so = PairOptions(SynthForm::kKpuPpwp, 2031, 1500, 2400);
   auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   int both_read = 0, sheets = 0;
