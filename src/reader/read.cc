@@ -978,6 +978,17 @@ void ReadNumbers(const cv::Mat& work, const cv::Matx33d& H0, const Alignment& al
   }
 }
 
+// The outline of page L through homography H (mm -> working px), `margin_mm` beyond its edges:
+// what is painted over when another sheet in the photo is looked for.
+std::vector<cv::Point> PageQuad(const cv::Matx33d& H, const PageLayout& L, double margin_mm) {
+  std::vector<cv::Point> quad;
+  for (const auto& c : RectCorners({-margin_mm, -margin_mm, L.width_mm + 2 * margin_mm, L.height_mm + 2 * margin_mm})) {
+    const cv::Point2d p = Apply(H, c.x, c.y);
+    quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
+  }
+  return quad;
+}
+
 // `whole_photo`: false where `work` is the page's own box decoded finer (ReadDecoded), whose
 // photo was searched for other sheets of our form already.
 PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& layouts,
@@ -1047,16 +1058,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       };
       std::vector<Sheet> sheets{{loc, qr_text, false}};
       cv::Mat rest = work.clone();
-      // The sheets found, 3 mm beyond their edges (working px).
-      auto QuadOf = [&](const cv::Matx33d& H) {
-        std::vector<cv::Point> quad;
-        for (const auto& c : RectCorners({-3, -3, L0.width_mm + 6, L0.height_mm + 6})) {
-          const cv::Point2d p = Apply(H, c.x, c.y);
-          quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
-        }
-        return quad;
-      };
-      std::vector<std::vector<cv::Point>> quads;
+      std::vector<std::vector<cv::Point>> quads;  // the sheets found, 3 mm beyond their edges
       // Corner markers outside every sheet found, of two corners at least: a sheet not yet found.
       auto unaccounted = [&] {
         std::set<int> ids;
@@ -1067,7 +1069,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
         return ids.size() >= 2;
       };
       for (int more = 0; more < 2; ++more) {
-        quads.push_back(QuadOf(sheets.back().loc.H));
+        quads.push_back(PageQuad(sheets.back().loc.H, L0, 3));
         cv::fillConvexPoly(rest, quads.back(), cv::Scalar(255));
         // The first other sheet is looked for also where no marker was seen outside the page
         // (its QR names another TPS than the caller's: the expected one may be beside it); a
@@ -1084,7 +1086,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
         if (Prof().on) std::fprintf(stderr, "another sheet of ours: QR %s%s\n", sh.text ? sh.text->c_str() : "unread", sh.matched ? " (matched)" : "");
         sheets.push_back(std::move(sh));
       }
-      if (quads.size() < sheets.size()) quads.push_back(QuadOf(sheets.back().loc.H));  // the last found
+      if (quads.size() < sheets.size()) quads.push_back(PageQuad(sheets.back().loc.H, L0, 3));  // the last found
       size_t chosen = 0;
       if (other_tps(qr_text))
         for (size_t k = 1; k < sheets.size(); ++k)
@@ -1147,10 +1149,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       q.emplace_back(float(p.x), float(p.y));
     }
     obs.page_box = cv::boundingRect(q);
-    for (const auto& c : RectCorners({-3, -3, Lf.width_mm + 6, Lf.height_mm + 6})) {
-      const cv::Point2d p = Apply(loc.H, c.x, c.y);
-      obs.page_quad.emplace_back(int(std::lround(std::clamp(p.x, -1e6, 1e6))), int(std::lround(std::clamp(p.y, -1e6, 1e6))));
-    }
+    obs.page_quad = PageQuad(loc.H, Lf, 3);
     obs.other_page_seen = own_other_page;
     obs.unread_sheets = unread;
     obs.other_sheets_in_review = own_in_review;
