@@ -1037,12 +1037,10 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     };
     {  // our markers in the strips beside the page, as for KPU's tag (a sheet too small in the
        // reduced image LocateOwn searched first)
-      std::vector<cv::Point2f> q;
-      for (const auto& c : RectCorners({0, 0, L0.width_mm, L0.height_mm})) q.push_back(cv::Point2f(Apply(loc.H, c.x, c.y)));
       std::vector<int> ids;
       for (const Fiducial& f : L0.fiducials) ids.push_back(f.marker_id);
       // Where a sheet half the size of this one shows its markers 20 detection px wide.
-      OtherSheetsOfPage(work, cv::boundingRect(q), std::clamp(loc.tag_side / 2 / 20, 1.0 / 3, 4.0),
+      OtherSheetsOfPage(work, cv::boundingRect(PageQuad(loc.H, L0, 0)), std::clamp(loc.tag_side / 2 / 20, 1.0 / 3, 4.0),
                         L0.fiducials[0].dictionary, ids, &loc.other_sheets);
       // Two corners at least: one alone may be a stray mark read as a marker.
       std::set<int> seen;
@@ -1365,6 +1363,15 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     if (works.size() > 1) oi.debug_name = o.debug_name + "-" + std::to_string(i + 1);
     // Photo i (or `w`, a copy of it with a page painted over) observed, and where the page fills
     // little of it, observed again decoded finer around the page.
+    // Box `b` of `w` (working px), `margin` of its size beyond each side, in `fine`: the same
+    // photo decoded finer.
+    auto in_fine = [](const cv::Rect2d& b, double margin, const cv::Mat& w, const cv::Mat& fine) {
+      const double fx = double(fine.cols) / w.cols, fy = double(fine.rows) / w.rows;
+      const double mx = margin * b.width, my = margin * b.height;
+      return cv::Rect(cv::Point(int(std::floor((b.x - mx) * fx)), int(std::floor((b.y - my) * fy))),
+                      cv::Point(int(std::ceil((b.x + b.width + mx) * fx)), int(std::ceil((b.y + b.height + my) * fy)))) &
+             cv::Rect(0, 0, fine.cols, fine.rows);
+    };
     auto observe = [&](const cv::Mat& w) {
       PageObservation first = ObservePage(w, layouts, *fref.form, oi);
       // Our form: the other sheets whose QR was not read at the working size, read again from
@@ -1382,10 +1389,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
           while (f < 8 && std::max(b.width, b.height) * f < kPagePx) f *= 2;
           const cv::Mat fine = finer(i, f);
           if (fine.empty()) break;
-          const double fx = double(fine.cols) / w.cols, fy = double(fine.rows) / w.rows;
-          const cv::Rect roi =
-              cv::Rect(cv::Point(int(b.x * fx), int(b.y * fy)), cv::Point(int(b.br().x * fx), int(b.br().y * fy))) &
-              cv::Rect(0, 0, fine.cols, fine.rows);
+          const cv::Rect roi = in_fine(b, 0, w, fine);
           if (roi.area() <= 0) break;
           const cv::Mat part = fine(roi);
           const Location at = LocateOwn(part, L0, o.blurred_search);
@@ -1410,13 +1414,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
           Prof().Mark("finer decode");
           // The page is looked for again only around where it was found (a tenth of its size
           // beyond each side): on the rest of a large photo, locating costs time for nothing.
-          const double fx = double(fine.cols) / w.cols, fy = double(fine.rows) / w.rows;
-          const cv::Rect2d b = first.page_box;
-          const double mx = 0.1 * b.width, my = 0.1 * b.height;
-          const cv::Rect roi = cv::Rect(cv::Point(int(std::floor((b.x - mx) * fx)), int(std::floor((b.y - my) * fy))),
-                                        cv::Point(int(std::ceil((b.x + b.width + mx) * fx)),
-                                                  int(std::ceil((b.y + b.height + my) * fy)))) &
-                               cv::Rect(0, 0, fine.cols, fine.rows);
+          const cv::Rect roi = in_fine(first.page_box, 0.1, w, fine);
           PageObservation again = ObservePage(roi.area() > 0 ? fine(roi) : fine, layouts, *fref.form, oi, false);
           // The finer look sees only the page's box: another sheet seen beside it stays said.
           for (const Reason& r : first.reasons)

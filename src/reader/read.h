@@ -254,8 +254,8 @@ inline constexpr char kPhotoDark[] = "photo_dark";
 // page (two TPS's, side by side on a wall or a table) cannot say which is the named TPS's, and
 // the one read (the larger tag found first) is only a guess. Our form: another sheet that may be
 // the same TPS's same page (its QR the same, or unread also from the photo decoded finer; a
-// sheet partly in the photo): two versions of one count. Sheets whose QR names other TPS are not a reason (with the expected
-// TPS, its sheet is read).
+// sheet partly in the photo): two versions of one count. Sheets whose QR names another TPS are
+// not a reason (with the expected TPS, its sheet is read).
 inline constexpr char kSeveralSheets[] = "several_sheets";
 }  // namespace reason
 
