@@ -1013,6 +1013,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   bool own_other_page = false;  // a sheet of another page of the same TPS's form
   std::vector<std::vector<cv::Point>> unread;  // PageObservation::unread_sheets
   int own_in_review = 0;                       // PageObservation::other_sheets_in_review
+  bool own_copy = false;                       // PageObservation::copy_seen
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
     qr_text = ReadQr(work, loc.H, *L0.qr);
     qr_read = true;
@@ -1123,6 +1124,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       if (unaccounted()) ++unknown;
       own_several = same + unknown + unread.size();
       own_in_review = int(same + unknown);
+      own_copy = same == 1 && unknown == 0 && unread.empty();
       Prof().Mark("other sheets");
     }
   }
@@ -1151,6 +1153,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     obs.other_page_seen = own_other_page;
     obs.unread_sheets = unread;
     obs.other_sheets_in_review = own_in_review;
+    obs.copy_seen = own_copy;
     if (IsKpu(o.form))
       for (const Marker& m : loc.markers)
         for (const PageLayout& l : layouts)
@@ -1324,6 +1327,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     loc.other_sheets.erase(others, loc.other_sheets.end());
     Prof().Mark("other sheets");
   }
+  if (IsKpu(o.form)) obs.copy_seen = loc.other_sheets.size() == 1;
   if (const size_t several = IsKpu(o.form) ? loc.other_sheets.size() : own_several; several > 0) {
     // found and read all the same, for the person who checks it
     const std::string n = std::to_string(several + 1), page = std::to_string(L->page);
@@ -1346,6 +1350,48 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   return obs;
 }
 
+// Photos holding two sheets of one page (`copies`: the index in `obs` of the sheet read first,
+// and the other's observation). Decided as read (`several_sheets`), unless both sheets, each
+// decided with the other photos in place of the first, are accepted with every number the
+// same: then the page is, and says so (Reading::copies). Where both are read well enough to be
+// accepted alone but differ, each number that differs is named (`copies_disagree`).
+Reading CopiesAgree(const Form& form, const std::vector<PageLayout>& layouts, std::vector<PageObservation>& obs,
+                    std::vector<std::pair<size_t, PageObservation>>& copies, const ReadOptions& o) {
+  Reading rd = Decide(form, layouts, obs, o);
+  auto drop = [](PageObservation* ob) {
+    std::erase_if(ob->reasons, [](const Reason& r) { return r.code == reason::kSeveralSheets; });
+  };
+  std::vector<PageObservation> alone = obs;
+  for (auto& [k, copy] : copies) {
+    drop(&alone[k]);
+    drop(&copy);
+  }
+  Reading first = Decide(form, layouts, alone, o);
+  if (!first.accepted) return rd;
+  std::vector<std::string> differ;
+  for (auto& [k, copy] : copies) {
+    std::vector<PageObservation> other = alone;
+    other[k] = copy;
+    const Reading second = Decide(form, layouts, other, o);
+    if (!second.accepted) return rd;
+    for (const FieldReading& f : first.fields) {
+      if (f.page != obs[k].page) continue;
+      const FieldReading* g = second.Find(f.field);
+      if (g == nullptr || g->value != f.value)
+        differ.push_back(f.field + ": " + std::to_string(f.value) + " / " +
+                         (g == nullptr || g->value == kMissing ? std::string("?") : std::to_string(g->value)));
+    }
+  }
+  if (differ.empty()) {
+    for (const auto& [k, copy] : copies) first.copies[obs[k].page] = 2;
+    return first;
+  }
+  Reason r = MakeReason(reason::kCopiesDisagree, "berbeda / differ:");
+  for (size_t j = 0; j < differ.size(); ++j) r.detail += (j == 0 ? " " : "; ") + differ[j];
+  rd.reasons.push_back(std::move(r));
+  return rd;
+}
+
 // `photo_of[i]`: the position (1-based) of works[i] among the photos the caller was given, when
 // some could not be decoded (else i + 1).
 // `finer(i, f)`, if given, decodes photo `i` again f (a power of 2) times finer, or gives an
@@ -1358,6 +1404,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
   REKAP_ASSIGN_OR_RETURN(FormRef fref, EffectiveForm(o));
   REKAP_ASSIGN_OR_RETURN(std::vector<PageLayout> layouts, Layouts(o));
   std::vector<PageObservation> obs;
+  std::vector<std::pair<size_t, PageObservation>> copies;  // obs[first]'s page read from its copy
   for (size_t i = 0; i < works.size(); ++i) {
     ReadOptions oi = o;
     if (works.size() > 1) oi.debug_name = o.debug_name + "-" + std::to_string(i + 1);
@@ -1426,6 +1473,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
             again.finer = f;
             again.page_quad = first.page_quad;  // in the photo's working px, as before
             again.other_page_seen = first.other_page_seen;
+            again.copy_seen = first.copy_seen;
             first = std::move(again);
           }
         }
@@ -1434,6 +1482,22 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
       return first;
     };
     obs.push_back(observe(works[i]));
+    // Two sheets of this very page in the photo (a witness's copy beside the KPPS's sheet, or a
+    // sheet beside the one it replaces): the page read painted over and the other sheet read
+    // too, for CopiesAgree.
+    if (obs.back().found && obs.back().copy_seen && obs.back().page_quad.size() == 4) {
+      cv::Mat rest = works[i].clone();
+      cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));
+      const std::string name = oi.debug_name;
+      oi.debug_name += "-copy";
+      PageObservation copy = observe(rest);
+      oi.debug_name = name;
+      const bool same = copy.found && copy.page == obs.back().page && copy.tps == obs.back().tps &&
+                        std::none_of(copy.reasons.begin(), copy.reasons.end(),
+                                     [](const Reason& r) { return r.code == reason::kSeveralSheets; });
+      if (Prof().on) std::fprintf(stderr, "a copy of the page: %s\n", copy.found ? (same ? "read" : "another page") : "not found");
+      if (same) copies.emplace_back(obs.size() - 1, std::move(copy));
+    }
     // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages), or two
     // pages of our form's for one TPS: the other page seen (KPU: its tag; ours: its QR), the
     // page read painted over and the photo observed again. Only where that finds another page
@@ -1452,7 +1516,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     ob.reasons.push_back(std::move(r));
     obs.push_back(std::move(ob));
   }
-  Reading rd = Decide(*fref.form, layouts, obs, o);
+  Reading rd = copies.empty() ? Decide(*fref.form, layouts, obs, o) : CopiesAgree(*fref.form, layouts, obs, copies, o);
   rd.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   rd.cpu_ms = ThreadCpuMs() - cpu0;
   Prof().Mark("decide");
@@ -1553,6 +1617,8 @@ std::string ReasonMessage(const std::string& code) {
       {reason::kWrongPage, "halaman yang salah atau ganda / a wrong or repeated page"},
       {reason::kSeveralSheets, "lebih dari satu lembar halaman ini dalam foto; foto satu lembar saja / more than one "
                                "sheet of this page in the photo; photograph one sheet at a time"},
+      {reason::kCopiesDisagree, "dua lembar halaman ini dalam foto berbeda angkanya / two sheets of this page in the "
+                                "photo disagree"},
       {reason::kPageMissing, "ada halaman formulir yang belum difoto / a page of the form was not photographed"},
       {reason::kQrUnreadable, "kode QR tidak terbaca / the QR code cannot be read"},
       {reason::kImageUnreadable, "berkas bukan foto yang bisa dibaca / the file is not a readable photo"},
@@ -1641,6 +1707,7 @@ nlohmann::json ToJson(const Reading& r) {
   for (const auto& [page, mm] : r.bend_mm)
     j["bend_mm"][std::to_string(page)] = std::round(mm * 10) / 10;
   if (r.print_fields > 0) j["print_fields"] = r.print_fields;
+  for (const auto& [page, k] : r.copies) j["copies"][std::to_string(page)] = k;
   if (!r.qr.empty()) {
     j["qr"] = json::object();  // our form, per page: "decoded", "matched" or "unreadable"
     for (const auto& [page, how] : r.qr) j["qr"][std::to_string(page)] = how;

@@ -257,6 +257,11 @@ inline constexpr char kPhotoDark[] = "photo_dark";
 // sheet partly in the photo): two versions of one count. Sheets whose QR names another TPS are
 // not a reason (with the expected TPS, its sheet is read).
 inline constexpr char kSeveralSheets[] = "several_sheets";
+// Beside `several_sheets`: the photo's two sheets of one page (a copy, or another version of
+// the count) are each read well enough to be accepted, and these numbers differ between them
+// (detail: "berbeda / differ: field: first / other; ..."). Where every number is the same the page is accepted
+// (Reading::copies).
+inline constexpr char kCopiesDisagree[] = "copies_disagree";
 }  // namespace reason
 
 // How our form's QR code was read (Reading::qr, `"qr"` in ToJson).
@@ -364,6 +369,10 @@ struct Reading {
   // its modules match the code printed for the expected TPS on that page, ReadOptions::
   // qr_by_pattern); "unreadable" (the page then has no number unless the form has one page).
   std::map<int, std::string> qr;
+  // Per page read from two sheets of it in one photo (a witness's copy beside the KPPS's sheet),
+  // both accepted with every number the same: 2. Such a page is accepted; had the two differed,
+  // it would be in review (`several_sheets`, `copies_disagree`).
+  std::map<int, int> copies;
   double ms = 0;                     // wall time of the read
   double cpu_ms = 0;                 // CPU time of the reading thread
 

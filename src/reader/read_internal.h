@@ -368,6 +368,11 @@ struct PageObservation {
   // latter is there.
   std::vector<std::vector<cv::Point>> unread_sheets;
   int other_sheets_in_review = 0;
+  // `several_sheets` is said for exactly one other sheet, which is known to be this same page
+  // (ours: its QR names the same TPS and page; KPU: the page's tag, KPU's pages naming no TPS):
+  // a copy, or another version of the count. ReadDecoded reads it too, and the page can then be
+  // accepted where both sheets are, with every number the same (CopiesAgree).
+  bool copy_seen = false;
   int finer = 0;  // read from the photo decoded again this many times finer (0: not)
 };
 

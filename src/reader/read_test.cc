@@ -269,7 +269,7 @@ TEST(ReadRobust, EveryReasonIsExplainedInBothLanguages) {
         reason::kImageTooLarge, reason::kImageTooSmall, reason::kLowConfidence, reason::kOcrOmrDisagree,
         reason::kRuleBroken, reason::kBubbleDoubleMarked, reason::kBubbleEmpty, reason::kNoSolution,
         reason::kFieldBlank, reason::kUnconfirmed, reason::kTallyDisagrees, reason::kPhotoBlurred,
-        reason::kPhotoDark}) {
+        reason::kPhotoDark, reason::kSeveralSheets, reason::kCopiesDisagree}) {
     const std::string m = ReasonMessage(code);
     const size_t slash = m.find(" / ");
     ASSERT_NE(slash, std::string::npos) << code << ": " << m;
@@ -2197,6 +2197,71 @@ TEST(ReadSynth, TwoOfOurSheetsInOnePhoto) {
     }
     EXPECT_GE(read_alone, 3) << same_tps;
     EXPECT_EQ(pairs, read_alone);
+  }
+}
+
+// Two sheets of one TPS's page in one photo with the same numbers (a witness's copy beside the
+// KPPS's sheet, written in another pen): both read, and the page accepted where each sheet is
+// alone, with `copies` (before 2026-12-08: `several_sheets`, in review, whatever they said).
+// Where the two differ in a number, each read well enough to be accepted alone, the page stays in
+// review and the number is named (`copies_disagree`). Our form and KPU's page 2.
+TEST(ReadSynth, TwoCopiesOfOnePageInOnePhoto) {
+  NEED_MNIST();
+  for (const SynthForm form : {SynthForm::kOwn, SynthForm::kKpuPpwpPage2}) {
+    SynthOptions so = PairOptions(form, 2034, 1800, 2600);
+    so.tps = {"3171010001001"};
+    SynthOptions pen = so;  // the same pages, their digits drawn again with a pen
+    pen.pen_strokes = 1;
+    auto s = Synthesizer::Create(*F().mnist, &Ppwp(), so), t = Synthesizer::Create(*F().mnist, &Ppwp(), pen);
+    ASSERT_TRUE(s.ok() && t.ok());
+    ReadOptions o = Opts(form == SynthForm::kOwn ? FormKind::kOwn : FormKind::kKpuPpwpPage2);
+    int agree = 0, agree_accepted = 0, differ = 0, differ_named = 0;
+    for (int i = 0; i < 5; ++i) {
+      auto a = (*s)->Make(i), b = (*t)->Make(i), c = (*s)->Make(i + 5);
+      ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+      ASSERT_EQ(a->values, b->values);
+      ASSERT_EQ(a->tps, c->tps);
+      o.expected_tps = a->tps;
+      o.voters = a->voters;
+      const Reading ra = MustRead(a->jpeg, o), rb = MustRead(b->jpeg, o);
+      const std::string what = a->file + (form == SynthForm::kOwn ? " (ours)" : " (KPU)");
+      // Side by side or one above the other, the copy at 1 or 0.8 times the size.
+      const Reading r = MustRead(Encode(TwoSheets(a->image, b->image, i % 2 == 0, i < 3 ? 1.0 : 0.8), ".jpg"), o);
+      EXPECT_TRUE(r.page_found) << what;
+      if (r.accepted) {
+        for (const FieldReading& f : r.fields) EXPECT_EQ(f.value, a->values.at(f.field)) << f.field << " of " << what;
+        EXPECT_EQ(r.copies, (std::map<int, int>{{a->page, 2}})) << what;
+      } else {
+        EXPECT_TRUE(r.HasReason(reason::kSeveralSheets)) << what;
+      }
+      if (ra.accepted && rb.accepted) {
+        ++agree;
+        agree_accepted += r.accepted;
+      }
+      // Another count of the same TPS's page beside it: never accepted.
+      o.voters = std::max(a->voters, c->voters);
+      const Reading rc = MustRead(c->jpeg, o);
+      const Reading d = MustRead(Encode(TwoSheets(a->image, c->image, i % 2 == 1, 1.0), ".jpg"), o);
+      EXPECT_FALSE(d.accepted) << what << " + " << c->file;
+      EXPECT_TRUE(d.HasReason(reason::kSeveralSheets)) << what << " + " << c->file;
+      EXPECT_TRUE(d.copies.empty()) << what;
+      if (ra.accepted && rc.accepted && a->values != c->values) {
+        ++differ;
+        for (const Reason& x : d.reasons)
+          if (x.code == reason::kCopiesDisagree) {
+            ++differ_named;
+            // Each number named differs between the two sheets.
+            for (const auto& [field, v] : a->values)
+              if (x.detail.find(field + ":") != std::string::npos) {
+                EXPECT_NE(v, c->values.at(field)) << field << " of " << what;
+              }
+          }
+      }
+    }
+    EXPECT_GE(agree, 3) << int(form);
+    EXPECT_EQ(agree_accepted, agree) << int(form);
+    EXPECT_GE(differ, 3) << int(form);
+    EXPECT_EQ(differ_named, differ) << int(form);
   }
 }
 

@@ -219,6 +219,10 @@ void PrintReading(const Reading& r, const std::vector<std::string>& names) {
                   : how == qr::kMatched ? Tr("pola cocok", "pattern matched")
                                      : Tr("tidak terbaca", "unreadable"));
   std::cout << "  (" << int(r.ms) << " ms)\n";
+  for (const auto& [page, n] : r.copies)  // two sheets of the page in the photo, every number the same
+    std::cout << "  " << TrS(std::to_string(n) + " lembar halaman " + std::to_string(page) + " dalam foto, semua angkanya sama",
+                            std::to_string(n) + " sheets of page " + std::to_string(page) + " in the photo, every number the same")
+              << "\n";
   if (!r.fields.empty()) {
     std::printf("  %-22s %6s %6s %6s %8s\n", Tr("isian", "field").c_str(), Tr("nilai", "value").c_str(),
                 Tr("kotak", "boxes").c_str(), Tr("bulat", "bubbles").c_str(),
