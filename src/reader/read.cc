@@ -1012,6 +1012,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   size_t own_several = 0;  // other sheets that may be the same TPS's same page
   bool own_other_page = false;  // a sheet of another page of the same TPS's form
   std::vector<std::vector<cv::Point>> unread;  // PageObservation::unread_sheets
+  std::vector<std::pair<std::string, int>> unplaced;  // PageObservation::unplaced_sheets
   int own_in_review = 0;                       // PageObservation::other_sheets_in_review
   bool own_copy = false;                       // PageObservation::copy_seen
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
@@ -1053,9 +1054,18 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       struct Sheet {
         Location loc;
         std::optional<std::string> text;
-        bool matched = false;  // its QR not decoded, its pattern the expected TPS's code
+        int matched = 0;  // its QR not decoded, its pattern the expected TPS's code on this page
       };
-      std::vector<Sheet> sheets{{loc, qr_text, false}};
+      // Each sheet's QR decoded, else read module by module, else its pattern matched with the
+      // expected TPS's code: the page found first as well as the others, since which sheet is
+      // which page of which TPS is told from them below.
+      auto identify = [&](const cv::Mat& img, Sheet* sh) {
+        if (!sh->text && o.qr_by_modules) sh->text = ReadQrByModules(img, sh->loc.H, L0);
+        if (!sh->text && o.qr_by_pattern && !o.expected_tps.empty())
+          sh->matched = MatchExpectedQr(img, sh->loc.H, layouts, o);
+      };
+      std::vector<Sheet> sheets{{loc, qr_text, 0}};
+      identify(work, &sheets[0]);
       cv::Mat rest = work.clone();
       std::vector<std::vector<cv::Point>> quads;  // the sheets found, 3 mm beyond their edges
       // Corner markers outside every sheet found, of two corners at least: a sheet not yet found.
@@ -1079,17 +1089,16 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
         // px (it must fit its layout all the same, below).
         Location at = LocateOwn(rest, L0, o.blurred_search, 0.1);
         if (!at.found) break;
-        Sheet sh{at, ReadQr(rest, at.H, *L0.qr), false};
-        if (!sh.text && o.qr_by_modules) sh.text = ReadQrByModules(rest, at.H, L0);
-        if (!sh.text && o.qr_by_pattern && !o.expected_tps.empty()) sh.matched = MatchExpectedQr(rest, at.H, layouts, o) > 0;
-        if (Prof().on) std::fprintf(stderr, "another sheet of ours: QR %s%s\n", sh.text ? sh.text->c_str() : "unread", sh.matched ? " (matched)" : "");
+        Sheet sh{at, ReadQr(rest, at.H, *L0.qr), 0};
+        identify(rest, &sh);
+        if (Prof().on) std::fprintf(stderr, "another sheet of ours: QR %s%s\n", sh.text ? sh.text->c_str() : "unread", sh.matched > 0 ? " (matched)" : "");
         sheets.push_back(std::move(sh));
       }
       if (quads.size() < sheets.size()) quads.push_back(PageQuad(sheets.back().loc.H, L0, 3));  // the last found
       size_t chosen = 0;
       if (other_tps(qr_text))
         for (size_t k = 1; k < sheets.size(); ++k)
-          if ((sheets[k].text && !other_tps(sheets[k].text) && identity(sheets[k].text)) || sheets[k].matched) {
+          if ((sheets[k].text && !other_tps(sheets[k].text) && identity(sheets[k].text)) || sheets[k].matched > 0) {
             chosen = k;
             break;
           }
@@ -1102,29 +1111,46 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
         loc.tag_blur_px = sheets[chosen].loc.tag_blur_px;
       }
       qr_text = sheets[chosen].text;
-      qr_read = !sheets[chosen].matched;  // matched: identified again below, by its pattern
-      // The sheet read: its QR's TPS and page, or the expected TPS where its QR was not read.
-      const auto me = identity(qr_text);
-      const std::string my_tps = me ? me->tps : o.expected_tps;
+      qr_read = sheets[chosen].matched == 0;  // matched: identified again below, by its pattern
+      // Each sheet's TPS and page, from its QR or its pattern.
+      struct Id {
+        std::string tps;
+        int page = 0;
+      };
+      auto id_of = [&](const Sheet& sh) -> std::optional<Id> {
+        if (const auto q = identity(sh.text)) return Id{q->tps, q->page};
+        if (sh.matched > 0) return Id{o.expected_tps, sh.matched};
+        return std::nullopt;
+      };
+      const auto me = id_of(sheets[chosen]);
       size_t same = 0, unknown = 0;
       for (size_t k = 0; k < sheets.size(); ++k) {
         if (k == chosen) continue;
-        const auto q = identity(sheets[k].text);
-        if (sheets[k].matched || (q && q->tps == my_tps && (!me || q->page == me->page)))
-          ++same;
-        else if (!q && !sheets[k].text)
+        const auto q = id_of(sheets[k]);
+        if (q && me) {
+          if (q->tps == me->tps && q->page == me->page)
+            ++same;
+          else if (q->tps == me->tps)
+            own_other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
+        } else if (q) {
+          // The sheet read not identified at this size: a sheet of the expected TPS, or of any
+          // where none is expected, may be its very page (ReadDecoded tells, once it is).
+          if (o.expected_tps.empty() || q->tps == o.expected_tps) unplaced.push_back({q->tps, q->page});
+        } else if (!sheets[k].text) {
           unread.push_back(quads[k]);  // its QR not read (ReadDecoded looks again, finer)
-        else if (!q)
+        } else {
           ++unknown;  // its QR not our form's
-        else if (me && q->tps == me->tps && q->page != me->page)
-          own_other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
+        }
       }
       // Markers outside the sheets found but no sheet located from them: a sheet only partly in
       // the photo, of a TPS no one can tell.
       if (unaccounted()) ++unknown;
-      own_several = same + unknown + unread.size();
+      own_several = same + unknown + unread.size() + unplaced.size();
       own_in_review = int(same + unknown);
-      own_copy = same == 1 && unknown == 0 && unread.empty();
+      own_copy = same == 1 && unknown == 0 && unread.empty() && unplaced.empty();
+      if (Prof().on)
+        std::fprintf(stderr, "other sheets: %zu found; the same page %zu, unknown %zu, QR unread %zu, page read unknown %zu, another page %d\n",
+                     sheets.size(), same, unknown, unread.size(), unplaced.size(), int(own_other_page));
       Prof().Mark("other sheets");
     }
   }
@@ -1152,6 +1178,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     obs.page_quad = PageQuad(loc.H, Lf, 3);
     obs.other_page_seen = own_other_page;
     obs.unread_sheets = unread;
+    obs.unplaced_sheets = unplaced;
     obs.other_sheets_in_review = own_in_review;
     obs.copy_seen = own_copy;
     if (IsKpu(o.form))
@@ -1421,39 +1448,10 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     };
     auto observe = [&](const cv::Mat& w) {
       PageObservation first = ObservePage(w, layouts, *fref.form, oi);
-      // Our form: the other sheets whose QR was not read at the working size, read again from
-      // the photo decoded finer around each (a sheet beside the one the photo was reduced for is
-      // smaller). Where each names another TPS, or another page, than the page read, and nothing
-      // else keeps it in review, `several_sheets` goes.
-      if (finer && o.finer_decode && first.found && !first.tps.empty() && !first.unread_sheets.empty() &&
-          first.other_sheets_in_review == 0 && layouts[0].qr) {
-        const PageLayout& L0 = layouts[0];
-        size_t settled = 0;
-        for (const auto& quad : first.unread_sheets) {
-          const cv::Rect b = cv::boundingRect(quad) & cv::Rect(0, 0, w.cols, w.rows);
-          if (b.area() <= 0) break;
-          int f = 2;
-          while (f < 8 && std::max(b.width, b.height) * f < kPagePx) f *= 2;
-          const cv::Mat fine = finer(i, f);
-          if (fine.empty()) break;
-          const cv::Rect roi = in_fine(b, 0, w, fine);
-          if (roi.area() <= 0) break;
-          const cv::Mat part = fine(roi);
-          const Location at = LocateOwn(part, L0, o.blurred_search);
-          if (!at.found) break;
-          std::optional<std::string> text = ReadQr(part, at.H, *L0.qr);
-          if (!text && o.qr_by_modules) text = ReadQrByModules(part, at.H, L0);
-          if (Prof().on) std::fprintf(stderr, "another sheet of ours, finer (x%d): QR %s\n", f, text ? text->c_str() : "unread");
-          if (!text) break;
-          const auto q = ParseQrPayload(*text);
-          if (!q.ok() || q->form_id != L0.form_id || (q->tps == first.tps && q->page == first.page)) break;
-          ++settled;
-        }
-        Prof().Mark("other sheets, finer");
-        if (settled == first.unread_sheets.size())
-          std::erase_if(first.reasons, [](const Reason& r) { return r.code == reason::kSeveralSheets; });
-      }
-      if (finer && o.finer_decode && first.found && first.page_share < kSmallPageShare && first.page_px < kPagePx) {
+      // A page that fills little of the photo observed again decoded finer around it; also one
+      // located whose QR could not be read at the working size (it may be, finer).
+      if (finer && o.finer_decode && (first.found || (first.page_px > 0 && first.qr == qr::kUnreadable)) &&
+          first.page_share < kSmallPageShare && first.page_px < kPagePx) {
         int f = 2;
         while (f < 8 && first.page_px * f < kPagePx) f *= 2;
         const cv::Mat fine = finer(i, f);
@@ -1474,9 +1472,62 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
             again.page_quad = first.page_quad;  // in the photo's working px, as before
             again.other_page_seen = first.other_page_seen;
             again.copy_seen = first.copy_seen;
+            again.unread_sheets = first.unread_sheets;  // in `w`'s px
+            again.unplaced_sheets = first.unplaced_sheets;
+            again.other_sheets_in_review = first.other_sheets_in_review;
             first = std::move(again);
           }
         }
+      }
+      // Our form: the other sheets whose relation to the page read was not known in ObservePage
+      // (their QR not read at the working size: read again from the photo decoded finer around
+      // each, a sheet beside the one the photo was reduced for being smaller; or the page read's
+      // own QR not read there), now that the page is identified. A sheet of the same TPS's other
+      // page is read too; where none is the same page and nothing else keeps the page in review,
+      // `several_sheets` goes; where one is, and only it, it is read as a copy (CopiesAgree).
+      if (first.found && !first.tps.empty() && first.qr != qr::kUnreadable && layouts[0].qr &&
+          (!first.unread_sheets.empty() || !first.unplaced_sheets.empty())) {
+        const PageLayout& L0 = layouts[0];
+        std::vector<std::pair<std::string, int>> ids = first.unplaced_sheets;
+        bool all = first.unread_sheets.empty();
+        if (!all && finer && o.finer_decode && first.other_sheets_in_review == 0) {
+          for (const auto& quad : first.unread_sheets) {
+            const cv::Rect b = cv::boundingRect(quad) & cv::Rect(0, 0, w.cols, w.rows);
+            if (b.area() <= 0) break;
+            int f = 2;
+            while (f < 8 && std::max(b.width, b.height) * f < kPagePx) f *= 2;
+            const cv::Mat fine = finer(i, f);
+            if (fine.empty()) break;
+            const cv::Rect roi = in_fine(b, 0, w, fine);
+            if (roi.area() <= 0) break;
+            const cv::Mat part = fine(roi);
+            const Location at = LocateOwn(part, L0, o.blurred_search);
+            if (!at.found) break;
+            std::optional<std::string> text = ReadQr(part, at.H, *L0.qr);
+            if (!text && o.qr_by_modules) text = ReadQrByModules(part, at.H, L0);
+            if (Prof().on) std::fprintf(stderr, "another sheet of ours, finer (x%d): QR %s\n", f, text ? text->c_str() : "unread");
+            if (!text) break;
+            const auto q = ParseQrPayload(*text);
+            if (!q.ok() || q->form_id != L0.form_id) break;
+            ids.push_back({q->tps, q->page});
+          }
+          all = ids.size() == first.unplaced_sheets.size() + first.unread_sheets.size();
+          Prof().Mark("other sheets, finer");
+        }
+        size_t same = 0;
+        for (const auto& [tps, page] : ids)
+          if (tps == first.tps) {
+            if (page == first.page)
+              ++same;
+            else
+              first.other_page_seen = true;
+          }
+        if (all && first.other_sheets_in_review == 0 && same == 0)
+          std::erase_if(first.reasons, [](const Reason& r) { return r.code == reason::kSeveralSheets; });
+        else if (all && first.other_sheets_in_review == 0 && same == 1)
+          first.copy_seen = true;
+        first.unread_sheets.clear();
+        first.unplaced_sheets.clear();
       }
       first.photo = i < photo_of.size() ? photo_of[i] : int(i) + 1;
       return first;
@@ -1498,17 +1549,25 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
       if (Prof().on) std::fprintf(stderr, "a copy of the page: %s\n", copy.found ? (same ? "read" : "another page") : "not found");
       if (same) copies.emplace_back(obs.size() - 1, std::move(copy));
     }
-    // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages), or two
-    // pages of our form's for one TPS: the other page seen (KPU: its tag; ours: its QR), the
-    // page read painted over and the photo observed again. Only where that finds another page
-    // than the first is it taken; else the photo is one page, as before.
-    if (layouts.size() > 1 && obs.back().found && obs.back().other_page_seen && obs.back().page_quad.size() == 4) {
-      cv::Mat rest = works[i].clone();
+    // KPU's pages 2 and 3 hung side by side in one photo (the form read as both pages), or
+    // pages of our form's for one TPS laid out together: another page seen (KPU: its tag; ours:
+    // its QR), the pages read so far painted over and the photo observed again, as long as each
+    // look finds a page not yet read and sees another (ours: ObservePage locates three sheets
+    // at most, so up to three pages; a fourth sheet seen keeps the page in review). Else the
+    // photo is the pages found, as before.
+    std::set<int> pages_read{obs.back().page};
+    cv::Mat rest;
+    const std::string name = oi.debug_name;
+    while (pages_read.size() < std::min<size_t>(layouts.size(), 3) && obs.back().found && obs.back().other_page_seen &&
+           obs.back().page_quad.size() == 4) {
+      if (rest.empty()) rest = works[i].clone();
       cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));
-      oi.debug_name += "-other";  // --debug: its stages beside the first page's, not over them
-      PageObservation second = observe(rest);
-      if (Prof().on) std::fprintf(stderr, "another page in the photo: %s page %d\n", second.found ? "found" : "not found", second.page);
-      if (second.found && second.page != obs.back().page) obs.push_back(std::move(second));
+      // --debug: its stages beside the first page's, not over them
+      oi.debug_name = name + "-other" + (pages_read.size() > 1 ? std::to_string(pages_read.size()) : "");
+      PageObservation next = observe(rest);
+      if (Prof().on) std::fprintf(stderr, "another page in the photo: %s page %d\n", next.found ? "found" : "not found", next.page);
+      if (!next.found || !pages_read.insert(next.page).second) break;
+      obs.push_back(std::move(next));
     }
   }
   for (Reason& r : pre) {  // photos that could not be decoded

@@ -368,6 +368,10 @@ struct PageObservation {
   // latter is there.
   std::vector<std::vector<cv::Point>> unread_sheets;
   int other_sheets_in_review = 0;
+  // Our form: the other sheets whose QR was read (TPS, page) while the page read's own was not,
+  // at the working image's size: each may be this very page. `several_sheets` is said for them;
+  // ReadDecoded settles them once the page is identified (decoded finer).
+  std::vector<std::pair<std::string, int>> unplaced_sheets;
   // `several_sheets` is said for exactly one other sheet, which is known to be this same page
   // (ours: its QR names the same TPS and page; KPU: the page's tag, KPU's pages naming no TPS):
   // a copy, or another version of the count. ReadDecoded reads it too, and the page can then be
