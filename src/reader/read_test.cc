@@ -2266,6 +2266,24 @@ TEST(ReadSynth, TwoCopiesOfOnePageInOnePhoto) {
   }
 }
 
+// A photo holding several pages of our form for one TPS, read: every page of `pages` read, for
+// `tps`, none missing and no other sheet in the way; accepted where the same pages photographed
+// apart are (`apart_accepted`); every number confirmed its true value. Whether every page was read.
+bool ExpectPagesRead(const Reading& r, const std::vector<int>& pages, const std::string& tps, bool apart_accepted,
+                     const std::map<std::string, int>& truth, const std::string& what) {
+  EXPECT_EQ(r.pages, pages) << what;
+  EXPECT_EQ(r.tps, tps) << what;
+  EXPECT_FALSE(r.HasReason(reason::kPageMissing) || r.HasReason(reason::kSeveralSheets)) << what;
+  if (apart_accepted) {
+    EXPECT_TRUE(r.accepted) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
+  }
+  for (const FieldReading& f : r.fields)
+    if (f.verified) {
+      EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
+    }
+  return r.pages == pages;
+}
+
 // Both pages of our form for one TPS (a contest of 20 candidates spans two) in one photo, side
 // by side: both are read from it, as from two photos (before 2026-12-08 the one found first was
 // read, and the other `page_missing`).
@@ -2295,17 +2313,7 @@ TEST(ReadSynth, TwoPagesOfOurFormInOnePhoto) {
     for (const bool with_tps : {false, true}) {
       o.expected_tps = with_tps ? p1->tps : "";
       const Reading r = MustRead(Encode(TwoSheets(p2->image, p1->image, sheet != 1, 1.0), ".jpg"), o);
-      EXPECT_EQ(r.pages, (std::vector<int>{1, 2})) << what;
-      EXPECT_EQ(r.tps, p1->tps) << what;
-      EXPECT_FALSE(r.HasReason(reason::kPageMissing) || r.HasReason(reason::kSeveralSheets)) << what;
-      both_read += r.pages == std::vector<int>{1, 2};
-      if (apart->accepted) {
-        EXPECT_TRUE(r.accepted) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
-      }
-      for (const FieldReading& f : r.fields)
-        if (f.verified) {
-          EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
-        }
+      both_read += ExpectPagesRead(r, {1, 2}, p1->tps, apart->accepted, truth, what);
     }
   }
   EXPECT_EQ(both_read, 6);
@@ -2353,18 +2361,7 @@ TEST(ReadSynth, ThreePagesOfOurFormInOnePhoto) {
     cv::hconcat(row, all);
     const std::string what = p[0].file + " .. " + p[2].file;
     o.expected_tps = sheet == 0 ? p[0].tps : "";
-    const Reading r = MustRead(Encode(all, ".jpg"), o);
-    EXPECT_EQ(r.pages, (std::vector<int>{1, 2, 3})) << what;
-    EXPECT_EQ(r.tps, p[0].tps) << what;
-    EXPECT_FALSE(r.HasReason(reason::kPageMissing) || r.HasReason(reason::kSeveralSheets)) << what;
-    all_read += r.pages == std::vector<int>{1, 2, 3};
-    if (apart->accepted) {
-      EXPECT_TRUE(r.accepted) << what << ": " << (r.reasons.empty() ? "" : r.reasons[0].code);
-    }
-    for (const FieldReading& f : r.fields)
-      if (f.verified) {
-        EXPECT_EQ(f.value, truth.at(f.field)) << f.field << " of " << what;
-      }
+    all_read += ExpectPagesRead(MustRead(Encode(all, ".jpg"), o), {1, 2, 3}, p[0].tps, apart->accepted, truth, what);
   }
   EXPECT_EQ(all_read, 2);
   EXPECT_GE(accepted_apart, 1);
