@@ -255,7 +255,9 @@ inline constexpr char kPhotoDark[] = "photo_dark";
 // the one read (the larger tag found first) is only a guess. Our form: another sheet that may be
 // the same TPS's same page (its QR the same, or unread also from the photo decoded finer; a
 // sheet partly in the photo): two versions of one count. Sheets whose QR names another TPS are
-// not a reason (with the expected TPS, its sheet is read).
+// not a reason (with the expected TPS, its sheet is read), nor are sheets of the same TPS's
+// other pages (read too). Where the one other sheet is known to be this page and both are
+// accepted with every number the same, the page is accepted (Reading::copies).
 inline constexpr char kSeveralSheets[] = "several_sheets";
 // Beside `several_sheets`: the photo's two sheets of one page (a copy, or another version of
 // the count) are each read well enough to be accepted, and these numbers differ between them

@@ -365,7 +365,8 @@ struct PageObservation {
   // whatever those turn out to be (`several_sheets`: a sheet of the same TPS's page, one partly
   // in the photo, one whose QR is not our form's). ReadDecoded reads the former's QR decoded
   // finer, and drops `several_sheets` where each names another TPS or page and none of the
-  // latter is there.
+  // latter is there (a sheet of another page of the TPS is then read too; the one sheet of the
+  // same page, a copy).
   std::vector<std::vector<cv::Point>> unread_sheets;
   int other_sheets_in_review = 0;
   // Our form: the other sheets whose QR was read (TPS, page) while the page read's own was not,

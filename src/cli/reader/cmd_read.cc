@@ -1429,8 +1429,11 @@ void AddReadCommands(CLI::App& app, CLI::App* bench) {
   static ReadCmd rc;
   auto* r = app.add_subcommand("read", "baca foto formulir C.Hasil / read photos of a filled C.Hasil");
   r->add_option("photos", rc.photos,
-                "foto (JPEG/PNG/HEIC); beberapa foto = halaman satu TPS / photos (JPEG/PNG/HEIC); "
-                "several = the pages of one TPS")
+                "foto (JPEG/PNG/HEIC); beberapa foto = halaman satu TPS; satu foto boleh memuat beberapa halaman "
+                "(sampai tiga halaman formulir kita, halaman 2 dan 3 KPU) atau dua salinan satu halaman (diterima bila "
+                "semua angkanya sama) / photos (JPEG/PNG/HEIC); several = the pages of one TPS; one photo may hold "
+                "several pages (up to three of our form's, KPU's pages 2 and 3) or two copies of one page (accepted "
+                "where every number is the same)")
       ->required();
   r->add_option("--form", rc.form, "own | kpu-ppwp-2 | kpu-ppwp (halaman 2 dan 3 / pages 2 and 3)")->capture_default_str();
   r->add_option("--tps", rc.tps, "TPS yang diharapkan (13 angka); formulir KPU tanpa --tps selalu ditinjau (tps_unknown); pada formulir kita QR "
