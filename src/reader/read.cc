@@ -1010,11 +1010,7 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
   std::optional<std::string> qr_text;
   bool qr_read = false;
   size_t own_several = 0;  // other sheets that may be the same TPS's same page
-  bool own_other_page = false;  // a sheet of another page of the same TPS's form
-  std::vector<std::vector<cv::Point>> unread;  // PageObservation::unread_sheets
-  std::vector<std::pair<std::string, int>> unplaced;  // PageObservation::unplaced_sheets
-  int own_in_review = 0;                       // PageObservation::other_sheets_in_review
-  bool own_copy = false;                       // PageObservation::copy_seen
+  PageObservation::Beside own;  // our form's other sheets (obs.beside)
   if (o.form == FormKind::kOwn && loc.found && L0.qr && whole_photo) {
     qr_text = ReadQr(work, loc.H, *L0.qr);
     qr_read = true;
@@ -1131,13 +1127,13 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
           if (q->tps == me->tps && q->page == me->page)
             ++same;
           else if (q->tps == me->tps)
-            own_other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
+            own.other_page = true;  // another page of this TPS's form: read too (ReadDecoded)
         } else if (q) {
           // The sheet read not identified at this size: a sheet of the expected TPS, or of any
           // where none is expected, may be its very page (ReadDecoded tells, once it is).
-          if (o.expected_tps.empty() || q->tps == o.expected_tps) unplaced.push_back({q->tps, q->page});
+          if (o.expected_tps.empty() || q->tps == o.expected_tps) own.unplaced.push_back({q->tps, q->page});
         } else if (!sheets[k].text) {
-          unread.push_back(quads[k]);  // its QR not read (ReadDecoded looks again, finer)
+          own.unread.push_back(quads[k]);  // its QR not read (ReadDecoded looks again, finer)
         } else {
           ++unknown;  // its QR not our form's
         }
@@ -1145,12 +1141,12 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
       // Markers outside the sheets found but no sheet located from them: a sheet only partly in
       // the photo, of a TPS no one can tell.
       if (unaccounted()) ++unknown;
-      own_several = same + unknown + unread.size() + unplaced.size();
-      own_in_review = int(same + unknown);
-      own_copy = same == 1 && unknown == 0 && unread.empty() && unplaced.empty();
+      own_several = same + unknown + own.unread.size() + own.unplaced.size();
+      own.in_review = int(same + unknown);
+      own.copy = same == 1 && unknown == 0 && own.unread.empty() && own.unplaced.empty();
       if (Prof().on)
         std::fprintf(stderr, "other sheets: %zu found; the same page %zu, unknown %zu, QR unread %zu, page read unknown %zu, another page %d\n",
-                     sheets.size(), same, unknown, unread.size(), unplaced.size(), int(own_other_page));
+                     sheets.size(), same, unknown, own.unread.size(), own.unplaced.size(), int(own.other_page));
       Prof().Mark("other sheets");
     }
   }
@@ -1176,15 +1172,11 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     }
     obs.page_box = cv::boundingRect(q);
     obs.page_quad = PageQuad(loc.H, Lf, 3);
-    obs.other_page_seen = own_other_page;
-    obs.unread_sheets = unread;
-    obs.unplaced_sheets = unplaced;
-    obs.other_sheets_in_review = own_in_review;
-    obs.copy_seen = own_copy;
+    obs.beside = own;
     if (IsKpu(o.form))
       for (const Marker& m : loc.markers)
         for (const PageLayout& l : layouts)
-          obs.other_page_seen = obs.other_page_seen || (&l != &Lf && l.page_marker && m.id == l.page_marker->marker_id);
+          obs.beside.other_page = obs.beside.other_page || (&l != &Lf && l.page_marker && m.id == l.page_marker->marker_id);
   }
   if (!loc.found && loc.blur_mm == 0) {
     double page_mm = 0;
@@ -1350,11 +1342,11 @@ PageObservation ObservePage(const cv::Mat& work, const std::vector<PageLayout>& 
     // Another page's tag is another page hung beside this one, not another sheet of it.
     const auto others =
         std::stable_partition(loc.other_sheets.begin(), loc.other_sheets.end(), [&](const Marker& m) { return m.id == ids[0]; });
-    obs.other_page_seen = obs.other_page_seen || others != loc.other_sheets.end();
+    obs.beside.other_page = obs.beside.other_page || others != loc.other_sheets.end();
     loc.other_sheets.erase(others, loc.other_sheets.end());
     Prof().Mark("other sheets");
   }
-  if (IsKpu(o.form)) obs.copy_seen = loc.other_sheets.size() == 1;
+  if (IsKpu(o.form)) obs.beside.copy = loc.other_sheets.size() == 1;
   if (const size_t several = IsKpu(o.form) ? loc.other_sheets.size() : own_several; several > 0) {
     // found and read all the same, for the person who checks it
     const std::string n = std::to_string(several + 1), page = std::to_string(L->page);
@@ -1470,11 +1462,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
           if (again.found && (!IsKpu(o.form) || again.page == first.page)) {
             again.finer = f;
             again.page_quad = first.page_quad;  // in the photo's working px, as before
-            again.other_page_seen = first.other_page_seen;
-            again.copy_seen = first.copy_seen;
-            again.unread_sheets = first.unread_sheets;  // in `w`'s px
-            again.unplaced_sheets = first.unplaced_sheets;
-            again.other_sheets_in_review = first.other_sheets_in_review;
+            again.beside = first.beside;  // in `w`'s px
             first = std::move(again);
           }
         }
@@ -1486,12 +1474,12 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
       // page is read too; where none is the same page and nothing else keeps the page in review,
       // `several_sheets` goes; where one is, and only it, it is read as a copy (CopiesAgree).
       if (first.found && !first.tps.empty() && first.qr != qr::kUnreadable && layouts[0].qr &&
-          (!first.unread_sheets.empty() || !first.unplaced_sheets.empty())) {
+          (!first.beside.unread.empty() || !first.beside.unplaced.empty())) {
         const PageLayout& L0 = layouts[0];
-        std::vector<std::pair<std::string, int>> ids = first.unplaced_sheets;
-        bool all = first.unread_sheets.empty();
-        if (!all && finer && o.finer_decode && first.other_sheets_in_review == 0) {
-          for (const auto& quad : first.unread_sheets) {
+        std::vector<std::pair<std::string, int>> ids = first.beside.unplaced;
+        bool all = first.beside.unread.empty();
+        if (!all && finer && o.finer_decode && first.beside.in_review == 0) {
+          for (const auto& quad : first.beside.unread) {
             const cv::Rect b = cv::boundingRect(quad) & cv::Rect(0, 0, w.cols, w.rows);
             if (b.area() <= 0) break;
             int f = 2;
@@ -1511,7 +1499,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
             if (!q.ok() || q->form_id != L0.form_id) break;
             ids.push_back({q->tps, q->page});
           }
-          all = ids.size() == first.unplaced_sheets.size() + first.unread_sheets.size();
+          all = ids.size() == first.beside.unplaced.size() + first.beside.unread.size();
           Prof().Mark("other sheets, finer");
         }
         size_t same = 0;
@@ -1520,14 +1508,14 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
             if (page == first.page)
               ++same;
             else
-              first.other_page_seen = true;
+              first.beside.other_page = true;
           }
-        if (all && first.other_sheets_in_review == 0 && same == 0)
+        if (all && first.beside.in_review == 0 && same == 0)
           std::erase_if(first.reasons, [](const Reason& r) { return r.code == reason::kSeveralSheets; });
-        else if (all && first.other_sheets_in_review == 0 && same == 1)
-          first.copy_seen = true;
-        first.unread_sheets.clear();
-        first.unplaced_sheets.clear();
+        else if (all && first.beside.in_review == 0 && same == 1)
+          first.beside.copy = true;
+        first.beside.unread.clear();
+        first.beside.unplaced.clear();
       }
       first.photo = i < photo_of.size() ? photo_of[i] : int(i) + 1;
       return first;
@@ -1536,7 +1524,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     // Two sheets of this very page in the photo (a witness's copy beside the KPPS's sheet, or a
     // sheet beside the one it replaces): the page read painted over and the other sheet read
     // too, for CopiesAgree.
-    if (obs.back().found && obs.back().copy_seen && obs.back().page_quad.size() == 4) {
+    if (obs.back().found && obs.back().beside.copy && obs.back().page_quad.size() == 4) {
       cv::Mat rest = works[i].clone();
       cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));
       const std::string name = oi.debug_name;
@@ -1558,7 +1546,7 @@ Result<Reading> ReadDecoded(std::span<const cv::Mat> works, std::vector<Reason> 
     std::set<int> pages_read{obs.back().page};
     cv::Mat rest;
     const std::string name = oi.debug_name;
-    while (pages_read.size() < std::min<size_t>(layouts.size(), 3) && obs.back().found && obs.back().other_page_seen &&
+    while (pages_read.size() < std::min<size_t>(layouts.size(), 3) && obs.back().found && obs.back().beside.other_page &&
            obs.back().page_quad.size() == 4) {
       if (rest.empty()) rest = works[i].clone();
       cv::fillConvexPoly(rest, obs.back().page_quad, cv::Scalar(255));

@@ -357,27 +357,31 @@ struct PageObservation {
   double page_px = 0, page_share = 0;
   cv::Rect2d page_box;  // the located page's bounding box in the working image (px)
   std::vector<cv::Point> page_quad;  // the located page's outline there, 3 mm beyond its edges
-  // Another page of the form read (ReadOptions' layouts) seen in the photo too: KPU, its tag
-  // (page 3 hung beside page 2, say); ours, its QR naming the same TPS (ReadDecoded reads it).
-  bool other_page_seen = false;
-  // Our form: the other sheets in the photo whose QR was not read at the working image's size
-  // (their outlines there, 3 mm beyond their edges), and how many others keep the page in review
-  // whatever those turn out to be (`several_sheets`: a sheet of the same TPS's page, one partly
-  // in the photo, one whose QR is not our form's). ReadDecoded reads the former's QR decoded
-  // finer, and drops `several_sheets` where each names another TPS or page and none of the
-  // latter is there (a sheet of another page of the TPS is then read too; the one sheet of the
-  // same page, a copy).
-  std::vector<std::vector<cv::Point>> unread_sheets;
-  int other_sheets_in_review = 0;
-  // Our form: the other sheets whose QR was read (TPS, page) while the page read's own was not,
-  // at the working image's size: each may be this very page. `several_sheets` is said for them;
-  // ReadDecoded settles them once the page is identified (decoded finer).
-  std::vector<std::pair<std::string, int>> unplaced_sheets;
-  // `several_sheets` is said for exactly one other sheet, which is known to be this same page
-  // (ours: its QR names the same TPS and page; KPU: the page's tag, KPU's pages naming no TPS):
-  // a copy, or another version of the count. ReadDecoded reads it too, and the page can then be
-  // accepted where both sheets are, with every number the same (CopiesAgree).
-  bool copy_seen = false;
+  // The other sheets seen in the photo beside the page (ObservePage's look, carried whole to the
+  // page observed again finer, where ReadDecoded settles them).
+  struct Beside {
+    // Another page of the form read (ReadOptions' layouts): KPU, its tag (page 3 hung beside
+    // page 2, say); ours, its QR naming the same TPS (ReadDecoded reads it).
+    bool other_page = false;
+    // Our form: the other sheets whose QR was not read at the working image's size (their
+    // outlines there, 3 mm beyond their edges), and how many others keep the page in review
+    // whatever those turn out to be (`several_sheets`: a sheet of the same TPS's page, one partly
+    // in the photo, one whose QR is not our form's). ReadDecoded reads the former's QR decoded
+    // finer, and drops `several_sheets` where each names another TPS or page and none of the
+    // latter is there (a sheet of another page of the TPS is then read too; the one sheet of the
+    // same page, a copy).
+    std::vector<std::vector<cv::Point>> unread;
+    int in_review = 0;
+    // Our form: the other sheets whose QR was read (TPS, page) while the page read's own was
+    // not, at the working image's size: each may be this very page. `several_sheets` is said for
+    // them; ReadDecoded settles them once the page is identified (decoded finer).
+    std::vector<std::pair<std::string, int>> unplaced;
+    // `several_sheets` is said for exactly one other sheet, which is known to be this same page
+    // (ours: its QR names the same TPS and page; KPU: the page's tag, KPU's pages naming no
+    // TPS): a copy, or another version of the count. ReadDecoded reads it too, and the page can
+    // then be accepted where both sheets are, with every number the same (CopiesAgree).
+    bool copy = false;
+  } beside;
   int finer = 0;  // read from the photo decoded again this many times finer (0: not)
 };
 
